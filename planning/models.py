@@ -1,0 +1,351 @@
+"""Plans and what they are made of: regions, units, stages, sections, tasks.
+
+Integrity lives in the database as far as it can (unique keys, checks, and on PostgreSQL a
+trigger that refuses region cycles); ``clean()`` repeats the rules for friendly form errors.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .choices import (
+    AssignmentRole,
+    PlanKind,
+    PlanStatus,
+    RegionLevel,
+    SectionKind,
+    TaskStatus,
+    UnitKind,
+)
+
+YEAR_VALIDATORS = [MinValueValidator(1949), MaxValueValidator(2100)]
+
+
+class Region(models.Model):
+    name = models.CharField(_("名称"), max_length=64)
+    code = models.CharField(
+        _("行政区划代码"), max_length=12, blank=True, help_text=_("GB/T 2260 代码，已知时填写")
+    )
+    level = models.CharField(_("层级"), max_length=16, choices=RegionLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["level", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="region_unique_name_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="region_unique_root_name"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="region_unique_code"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="region_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ancestors(self) -> list["Region"]:
+        """Parents from the nearest up (one query per level; regions are shallow)."""
+        chain, node, seen = [], self.parent, {self.pk}
+        while node is not None and node.pk not in seen:
+            chain.append(node)
+            seen.add(node.pk)
+            node = node.parent
+        return chain
+
+    @property
+    def path(self) -> str:
+        return "/".join(r.name for r in [*reversed(self.ancestors()), self])
+
+    def clean(self) -> None:
+        if self.pk and self.parent_id and any(r.pk == self.pk for r in [self.parent, *self.parent.ancestors()]):
+            raise ValidationError({"parent": _("上级区划不能是本区划或其下级区划")})
+
+
+class Unit(models.Model):
+    name = models.CharField(_("名称"), max_length=128)
+    kind = models.CharField(_("类别"), max_length=16, choices=UnitKind.choices)
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区划"), on_delete=models.PROTECT, related_name="units"
+    )
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("责任单位")
+        verbose_name_plural = _("责任单位")
+        ordering = ["region__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="unit_unique_name_in_region"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    code = models.SlugField(_("编码"), max_length=64, unique=True)
+    title = models.CharField(_("标题"), max_length=255)
+    kind = models.CharField(_("类型"), max_length=16, choices=PlanKind.choices)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.IN_FORCE
+    )
+    issuer = models.CharField(_("印发机关"), max_length=128, blank=True)
+    doc_number = models.CharField(_("文号"), max_length=64, blank=True)
+    issued_on = models.DateField(_("印发日期"), null=True, blank=True)
+    start_year = models.PositiveSmallIntegerField(_("起始年度"), validators=YEAR_VALIDATORS)
+    end_year = models.PositiveSmallIntegerField(_("终止年度"), validators=YEAR_VALIDATORS)
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="plans"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上位规划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    source_file = models.CharField(_("来源文件"), max_length=255, blank=True)
+    source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("规划")
+        verbose_name_plural = _("规划")
+        ordering = ["-start_year", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_year__lte=F("end_year")), name="plan_start_not_after_end"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="plan_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.start_year and self.end_year and self.start_year > self.end_year:
+            raise ValidationError({"end_year": _("终止年度不能早于起始年度")})
+
+
+class Stage(models.Model):
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="stages"
+    )
+    name = models.CharField(_("名称"), max_length=64)
+    starts_on = models.DateField(_("开始日期"), null=True, blank=True)
+    ends_on = models.DateField(_("结束日期"), null=True, blank=True)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("实施阶段")
+        verbose_name_plural = _("实施阶段")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "name"], name="stage_unique_name_in_plan"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(starts_on__lte=F("ends_on")),
+                name="stage_starts_not_after_ends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(models.Model):
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="sections"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级章节"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+    )
+    code = models.CharField(_("编码"), max_length=32)
+    number = models.CharField(_("序号"), max_length=32, blank=True)
+    title = models.CharField(_("标题"), max_length=255)
+    kind = models.CharField(
+        _("类别"), max_length=16, choices=SectionKind.choices, default=SectionKind.CHAPTER
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("章节")
+        verbose_name_plural = _("章节")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="section_unique_code_in_plan"),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="section_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+
+class Evidence(models.Model):
+    """A file kept as proof (佐证材料); attached to progress reports and task updates."""
+
+    file = models.FileField(_("文件"), upload_to="evidence/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=128, blank=True)
+    size_bytes = models.PositiveBigIntegerField(_("大小（字节）"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("佐证材料")
+        verbose_name_plural = _("佐证材料")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @staticmethod
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+
+class Task(models.Model):
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="tasks"
+    )
+    section = models.ForeignKey(
+        Section,
+        verbose_name=_("章节"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    code = models.CharField(_("编码"), max_length=32)
+    number = models.CharField(_("序号"), max_length=32, blank=True)
+    title = models.CharField(_("任务名称"), max_length=255)
+    description = models.TextField(_("任务内容"), blank=True)
+    due_on = models.DateField(_("完成时限"), null=True, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    units = models.ManyToManyField(
+        Unit, through="TaskAssignment", verbose_name=_("责任单位"), related_name="tasks"
+    )
+    source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("重点任务")
+        verbose_name_plural = _("重点任务")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="task_unique_code_in_plan"),
+        ]
+        indexes = [models.Index(fields=["plan", "section"], name="task_plan_section_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}".strip()
+
+
+class TaskAssignment(models.Model):
+    task = models.ForeignKey(
+        Task, verbose_name=_("任务"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(_("职责"), max_length=16, choices=AssignmentRole.choices)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("任务分工")
+        verbose_name_plural = _("任务分工")
+        ordering = ["task", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="assignment_unique_unit_in_task"),
+        ]
+        indexes = [models.Index(fields=["unit", "role"], name="assignment_unit_role_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit}（{self.get_role_display()}）"
+
+
+class TaskUpdate(models.Model):
+    """Append-only progress note on a task (任务进展)."""
+
+    task = models.ForeignKey(
+        Task, verbose_name=_("任务"), on_delete=models.CASCADE, related_name="updates"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填写人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="task_updates",
+    )
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    text = models.TextField(_("进展情况"))
+    percent = models.PositiveSmallIntegerField(
+        _("完成百分比"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    evidence = models.ManyToManyField(
+        Evidence, verbose_name=_("佐证材料"), blank=True, related_name="task_updates"
+    )
+
+    class Meta:
+        verbose_name = _("任务进展")
+        verbose_name_plural = _("任务进展")
+        ordering = ["task", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__lte=100),
+                name="task_update_percent_at_most_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} @ {self.created_at:%Y-%m-%d}"

@@ -1,0 +1,29 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Measure(models.TextChoices):
+    INCREMENT = "increment", _("增量（新增/新建，逐期累加）")
+    LEVEL = "level", _("总量（总数达到，取最新值）")
+    RATIO = "ratio", _("比率（%/‰，取最新值）")
+    RATE = "rate", _("派生比率（按公式计算）")
+
+
+class Comparator(models.TextChoices):
+    GTE = "gte", _("不低于（≥）")
+    LTE = "lte", _("不高于（≤）")
+    EQ = "eq", _("等于（=）")
+    REDUCE_BY = "reduce_by", _("降低")
+    INCREASE_BY = "increase_by", _("提高")
+
+
+class Attribute(models.TextChoices):
+    BINDING = "binding", _("约束性")
+    EXPECTED = "expected", _("预期性")
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已提交")
+    APPROVED = "approved", _("已审核")
+    RETURNED = "returned", _("已退回")

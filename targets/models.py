@@ -1,0 +1,332 @@
+"""Quantified targets, their milestones and allocations, and the figures reported against them."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from planning.models import YEAR_VALIDATORS, Evidence, Plan, Region, Section, Task
+
+from .choices import Attribute, Comparator, Measure, ReportStatus
+from .periods import PERIOD_PATTERN
+
+NON_NEGATIVE = [MinValueValidator(0)]
+
+
+def decimal_field(verbose_name, **kwargs) -> models.DecimalField:
+    kwargs.setdefault("null", True)
+    kwargs.setdefault("blank", True)
+    return models.DecimalField(
+        verbose_name, max_digits=18, decimal_places=4, validators=NON_NEGATIVE, **kwargs
+    )
+
+
+def non_negative(field: str, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}), name=name
+    )
+
+
+class Target(models.Model):
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="targets"
+    )
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("所属任务"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="targets",
+    )
+    section = models.ForeignKey(
+        Section,
+        verbose_name=_("所在章节"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="targets",
+    )
+    code = models.CharField(_("编码"), max_length=48)
+    name = models.CharField(_("指标名称"), max_length=255)
+    measure = models.CharField(_("计量方式"), max_length=16, choices=Measure.choices)
+    # DESIGN calls this `unit`; renamed so it is never confused with a responsible Unit.
+    measure_unit = models.CharField(_("计量单位"), max_length=32, blank=True)
+    comparator = models.CharField(
+        _("比较方式"), max_length=16, choices=Comparator.choices, default=Comparator.GTE
+    )
+    target_value = decimal_field(_("目标值"))
+    target_year = models.PositiveSmallIntegerField(
+        _("目标年度"), null=True, blank=True, validators=YEAR_VALIDATORS
+    )
+    baseline_value = decimal_field(_("基期值"))
+    baseline_year = models.PositiveSmallIntegerField(
+        _("基期年度"), null=True, blank=True, validators=YEAR_VALIDATORS
+    )
+    attribute = models.CharField(
+        _("指标属性"), max_length=16, choices=Attribute.choices, blank=True
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="targets"
+    )
+    formula = models.CharField(
+        _("计算公式"),
+        max_length=255,
+        blank=True,
+        help_text=_("派生指标的公式，如 deaths / population * 100000"),
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("目标指标")
+        verbose_name_plural = _("目标指标")
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="target_unique_code_in_plan"),
+            non_negative("target_value", "target_value_non_negative"),
+            non_negative("baseline_value", "target_baseline_non_negative"),
+        ]
+        indexes = [models.Index(fields=["plan", "task"], name="target_plan_task_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Milestone(models.Model):
+    """A dated step of a target (with a planned value) or of a task (qualitative)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    target = models.ForeignKey(
+        Target,
+        verbose_name=_("目标指标"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="milestones",
+    )
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("任务"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="milestones",
+    )
+    code = models.CharField(_("编码"), max_length=64)
+    due_on = models.DateField(_("完成时限"))
+    planned_value = decimal_field(_("计划值"))
+    is_cumulative = models.BooleanField(
+        _("累计值"), default=False, help_text=_("计划值是截至该日的累计数，而非当期新增")
+    )
+    text = models.TextField(_("节点内容"), blank=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="milestones",
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("时间节点")
+        verbose_name_plural = _("时间节点")
+        ordering = ["plan", "due_on", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="milestone_unique_code_in_plan"),
+            models.CheckConstraint(
+                condition=Q(target__isnull=False, task__isnull=True)
+                | Q(target__isnull=True, task__isnull=False),
+                name="milestone_belongs_to_target_or_task",
+            ),
+            non_negative("planned_value", "milestone_planned_value_non_negative"),
+        ]
+        indexes = [models.Index(fields=["target", "due_on"], name="milestone_target_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.due_on:%Y-%m-%d} {self.text or self.planned_value or ''}".strip()
+
+    def clean(self) -> None:
+        if bool(self.target_id) == bool(self.task_id):
+            raise ValidationError(_("时间节点必须且只能属于一个目标指标或一个任务"))
+
+
+class Allocation(models.Model):
+    """A region's share of a target (目标分解)."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("目标指标"), on_delete=models.CASCADE, related_name="allocations"
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    value = decimal_field(_("分解值"), null=False, blank=False)
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("目标分解")
+        verbose_name_plural = _("目标分解")
+        ordering = ["target", "region__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "region"], name="allocation_unique_region"),
+            non_negative("value", "allocation_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} · {self.region}: {self.value}"
+
+
+class ProgressReport(models.Model):
+    """A figure reported for a target, a region and a period (填报)."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("目标指标"), on_delete=models.PROTECT, related_name="reports"
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="reports"
+    )
+    period = models.CharField(
+        _("填报期间"),
+        max_length=6,
+        validators=[RegexValidator(PERIOD_PATTERN, _("期间格式应为 2022、2022H1 或 2022Q3"))],
+    )
+    value = decimal_field(_("填报值"))
+    note = models.TextField(_("说明"), blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填报人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_reports",
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_reports",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    evidence = models.ManyToManyField(
+        Evidence, verbose_name=_("佐证材料"), blank=True, related_name="reports"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("进度填报")
+        verbose_name_plural = _("进度填报")
+        ordering = ["target", "region", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "region", "period"], name="report_unique_target_region_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__regex=PERIOD_PATTERN), name="report_period_well_formed"
+            ),
+            non_negative("value", "report_value_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["region", "period", "status"], name="report_region_period_idx"),
+            models.Index(fields=["status", "submitted_at"], name="report_status_submitted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} · {self.region} · {self.period}"
+
+
+class FireStatistic(models.Model):
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="fire_statistics"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"), validators=YEAR_VALIDATORS)
+    fires = models.PositiveIntegerField(_("火灾起数"), null=True, blank=True)
+    deaths = models.PositiveIntegerField(_("死亡人数"), null=True, blank=True)
+    injuries = models.PositiveIntegerField(_("受伤人数"), null=True, blank=True)
+    direct_loss_10k_yuan = decimal_field(_("直接财产损失（万元）"))
+    plan = models.ForeignKey(
+        Plan,
+        verbose_name=_("来源规划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fire_statistics",
+    )
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("火灾统计")
+        verbose_name_plural = _("火灾统计")
+        ordering = ["region", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="fire_statistic_unique_year"),
+            non_negative("direct_loss_10k_yuan", "fire_statistic_loss_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.year}"
+
+
+class BaseFigure(models.Model):
+    """A stated count or level with its year (population, stations, firefighters …)."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="base_figures"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"), validators=YEAR_VALIDATORS)
+    name = models.CharField(_("名称"), max_length=128)
+    value = decimal_field(_("数值"), null=False, blank=False)
+    measure_unit = models.CharField(_("计量单位"), max_length=32, blank=True)
+    plan = models.ForeignKey(
+        Plan,
+        verbose_name=_("来源规划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="base_figures",
+    )
+    source_text = models.TextField(_("原文依据"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("基数")
+        verbose_name_plural = _("基数")
+        ordering = ["region", "name", "year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "year", "name"], name="base_figure_unique_name_year"
+            ),
+            non_negative("value", "base_figure_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.year} {self.name}"
