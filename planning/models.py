@@ -77,7 +77,11 @@ class Region(models.Model):
         return "/".join(r.name for r in [*reversed(self.ancestors()), self])
 
     def clean(self) -> None:
-        if self.pk and self.parent_id and any(r.pk == self.pk for r in [self.parent, *self.parent.ancestors()]):
+        if (
+            self.pk
+            and self.parent_id
+            and any(r.pk == self.pk for r in [self.parent, *self.parent.ancestors()])
+        ):
             raise ValidationError({"parent": _("上级区划不能是本区划或其下级区划")})
 
 

@@ -165,7 +165,12 @@ ROW_FIELDS: dict[str, dict[str, Any]] = {
         "source_text": _text,
     },
     "region": {"path": None, "level": _choice(RegionLevel), "source_text": _text},
-    "unit": {"name": _required(_text), "kind": _choice(UnitKind), "region": None, "source_text": _text},
+    "unit": {
+        "name": _required(_text),
+        "kind": _choice(UnitKind),
+        "region": None,
+        "source_text": _text,
+    },
     "stage": {
         "name": _required(_text),
         "starts_on": _date,
@@ -414,7 +419,9 @@ class _Loader:
                 at = f"{here}.units[{n}]"
                 role = _fields("assignment", assignment, at)["role"]
                 unit = self.unit(plan, assignment, units, at)
-                self.upsert(TaskAssignment, {"task": task, "unit": unit}, {"role": role, "order": n})
+                self.upsert(
+                    TaskAssignment, {"task": task, "unit": unit}, {"role": role, "order": n}
+                )
             self.load_milestones(plan, row.get("milestones"), {"task": task}, code, here)
         return tasks
 
@@ -516,7 +523,9 @@ def read_fixture(path: Path) -> dict:
         raise SeedError([f"{path.name}: YAML 格式错误：{error}"]) from None
 
 
-def load_seed_plans(paths: list[Path] | None = None, *, only: list[str] | None = None) -> LoadResult:
+def load_seed_plans(
+    paths: list[Path] | None = None, *, only: list[str] | None = None
+) -> LoadResult:
     """Load the fixture files (all of them by default) in one transaction."""
     paths = fixture_files() if paths is None else paths
     documents = [(path, read_fixture(path)) for path in paths]

@@ -30,7 +30,9 @@ class Station(models.Model):
     station_class = models.CharField(
         _("站级"), max_length=24, choices=StationClass.choices, blank=True
     )
-    force_type = models.CharField(_("队伍性质"), max_length=24, choices=ForceType.choices, blank=True)
+    force_type = models.CharField(
+        _("队伍性质"), max_length=24, choices=ForceType.choices, blank=True
+    )
     status = models.CharField(_("状态"), max_length=24, choices=StationStatus.choices)
     build_type = models.CharField(
         _("建设方式"), max_length=24, choices=BuildType.choices, blank=True

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,418 +16,1139 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to='evidence/%Y/%m/', verbose_name='文件')),
-                ('original_name', models.CharField(max_length=255, verbose_name='原文件名')),
-                ('content_type', models.CharField(blank=True, max_length=128, verbose_name='文件类型')),
-                ('size_bytes', models.PositiveBigIntegerField(default=0, verbose_name='大小（字节）')),
-                ('sha256', models.CharField(db_index=True, max_length=64, verbose_name='SHA-256')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='上传时间')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='上传人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.FileField(upload_to="evidence/%Y/%m/", verbose_name="文件")),
+                ("original_name", models.CharField(max_length=255, verbose_name="原文件名")),
+                (
+                    "content_type",
+                    models.CharField(blank=True, max_length=128, verbose_name="文件类型"),
+                ),
+                (
+                    "size_bytes",
+                    models.PositiveBigIntegerField(default=0, verbose_name="大小（字节）"),
+                ),
+                ("sha256", models.CharField(db_index=True, max_length=64, verbose_name="SHA-256")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="上传人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '佐证材料',
-                'verbose_name_plural': '佐证材料',
-                'ordering': ['-uploaded_at'],
+                "verbose_name": "佐证材料",
+                "verbose_name_plural": "佐证材料",
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=64, unique=True, verbose_name='编码')),
-                ('title', models.CharField(max_length=255, verbose_name='标题')),
-                ('kind', models.CharField(choices=[('five_year', '五年规划'), ('action_plan', '行动计划'), ('special', '专项规划')], max_length=16, verbose_name='类型')),
-                ('status', models.CharField(choices=[('draft', '征求意见稿'), ('in_force', '实施中'), ('closed', '已结束'), ('reference', '引用（未录入全文）')], default='in_force', max_length=16, verbose_name='状态')),
-                ('issuer', models.CharField(blank=True, max_length=128, verbose_name='印发机关')),
-                ('doc_number', models.CharField(blank=True, max_length=64, verbose_name='文号')),
-                ('issued_on', models.DateField(blank=True, null=True, verbose_name='印发日期')),
-                ('start_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='起始年度')),
-                ('end_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='终止年度')),
-                ('source_file', models.CharField(blank=True, max_length=255, verbose_name='来源文件')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='planning.plan', verbose_name='上位规划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=64, unique=True, verbose_name="编码")),
+                ("title", models.CharField(max_length=255, verbose_name="标题")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("five_year", "五年规划"),
+                            ("action_plan", "行动计划"),
+                            ("special", "专项规划"),
+                        ],
+                        max_length=16,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "征求意见稿"),
+                            ("in_force", "实施中"),
+                            ("closed", "已结束"),
+                            ("reference", "引用（未录入全文）"),
+                        ],
+                        default="in_force",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("issuer", models.CharField(blank=True, max_length=128, verbose_name="印发机关")),
+                ("doc_number", models.CharField(blank=True, max_length=64, verbose_name="文号")),
+                ("issued_on", models.DateField(blank=True, null=True, verbose_name="印发日期")),
+                (
+                    "start_year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="起始年度",
+                    ),
+                ),
+                (
+                    "end_year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="终止年度",
+                    ),
+                ),
+                (
+                    "source_file",
+                    models.CharField(blank=True, max_length=255, verbose_name="来源文件"),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="planning.plan",
+                        verbose_name="上位规划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '规划',
-                'verbose_name_plural': '规划',
-                'ordering': ['-start_year', 'title'],
+                "verbose_name": "规划",
+                "verbose_name_plural": "规划",
+                "ordering": ["-start_year", "title"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalStage',
+            name="HistoricalStage",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('starts_on', models.DateField(blank=True, null=True, verbose_name='开始日期')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='结束日期')),
-                ('order', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='规划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                ("starts_on", models.DateField(blank=True, null=True, verbose_name="开始日期")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="结束日期")),
+                ("order", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 实施阶段',
-                'verbose_name_plural': 'historical 实施阶段',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 实施阶段",
+                "verbose_name_plural": "historical 实施阶段",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('code', models.CharField(blank=True, help_text='GB/T 2260 代码，已知时填写', max_length=12, verbose_name='行政区划代码')),
-                ('level', models.CharField(choices=[('province', '省'), ('city', '市'), ('district', '区/县/县级市'), ('town', '镇/乡/街道')], max_length=16, verbose_name='层级')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='planning.region', verbose_name='上级区划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        help_text="GB/T 2260 代码，已知时填写",
+                        max_length=12,
+                        verbose_name="行政区划代码",
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "省"),
+                            ("city", "市"),
+                            ("district", "区/县/县级市"),
+                            ("town", "镇/乡/街道"),
+                        ],
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="planning.region",
+                        verbose_name="上级区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '行政区划',
-                'verbose_name_plural': '行政区划',
-                'ordering': ['level', 'name'],
+                "verbose_name": "行政区划",
+                "verbose_name_plural": "行政区划",
+                "ordering": ["level", "name"],
             },
         ),
         migrations.AddField(
-            model_name='plan',
-            name='region',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='planning.region', verbose_name='区划'),
+            model_name="plan",
+            name="region",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="plans",
+                to="planning.region",
+                verbose_name="区划",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalUnit',
+            name="HistoricalUnit",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('kind', models.CharField(choices=[('fire_rescue', '消防救援机构'), ('government', '人民政府'), ('department', '政府部门'), ('collective', '集合单位'), ('enterprise', '企业'), ('other', '其他')], max_length=16, verbose_name='类别')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='所属区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fire_rescue", "消防救援机构"),
+                            ("government", "人民政府"),
+                            ("department", "政府部门"),
+                            ("collective", "集合单位"),
+                            ("enterprise", "企业"),
+                            ("other", "其他"),
+                        ],
+                        max_length=16,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="所属区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 责任单位',
-                'verbose_name_plural': 'historical 责任单位',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 责任单位",
+                "verbose_name_plural": "historical 责任单位",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRegion',
+            name="HistoricalRegion",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('code', models.CharField(blank=True, help_text='GB/T 2260 代码，已知时填写', max_length=12, verbose_name='行政区划代码')),
-                ('level', models.CharField(choices=[('province', '省'), ('city', '市'), ('district', '区/县/县级市'), ('town', '镇/乡/街道')], max_length=16, verbose_name='层级')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='上级区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True,
+                        help_text="GB/T 2260 代码，已知时填写",
+                        max_length=12,
+                        verbose_name="行政区划代码",
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "省"),
+                            ("city", "市"),
+                            ("district", "区/县/县级市"),
+                            ("town", "镇/乡/街道"),
+                        ],
+                        max_length=16,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="上级区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 行政区划',
-                'verbose_name_plural': 'historical 行政区划',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 行政区划",
+                "verbose_name_plural": "historical 行政区划",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPlan',
+            name="HistoricalPlan",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField(max_length=64, verbose_name='编码')),
-                ('title', models.CharField(max_length=255, verbose_name='标题')),
-                ('kind', models.CharField(choices=[('five_year', '五年规划'), ('action_plan', '行动计划'), ('special', '专项规划')], max_length=16, verbose_name='类型')),
-                ('status', models.CharField(choices=[('draft', '征求意见稿'), ('in_force', '实施中'), ('closed', '已结束'), ('reference', '引用（未录入全文）')], default='in_force', max_length=16, verbose_name='状态')),
-                ('issuer', models.CharField(blank=True, max_length=128, verbose_name='印发机关')),
-                ('doc_number', models.CharField(blank=True, max_length=64, verbose_name='文号')),
-                ('issued_on', models.DateField(blank=True, null=True, verbose_name='印发日期')),
-                ('start_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='起始年度')),
-                ('end_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='终止年度')),
-                ('source_file', models.CharField(blank=True, max_length=255, verbose_name='来源文件')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='上位规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=64, verbose_name="编码")),
+                ("title", models.CharField(max_length=255, verbose_name="标题")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("five_year", "五年规划"),
+                            ("action_plan", "行动计划"),
+                            ("special", "专项规划"),
+                        ],
+                        max_length=16,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "征求意见稿"),
+                            ("in_force", "实施中"),
+                            ("closed", "已结束"),
+                            ("reference", "引用（未录入全文）"),
+                        ],
+                        default="in_force",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("issuer", models.CharField(blank=True, max_length=128, verbose_name="印发机关")),
+                ("doc_number", models.CharField(blank=True, max_length=64, verbose_name="文号")),
+                ("issued_on", models.DateField(blank=True, null=True, verbose_name="印发日期")),
+                (
+                    "start_year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="起始年度",
+                    ),
+                ),
+                (
+                    "end_year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="终止年度",
+                    ),
+                ),
+                (
+                    "source_file",
+                    models.CharField(blank=True, max_length=255, verbose_name="来源文件"),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="上位规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 规划',
-                'verbose_name_plural': 'historical 规划',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 规划",
+                "verbose_name_plural": "historical 规划",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='编码')),
-                ('number', models.CharField(blank=True, max_length=32, verbose_name='序号')),
-                ('title', models.CharField(max_length=255, verbose_name='标题')),
-                ('kind', models.CharField(choices=[('chapter', '章'), ('section', '节/条'), ('box', '专栏'), ('annex', '附件/附表')], default='chapter', max_length=16, verbose_name='类别')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='planning.section', verbose_name='上级章节')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='planning.plan', verbose_name='规划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="编码")),
+                ("number", models.CharField(blank=True, max_length=32, verbose_name="序号")),
+                ("title", models.CharField(max_length=255, verbose_name="标题")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("chapter", "章"),
+                            ("section", "节/条"),
+                            ("box", "专栏"),
+                            ("annex", "附件/附表"),
+                        ],
+                        default="chapter",
+                        max_length=16,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="planning.section",
+                        verbose_name="上级章节",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sections",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '章节',
-                'verbose_name_plural': '章节',
-                'ordering': ['plan', 'order'],
+                "verbose_name": "章节",
+                "verbose_name_plural": "章节",
+                "ordering": ["plan", "order"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalTask',
+            name="HistoricalTask",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='编码')),
-                ('number', models.CharField(blank=True, max_length=32, verbose_name='序号')),
-                ('title', models.CharField(max_length=255, verbose_name='任务名称')),
-                ('description', models.TextField(blank=True, verbose_name='任务内容')),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='完成时限')),
-                ('status', models.CharField(choices=[('not_started', '未开始'), ('in_progress', '推进中'), ('completed', '已完成'), ('delayed', '延期'), ('cancelled', '已取消')], default='not_started', max_length=16, verbose_name='状态')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='规划')),
-                ('section', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.section', verbose_name='章节')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="编码")),
+                ("number", models.CharField(blank=True, max_length=32, verbose_name="序号")),
+                ("title", models.CharField(max_length=255, verbose_name="任务名称")),
+                ("description", models.TextField(blank=True, verbose_name="任务内容")),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="完成时限")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "未开始"),
+                            ("in_progress", "推进中"),
+                            ("completed", "已完成"),
+                            ("delayed", "延期"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="not_started",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.section",
+                        verbose_name="章节",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 重点任务',
-                'verbose_name_plural': 'historical 重点任务',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 重点任务",
+                "verbose_name_plural": "historical 重点任务",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSection',
+            name="HistoricalSection",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='编码')),
-                ('number', models.CharField(blank=True, max_length=32, verbose_name='序号')),
-                ('title', models.CharField(max_length=255, verbose_name='标题')),
-                ('kind', models.CharField(choices=[('chapter', '章'), ('section', '节/条'), ('box', '专栏'), ('annex', '附件/附表')], default='chapter', max_length=16, verbose_name='类别')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='规划')),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.section', verbose_name='上级章节')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="编码")),
+                ("number", models.CharField(blank=True, max_length=32, verbose_name="序号")),
+                ("title", models.CharField(max_length=255, verbose_name="标题")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("chapter", "章"),
+                            ("section", "节/条"),
+                            ("box", "专栏"),
+                            ("annex", "附件/附表"),
+                        ],
+                        default="chapter",
+                        max_length=16,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.section",
+                        verbose_name="上级章节",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 章节',
-                'verbose_name_plural': 'historical 章节',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 章节",
+                "verbose_name_plural": "historical 章节",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Stage',
+            name="Stage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('starts_on', models.DateField(blank=True, null=True, verbose_name='开始日期')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='结束日期')),
-                ('order', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='planning.plan', verbose_name='规划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                ("starts_on", models.DateField(blank=True, null=True, verbose_name="开始日期")),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="结束日期")),
+                ("order", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '实施阶段',
-                'verbose_name_plural': '实施阶段',
-                'ordering': ['plan', 'order'],
+                "verbose_name": "实施阶段",
+                "verbose_name_plural": "实施阶段",
+                "ordering": ["plan", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='编码')),
-                ('number', models.CharField(blank=True, max_length=32, verbose_name='序号')),
-                ('title', models.CharField(max_length=255, verbose_name='任务名称')),
-                ('description', models.TextField(blank=True, verbose_name='任务内容')),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='完成时限')),
-                ('status', models.CharField(choices=[('not_started', '未开始'), ('in_progress', '推进中'), ('completed', '已完成'), ('delayed', '延期'), ('cancelled', '已取消')], default='not_started', max_length=16, verbose_name='状态')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='planning.plan', verbose_name='规划')),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='planning.section', verbose_name='章节')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="编码")),
+                ("number", models.CharField(blank=True, max_length=32, verbose_name="序号")),
+                ("title", models.CharField(max_length=255, verbose_name="任务名称")),
+                ("description", models.TextField(blank=True, verbose_name="任务内容")),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="完成时限")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "未开始"),
+                            ("in_progress", "推进中"),
+                            ("completed", "已完成"),
+                            ("delayed", "延期"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="not_started",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to="planning.section",
+                        verbose_name="章节",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '重点任务',
-                'verbose_name_plural': '重点任务',
-                'ordering': ['plan', 'order'],
+                "verbose_name": "重点任务",
+                "verbose_name_plural": "重点任务",
+                "ordering": ["plan", "order"],
             },
         ),
         migrations.CreateModel(
-            name='TaskUpdate',
+            name="TaskUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='时间')),
-                ('text', models.TextField(verbose_name='进展情况')),
-                ('percent', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='完成百分比')),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='task_updates', to=settings.AUTH_USER_MODEL, verbose_name='填写人')),
-                ('evidence', models.ManyToManyField(blank=True, related_name='task_updates', to='planning.evidence', verbose_name='佐证材料')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='updates', to='planning.task', verbose_name='任务')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="时间")),
+                ("text", models.TextField(verbose_name="进展情况")),
+                (
+                    "percent",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                        verbose_name="完成百分比",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="task_updates",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="填写人",
+                    ),
+                ),
+                (
+                    "evidence",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="task_updates",
+                        to="planning.evidence",
+                        verbose_name="佐证材料",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="updates",
+                        to="planning.task",
+                        verbose_name="任务",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '任务进展',
-                'verbose_name_plural': '任务进展',
-                'ordering': ['task', '-created_at'],
+                "verbose_name": "任务进展",
+                "verbose_name_plural": "任务进展",
+                "ordering": ["task", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Unit',
+            name="Unit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('kind', models.CharField(choices=[('fire_rescue', '消防救援机构'), ('government', '人民政府'), ('department', '政府部门'), ('collective', '集合单位'), ('enterprise', '企业'), ('other', '其他')], max_length=16, verbose_name='类别')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='units', to='planning.region', verbose_name='所属区划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fire_rescue", "消防救援机构"),
+                            ("government", "人民政府"),
+                            ("department", "政府部门"),
+                            ("collective", "集合单位"),
+                            ("enterprise", "企业"),
+                            ("other", "其他"),
+                        ],
+                        max_length=16,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="units",
+                        to="planning.region",
+                        verbose_name="所属区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '责任单位',
-                'verbose_name_plural': '责任单位',
-                'ordering': ['region__name', 'name'],
+                "verbose_name": "责任单位",
+                "verbose_name_plural": "责任单位",
+                "ordering": ["region__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='TaskAssignment',
+            name="TaskAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', '牵头单位'), ('support', '配合单位')], max_length=16, verbose_name='职责')),
-                ('order', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='planning.task', verbose_name='任务')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='planning.unit', verbose_name='单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("lead", "牵头单位"), ("support", "配合单位")],
+                        max_length=16,
+                        verbose_name="职责",
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="planning.task",
+                        verbose_name="任务",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="planning.unit",
+                        verbose_name="单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '任务分工',
-                'verbose_name_plural': '任务分工',
-                'ordering': ['task', 'order'],
+                "verbose_name": "任务分工",
+                "verbose_name_plural": "任务分工",
+                "ordering": ["task", "order"],
             },
         ),
         migrations.AddField(
-            model_name='task',
-            name='units',
-            field=models.ManyToManyField(related_name='tasks', through='planning.TaskAssignment', to='planning.unit', verbose_name='责任单位'),
+            model_name="task",
+            name="units",
+            field=models.ManyToManyField(
+                related_name="tasks",
+                through="planning.TaskAssignment",
+                to="planning.unit",
+                verbose_name="责任单位",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalTaskAssignment',
+            name="HistoricalTaskAssignment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', '牵头单位'), ('support', '配合单位')], max_length=16, verbose_name='职责')),
-                ('order', models.PositiveSmallIntegerField(default=0, verbose_name='顺序')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.task', verbose_name='任务')),
-                ('unit', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.unit', verbose_name='单位')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("lead", "牵头单位"), ("support", "配合单位")],
+                        max_length=16,
+                        verbose_name="职责",
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0, verbose_name="顺序")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.task",
+                        verbose_name="任务",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.unit",
+                        verbose_name="单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 任务分工',
-                'verbose_name_plural': 'historical 任务分工',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 任务分工",
+                "verbose_name_plural": "historical 任务分工",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.UniqueConstraint(fields=('parent', 'name'), name='region_unique_name_in_parent'),
+            model_name="region",
+            constraint=models.UniqueConstraint(
+                fields=("parent", "name"), name="region_unique_name_in_parent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.UniqueConstraint(condition=models.Q(('parent__isnull', True)), fields=('name',), name='region_unique_root_name'),
+            model_name="region",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("parent__isnull", True)),
+                fields=("name",),
+                name="region_unique_root_name",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.UniqueConstraint(condition=models.Q(('code', ''), _negated=True), fields=('code',), name='region_unique_code'),
+            model_name="region",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("code", ""), _negated=True),
+                fields=("code",),
+                name="region_unique_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('pk')), _negated=True), name='region_not_own_parent'),
+            model_name="region",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("pk")), _negated=True),
+                name="region_not_own_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.CheckConstraint(condition=models.Q(('start_year__lte', models.F('end_year'))), name='plan_start_not_after_end'),
+            model_name="plan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_year__lte", models.F("end_year"))),
+                name="plan_start_not_after_end",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('pk')), _negated=True), name='plan_not_own_parent'),
+            model_name="plan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("pk")), _negated=True),
+                name="plan_not_own_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.UniqueConstraint(fields=('plan', 'code'), name='section_unique_code_in_plan'),
+            model_name="section",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "code"), name="section_unique_code_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('pk')), _negated=True), name='section_not_own_parent'),
+            model_name="section",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("pk")), _negated=True),
+                name="section_not_own_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.UniqueConstraint(fields=('plan', 'name'), name='stage_unique_name_in_plan'),
+            model_name="stage",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "name"), name="stage_unique_name_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stage',
-            constraint=models.CheckConstraint(condition=models.Q(('starts_on__isnull', True), ('ends_on__isnull', True), ('starts_on__lte', models.F('ends_on')), _connector='OR'), name='stage_starts_not_after_ends'),
+            model_name="stage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("starts_on__isnull", True),
+                    ("ends_on__isnull", True),
+                    ("starts_on__lte", models.F("ends_on")),
+                    _connector="OR",
+                ),
+                name="stage_starts_not_after_ends",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taskupdate',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__isnull', True), ('percent__lte', 100), _connector='OR'), name='task_update_percent_at_most_100'),
+            model_name="taskupdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("percent__isnull", True), ("percent__lte", 100), _connector="OR"
+                ),
+                name="task_update_percent_at_most_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='unit',
-            constraint=models.UniqueConstraint(fields=('region', 'name'), name='unit_unique_name_in_region'),
+            model_name="unit",
+            constraint=models.UniqueConstraint(
+                fields=("region", "name"), name="unit_unique_name_in_region"
+            ),
         ),
         migrations.AddIndex(
-            model_name='taskassignment',
-            index=models.Index(fields=['unit', 'role'], name='assignment_unit_role_idx'),
+            model_name="taskassignment",
+            index=models.Index(fields=["unit", "role"], name="assignment_unit_role_idx"),
         ),
         migrations.AddConstraint(
-            model_name='taskassignment',
-            constraint=models.UniqueConstraint(fields=('task', 'unit'), name='assignment_unique_unit_in_task'),
+            model_name="taskassignment",
+            constraint=models.UniqueConstraint(
+                fields=("task", "unit"), name="assignment_unique_unit_in_task"
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['plan', 'section'], name='task_plan_section_idx'),
+            model_name="task",
+            index=models.Index(fields=["plan", "section"], name="task_plan_section_idx"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(fields=('plan', 'code'), name='task_unique_code_in_plan'),
+            model_name="task",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "code"), name="task_unique_code_in_plan"
+            ),
         ),
     ]

@@ -8,82 +8,476 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('planning', '0001_initial_plan_model'),
+        ("planning", "0001_initial_plan_model"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalStation',
+            name="HistoricalStation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(blank=True, max_length=48, verbose_name='编码')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='地址')),
-                ('station_class', models.CharField(blank=True, choices=[('special_service', '特勤消防站'), ('class1', '一级普通消防站'), ('class2', '二级普通消防站'), ('small', '小型消防站'), ('logistics', '战勤保障消防站'), ('township', '乡镇消防站'), ('water', '水上消防站'), ('training', '训练设施')], max_length=24, verbose_name='站级')),
-                ('force_type', models.CharField(blank=True, choices=[('national', '国家综合性消防救援队伍'), ('government_fulltime', '政府专职消防队'), ('enterprise', '企业专职消防队'), ('volunteer', '志愿消防队'), ('micro', '微型消防站')], max_length=24, verbose_name='队伍性质')),
-                ('status', models.CharField(choices=[('planned', '规划'), ('under_construction', '在建'), ('built', '已建成'), ('in_service', '执勤中'), ('relocating', '迁建中'), ('upgrading', '改造中')], max_length=24, verbose_name='状态')),
-                ('build_type', models.CharField(blank=True, choices=[('new', '新建'), ('rebuild_relocate', '改建/迁建'), ('upgrade', '改造提升'), ('continued', '续建')], max_length=24, verbose_name='建设方式')),
-                ('planned_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='计划年度')),
-                ('completed_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='建成年度')),
-                ('in_service_on', models.DateField(blank=True, null=True, verbose_name='投入执勤日期')),
-                ('floor_area_m2', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='建筑面积（㎡）')),
-                ('land_area_m2', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='占地面积（㎡）')),
-                ('investment_10k_yuan', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='投资（万元）')),
-                ('lat', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)], verbose_name='纬度')),
-                ('lon', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)], verbose_name='经度')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(blank=True, max_length=48, verbose_name="编码")),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="地址")),
+                (
+                    "station_class",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("special_service", "特勤消防站"),
+                            ("class1", "一级普通消防站"),
+                            ("class2", "二级普通消防站"),
+                            ("small", "小型消防站"),
+                            ("logistics", "战勤保障消防站"),
+                            ("township", "乡镇消防站"),
+                            ("water", "水上消防站"),
+                            ("training", "训练设施"),
+                        ],
+                        max_length=24,
+                        verbose_name="站级",
+                    ),
+                ),
+                (
+                    "force_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("national", "国家综合性消防救援队伍"),
+                            ("government_fulltime", "政府专职消防队"),
+                            ("enterprise", "企业专职消防队"),
+                            ("volunteer", "志愿消防队"),
+                            ("micro", "微型消防站"),
+                        ],
+                        max_length=24,
+                        verbose_name="队伍性质",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "规划"),
+                            ("under_construction", "在建"),
+                            ("built", "已建成"),
+                            ("in_service", "执勤中"),
+                            ("relocating", "迁建中"),
+                            ("upgrading", "改造中"),
+                        ],
+                        max_length=24,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "build_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "新建"),
+                            ("rebuild_relocate", "改建/迁建"),
+                            ("upgrade", "改造提升"),
+                            ("continued", "续建"),
+                        ],
+                        max_length=24,
+                        verbose_name="建设方式",
+                    ),
+                ),
+                (
+                    "planned_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="计划年度",
+                    ),
+                ),
+                (
+                    "completed_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="建成年度",
+                    ),
+                ),
+                (
+                    "in_service_on",
+                    models.DateField(blank=True, null=True, verbose_name="投入执勤日期"),
+                ),
+                (
+                    "floor_area_m2",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="建筑面积（㎡）",
+                    ),
+                ),
+                (
+                    "land_area_m2",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="占地面积（㎡）",
+                    ),
+                ),
+                (
+                    "investment_10k_yuan",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="投资（万元）",
+                    ),
+                ),
+                (
+                    "lat",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                        verbose_name="纬度",
+                    ),
+                ),
+                (
+                    "lon",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                        verbose_name="经度",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 消防站',
-                'verbose_name_plural': 'historical 消防站',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 消防站",
+                "verbose_name_plural": "historical 消防站",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Station',
+            name="Station",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(blank=True, max_length=48, verbose_name='编码')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='地址')),
-                ('station_class', models.CharField(blank=True, choices=[('special_service', '特勤消防站'), ('class1', '一级普通消防站'), ('class2', '二级普通消防站'), ('small', '小型消防站'), ('logistics', '战勤保障消防站'), ('township', '乡镇消防站'), ('water', '水上消防站'), ('training', '训练设施')], max_length=24, verbose_name='站级')),
-                ('force_type', models.CharField(blank=True, choices=[('national', '国家综合性消防救援队伍'), ('government_fulltime', '政府专职消防队'), ('enterprise', '企业专职消防队'), ('volunteer', '志愿消防队'), ('micro', '微型消防站')], max_length=24, verbose_name='队伍性质')),
-                ('status', models.CharField(choices=[('planned', '规划'), ('under_construction', '在建'), ('built', '已建成'), ('in_service', '执勤中'), ('relocating', '迁建中'), ('upgrading', '改造中')], max_length=24, verbose_name='状态')),
-                ('build_type', models.CharField(blank=True, choices=[('new', '新建'), ('rebuild_relocate', '改建/迁建'), ('upgrade', '改造提升'), ('continued', '续建')], max_length=24, verbose_name='建设方式')),
-                ('planned_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='计划年度')),
-                ('completed_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='建成年度')),
-                ('in_service_on', models.DateField(blank=True, null=True, verbose_name='投入执勤日期')),
-                ('floor_area_m2', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='建筑面积（㎡）')),
-                ('land_area_m2', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='占地面积（㎡）')),
-                ('investment_10k_yuan', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='投资（万元）')),
-                ('lat', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)], verbose_name='纬度')),
-                ('lon', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)], verbose_name='经度')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stations', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stations', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(blank=True, max_length=48, verbose_name="编码")),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="地址")),
+                (
+                    "station_class",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("special_service", "特勤消防站"),
+                            ("class1", "一级普通消防站"),
+                            ("class2", "二级普通消防站"),
+                            ("small", "小型消防站"),
+                            ("logistics", "战勤保障消防站"),
+                            ("township", "乡镇消防站"),
+                            ("water", "水上消防站"),
+                            ("training", "训练设施"),
+                        ],
+                        max_length=24,
+                        verbose_name="站级",
+                    ),
+                ),
+                (
+                    "force_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("national", "国家综合性消防救援队伍"),
+                            ("government_fulltime", "政府专职消防队"),
+                            ("enterprise", "企业专职消防队"),
+                            ("volunteer", "志愿消防队"),
+                            ("micro", "微型消防站"),
+                        ],
+                        max_length=24,
+                        verbose_name="队伍性质",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "规划"),
+                            ("under_construction", "在建"),
+                            ("built", "已建成"),
+                            ("in_service", "执勤中"),
+                            ("relocating", "迁建中"),
+                            ("upgrading", "改造中"),
+                        ],
+                        max_length=24,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "build_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "新建"),
+                            ("rebuild_relocate", "改建/迁建"),
+                            ("upgrade", "改造提升"),
+                            ("continued", "续建"),
+                        ],
+                        max_length=24,
+                        verbose_name="建设方式",
+                    ),
+                ),
+                (
+                    "planned_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="计划年度",
+                    ),
+                ),
+                (
+                    "completed_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="建成年度",
+                    ),
+                ),
+                (
+                    "in_service_on",
+                    models.DateField(blank=True, null=True, verbose_name="投入执勤日期"),
+                ),
+                (
+                    "floor_area_m2",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="建筑面积（㎡）",
+                    ),
+                ),
+                (
+                    "land_area_m2",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="占地面积（㎡）",
+                    ),
+                ),
+                (
+                    "investment_10k_yuan",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="投资（万元）",
+                    ),
+                ),
+                (
+                    "lat",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                        verbose_name="纬度",
+                    ),
+                ),
+                (
+                    "lon",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                        verbose_name="经度",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="stations",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stations",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '消防站',
-                'verbose_name_plural': '消防站',
-                'ordering': ['region__name', 'name'],
-                'indexes': [models.Index(fields=['region', 'status'], name='station_region_status_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('code', ''), _negated=True), fields=('plan', 'code'), name='station_unique_code_in_plan'), models.CheckConstraint(condition=models.Q(('floor_area_m2__isnull', True), ('floor_area_m2__gte', 0), _connector='OR'), name='station_floor_area_non_negative'), models.CheckConstraint(condition=models.Q(('land_area_m2__isnull', True), ('land_area_m2__gte', 0), _connector='OR'), name='station_land_area_non_negative'), models.CheckConstraint(condition=models.Q(('investment_10k_yuan__isnull', True), ('investment_10k_yuan__gte', 0), _connector='OR'), name='station_investment_non_negative'), models.CheckConstraint(condition=models.Q(('lat__isnull', True), models.Q(('lat__gte', -90), ('lat__lte', 90)), _connector='OR'), name='station_lat_in_range'), models.CheckConstraint(condition=models.Q(('lon__isnull', True), models.Q(('lon__gte', -180), ('lon__lte', 180)), _connector='OR'), name='station_lon_in_range')],
+                "verbose_name": "消防站",
+                "verbose_name_plural": "消防站",
+                "ordering": ["region__name", "name"],
+                "indexes": [
+                    models.Index(fields=["region", "status"], name="station_region_status_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("code", ""), _negated=True),
+                        fields=("plan", "code"),
+                        name="station_unique_code_in_plan",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("floor_area_m2__isnull", True),
+                            ("floor_area_m2__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="station_floor_area_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("land_area_m2__isnull", True),
+                            ("land_area_m2__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="station_land_area_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("investment_10k_yuan__isnull", True),
+                            ("investment_10k_yuan__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="station_investment_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("lat__isnull", True),
+                            models.Q(("lat__gte", -90), ("lat__lte", 90)),
+                            _connector="OR",
+                        ),
+                        name="station_lat_in_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("lon__isnull", True),
+                            models.Q(("lon__gte", -180), ("lon__lte", 180)),
+                            _connector="OR",
+                        ),
+                        name="station_lon_in_range",
+                    ),
+                ],
             },
         ),
     ]

@@ -8,375 +8,1366 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('planning', '0001_initial_plan_model'),
+        ("planning", "0001_initial_plan_model"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalBaseFigure',
+            name="HistoricalBaseFigure",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='年度')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='数值')),
-                ('measure_unit', models.CharField(blank=True, max_length=32, verbose_name='计量单位')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="年度",
+                    ),
+                ),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="数值",
+                    ),
+                ),
+                (
+                    "measure_unit",
+                    models.CharField(blank=True, max_length=32, verbose_name="计量单位"),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 基数',
-                'verbose_name_plural': 'historical 基数',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 基数",
+                "verbose_name_plural": "historical 基数",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalFireStatistic',
+            name="HistoricalFireStatistic",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='年度')),
-                ('fires', models.PositiveIntegerField(blank=True, null=True, verbose_name='火灾起数')),
-                ('deaths', models.PositiveIntegerField(blank=True, null=True, verbose_name='死亡人数')),
-                ('injuries', models.PositiveIntegerField(blank=True, null=True, verbose_name='受伤人数')),
-                ('direct_loss_10k_yuan', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='直接财产损失（万元）')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="年度",
+                    ),
+                ),
+                (
+                    "fires",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="火灾起数"),
+                ),
+                (
+                    "deaths",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="死亡人数"),
+                ),
+                (
+                    "injuries",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="受伤人数"),
+                ),
+                (
+                    "direct_loss_10k_yuan",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="直接财产损失（万元）",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 火灾统计',
-                'verbose_name_plural': 'historical 火灾统计',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 火灾统计",
+                "verbose_name_plural": "historical 火灾统计",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalTarget',
+            name="HistoricalTarget",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(max_length=48, verbose_name='编码')),
-                ('name', models.CharField(max_length=255, verbose_name='指标名称')),
-                ('measure', models.CharField(choices=[('increment', '增量（新增/新建，逐期累加）'), ('level', '总量（总数达到，取最新值）'), ('ratio', '比率（%/‰，取最新值）'), ('rate', '派生比率（按公式计算）')], max_length=16, verbose_name='计量方式')),
-                ('measure_unit', models.CharField(blank=True, max_length=32, verbose_name='计量单位')),
-                ('comparator', models.CharField(choices=[('gte', '不低于（≥）'), ('lte', '不高于（≤）'), ('eq', '等于（=）'), ('reduce_by', '降低'), ('increase_by', '提高')], default='gte', max_length=16, verbose_name='比较方式')),
-                ('target_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='目标值')),
-                ('target_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='目标年度')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='基期值')),
-                ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='基期年度')),
-                ('attribute', models.CharField(blank=True, choices=[('binding', '约束性'), ('expected', '预期性')], max_length=16, verbose_name='指标属性')),
-                ('formula', models.CharField(blank=True, help_text='派生指标的公式，如 deaths / population * 100000', max_length=255, verbose_name='计算公式')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
-                ('section', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.section', verbose_name='所在章节')),
-                ('task', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.task', verbose_name='所属任务')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=48, verbose_name="编码")),
+                ("name", models.CharField(max_length=255, verbose_name="指标名称")),
+                (
+                    "measure",
+                    models.CharField(
+                        choices=[
+                            ("increment", "增量（新增/新建，逐期累加）"),
+                            ("level", "总量（总数达到，取最新值）"),
+                            ("ratio", "比率（%/‰，取最新值）"),
+                            ("rate", "派生比率（按公式计算）"),
+                        ],
+                        max_length=16,
+                        verbose_name="计量方式",
+                    ),
+                ),
+                (
+                    "measure_unit",
+                    models.CharField(blank=True, max_length=32, verbose_name="计量单位"),
+                ),
+                (
+                    "comparator",
+                    models.CharField(
+                        choices=[
+                            ("gte", "不低于（≥）"),
+                            ("lte", "不高于（≤）"),
+                            ("eq", "等于（=）"),
+                            ("reduce_by", "降低"),
+                            ("increase_by", "提高"),
+                        ],
+                        default="gte",
+                        max_length=16,
+                        verbose_name="比较方式",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="目标值",
+                    ),
+                ),
+                (
+                    "target_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="目标年度",
+                    ),
+                ),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="基期值",
+                    ),
+                ),
+                (
+                    "baseline_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="基期年度",
+                    ),
+                ),
+                (
+                    "attribute",
+                    models.CharField(
+                        blank=True,
+                        choices=[("binding", "约束性"), ("expected", "预期性")],
+                        max_length=16,
+                        verbose_name="指标属性",
+                    ),
+                ),
+                (
+                    "formula",
+                    models.CharField(
+                        blank=True,
+                        help_text="派生指标的公式，如 deaths / population * 100000",
+                        max_length=255,
+                        verbose_name="计算公式",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.section",
+                        verbose_name="所在章节",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.task",
+                        verbose_name="所属任务",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 目标指标',
-                'verbose_name_plural': 'historical 目标指标',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 目标指标",
+                "verbose_name_plural": "historical 目标指标",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=48, verbose_name='编码')),
-                ('name', models.CharField(max_length=255, verbose_name='指标名称')),
-                ('measure', models.CharField(choices=[('increment', '增量（新增/新建，逐期累加）'), ('level', '总量（总数达到，取最新值）'), ('ratio', '比率（%/‰，取最新值）'), ('rate', '派生比率（按公式计算）')], max_length=16, verbose_name='计量方式')),
-                ('measure_unit', models.CharField(blank=True, max_length=32, verbose_name='计量单位')),
-                ('comparator', models.CharField(choices=[('gte', '不低于（≥）'), ('lte', '不高于（≤）'), ('eq', '等于（=）'), ('reduce_by', '降低'), ('increase_by', '提高')], default='gte', max_length=16, verbose_name='比较方式')),
-                ('target_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='目标值')),
-                ('target_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='目标年度')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='基期值')),
-                ('baseline_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='基期年度')),
-                ('attribute', models.CharField(blank=True, choices=[('binding', '约束性'), ('expected', '预期性')], max_length=16, verbose_name='指标属性')),
-                ('formula', models.CharField(blank=True, help_text='派生指标的公式，如 deaths / population * 100000', max_length=255, verbose_name='计算公式')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='planning.plan', verbose_name='规划')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='planning.region', verbose_name='区划')),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='targets', to='planning.section', verbose_name='所在章节')),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='targets', to='planning.task', verbose_name='所属任务')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=48, verbose_name="编码")),
+                ("name", models.CharField(max_length=255, verbose_name="指标名称")),
+                (
+                    "measure",
+                    models.CharField(
+                        choices=[
+                            ("increment", "增量（新增/新建，逐期累加）"),
+                            ("level", "总量（总数达到，取最新值）"),
+                            ("ratio", "比率（%/‰，取最新值）"),
+                            ("rate", "派生比率（按公式计算）"),
+                        ],
+                        max_length=16,
+                        verbose_name="计量方式",
+                    ),
+                ),
+                (
+                    "measure_unit",
+                    models.CharField(blank=True, max_length=32, verbose_name="计量单位"),
+                ),
+                (
+                    "comparator",
+                    models.CharField(
+                        choices=[
+                            ("gte", "不低于（≥）"),
+                            ("lte", "不高于（≤）"),
+                            ("eq", "等于（=）"),
+                            ("reduce_by", "降低"),
+                            ("increase_by", "提高"),
+                        ],
+                        default="gte",
+                        max_length=16,
+                        verbose_name="比较方式",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="目标值",
+                    ),
+                ),
+                (
+                    "target_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="目标年度",
+                    ),
+                ),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="基期值",
+                    ),
+                ),
+                (
+                    "baseline_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="基期年度",
+                    ),
+                ),
+                (
+                    "attribute",
+                    models.CharField(
+                        blank=True,
+                        choices=[("binding", "约束性"), ("expected", "预期性")],
+                        max_length=16,
+                        verbose_name="指标属性",
+                    ),
+                ),
+                (
+                    "formula",
+                    models.CharField(
+                        blank=True,
+                        help_text="派生指标的公式，如 deaths / population * 100000",
+                        max_length=255,
+                        verbose_name="计算公式",
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="targets",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="targets",
+                        to="planning.section",
+                        verbose_name="所在章节",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="targets",
+                        to="planning.task",
+                        verbose_name="所属任务",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '目标指标',
-                'verbose_name_plural': '目标指标',
-                'ordering': ['plan', 'order'],
+                "verbose_name": "目标指标",
+                "verbose_name_plural": "目标指标",
+                "ordering": ["plan", "order"],
             },
         ),
         migrations.CreateModel(
-            name='ProgressReport',
+            name="ProgressReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(max_length=6, validators=[django.core.validators.RegexValidator('^[0-9]{4}(H[12]|Q[1-4])?$', '期间格式应为 2022、2022H1 或 2022Q3')], verbose_name='填报期间')),
-                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='填报值')),
-                ('note', models.TextField(blank=True, verbose_name='说明')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('submitted', '已提交'), ('approved', '已审核'), ('returned', '已退回')], default='draft', max_length=16, verbose_name='状态')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='提交时间')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='审核时间')),
-                ('return_reason', models.TextField(blank=True, verbose_name='退回理由')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('evidence', models.ManyToManyField(blank=True, related_name='reports', to='planning.evidence', verbose_name='佐证材料')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='planning.region', verbose_name='区划')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reviewed_reports', to=settings.AUTH_USER_MODEL, verbose_name='审核人')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='submitted_reports', to=settings.AUTH_USER_MODEL, verbose_name='填报人')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        max_length=6,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9]{4}(H[12]|Q[1-4])?$", "期间格式应为 2022、2022H1 或 2022Q3"
+                            )
+                        ],
+                        verbose_name="填报期间",
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="填报值",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="说明")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已提交"),
+                            ("approved", "已审核"),
+                            ("returned", "已退回"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="提交时间"),
+                ),
+                (
+                    "reviewed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="审核时间"),
+                ),
+                ("return_reason", models.TextField(blank=True, verbose_name="退回理由")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "evidence",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="reports",
+                        to="planning.evidence",
+                        verbose_name="佐证材料",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reviewed_reports",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="审核人",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="submitted_reports",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="填报人",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '进度填报',
-                'verbose_name_plural': '进度填报',
-                'ordering': ['target', 'region', 'period'],
+                "verbose_name": "进度填报",
+                "verbose_name_plural": "进度填报",
+                "ordering": ["target", "region", "period"],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, verbose_name='编码')),
-                ('due_on', models.DateField(verbose_name='完成时限')),
-                ('planned_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='计划值')),
-                ('is_cumulative', models.BooleanField(default=False, help_text='计划值是截至该日的累计数，而非当期新增', verbose_name='累计值')),
-                ('text', models.TextField(blank=True, verbose_name='节点内容')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='planning.plan', verbose_name='规划')),
-                ('region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='milestones', to='planning.region', verbose_name='区划')),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='planning.task', verbose_name='任务')),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, verbose_name="编码")),
+                ("due_on", models.DateField(verbose_name="完成时限")),
+                (
+                    "planned_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="计划值",
+                    ),
+                ),
+                (
+                    "is_cumulative",
+                    models.BooleanField(
+                        default=False,
+                        help_text="计划值是截至该日的累计数，而非当期新增",
+                        verbose_name="累计值",
+                    ),
+                ),
+                ("text", models.TextField(blank=True, verbose_name="节点内容")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="milestones",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="planning.task",
+                        verbose_name="任务",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="milestones",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '时间节点',
-                'verbose_name_plural': '时间节点',
-                'ordering': ['plan', 'due_on', 'order'],
+                "verbose_name": "时间节点",
+                "verbose_name_plural": "时间节点",
+                "ordering": ["plan", "due_on", "order"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalProgressReport',
+            name="HistoricalProgressReport",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('period', models.CharField(max_length=6, validators=[django.core.validators.RegexValidator('^[0-9]{4}(H[12]|Q[1-4])?$', '期间格式应为 2022、2022H1 或 2022Q3')], verbose_name='填报期间')),
-                ('value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='填报值')),
-                ('note', models.TextField(blank=True, verbose_name='说明')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('submitted', '已提交'), ('approved', '已审核'), ('returned', '已退回')], default='draft', max_length=16, verbose_name='状态')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='提交时间')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='审核时间')),
-                ('return_reason', models.TextField(blank=True, verbose_name='退回理由')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='创建时间')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
-                ('reviewed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='审核人')),
-                ('submitted_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='填报人')),
-                ('target', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        max_length=6,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9]{4}(H[12]|Q[1-4])?$", "期间格式应为 2022、2022H1 或 2022Q3"
+                            )
+                        ],
+                        verbose_name="填报期间",
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="填报值",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="说明")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已提交"),
+                            ("approved", "已审核"),
+                            ("returned", "已退回"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="提交时间"),
+                ),
+                (
+                    "reviewed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="审核时间"),
+                ),
+                ("return_reason", models.TextField(blank=True, verbose_name="退回理由")),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="创建时间"),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="审核人",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="填报人",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 进度填报',
-                'verbose_name_plural': 'historical 进度填报',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 进度填报",
+                "verbose_name_plural": "historical 进度填报",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalMilestone',
+            name="HistoricalMilestone",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, verbose_name='编码')),
-                ('due_on', models.DateField(verbose_name='完成时限')),
-                ('planned_value', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='计划值')),
-                ('is_cumulative', models.BooleanField(default=False, help_text='计划值是截至该日的累计数，而非当期新增', verbose_name='累计值')),
-                ('text', models.TextField(blank=True, verbose_name='节点内容')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='顺序')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, verbose_name='版本')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.plan', verbose_name='规划')),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
-                ('task', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.task', verbose_name='任务')),
-                ('target', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=64, verbose_name="编码")),
+                ("due_on", models.DateField(verbose_name="完成时限")),
+                (
+                    "planned_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="计划值",
+                    ),
+                ),
+                (
+                    "is_cumulative",
+                    models.BooleanField(
+                        default=False,
+                        help_text="计划值是截至该日的累计数，而非当期新增",
+                        verbose_name="累计值",
+                    ),
+                ),
+                ("text", models.TextField(blank=True, verbose_name="节点内容")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="顺序")),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, editable=False, verbose_name="版本"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.plan",
+                        verbose_name="规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.task",
+                        verbose_name="任务",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 时间节点',
-                'verbose_name_plural': 'historical 时间节点',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 时间节点",
+                "verbose_name_plural": "historical 时间节点",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalAllocation',
+            name="HistoricalAllocation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='分解值')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='planning.region', verbose_name='区划')),
-                ('target', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="分解值",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical 目标分解',
-                'verbose_name_plural': 'historical 目标分解',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical 目标分解",
+                "verbose_name_plural": "historical 目标分解",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='分解值')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='planning.region', verbose_name='区划')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='targets.target', verbose_name='目标指标')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="分解值",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocations",
+                        to="targets.target",
+                        verbose_name="目标指标",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '目标分解',
-                'verbose_name_plural': '目标分解',
-                'ordering': ['target', 'region__name'],
+                "verbose_name": "目标分解",
+                "verbose_name_plural": "目标分解",
+                "ordering": ["target", "region__name"],
             },
         ),
         migrations.CreateModel(
-            name='BaseFigure',
+            name="BaseFigure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='年度')),
-                ('name', models.CharField(max_length=128, verbose_name='名称')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=18, validators=[django.core.validators.MinValueValidator(0)], verbose_name='数值')),
-                ('measure_unit', models.CharField(blank=True, max_length=32, verbose_name='计量单位')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='base_figures', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='base_figures', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="年度",
+                    ),
+                ),
+                ("name", models.CharField(max_length=128, verbose_name="名称")),
+                (
+                    "value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="数值",
+                    ),
+                ),
+                (
+                    "measure_unit",
+                    models.CharField(blank=True, max_length=32, verbose_name="计量单位"),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="base_figures",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="base_figures",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '基数',
-                'verbose_name_plural': '基数',
-                'ordering': ['region', 'name', 'year'],
-                'constraints': [models.UniqueConstraint(fields=('region', 'year', 'name'), name='base_figure_unique_name_year'), models.CheckConstraint(condition=models.Q(('value__isnull', True), ('value__gte', 0), _connector='OR'), name='base_figure_value_non_negative')],
+                "verbose_name": "基数",
+                "verbose_name_plural": "基数",
+                "ordering": ["region", "name", "year"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region", "year", "name"), name="base_figure_unique_name_year"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("value__isnull", True), ("value__gte", 0), _connector="OR"
+                        ),
+                        name="base_figure_value_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FireStatistic',
+            name="FireStatistic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1949), django.core.validators.MaxValueValidator(2100)], verbose_name='年度')),
-                ('fires', models.PositiveIntegerField(blank=True, null=True, verbose_name='火灾起数')),
-                ('deaths', models.PositiveIntegerField(blank=True, null=True, verbose_name='死亡人数')),
-                ('injuries', models.PositiveIntegerField(blank=True, null=True, verbose_name='受伤人数')),
-                ('direct_loss_10k_yuan', models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='直接财产损失（万元）')),
-                ('source_text', models.TextField(blank=True, verbose_name='原文依据')),
-                ('plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='fire_statistics', to='planning.plan', verbose_name='来源规划')),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fire_statistics', to='planning.region', verbose_name='区划')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1949),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="年度",
+                    ),
+                ),
+                (
+                    "fires",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="火灾起数"),
+                ),
+                (
+                    "deaths",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="死亡人数"),
+                ),
+                (
+                    "injuries",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="受伤人数"),
+                ),
+                (
+                    "direct_loss_10k_yuan",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=18,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                        verbose_name="直接财产损失（万元）",
+                    ),
+                ),
+                ("source_text", models.TextField(blank=True, verbose_name="原文依据")),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="fire_statistics",
+                        to="planning.plan",
+                        verbose_name="来源规划",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="fire_statistics",
+                        to="planning.region",
+                        verbose_name="区划",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '火灾统计',
-                'verbose_name_plural': '火灾统计',
-                'ordering': ['region', 'year'],
-                'constraints': [models.UniqueConstraint(fields=('region', 'year'), name='fire_statistic_unique_year'), models.CheckConstraint(condition=models.Q(('direct_loss_10k_yuan__isnull', True), ('direct_loss_10k_yuan__gte', 0), _connector='OR'), name='fire_statistic_loss_non_negative')],
+                "verbose_name": "火灾统计",
+                "verbose_name_plural": "火灾统计",
+                "ordering": ["region", "year"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("region", "year"), name="fire_statistic_unique_year"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("direct_loss_10k_yuan__isnull", True),
+                            ("direct_loss_10k_yuan__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="fire_statistic_loss_non_negative",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='target',
-            index=models.Index(fields=['plan', 'task'], name='target_plan_task_idx'),
+            model_name="target",
+            index=models.Index(fields=["plan", "task"], name="target_plan_task_idx"),
         ),
         migrations.AddConstraint(
-            model_name='target',
-            constraint=models.UniqueConstraint(fields=('plan', 'code'), name='target_unique_code_in_plan'),
+            model_name="target",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "code"), name="target_unique_code_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='target',
-            constraint=models.CheckConstraint(condition=models.Q(('target_value__isnull', True), ('target_value__gte', 0), _connector='OR'), name='target_value_non_negative'),
+            model_name="target",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("target_value__isnull", True), ("target_value__gte", 0), _connector="OR"
+                ),
+                name="target_value_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='target',
-            constraint=models.CheckConstraint(condition=models.Q(('baseline_value__isnull', True), ('baseline_value__gte', 0), _connector='OR'), name='target_baseline_non_negative'),
+            model_name="target",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("baseline_value__isnull", True), ("baseline_value__gte", 0), _connector="OR"
+                ),
+                name="target_baseline_non_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='progressreport',
-            index=models.Index(fields=['region', 'period', 'status'], name='report_region_period_idx'),
+            model_name="progressreport",
+            index=models.Index(
+                fields=["region", "period", "status"], name="report_region_period_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='progressreport',
-            index=models.Index(fields=['status', 'submitted_at'], name='report_status_submitted_idx'),
+            model_name="progressreport",
+            index=models.Index(
+                fields=["status", "submitted_at"], name="report_status_submitted_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.UniqueConstraint(fields=('target', 'region', 'period'), name='report_unique_target_region_period'),
+            model_name="progressreport",
+            constraint=models.UniqueConstraint(
+                fields=("target", "region", "period"), name="report_unique_target_region_period"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.CheckConstraint(condition=models.Q(('period__regex', '^[0-9]{4}(H[12]|Q[1-4])?$')), name='report_period_well_formed'),
+            model_name="progressreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period__regex", "^[0-9]{4}(H[12]|Q[1-4])?$")),
+                name="report_period_well_formed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='progressreport',
-            constraint=models.CheckConstraint(condition=models.Q(('value__isnull', True), ('value__gte', 0), _connector='OR'), name='report_value_non_negative'),
+            model_name="progressreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__isnull", True), ("value__gte", 0), _connector="OR"),
+                name="report_value_non_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='milestone',
-            index=models.Index(fields=['target', 'due_on'], name='milestone_target_due_idx'),
+            model_name="milestone",
+            index=models.Index(fields=["target", "due_on"], name="milestone_target_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.UniqueConstraint(fields=('plan', 'code'), name='milestone_unique_code_in_plan'),
+            model_name="milestone",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "code"), name="milestone_unique_code_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('target__isnull', False), ('task__isnull', True)), models.Q(('target__isnull', True), ('task__isnull', False)), _connector='OR'), name='milestone_belongs_to_target_or_task'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("target__isnull", False), ("task__isnull", True)),
+                    models.Q(("target__isnull", True), ("task__isnull", False)),
+                    _connector="OR",
+                ),
+                name="milestone_belongs_to_target_or_task",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_value__isnull', True), ('planned_value__gte', 0), _connector='OR'), name='milestone_planned_value_non_negative'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("planned_value__isnull", True), ("planned_value__gte", 0), _connector="OR"
+                ),
+                name="milestone_planned_value_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocation',
-            constraint=models.UniqueConstraint(fields=('target', 'region'), name='allocation_unique_region'),
+            model_name="allocation",
+            constraint=models.UniqueConstraint(
+                fields=("target", "region"), name="allocation_unique_region"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocation',
-            constraint=models.CheckConstraint(condition=models.Q(('value__isnull', True), ('value__gte', 0), _connector='OR'), name='allocation_value_non_negative'),
+            model_name="allocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__isnull", True), ("value__gte", 0), _connector="OR"),
+                name="allocation_value_non_negative",
+            ),
         ),
     ]

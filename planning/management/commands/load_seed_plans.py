@@ -16,7 +16,9 @@ class Command(BaseCommand):
         try:
             result = load_seed_plans(files or None, only=only)
         except SeedError as error:
-            raise CommandError("种子数据有误，未写入任何数据：\n" + "\n".join(error.errors)) from None
+            raise CommandError(
+                "种子数据有误，未写入任何数据：\n" + "\n".join(error.errors)
+            ) from None
         labels = sorted(set(result.created) | set(result.updated) | set(result.unchanged))
         for label in labels:
             self.stdout.write(

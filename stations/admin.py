@@ -1,0 +1,26 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from planning.admin import SourceTextMixin
+
+from .models import Station
+
+
+@admin.register(Station)
+class StationAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = [
+        "name",
+        "region",
+        "station_class",
+        "force_type",
+        "status",
+        "build_type",
+        "completed_year",
+        "floor_area_m2",
+        "source_excerpt",
+    ]
+    list_filter = ["status", "station_class", "force_type", "build_type", "region"]
+    search_fields = ["name", "address", "code", "source_text"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region", "plan"]
+    readonly_fields = ["version"]

@@ -1,0 +1,90 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from planning.admin import SourceTextMixin
+
+from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    fk_name = "target"
+    extra = 0
+    fields = ["order", "code", "due_on", "planned_value", "is_cumulative", "text", "region"]
+    autocomplete_fields = ["region"]
+
+
+class AllocationInline(admin.TabularInline):
+    model = Allocation
+    extra = 0
+    fields = ["region", "value", "source_text"]
+    autocomplete_fields = ["region"]
+
+
+@admin.register(Target)
+class TargetAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = [
+        "name",
+        "plan",
+        "comparator",
+        "target_value",
+        "measure_unit",
+        "target_year",
+        "attribute",
+        "region",
+        "source_excerpt",
+    ]
+    list_filter = ["attribute", "measure", "comparator", "plan"]
+    search_fields = ["name", "code", "source_text"]
+    list_select_related = ["plan", "region"]
+    autocomplete_fields = ["plan", "task", "section", "region"]
+    readonly_fields = ["version"]
+    inlines = [MilestoneInline, AllocationInline]
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = ["due_on", "__str__", "target", "task", "planned_value", "region", "plan"]
+    list_filter = ["plan", "is_cumulative"]
+    search_fields = ["text", "code", "source_text"]
+    date_hierarchy = "due_on"
+    list_select_related = ["target", "task", "region", "plan"]
+    autocomplete_fields = ["plan", "target", "task", "region"]
+    readonly_fields = ["version"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = ["target", "region", "value", "source_excerpt"]
+    search_fields = ["target__name", "region__name"]
+    list_select_related = ["target", "region"]
+    autocomplete_fields = ["target", "region"]
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(SimpleHistoryAdmin):
+    list_display = ["target", "region", "period", "value", "status", "submitted_by", "reviewed_by"]
+    list_filter = ["status", "period"]
+    search_fields = ["target__name", "region__name", "note"]
+    list_select_related = ["target", "region", "submitted_by", "reviewed_by"]
+    autocomplete_fields = ["target", "region"]
+    readonly_fields = ["version", "submitted_at", "reviewed_at", "created_at", "updated_at"]
+    filter_horizontal = ["evidence"]
+
+
+@admin.register(FireStatistic)
+class FireStatisticAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = ["region", "year", "fires", "deaths", "injuries", "direct_loss_10k_yuan"]
+    list_filter = ["year"]
+    search_fields = ["region__name"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region", "plan"]
+
+
+@admin.register(BaseFigure)
+class BaseFigureAdmin(SourceTextMixin, SimpleHistoryAdmin):
+    list_display = ["region", "year", "name", "value", "measure_unit", "source_excerpt"]
+    list_filter = ["year", "name"]
+    search_fields = ["name", "region__name", "source_text"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region", "plan"]
