@@ -292,10 +292,18 @@ class _Loader:
         self.result = result
         self.regions: dict[str, Region] = {}
 
-    def upsert(self, model: type[models.Model], lookup: dict, values: dict) -> models.Model:
-        """Create, or update only the fields that differ; count what happened."""
+    def upsert(
+        self, model: type[models.Model], lookup: dict, values: dict, *, shared: bool = False
+    ) -> models.Model:
+        """Create, or update only the fields that differ; count what happened.
+
+        ``shared`` rows (regions, units) may be named by several plans, each quoting its own
+        sentence: the first plan's ``source_text`` is kept, so reloading stays a no-op.
+        """
         label = model._meta.model_name
         obj = model.objects.filter(**lookup).first()
+        if obj is not None and shared and obj.source_text:
+            values = {name: value for name, value in values.items() if name != "source_text"}
         if obj is None:
             obj = model(**lookup, **values)
             obj._change_reason = SEED_REASON
@@ -337,7 +345,7 @@ class _Loader:
             raise _RowError(f"{where}.path: 必填")
         *parents, name = path.split("/")
         parent = self.region("/".join(parents), where) if parents else None
-        region = self.upsert(Region, {"parent": parent, "name": name}, values)
+        region = self.upsert(Region, {"parent": parent, "name": name}, values, shared=True)
         self.regions[path] = region
 
     # plans -----------------------------------------------------------------------------
@@ -388,7 +396,8 @@ class _Loader:
         for i, row in enumerate(rows, 1):
             values = _fields("unit", row, f"{where}[{i}]")
             region = self.region(row.get("region") or plan.region.path, f"{where}[{i}]")
-            unit = self.upsert(Unit, {"region": region, "name": values.pop("name")}, values)
+            lookup = {"region": region, "name": values.pop("name")}
+            unit = self.upsert(Unit, lookup, values, shared=True)
             by_name.setdefault(unit.name, []).append(unit)
         return by_name
 

@@ -1,0 +1,298 @@
+"""Plan-integrity check: where a plan's own numbers do not add up.
+
+The seed data keeps a plan's contradictions as the plan states them; this check finds them, so
+committee staff can see them (on the plan page, in the API and from ``manage.py check_plans``)
+instead of the system silently picking one statement. Every finding names the rows involved and
+the plan text they came from. Costs a fixed number of queries, whatever the number of plans.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from planning.models import Plan, Task
+from targets.choices import Measure
+from targets.models import BaseFigure, Milestone, Target
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class FindingItem:
+    kind: str  # target, milestone, allocation, base_figure, task
+    code: str
+    label: str
+    source_text: str
+
+
+@dataclass
+class Finding:
+    level: str
+    code: str
+    plan: str
+    message: str
+    items: list[FindingItem] = field(default_factory=list)
+
+    @property
+    def item_codes(self) -> list[str]:
+        return [item.code for item in self.items]
+
+
+def _item(obj, kind: str, label: str | None = None, code: str | None = None) -> FindingItem:
+    code = code or getattr(obj, "code", "") or f"{kind}:{obj.pk}"
+    return FindingItem(kind, code, label or str(obj), obj.source_text)
+
+
+def _fmt(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return format(value.normalize(), "f")
+
+
+# Words that say *when* or *how much so far* rather than *what*; stripped before comparing names.
+_NOISE = re.compile(
+    r"“?十[三四]五”?(期间|时期|末)?|到20\d\d年(底)?|全[市区县]|累计|现有|共|总数|总量|达到|数量"
+)
+_BRACKETS = re.compile(r"（[^）]*）|\([^)]*\)")
+_QUOTES = re.compile(r"[“”\"'‘’]")
+_INCREMENT = re.compile(r"新建|新增|增建|组建|建成|增加|新配备|购置")
+
+
+def indicator_key(name: str) -> tuple[str, bool]:
+    """What a name measures, and whether it is counted as an increment (新建…) or a level."""
+    text = _QUOTES.sub("", _BRACKETS.sub("", name))
+    text = _NOISE.sub("", text)
+    is_increment = bool(_INCREMENT.search(text))
+    return _INCREMENT.sub("", text).strip(" ，,、的"), is_increment
+
+
+def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
+    plans = Plan.objects.all() if plans is None else plans
+    return plans.select_related("region").prefetch_related(
+        Prefetch(
+            "targets",
+            queryset=Target.objects.prefetch_related(
+                Prefetch("milestones", queryset=Milestone.objects.order_by("due_on", "order")),
+                "allocations__region",
+            ).order_by("order"),
+        ),
+        Prefetch("milestones", queryset=Milestone.objects.filter(task__isnull=False)),
+        Prefetch("tasks", queryset=Task.objects.exclude(due_on=None)),
+        Prefetch("base_figures", queryset=BaseFigure.objects.order_by("year", "name")),
+    )
+
+
+def check_plan_integrity(plans: QuerySet[Plan] | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for plan in plans_with_inputs(plans):
+        findings.extend(check_one_plan(plan))
+    return findings
+
+
+def check_one_plan(plan: Plan) -> list[Finding]:
+    targets = list(plan.targets.all())
+    findings: list[Finding] = []
+    for target in targets:
+        findings.extend(_milestone_schedule(plan, target))
+        findings.extend(_allocation_total(plan, target))
+    findings.extend(_baseline_plus_increment(plan, targets))
+    findings.extend(_conflicting_targets(plan, targets))
+    findings.extend(_base_figure_contradictions(plan, list(plan.base_figures.all())))
+    findings.extend(_dates_outside_period(plan, targets))
+    findings.extend(_incomplete_targets(plan, targets))
+    return findings
+
+
+def _milestone_schedule(plan: Plan, target: Target) -> Iterable[Finding]:
+    valued = [m for m in target.milestones.all() if m.planned_value is not None]
+    if not valued or target.target_value is None or target.measure != Measure.INCREMENT:
+        return
+    cumulative = [m for m in valued if m.is_cumulative]
+    if cumulative:
+        total = cumulative[-1].planned_value
+        how = "累计计划值最后为"
+    else:
+        total = sum((m.planned_value for m in valued), Decimal(0))
+        how = "各节点计划值合计"
+    if total != target.target_value:
+        yield Finding(
+            ERROR,
+            "milestone_sum_mismatch",
+            plan.code,
+            f"“{target.name}”{how} {_fmt(total)}，与目标值 {_fmt(target.target_value)} 不一致",
+            [_item(target, "target"), *(_item(m, "milestone") for m in valued)],
+        )
+
+
+def _allocation_total(plan: Plan, target: Target) -> Iterable[Finding]:
+    allocations = list(target.allocations.all())
+    if not allocations or target.target_value is None:
+        return
+    total = sum((a.value for a in allocations), Decimal(0))
+    if total != target.target_value:
+        yield Finding(
+            ERROR,
+            "allocation_total_mismatch",
+            plan.code,
+            f"“{target.name}”分解到各地合计 {_fmt(total)}，与目标值 "
+            f"{_fmt(target.target_value)} 不一致",
+            [
+                _item(target, "target"),
+                *(
+                    _item(
+                        a,
+                        "allocation",
+                        f"{a.region.name} {_fmt(a.value)}",
+                        code=f"{target.code}/{a.region.name}",
+                    )
+                    for a in allocations
+                ),
+            ],
+        )
+
+
+def _same_scope(a: Target, b: Target) -> bool:
+    return (
+        a.region_id == b.region_id
+        and a.measure_unit == b.measure_unit
+        and (a.target_year is None or b.target_year is None or a.target_year == b.target_year)
+    )
+
+
+def _baseline_plus_increment(plan: Plan, targets: list[Target]) -> Iterable[Finding]:
+    levels = [t for t in targets if t.measure == Measure.LEVEL and t.baseline_value is not None]
+    increments = [t for t in targets if t.measure == Measure.INCREMENT and t.target_value]
+    for level in levels:
+        if level.target_value is None:
+            continue
+        subject, _ = indicator_key(level.name)
+        for increment in increments:
+            inc_subject, is_increment = indicator_key(increment.name)
+            if inc_subject != subject or not is_increment or not _same_scope(level, increment):
+                continue
+            total = level.baseline_value + increment.target_value
+            if total != level.target_value:
+                yield Finding(
+                    ERROR,
+                    "baseline_increment_mismatch",
+                    plan.code,
+                    f"“{level.name}”基数 {_fmt(level.baseline_value)} 加“{increment.name}” "
+                    f"{_fmt(increment.target_value)} 为 {_fmt(total)}，与所述总数 "
+                    f"{_fmt(level.target_value)} 不一致",
+                    [_item(level, "target"), _item(increment, "target")],
+                )
+
+
+def _conflicting_targets(plan: Plan, targets: list[Target]) -> Iterable[Finding]:
+    groups: dict[tuple, list[Target]] = defaultdict(list)
+    for target in targets:
+        if target.target_value is None:
+            continue
+        subject, is_increment = indicator_key(target.name)
+        key = (subject, is_increment, target.measure, target.comparator, target.region_id)
+        groups[key].append(target)
+    for group in groups.values():
+        for i, first in enumerate(group):
+            for second in group[i + 1 :]:
+                if _same_scope(first, second) and first.target_value != second.target_value:
+                    yield Finding(
+                        ERROR,
+                        "conflicting_target_values",
+                        plan.code,
+                        f"同一指标两处表述不一致：“{first.name}” {_fmt(first.target_value)}"
+                        f"{first.measure_unit} 与 “{second.name}” {_fmt(second.target_value)}"
+                        f"{second.measure_unit}",
+                        [_item(first, "target"), _item(second, "target")],
+                    )
+
+
+def _base_figure_contradictions(plan: Plan, figures: list[BaseFigure]) -> Iterable[Finding]:
+    """An amount built over a period cannot exceed what exists at its end (连州: 80 vs 5)."""
+    by_subject: dict[tuple, dict[bool, list[BaseFigure]]] = defaultdict(lambda: defaultdict(list))
+    for figure in figures:
+        subject, is_increment = indicator_key(figure.name)
+        by_subject[(subject, figure.region_id, figure.year, figure.measure_unit)][
+            is_increment
+        ].append(figure)
+    for kinds in by_subject.values():
+        for added in kinds[True]:
+            for level in kinds[False]:
+                if added.value > level.value:
+                    yield Finding(
+                        ERROR,
+                        "increment_exceeds_total",
+                        plan.code,
+                        f"“{added.name}” {_fmt(added.value)}{added.measure_unit} 大于同期"
+                        f"“{level.name}” {_fmt(level.value)}{level.measure_unit}",
+                        [
+                            _item(added, "base_figure", added.name, f"{added.name}/{added.year}"),
+                            _item(level, "base_figure", level.name, f"{level.name}/{level.year}"),
+                        ],
+                    )
+
+
+def _dates_outside_period(plan: Plan, targets: list[Target]) -> Iterable[Finding]:
+    first_day = datetime.date(plan.start_year, 1, 1)
+    last_day = datetime.date(plan.end_year, 12, 31)
+    period = f"{plan.start_year}—{plan.end_year}"
+    for target in targets:
+        if target.target_year and not plan.start_year <= target.target_year <= plan.end_year:
+            yield Finding(
+                WARNING,
+                "target_year_outside_plan",
+                plan.code,
+                f"“{target.name}”目标年度 {target.target_year} 不在规划期 {period} 内",
+                [_item(target, "target")],
+            )
+        for milestone in target.milestones.all():
+            if not first_day <= milestone.due_on <= last_day:
+                yield _milestone_outside(plan, milestone, period)
+    for milestone in plan.milestones.all():  # task milestones (prefetched)
+        if not first_day <= milestone.due_on <= last_day:
+            yield _milestone_outside(plan, milestone, period)
+    for task in plan.tasks.all():  # tasks with a due date (prefetched)
+        if not first_day <= task.due_on <= last_day:
+            yield Finding(
+                WARNING,
+                "task_due_outside_plan",
+                plan.code,
+                f"任务“{task.title}”完成时限 {task.due_on} 不在规划期 {period} 内",
+                [_item(task, "task")],
+            )
+
+
+def _milestone_outside(plan: Plan, milestone: Milestone, period: str) -> Finding:
+    return Finding(
+        WARNING,
+        "milestone_outside_plan",
+        plan.code,
+        f"时间节点 {milestone.due_on} 不在规划期 {period} 内",
+        [_item(milestone, "milestone")],
+    )
+
+
+def _incomplete_targets(plan: Plan, targets: list[Target]) -> Iterable[Finding]:
+    for target in targets:
+        missing = []
+        if target.target_value is None:
+            missing.append("目标值")
+        if not target.measure_unit:
+            missing.append("计量单位")
+        if target.target_year is None:
+            missing.append("目标年度")
+        if missing:
+            yield Finding(
+                WARNING,
+                "target_incomplete",
+                plan.code,
+                f"“{target.name}”缺少{'、'.join(missing)}",
+                [_item(target, "target")],
+            )
