@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 
 from planning.choices import (
     AssignmentRole,
@@ -307,7 +308,7 @@ class _Loader:
         if obj is None:
             obj = model(**lookup, **values)
             obj._change_reason = SEED_REASON
-            obj.full_clean(validate_unique=False, validate_constraints=False)
+            _validate(obj, lookup)
             obj.save()
             self.result.created[label] += 1
             return obj
@@ -318,7 +319,7 @@ class _Loader:
         for name in changed:
             setattr(obj, name, values[name])
         obj._change_reason = SEED_REASON
-        obj.full_clean(validate_unique=False, validate_constraints=False)
+        _validate(obj, lookup)
         obj.save(update_fields=changed)
         self.result.updated[label] += 1
         return obj
@@ -501,6 +502,18 @@ class _Loader:
             self.upsert(BaseFigure, lookup, {**values, "plan": plan})
 
 
+def _validate(obj: models.Model, lookup: dict) -> None:
+    """Model validation (field validators and clean()), reported as a row error."""
+    try:
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        key = ", ".join(f"{name}={value}" for name, value in lookup.items())
+        problems = "；".join(
+            f"{name}: {'，'.join(messages)}" for name, messages in error.message_dict.items()
+        )
+        raise _RowError(f"{obj._meta.verbose_name}（{key}）: {problems}") from None
+
+
 def _lookup(items: dict, code: Any, where: str, what: str):
     if code in (None, ""):
         return None
@@ -551,12 +564,6 @@ def load_seed_plans(
                 loader.load_file(data, path.name)
     except _RowError as error:
         raise SeedError([str(error)]) from None
-    except Exception as error:  # a database or model validation error: name the cause
-        if isinstance(error, SeedError):
-            raise
-        from django.core.exceptions import ValidationError
-
-        if isinstance(error, ValidationError):
-            raise SeedError([f"数据校验失败：{error}"]) from None
-        raise
+    except IntegrityError as error:  # a database rule the checks above did not foresee
+        raise SeedError([f"数据库约束拒绝写入：{error}"]) from None
     return result
