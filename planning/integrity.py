@@ -252,12 +252,18 @@ def _dates_outside_period(plan: Plan, targets: list[Target]) -> Iterable[Finding
                 f"“{target.name}”目标年度 {target.target_year} 不在规划期 {period} 内",
                 [_item(target, "target")],
             )
-        for milestone in target.milestones.all():
-            if not first_day <= milestone.due_on <= last_day:
-                yield _milestone_outside(plan, milestone, period)
-    for milestone in plan.milestones.all():  # task milestones (prefetched)
+    task_milestones = plan.milestones.all()  # prefetched: milestones of tasks
+    for milestone in [m for t in targets for m in t.milestones.all()] + list(task_milestones):
         if not first_day <= milestone.due_on <= last_day:
             yield _milestone_outside(plan, milestone, period)
+        elif plan.issued_on and milestone.due_on < plan.issued_on:
+            yield Finding(
+                WARNING,
+                "milestone_before_issue",
+                plan.code,
+                f"时间节点 {milestone.due_on} 早于规划印发日期 {plan.issued_on}",
+                [_item(milestone, "milestone")],
+            )
     for task in plan.tasks.all():  # tasks with a due date (prefetched)
         if not first_day <= task.due_on <= last_day:
             yield Finding(

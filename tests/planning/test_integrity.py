@@ -168,3 +168,12 @@ def test_check_plans_command_exits_zero_when_consistent(plan, capsys):
     complete(plan, "ok", name="市政消火栓", target_value=190)
     call_command("check_plans", plan=["check-me"])
     assert "0 errors, 0 warnings" in capsys.readouterr().out
+
+
+def test_a_deadline_before_the_plan_was_issued_is_a_warning(plan):
+    plan.issued_on = datetime.date(2022, 10, 11)
+    plan.save()
+    task = factories.task(plan)
+    Milestone.objects.create(plan=plan, task=task, code="m1", due_on=datetime.date(2022, 6, 30))
+    Milestone.objects.create(plan=plan, task=task, code="m2", due_on=datetime.date(2022, 12, 31))
+    assert codes(findings_for(plan)) == [("milestone_before_issue", ("m1",))]

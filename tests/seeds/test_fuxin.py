@@ -256,7 +256,9 @@ def test_fleet_base_figures(plan):
     assert sum(fleet.values()) == Decimal("88")  # the types add up to the stated total
     old = BaseFigure.objects.get(plan=plan, year=2020, name="超期使用战斗车占比")
     assert (old.value, old.measure_unit) == (Decimal("21"), "%")
-    eq = BaseFigure.objects.get(plan=plan, year=2020, name="“十三五”期间更新配备个人防护装备、灭火及抢险救援器材")
+    eq = BaseFigure.objects.get(
+        plan=plan, year=2020, name="“十三五”期间更新配备个人防护装备、灭火及抢险救援器材"
+    )
     assert (eq.value, eq.measure_unit) == (Decimal("20439"), "件套")
 
 
