@@ -142,8 +142,8 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
-# Seed plan texts (the source of fixtures/). In a checkout they sit in ../shared/seeds.
-SEED_TEXT_DIR = Path(os.environ.get("SEED_TEXT_DIR", BASE_DIR.parent / "shared" / "seeds"))
+# The plan texts the seed fixtures quote (a copy of the shared seeds, kept with the fixtures).
+SEED_TEXT_DIR = BASE_DIR / "fixtures" / "sources"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
