@@ -30,7 +30,7 @@ from planning.choices import (
 from planning.models import Plan, Region, Section, Stage, Task, TaskAssignment, Unit
 from stations.choices import BuildType, ForceType, StationClass, StationStatus
 from stations.models import Station
-from targets.choices import Attribute, Comparator, Measure
+from targets.choices import Attribute, Comparator, Feed, Measure
 from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, Target
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures" / "plans"
@@ -213,6 +213,7 @@ ROW_FIELDS: dict[str, dict[str, Any]] = {
         "attribute": _choice(Attribute, blank=True),
         "region": None,
         "formula": _text,
+        "feed": _choice(Feed, blank=True),
         "source_text": _text,
         "milestones": None,
         "allocations": None,
@@ -259,6 +260,7 @@ ROW_FIELDS: dict[str, dict[str, Any]] = {
         "region": None,
         "year": _required(_integer),
         "name": _required(_text),
+        "key": _text,
         "value": _required(_decimal),
         "measure_unit": _text,
         "source_text": _text,
@@ -472,6 +474,7 @@ class _Loader:
             values["section"] = _lookup(sections, row.get("section"), f"{here}.section", "章节")
             values["region"] = self.region(row.get("region") or plan.region.path, here)
             values["order"] = i
+            values["feed"] = values["feed"] or (Feed.FORMULA if values["formula"] else Feed.REPORTS)
             target = self.upsert(Target, {"plan": plan, "code": code}, values)
             self.load_milestones(plan, row.get("milestones"), {"target": target}, code, here)
             for n, allocation in enumerate(row.get("allocations") or [], 1):

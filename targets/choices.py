@@ -27,3 +27,28 @@ class ReportStatus(models.TextChoices):
     SUBMITTED = "submitted", _("已提交")
     APPROVED = "approved", _("已审核")
     RETURNED = "returned", _("已退回")
+
+
+class Feed(models.TextChoices):
+    """Where a target's actual value comes from."""
+
+    REPORTS = "reports", _("填报数据")
+    FORMULA = "formula", _("公式计算（统计数据与基数）")
+    STATION_REGISTER = "station_register", _("消防站台账计数")
+
+
+class ProgressStatus(models.TextChoices):
+    """Where a target, task or milestone stands at a date (the lights on every page)."""
+
+    MET = "met", _("已完成")
+    ON_TRACK = "on_track", _("正常")
+    LAGGING = "lagging", _("滞后")
+    CRITICAL = "critical", _("严重滞后")
+    NO_DATA = "no_data", _("未填报")
+    NOT_DUE = "not_due", _("未到期")
+
+
+class MilestoneState(models.TextChoices):
+    DONE = "done", _("已完成")
+    PENDING = "pending", _("未到期")
+    OVERDUE = "overdue", _("已逾期")

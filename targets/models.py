@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from planning.models import YEAR_VALIDATORS, Evidence, Plan, Region, Section, Task
 
-from .choices import Attribute, Comparator, Measure, ReportStatus
+from .choices import Attribute, Comparator, Feed, Measure, ReportStatus
 from .periods import PERIOD_PATTERN
 
 NON_NEGATIVE = [MinValueValidator(0)]
@@ -76,7 +76,14 @@ class Target(models.Model):
         _("计算公式"),
         max_length=255,
         blank=True,
-        help_text=_("派生指标的公式，如 deaths / population * 100000"),
+        help_text=_("派生指标的公式，如 avg(deaths / population * 100000)"),
+    )
+    feed = models.CharField(
+        _("数据来源"),
+        max_length=24,
+        choices=Feed.choices,
+        default=Feed.REPORTS,
+        help_text=_("实际值来自填报、按公式计算，或按消防站台账计数"),
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
@@ -135,6 +142,9 @@ class Milestone(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="milestones",
+    )
+    completed_on = models.DateField(
+        _("完成日期"), null=True, blank=True, help_text=_("定性节点完成时填写")
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
@@ -235,6 +245,9 @@ class ProgressReport(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    is_demo = models.BooleanField(
+        _("演示数据"), default=False, help_text=_("由 seed_demo 生成的演示数据，不是真实进度")
+    )
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -303,6 +316,12 @@ class BaseFigure(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("年度"), validators=YEAR_VALIDATORS)
     name = models.CharField(_("名称"), max_length=128)
+    key = models.SlugField(
+        _("公式变量名"),
+        max_length=64,
+        blank=True,
+        help_text=_("在指标公式中引用的名称，如 population（常住人口）"),
+    )
     value = decimal_field(_("数值"), null=False, blank=False)
     measure_unit = models.CharField(_("计量单位"), max_length=32, blank=True)
     plan = models.ForeignKey(
@@ -327,6 +346,7 @@ class BaseFigure(models.Model):
             ),
             non_negative("value", "base_figure_value_non_negative"),
         ]
+        indexes = [models.Index(fields=["key", "region", "year"], name="base_figure_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.region} {self.year} {self.name}"

@@ -1,0 +1,609 @@
+"""The status engine: where a target stands at a date, the way a committee office judges it.
+
+``load_status_inputs(targets)`` fetches everything once (a fixed number of queries, whatever
+the number of targets, regions and periods); ``compute_status(target, inputs, on=date)`` is
+pure Python and never queries. Pages, API, exports and ``plan_status`` all call these two.
+
+Definitions (DESIGN §4, made exact here):
+
+actual
+    reports feed — approved figures of periods that have begun by the date. Increments (新增)
+    sum them; levels, ratios and rates take the latest. A region's figure for a period is its
+    own figure when it has one, otherwise the sum of its sub-regions' figures (increments and
+    levels only: ratios are never summed). A target with a baseline also reports ``level``
+    (baseline + increments) or ``increment`` (level − baseline).
+    formula feed — ``targets.formulas`` over fire statistics, base figures and the register,
+    per completed year; ``avg(...)`` averages the years. A missing input is reported, not guessed.
+    station_register feed — new stations built or in service, completed between the plan's
+    start and the date, in the target's region and below.
+expected (序时进度)
+    with valued milestones: the cumulative schedule due by the date (20/30/40/50/50 reads as
+    20/50/90/140/190 at each year end), plus the baseline for levels. Otherwise linear by whole
+    years from the plan's start to the target year ("时间过半、任务过半"): at the end of year k
+    of n, k/n of the way from the baseline (or 0) to the target. Plans report by year, so pace
+    steps at year ends rather than accruing daily. No pace for ceilings (≤) and for levels or
+    ratios without a baseline.
+completion
+    ≥ and =: actual ÷ target. ≤: 1 while the bound holds, else target ÷ actual (``margin`` =
+    target − actual). reduce_by / increase_by: the change from the baseline, in percent of the
+    baseline, ÷ the stated change. Uncapped; ``completion_display`` caps it to 0–1.
+status, in this order (first that applies)
+    not_due   the date is before the plan starts;
+    no_data   no figure although a period is due (not_due while no period is due yet);
+    met       the target's condition holds now (≥ reached, ≤ kept, change achieved);
+    critical  past the end of the target year and unmet;
+    no_data   the latest completed year has no figure (reports feed; a stale figure);
+    not_due   no pace to compare with (see expected);
+    on_track  progress ÷ expected progress ≥ ``lagging_below`` (default 100 %);
+    lagging   ≥ ``critical_below`` (default 80 %);
+    critical  below that.
+    Progress is measured from the baseline. Tolerances come from ``settings.STATUS_RULES``.
+    Binding (约束性) targets that lag or are critical are flagged ``escalate``.
+projection (趋势判断)
+    the straight line from the plan's start (baseline, or 0 for increments; the first figure for
+    levels without a baseline) through the latest figure, extended to the end of the target
+    year; ``projection_meets`` says whether that value would meet the target.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from planning.models import Plan
+from planning.regions import RegionTree
+from stations.choices import BuildType, StationStatus
+from stations.models import Station
+
+from .choices import Comparator, Feed, Measure, MilestoneState, ProgressStatus, ReportStatus
+from .formulas import (
+    FIRE_STATISTIC_FIELDS,
+    STATIONS_IN_SERVICE,
+    FormulaError,
+    MissingInput,
+    parse_formula,
+)
+from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+from .periods import period_bounds
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+SUMMABLE = {Measure.INCREMENT, Measure.LEVEL}
+LIGHTS = {
+    ProgressStatus.MET: "green",
+    ProgressStatus.ON_TRACK: "green",
+    ProgressStatus.LAGGING: "yellow",
+    ProgressStatus.CRITICAL: "red",
+    ProgressStatus.NO_DATA: "grey",
+    ProgressStatus.NOT_DUE: "grey",
+}
+ESCALATED = {ProgressStatus.LAGGING, ProgressStatus.CRITICAL}
+
+
+@dataclass(frozen=True)
+class StatusRules:
+    lagging_below: Decimal = Decimal("1.0")
+    critical_below: Decimal = Decimal("0.8")
+    base_figure_max_age_years: int = 2
+
+    @classmethod
+    def from_settings(cls) -> StatusRules:
+        configured = getattr(settings, "STATUS_RULES", {})
+        return cls(
+            lagging_below=Decimal(str(configured.get("lagging_below", "1.0"))),
+            critical_below=Decimal(str(configured.get("critical_below", "0.8"))),
+            base_figure_max_age_years=int(configured.get("base_figure_max_age_years", 2)),
+        )
+
+
+@dataclass(frozen=True)
+class Figure:
+    period: str
+    region_id: int
+    value: Decimal
+    starts_on: datetime.date
+    ends_on: datetime.date
+    is_demo: bool = False
+
+
+@dataclass(frozen=True)
+class StationRow:
+    region_id: int
+    status: str
+    build_type: str
+    completed_year: int | None
+
+
+@dataclass
+class StatusInputs:
+    """Everything the engine reads, fetched once for a set of targets."""
+
+    plans: dict[int, Plan]
+    figures: dict[int, list[Figure]]
+    milestones: dict[int, list[Milestone]]
+    allocations: dict[int, list[Allocation]]
+    regions: RegionTree
+    fire_statistics: dict[tuple[int, int], FireStatistic]
+    base_figures: dict[tuple[str, int], dict[int, Decimal]]
+    stations: list[StationRow]
+
+
+@dataclass
+class TargetProgress:
+    target_id: int
+    region_id: int
+    on: datetime.date
+    feed: str
+    target_value: Decimal | None
+    actual: Decimal | None = None
+    level: Decimal | None = None
+    increment: Decimal | None = None
+    expected: Decimal | None = None
+    completion: Decimal | None = None
+    margin: Decimal | None = None
+    status: str = ProgressStatus.NOT_DUE
+    escalate: bool = False
+    projection: Decimal | None = None
+    projection_meets: bool | None = None
+    series: list[tuple[str, Decimal]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    is_demo: bool = False
+    source: str = ""
+
+    @property
+    def completion_display(self) -> Decimal | None:
+        if self.completion is None:
+            return None
+        return min(max(self.completion, ZERO), ONE)
+
+    @property
+    def light(self) -> str:
+        return LIGHTS[self.status]
+
+    @property
+    def status_label(self) -> str:
+        return ProgressStatus(self.status).label
+
+    def as_dict(self) -> dict:
+        """Plain data for JSON (API, plan_status --format json); decimals stay decimals."""
+        return {
+            "on": self.on.isoformat(),
+            "feed": self.feed,
+            "source": self.source,
+            "target_value": self.target_value,
+            "actual": self.actual,
+            "level": self.level,
+            "increment": self.increment,
+            "expected": self.expected,
+            "completion": self.completion,
+            "completion_display": self.completion_display,
+            "margin": self.margin,
+            "status": self.status,
+            "status_label": str(self.status_label),
+            "escalate": self.escalate,
+            "projection": self.projection,
+            "projection_meets": self.projection_meets,
+            "series": [{"period": label, "value": value} for label, value in self.series],
+            "missing": self.missing,
+            "is_demo": self.is_demo,
+        }
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def load_status_inputs(targets: Iterable[Target]) -> StatusInputs:
+    """Fetch what the engine needs for these targets: 8 queries, whatever their number."""
+    targets = list(targets)
+    ids = [t.pk for t in targets]
+    plan_ids = {t.plan_id for t in targets}
+    plans = {p.pk: p for p in Plan.objects.filter(pk__in=plan_ids)}
+
+    figures: dict[int, list[Figure]] = defaultdict(list)
+    approved = ProgressReport.objects.filter(
+        target_id__in=ids, status=ReportStatus.APPROVED, value__isnull=False
+    ).values_list("target_id", "region_id", "period", "value", "is_demo")
+    for target_id, region_id, period, value, is_demo in approved:
+        starts_on, ends_on = period_bounds(period)
+        figures[target_id].append(Figure(period, region_id, value, starts_on, ends_on, is_demo))
+    for rows in figures.values():
+        rows.sort(key=lambda f: (f.ends_on, f.starts_on))
+
+    milestones: dict[int, list[Milestone]] = defaultdict(list)
+    for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
+        milestones[milestone.target_id].append(milestone)
+    allocations: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in Allocation.objects.filter(target_id__in=ids):
+        allocations[allocation.target_id].append(allocation)
+
+    fire_statistics = {(s.region_id, s.year): s for s in FireStatistic.objects.all()}
+    base_figures: dict[tuple[str, int], dict[int, Decimal]] = defaultdict(dict)
+    for key, region_id, year, value in BaseFigure.objects.exclude(key="").values_list(
+        "key", "region_id", "year", "value"
+    ):
+        base_figures[(key, region_id)][year] = value
+    stations = [
+        StationRow(*row)
+        for row in Station.objects.values_list(
+            "region_id", "status", "build_type", "completed_year"
+        )
+    ]
+    return StatusInputs(
+        plans=plans,
+        figures=figures,
+        milestones=milestones,
+        allocations=allocations,
+        regions=RegionTree.load(),
+        fire_statistics=fire_statistics,
+        base_figures=base_figures,
+        stations=stations,
+    )
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def year_end(year: int) -> datetime.date:
+    return datetime.date(year, 12, 31)
+
+
+def completed_years(start_year: int, on: datetime.date) -> list[int]:
+    """Years from start_year whose last day is on or before the date."""
+    last = on.year if on >= year_end(on.year) else on.year - 1
+    return list(range(start_year, last + 1))
+
+
+def holds(comparator: str, value: Decimal | None, goal: Decimal | None) -> bool:
+    if value is None or goal is None:
+        return False
+    if comparator == Comparator.LTE:
+        return value <= goal
+    return value >= goal
+
+
+def change_percent(comparator: str, baseline: Decimal, value: Decimal) -> Decimal:
+    """How far the value moved from the baseline, in percent of it, in the wanted direction."""
+    moved = baseline - value if comparator == Comparator.REDUCE_BY else value - baseline
+    return moved / baseline * HUNDRED
+
+
+class _Judge:
+    """Computes one TargetProgress; split out so each step reads on its own."""
+
+    def __init__(self, target, inputs, on, rules, region_id, target_value):
+        self.target = target
+        self.inputs = inputs
+        self.on = on
+        self.rules = rules
+        self.plan = inputs.plans[target.plan_id]
+        self.region_id = region_id or target.region_id
+        self.is_allocation = region_id is not None and region_id != target.region_id
+        self.target_year = target.target_year or self.plan.end_year
+        self.due_on = year_end(self.target_year)
+        self.start_on = datetime.date(self.plan.start_year, 1, 1)
+        self.schedule = self._schedule()
+        goal = target_value if target_value is not None else target.target_value
+        if goal is None and self.schedule:
+            goal = self.schedule[-1][1]  # a schedule without a stated total: its final value
+        self.goal = goal
+        self.result = TargetProgress(
+            target_id=target.pk,
+            region_id=self.region_id,
+            on=on,
+            feed=target.feed,
+            target_value=goal,
+        )
+
+    @property
+    def baseline(self) -> Decimal | None:
+        return None if self.is_allocation else self.target.baseline_value
+
+    # data points: (ends_on, value) in time order ----------------------------------------
+
+    def _report_points(self) -> list[tuple[Figure, Decimal]]:
+        figures = [f for f in self.inputs.figures.get(self.target.pk, []) if f.starts_on <= self.on]
+        own = {f.period: f for f in figures if f.region_id == self.region_id}
+        below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
+        by_period: dict[str, list[Figure]] = defaultdict(list)
+        if self.target.measure in SUMMABLE:
+            for f in figures:
+                if f.region_id in below and f.period not in own:
+                    by_period[f.period].append(f)
+        points = [(f, f.value) for f in own.values()]
+        for rows in by_period.values():
+            points.append((rows[0], sum((f.value for f in rows), ZERO)))
+        self.result.is_demo = any(f.is_demo for f in figures)
+        points.sort(key=lambda p: (p[0].ends_on, p[0].starts_on))
+        return points
+
+    def _formula_points(self) -> list[tuple[datetime.date, str, Decimal]]:
+        try:
+            formula = parse_formula(self.target.formula)
+        except FormulaError as error:
+            self.result.missing.append(str(error))
+            return []
+        last_year = min(self.target_year, self.on.year)
+        years = [y for y in completed_years(self.plan.start_year, self.on) if y <= last_year]
+        points = []
+        for year in years:
+            try:
+                value = formula.evaluate(lambda name, year=year: self._variable(name, year))
+            except MissingInput as error:
+                self.result.missing.append(str(error))
+                continue
+            points.append((year_end(year), str(year), value))
+        if formula.average:
+            if self.result.missing or not points:
+                return []
+            average = sum((v for _, _, v in points), ZERO) / len(points)
+            self.result.source = f"{years[0]}—{years[-1]}年平均"
+            return [(*points[-1][:2], average)]
+        if points and self.result.missing:
+            # The latest year with every input counts; earlier gaps do not hide it.
+            self.result.missing = []
+        return points
+
+    def _variable(self, name: str, year: int) -> Decimal:
+        if name in FIRE_STATISTIC_FIELDS:
+            statistic = self.inputs.fire_statistics.get((self.region_id, year))
+            value = getattr(statistic, name, None) if statistic else None
+            if value is None:
+                raise MissingInput.fire_statistic(name, year)
+            return Decimal(value)
+        if name == STATIONS_IN_SERVICE:
+            return Decimal(self._count_stations(year, new_only=False))
+        by_year = self.inputs.base_figures.get((name, self.region_id), {})
+        for back in range(self.rules.base_figure_max_age_years + 1):
+            if year - back in by_year:
+                return by_year[year - back]
+        raise MissingInput.base_figure(name, year)
+
+    def _count_stations(self, year: int, *, new_only: bool) -> int:
+        region_ids = self.inputs.regions.subtree(self.region_id)
+        serving = {StationStatus.BUILT, StationStatus.IN_SERVICE}
+        count = 0
+        for station in self.inputs.stations:
+            if station.region_id not in region_ids or station.status not in serving:
+                continue
+            if new_only:
+                if station.build_type != BuildType.NEW or station.completed_year is None:
+                    continue
+                if not self.plan.start_year <= station.completed_year <= year:
+                    continue
+            elif station.completed_year is not None and station.completed_year > year:
+                continue
+            count += 1
+        return count
+
+    def _register_points(self) -> list[tuple[datetime.date, str, Decimal]]:
+        last_year = min(self.on.year, self.target_year)
+        points = []
+        for year in range(self.plan.start_year, last_year + 1):
+            count = Decimal(self._count_stations(year, new_only=True))
+            points.append((min(year_end(year), self.on), str(year), count))
+        self.result.source = "按消防站台账计数（新建、已建成或执勤中）"
+        return points
+
+    def points(self) -> list[tuple[datetime.date, str, Decimal]]:
+        """(date, label, value) in time order; cumulative for increments."""
+        if self.target.feed == Feed.FORMULA:
+            return self._formula_points()
+        if self.target.feed == Feed.STATION_REGISTER:
+            return self._register_points()
+        raw = self._report_points()
+        self.result.source = "审核通过的填报数据"
+        if self.target.measure != Measure.INCREMENT:
+            return [(f.ends_on, f.period, value) for f, value in raw]
+        running, points = ZERO, []
+        for figure, value in raw:
+            running += value
+            points.append((figure.ends_on, figure.period, running))
+        return points
+
+    # schedule and pace -------------------------------------------------------------------
+
+    def _schedule(self) -> list[tuple[datetime.date, Decimal]]:
+        """(due date, cumulative planned value) from the target's valued milestones."""
+        milestones = [
+            m for m in self.inputs.milestones.get(self.target.pk, []) if m.planned_value is not None
+        ]
+        if self.is_allocation:
+            milestones = [m for m in milestones if m.region_id == self.region_id]
+        schedule, running = [], ZERO
+        for milestone in milestones:
+            running = (
+                milestone.planned_value
+                if milestone.is_cumulative
+                else running + milestone.planned_value
+            )
+            schedule.append((milestone.due_on, running))
+        if self.target.measure != Measure.INCREMENT and self.baseline is not None:
+            schedule = [
+                (d, v if _is_cumulative_level(milestones) else self.baseline + v)
+                for d, v in schedule
+            ]
+        return schedule
+
+    def expected(self) -> Decimal | None:
+        if self.target.comparator == Comparator.LTE:
+            return None
+        if self.schedule:
+            due = [value for due_on, value in self.schedule if due_on <= self.on]
+            return due[-1] if due else (self.baseline or ZERO)
+        if self.goal is None:
+            return None
+        years = list(range(self.plan.start_year, self.target_year + 1))
+        done = len([y for y in years if year_end(y) <= self.on])
+        fraction = Decimal(done) / Decimal(len(years)) if years else ONE
+        if self.target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
+            return None if self.baseline is None else self.goal * fraction
+        if self.target.measure == Measure.INCREMENT:
+            return self.goal * fraction
+        if self.baseline is None:
+            return None
+        return self.baseline + (self.goal - self.baseline) * fraction
+
+    # the verdict ---------------------------------------------------------------------------
+
+    def compute(self) -> TargetProgress:
+        result, target = self.result, self.target
+        points = self.points()
+        result.series = [(label, value) for _, label, value in points]
+        result.actual = points[-1][2] if points else None
+        result.expected = self.expected()
+        baseline = self.baseline
+        if result.actual is not None and baseline is not None:
+            if target.measure == Measure.INCREMENT:
+                result.increment, result.level = result.actual, baseline + result.actual
+            else:
+                result.level, result.increment = result.actual, result.actual - baseline
+        self._completion()
+        result.status = self._status(points)
+        result.escalate = target.attribute == "binding" and result.status in ESCALATED
+        self._projection(points)
+        return result
+
+    def _measured(self, value: Decimal | None) -> Decimal | None:
+        """The value in the target's own terms (percent change for reduce/increase-by)."""
+        if value is None:
+            return None
+        if self.target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
+            if not self.baseline:
+                return None
+            return change_percent(self.target.comparator, self.baseline, value)
+        return value
+
+    def _completion(self) -> None:
+        result, goal = self.result, self.goal
+        measured = self._measured(result.actual)
+        if measured is None or goal is None:
+            return
+        if self.target.comparator == Comparator.LTE:
+            result.margin = goal - measured
+            result.completion = ONE if measured <= goal else (goal / measured if measured else ONE)
+        elif goal:
+            result.completion = measured / goal
+        else:
+            result.completion = ONE
+
+    def _status(self, points) -> str:
+        on, result = self.on, self.result
+        if on < self.start_on:
+            return ProgressStatus.NOT_DUE
+        first_due = year_end(self.plan.start_year)
+        if result.actual is None:
+            return ProgressStatus.NOT_DUE if on < first_due else ProgressStatus.NO_DATA
+        comparator = self.target.comparator
+        goal = self.goal
+        if holds(comparator, self._measured(result.actual), goal):
+            return ProgressStatus.MET
+        if on > self.due_on:
+            return ProgressStatus.CRITICAL
+        if self.target.feed == Feed.REPORTS and on >= first_due:
+            last_complete = max(y for y in completed_years(self.plan.start_year, on))
+            if points[-1][0] < year_end(min(last_complete, self.target_year)):
+                return ProgressStatus.NO_DATA
+        if comparator == Comparator.LTE:
+            ratio = goal / result.actual if result.actual else ONE
+            return self._grade(ratio)
+        expected = result.expected
+        if expected is None:
+            return ProgressStatus.NOT_DUE
+        start = self._start_value()
+        wanted = expected - start
+        if comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
+            wanted, made = expected, self._measured(result.actual)
+        else:
+            made = result.actual - start
+        if wanted <= 0:
+            return ProgressStatus.ON_TRACK
+        return self._grade(made / wanted)
+
+    def _start_value(self) -> Decimal:
+        if self.target.measure == Measure.INCREMENT:
+            return ZERO
+        return self.baseline or ZERO
+
+    def _grade(self, ratio: Decimal) -> str:
+        if ratio >= self.rules.lagging_below:
+            return ProgressStatus.ON_TRACK
+        if ratio >= self.rules.critical_below:
+            return ProgressStatus.LAGGING
+        return ProgressStatus.CRITICAL
+
+    def _projection(self, points) -> None:
+        result = self.result
+        if not points:
+            return
+        last_on, _, last_value = points[-1]
+        if self.target.measure == Measure.INCREMENT:
+            first_on, first_value = self.start_on, ZERO
+        elif self.baseline is not None:
+            first_on, first_value = self.start_on - datetime.timedelta(days=1), self.baseline
+        else:
+            first_on, first_value = points[0][0], points[0][2]
+        days = (last_on - first_on).days
+        if last_on >= self.due_on or days <= 0:
+            projection = last_value
+        else:
+            slope = (last_value - first_value) / Decimal(days)
+            projection = last_value + slope * Decimal((self.due_on - last_on).days)
+        if self.target.measure in SUMMABLE or self.target.comparator != Comparator.LTE:
+            projection = max(projection, ZERO)
+        result.projection = projection.quantize(Decimal("0.0001"))
+        result.projection_meets = holds(
+            self.target.comparator, self._measured(result.projection), self.goal
+        )
+
+
+def _is_cumulative_level(milestones: list[Milestone]) -> bool:
+    return bool(milestones) and all(m.is_cumulative for m in milestones)
+
+
+def compute_status(
+    target: Target,
+    inputs: StatusInputs,
+    *,
+    on: datetime.date | None = None,
+    rules: StatusRules | None = None,
+    region_id: int | None = None,
+    target_value: Decimal | None = None,
+) -> TargetProgress:
+    """Where ``target`` stands at ``on`` (today by default). Never queries.
+
+    With ``region_id`` and ``target_value`` it judges a region's allocation of the target.
+    """
+    on = on or timezone.localdate()
+    rules = rules or StatusRules.from_settings()
+    return _Judge(target, inputs, on, rules, region_id, target_value).compute()
+
+
+def compute_allocations(
+    target: Target, inputs: StatusInputs, *, on: datetime.date | None = None, rules=None
+) -> list[tuple[Allocation, TargetProgress]]:
+    return [
+        (
+            a,
+            compute_status(
+                target, inputs, on=on, rules=rules, region_id=a.region_id, target_value=a.value
+            ),
+        )
+        for a in inputs.allocations.get(target.pk, [])
+    ]
+
+
+def milestone_state(milestone: Milestone, on: datetime.date | None = None) -> str:
+    """Qualitative milestones: done, pending or overdue at the date."""
+    on = on or timezone.localdate()
+    if milestone.completed_on and milestone.completed_on <= on:
+        return MilestoneState.DONE
+    if milestone.due_on < on:
+        return MilestoneState.OVERDUE
+    return MilestoneState.PENDING
