@@ -106,6 +106,12 @@ TEMPLATES = [
     },
 ]
 
+# Status engine tolerances (targets/status.py): lagging below 100 % of pace, critical below 80 %.
+STATUS_RULES = {
+    "lagging_below": os.environ.get("STATUS_LAGGING_BELOW", "1.0"),
+    "critical_below": os.environ.get("STATUS_CRITICAL_BELOW", "0.8"),
+}
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),

@@ -502,6 +502,10 @@ class _Judge:
             return ProgressStatus.NOT_DUE if on < first_due else ProgressStatus.NO_DATA
         comparator = self.target.comparator
         goal = self.goal
+        relative = comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY)
+        if relative and not self.baseline:
+            result.missing.append("缺少基期值，无法计算变化幅度")
+            return ProgressStatus.NO_DATA
         if holds(comparator, self._measured(result.actual), goal):
             return ProgressStatus.MET
         if on > self.due_on:
@@ -518,7 +522,7 @@ class _Judge:
             return ProgressStatus.NOT_DUE
         start = self._start_value()
         wanted = expected - start
-        if comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
+        if relative:
             wanted, made = expected, self._measured(result.actual)
         else:
             made = result.actual - start
