@@ -106,11 +106,25 @@ TEMPLATES = [
     },
 ]
 
+
 # Status engine tolerances (targets/status.py): lagging below 100 % of pace, critical below 80 %.
+def env_fraction(name: str, default: str) -> str:
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number such as 0.8, not {raw!r}") from None
+    if not 0 <= value <= 2:
+        raise ImproperlyConfigured(f"{name} must be between 0 and 2, not {raw!r}")
+    return raw
+
+
 STATUS_RULES = {
-    "lagging_below": os.environ.get("STATUS_LAGGING_BELOW", "1.0"),
-    "critical_below": os.environ.get("STATUS_CRITICAL_BELOW", "0.8"),
+    "lagging_below": env_fraction("STATUS_LAGGING_BELOW", "1.0"),
+    "critical_below": env_fraction("STATUS_CRITICAL_BELOW", "0.8"),
 }
+if float(STATUS_RULES["critical_below"]) > float(STATUS_RULES["lagging_below"]):
+    raise ImproperlyConfigured("STATUS_CRITICAL_BELOW must not exceed STATUS_LAGGING_BELOW")
 
 DATABASES = {
     "default": dj_database_url.parse(

@@ -63,8 +63,17 @@ class AllocationAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 @admin.register(ProgressReport)
 class ProgressReportAdmin(SimpleHistoryAdmin):
-    list_display = ["target", "region", "period", "value", "status", "submitted_by", "reviewed_by"]
-    list_filter = ["status", "period"]
+    list_display = [
+        "target",
+        "region",
+        "period",
+        "value",
+        "status",
+        "is_demo",
+        "submitted_by",
+        "reviewed_by",
+    ]
+    list_filter = ["status", "is_demo", "period"]
     search_fields = ["target__name", "region__name", "note"]
     list_select_related = ["target", "region", "submitted_by", "reviewed_by"]
     autocomplete_fields = ["target", "region"]

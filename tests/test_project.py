@@ -109,3 +109,11 @@ def test_chinese_is_the_default_language_and_time_is_shanghai():
     assert ("en", "English") in settings.LANGUAGES
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert settings.USE_TZ is True
+
+
+def test_bad_status_tolerances_fail_loudly():
+    result = run_manage("check", env={"STATUS_CRITICAL_BELOW": "eighty"})
+    assert result.returncode != 0
+    assert "STATUS_CRITICAL_BELOW must be a number" in result.stderr
+    result = run_manage("check", env={"STATUS_CRITICAL_BELOW": "1.2"})
+    assert "must not exceed STATUS_LAGGING_BELOW" in result.stderr
