@@ -25,8 +25,13 @@ ensure_venv() {
         "$(find_python)" -m venv .venv
     fi
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        .venv/bin/python -m pip install --quiet --upgrade pip
-        .venv/bin/python -m pip install --quiet -e ".[$extras]"
+        echo "安装依赖 Installing dependencies into .venv (log: .venv/pip.log) …" >&2
+        if ! { .venv/bin/python -m pip install --upgrade pip &&
+               .venv/bin/python -m pip install -e ".[$extras]"; } > .venv/pip.log 2>&1; then
+            tail -n 30 .venv/pip.log >&2
+            echo "依赖安装失败 Installing dependencies failed; see .venv/pip.log" >&2
+            return 1
+        fi
         touch "$stamp"
     fi
 }
