@@ -1,12 +1,16 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
+
+from planning.views import home
 
 admin.site.site_header = "消防救援规划任务跟踪系统"
 admin.site.site_title = "消防规划跟踪"
 admin.site.index_title = "数据管理"
 
 urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("reports/", include("targets.urls")),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.querysets import ScopedQuerySet
+
 from .choices import (
     AssignmentRole,
     PlanKind,
@@ -43,6 +45,7 @@ class Region(models.Model):
     )
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -93,6 +96,7 @@ class Unit(models.Model):
     )
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -134,6 +138,7 @@ class Plan(models.Model):
     source_text = models.TextField(_("原文依据"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -165,6 +170,7 @@ class Stage(models.Model):
     order = models.PositiveSmallIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -206,6 +212,7 @@ class Section(models.Model):
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -237,6 +244,8 @@ class Evidence(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("佐证材料")
@@ -278,6 +287,7 @@ class Task(models.Model):
     source_text = models.TextField(_("原文依据"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -303,6 +313,7 @@ class TaskAssignment(models.Model):
     role = models.CharField(_("职责"), max_length=16, choices=AssignmentRole.choices)
     order = models.PositiveSmallIntegerField(_("顺序"), default=0)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -339,6 +350,8 @@ class TaskUpdate(models.Model):
     evidence = models.ManyToManyField(
         Evidence, verbose_name=_("佐证材料"), blank=True, related_name="task_updates"
     )
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("任务进展")

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.querysets import ScopedQuerySet
 from planning.models import YEAR_VALIDATORS, Plan, Region
 from targets.models import decimal_field, non_negative
 
@@ -66,6 +67,7 @@ class Station(models.Model):
     source_text = models.TextField(_("原文依据"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

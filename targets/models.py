@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.querysets import ScopedQuerySet
 from planning.models import YEAR_VALIDATORS, Evidence, Plan, Region, Section, Task
 
 from .choices import Attribute, Comparator, Feed, Measure, ReportStatus
@@ -89,6 +90,7 @@ class Target(models.Model):
     source_text = models.TextField(_("原文依据"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -150,6 +152,7 @@ class Milestone(models.Model):
     source_text = models.TextField(_("原文依据"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -187,6 +190,7 @@ class Allocation(models.Model):
     value = decimal_field(_("分解值"), null=False, blank=False)
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -240,6 +244,9 @@ class ProgressReport(models.Model):
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     return_reason = models.TextField(_("退回理由"), blank=True)
+    confirm_note = models.TextField(
+        _("异常值说明"), blank=True, help_text=_("数值与上期差异较大或远超目标时，填报人的确认说明")
+    )
     evidence = models.ManyToManyField(
         Evidence, verbose_name=_("佐证材料"), blank=True, related_name="reports"
     )
@@ -250,6 +257,7 @@ class ProgressReport(models.Model):
     )
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -293,6 +301,7 @@ class FireStatistic(models.Model):
     )
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -334,6 +343,7 @@ class BaseFigure(models.Model):
     )
     source_text = models.TextField(_("原文依据"), blank=True)
 
+    objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -350,3 +360,120 @@ class BaseFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region} {self.year} {self.name}"
+
+
+class ReportingPeriod(models.Model):
+    """A period open for reporting on a plan: figures are due by ``due_on`` and the period
+    locks after ``locks_on`` (staff can grant exceptions)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="reporting_periods"
+    )
+    period = models.CharField(
+        _("填报期间"),
+        max_length=6,
+        validators=[RegexValidator(PERIOD_PATTERN, _("期间格式应为 2022、2022H1 或 2022Q3"))],
+    )
+    due_on = models.DateField(_("报送截止日期"))
+    locks_on = models.DateField(_("锁定日期"), help_text=_("此日之后不再接受填报，除非另行开放"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("设置人"), null=True, on_delete=models.SET_NULL
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("填报期间")
+        verbose_name_plural = _("填报期间")
+        ordering = ["plan", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "period"], name="reporting_period_unique"),
+            models.CheckConstraint(
+                condition=Q(period__regex=PERIOD_PATTERN), name="reporting_period_well_formed"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__lte=models.F("locks_on")), name="reporting_period_due_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.period}"
+
+
+class LockException(models.Model):
+    """Re-opens a locked period for one region (and optionally one unit) until a date."""
+
+    reporting_period = models.ForeignKey(
+        ReportingPeriod,
+        verbose_name=_("填报期间"),
+        on_delete=models.CASCADE,
+        related_name="exceptions",
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.CASCADE, related_name="lock_exceptions"
+    )
+    until = models.DateField(_("开放至"))
+    reason = models.CharField(_("理由"), max_length=255)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("批准人"), null=True, on_delete=models.SET_NULL
+    )
+    granted_at = models.DateTimeField(_("批准时间"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("锁定例外")
+        verbose_name_plural = _("锁定例外")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporting_period", "region"], name="lock_exception_unique_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporting_period} · {self.region} → {self.until}"
+
+
+class ReportContribution(models.Model):
+    """A supporting unit's (配合单位) figure towards the lead unit's report."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("目标指标"), on_delete=models.CASCADE, related_name="contributions"
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="contributions"
+    )
+    period = models.CharField(_("填报期间"), max_length=6)
+    unit = models.ForeignKey(
+        "planning.Unit",
+        verbose_name=_("配合单位"),
+        on_delete=models.PROTECT,
+        related_name="contributions",
+    )
+    value = decimal_field(_("贡献值"))
+    note = models.TextField(_("说明"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True, on_delete=models.SET_NULL
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), auto_now=True)
+    evidence = models.ManyToManyField(
+        Evidence, verbose_name=_("佐证材料"), blank=True, related_name="contributions"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("配合单位报送")
+        verbose_name_plural = _("配合单位报送")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "region", "period", "unit"], name="contribution_unique"
+            ),
+            non_negative("value", "contribution_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} → {self.target} {self.period}"

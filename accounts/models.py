@@ -1,0 +1,77 @@
+"""Who a user is in the product: a role and a scope (a region with everything below it, and
+optionally a unit), plus the notices shown in the page header."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from planning.models import Region, Unit
+
+from .choices import NoticeLevel, Role
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="profile",
+    )
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("管辖区划"),
+        on_delete=models.PROTECT,
+        related_name="profiles",
+        help_text=_("可查看和办理该区划及其下级区划的事项"),
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("所属单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="profiles",
+        help_text=_("联络员代表的责任单位（可选）"),
+    )
+    phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("用户角色与范围")
+        verbose_name_plural = _("用户角色与范围")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.region}"
+
+
+class Notice(models.Model):
+    """A reminder for one user (deadline near, falling behind pace, overdue)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    level = models.CharField(_("级别"), max_length=16, choices=NoticeLevel.choices)
+    key = models.CharField(_("去重键"), max_length=128, help_text=_("同一事项只提醒一次"))
+    text = models.CharField(_("内容"), max_length=255)
+    url = models.CharField(_("链接"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("提醒")
+        verbose_name_plural = _("提醒")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="notice_unique_key_per_user"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notice_user_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("notices/", views.notice_list, name="notice_list"),
+    path("notices/read/", views.notices_mark_read, name="notices_mark_read"),
+]

@@ -1,0 +1,217 @@
+"""Reporting pages: what I owe (我的填报), the report form, the review inbox.
+
+Views parse input and call targets.services; they never write themselves. Objects outside
+the user's scope are 404 (restrict → get_object_or_404); actions the role lacks are 403.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.scope import APPROVE, REPORT, VIEW, can, require
+from fireplan.history import history_entries
+from fireplan.services import NotAllowed, ServiceError
+from planning.models import Region
+
+from . import services
+from .choices import ReportStatus
+from .filtersets import ProgressReportFilterSet
+from .forms import ReasonForm, ReportForm
+from .models import ProgressReport, ReportContribution, Target
+from .owed import owed_items
+
+
+def my_reports(request):
+    require(request.user, REPORT)
+    items = owed_items(request.user)
+    state = request.GET.get("state", "")
+    if state:
+        items = [item for item in items if item.state == state]
+    from .owed import STATE_LABELS
+
+    context = {"items": items, "state": state, "state_choices": STATE_LABELS.items()}
+    return render(request, "targets/my_reports.html", context)
+
+
+def _report_context(request, target, region, period, report, form):
+    contributions = ReportContribution.objects.filter(
+        target=target, region=region, period=period
+    ).select_related("unit", "submitted_by")
+    previous = (
+        ProgressReport.objects.filter(target=target, region=region, period__lt=period)
+        .filter(status=ReportStatus.APPROVED)
+        .order_by("-period")
+        .first()
+    )
+    return {
+        "target": target,
+        "region": region,
+        "period": period,
+        "report": report,
+        "form": form,
+        "previous": previous,
+        "contributions": contributions,
+        "editable": report is None or report.status in services.EDITABLE,
+        "can_review": can(request.user, APPROVE),
+        "reason_form": ReasonForm(initial={"version": report.version if report else None}),
+        "history": history_entries(report) if report else [],
+        "evidence": list(report.evidence.all()) if report else [],
+    }
+
+
+def report_edit(request, target_id: int, region_id: int, period: str):
+    target = get_object_or_404(
+        Target.objects.for_user(request.user, VIEW).select_related("plan", "region"), pk=target_id
+    )
+    region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=region_id)
+    report = ProgressReport.objects.filter(target=target, region=region, period=period).first()
+    if (
+        report is not None
+        and not ProgressReport.objects.for_user(request.user).filter(pk=report.pk).exists()
+    ):
+        raise PermissionDenied  # visible target, but the figure belongs to another scope
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = services.save_report(
+                    actor=request.user,
+                    target=target,
+                    region=region,
+                    period=period,
+                    value=data["value"],
+                    note=data["note"],
+                    confirm_note=data["confirm_note"],
+                    evidence=data["evidence"],
+                    version=data["version"],
+                    submit="submit" in request.POST,
+                )
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from None
+            except services.NeedsConfirmation as error:
+                form.add_error("confirm_note", f"{error.message}。请在“异常值说明”中说明后再保存。")
+            except ServiceError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                verb = "已提交" if report.status == ReportStatus.SUBMITTED else "已保存草稿"
+                messages.success(request, f"{verb}：{target.name} {region.name} {period}")
+                return redirect(request.path)
+    else:
+        form = ReportForm(
+            initial={
+                "value": report.value.normalize() if report and report.value is not None else "",
+                "note": report.note if report else "",
+                "confirm_note": report.confirm_note if report else "",
+                "version": report.version if report else 0,
+            }
+        )
+    context = _report_context(request, target, region, period, report, form)
+    return render(request, "targets/report_form.html", context, status=400 if form.errors else 200)
+
+
+def review_inbox(request):
+    require(request.user, APPROVE)
+    data = request.GET.copy()
+    data.setdefault("status", ReportStatus.SUBMITTED)
+    queryset = (
+        ProgressReport.objects.for_user(request.user, APPROVE)
+        .select_related("target__plan", "region", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+    filterset = ProgressReportFilterSet(data, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "targets/review_inbox.html",
+        {"filterset": filterset, "page": page, "reason_form": ReasonForm()},
+    )
+
+
+def _reviewable(request, pk: int) -> ProgressReport:
+    return get_object_or_404(ProgressReport.objects.for_user(request.user, VIEW), pk=pk)
+
+
+def _back(request, report: ProgressReport):
+    fallback = reverse("report_edit", args=[report.target_id, report.region_id, report.period])
+    target = request.POST.get("next") or fallback
+    return redirect(target if target.startswith("/") else fallback)
+
+
+def _version(request) -> int | None:
+    raw = request.POST.get("version")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _run(request, report, action, **kwargs):
+    try:
+        action(report, actor=request.user, version=_version(request), **kwargs)
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return False
+    return True
+
+
+@require_POST
+def report_approve(request, pk: int):
+    require(request.user, APPROVE)
+    report = _reviewable(request, pk)
+    if _run(request, report, services.approve_report):
+        messages.success(
+            request, f"已审核通过：{report.target.name} {report.region.name} {report.period}"
+        )
+    return _back(request, report)
+
+
+@require_POST
+def report_return(request, pk: int):
+    require(request.user, APPROVE)
+    report = _reviewable(request, pk)
+    if _run(request, report, services.return_report, reason=request.POST.get("reason", "")):
+        messages.success(
+            request, f"已退回：{report.target.name} {report.region.name} {report.period}"
+        )
+    return _back(request, report)
+
+
+@require_POST
+def report_reopen(request, pk: int):
+    require(request.user, APPROVE)
+    report = _reviewable(request, pk)
+    if _run(request, report, services.reopen_report, reason=request.POST.get("reason", "")):
+        messages.success(request, "已重新打开，填报人可修改后重新提交")
+    return _back(request, report)
+
+
+@require_POST
+def report_submit(request, pk: int):
+    require(request.user, REPORT)
+    report = _reviewable(request, pk)
+    if _run(request, report, services.submit_report):
+        messages.success(request, "已提交")
+    return _back(request, report)
+
+
+@require_POST
+def reports_bulk_approve(request):
+    require(request.user, APPROVE)
+    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
+    reports = list(ProgressReport.objects.for_user(request.user, APPROVE).filter(pk__in=ids))
+    if len(reports) != len(set(ids)):
+        raise PermissionDenied("所选报送中有不在您审核范围内的")
+    try:
+        with transaction.atomic():
+            count = services.bulk_approve(reports, actor=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from None
+    except ServiceError as error:
+        messages.error(request, f"批量审核未执行：{error.message}")
+    else:
+        messages.success(request, f"已批量审核通过 {count} 条")
+    return redirect(request.POST.get("next") or reverse("review_inbox"))
