@@ -37,7 +37,7 @@ def test_anonymous_is_sent_to_login(client, app, model, page):
     url = reverse(f"admin:{app}_{model}_{page}")
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert response["Location"].startswith(reverse("login"))
 
 
 def test_plan_change_page_shows_sections_and_tasks_inline(client, seeded, staff_user):

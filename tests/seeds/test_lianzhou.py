@@ -132,7 +132,7 @@ def test_fire_death_rate_indicator(plan):
     assert t.measure == "rate"
     assert t.attribute == "binding"
     assert t.target_year == 2025
-    assert t.formula == "deaths / population * 100000"
+    assert t.formula == "avg(deaths / population * 100000)"
     assert "≤0.15" in t.source_text and "约束性" in t.source_text
 
 
