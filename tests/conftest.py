@@ -48,3 +48,97 @@ def staff_user(db) -> User:
     user = User.objects.create_user("staff_nanjing", password="Staff-pass-2021", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=SEED_APPS))
     return user
+
+
+# --------------------------------------------------------------------------- the cast
+# Named users on the seed regions (STYLE §17). Passwords are irrelevant: tests force_login.
+
+
+def make_user(username: str, role: str, region_name: str, unit_name: str | None = None, **kw):
+    from accounts.models import Profile
+    from planning.models import Region, Unit
+
+    region = Region.objects.get(name=region_name)
+    user = User.objects.create_user(username, password="Pass-word-2021", **kw)
+    unit = Unit.objects.get(name=unit_name, region=region) if unit_name else None
+    Profile.objects.create(user=user, role=role, region=region, unit=unit)
+    return user
+
+
+@pytest.fixture
+def admin_jiangsu(seeded):
+    """Admin for 江苏省: manages users of 南京 and 海门."""
+    return make_user("admin_jiangsu", "admin", "江苏省")
+
+
+@pytest.fixture
+def staff_nanjing(seeded):
+    return make_user("staff_nanjing_office", "staff", "南京市")
+
+
+@pytest.fixture
+def staff_nanyang(seeded):
+    return make_user("staff_nanyang", "staff", "南阳市")
+
+
+@pytest.fixture
+def staff_lianzhou(seeded):
+    return make_user("staff_lianzhou", "staff", "连州市")
+
+
+@pytest.fixture
+def liaison_lianzhou(seeded):
+    """连州 city liaison: owes the city's targets and the towns' allocations."""
+    return make_user("liaison_lianzhou", "liaison", "连州市")
+
+
+@pytest.fixture
+def liaison_nanzhao(seeded):
+    """南召县 liaison: owes 南阳's targets allocated to 南召县 (附件1: 3 new stations)."""
+    return make_user("liaison_nanzhao", "liaison", "南召县")
+
+
+@pytest.fixture
+def liaison_xixia(seeded):
+    """Another 南阳 county: must not see 南召县's figures."""
+    return make_user("liaison_xixia", "liaison", "西峡县")
+
+
+@pytest.fixture
+def supervisor_nanyang(seeded):
+    return make_user("supervisor_nanyang", "supervisor", "南阳市")
+
+
+@pytest.fixture
+def viewer_nanyang(seeded):
+    return make_user("viewer_nanyang", "viewer", "南阳市")
+
+
+@pytest.fixture
+def outsider(seeded):
+    """Staff of another city (阜新): everything of 南阳 and 连州 is outside their scope."""
+    return make_user("outsider_fuxin", "staff", "阜新市")
+
+
+def open_period(plan_code: str, period: str, *, due_in_days: int = 10, locks_in_days: int = 30):
+    """Open a reporting period whose deadline and lock lie ahead of today."""
+    import datetime
+
+    from django.utils import timezone
+
+    from planning.models import Plan
+    from targets.models import ReportingPeriod
+
+    today = timezone.localdate()
+    return ReportingPeriod.objects.create(
+        plan=Plan.objects.get(code=plan_code),
+        period=period,
+        due_on=today + datetime.timedelta(days=due_in_days),
+        locks_on=today + datetime.timedelta(days=locks_in_days),
+    )
+
+
+@pytest.fixture
+def open_2024(seeded):
+    """Reporting period 2024 open on the 南阳 and 连州 plans (deadline ahead of today)."""
+    return {code: open_period(code, "2024") for code in ["nanyang-2021-2025", "lianzhou-2021-2025"]}
