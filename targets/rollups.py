@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from planning.choices import AssignmentRole, TaskStatus
@@ -151,16 +151,17 @@ class StatusBoard:
         self.task_milestones: dict[int, list[Milestone]] = defaultdict(list)
         for milestone in Milestone.objects.filter(task_id__in=task_ids).order_by("due_on"):
             self.task_milestones[milestone.task_id].append(milestone)
-        latest = (
-            TaskUpdate.objects.filter(task_id__in=task_ids, created_at__date__lte=self.on)
-            .values("task_id")
-            .annotate(last=Max("created_at"))
+        # The latest update that states a percent, up to the date (one query).
+        self.latest_percent: dict[int, int] = {}
+        updates = (
+            TaskUpdate.objects.filter(
+                task_id__in=task_ids, percent__isnull=False, created_at__date__lte=self.on
+            )
+            .order_by("task_id", "created_at")
+            .values_list("task_id", "percent")
         )
-        last_at = {row["task_id"]: row["last"] for row in latest}
-        self.latest_percent: dict[int, int | None] = {}
-        for update in TaskUpdate.objects.filter(task_id__in=task_ids, percent__isnull=False):
-            if last_at.get(update.task_id) == update.created_at:
-                self.latest_percent[update.task_id] = update.percent
+        for task_id, percent in updates:
+            self.latest_percent[task_id] = percent
         self.assignments: list[TaskAssignment] = list(
             TaskAssignment.objects.filter(task_id__in=task_ids).select_related("unit")
         )
@@ -193,10 +194,10 @@ class StatusBoard:
         plan = self.plans[task.plan_id]
         start_year = plan.start_year
         start = datetime.date(start_year, 1, 1)
-        if self.on < year_end(start_year):
-            return ProgressStatus.NOT_DUE if percent is None else ProgressStatus.ON_TRACK
         if percent is None:
-            return ProgressStatus.NO_DATA
+            return (
+                ProgressStatus.NOT_DUE if self.on < year_end(start_year) else ProgressStatus.NO_DATA
+            )
         if percent >= 100:
             return ProgressStatus.MET
         end = task.due_on or year_end(plan.end_year)

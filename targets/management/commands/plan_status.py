@@ -37,11 +37,11 @@ class Command(BaseCommand):
         board = StatusBoard(plans, on=on)
         summary = board.plan_summary(plans[0])
         if format == "json":
-            self._json(board, summary)
+            self._json(board, summary, plans[0])
         else:
             self._table(board, summary)
 
-    def _json(self, board, summary) -> None:
+    def _json(self, board, summary, plan) -> None:
         targets = [
             {"code": t.code, "name": t.name, **board.target_progress[t.pk].as_dict()}
             for t in board.targets
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             for t in board.tasks
         ]
         data = {
-            "plan": board.targets[0].plan.code if board.targets else None,
+            "plan": plan.code,
             "on": board.on.isoformat(),
             "summary": {key: part.as_dict() for key, part in summary.items()},
             "targets": targets,
