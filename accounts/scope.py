@@ -113,10 +113,14 @@ def _regions(prefix: str, ids: frozenset[int]) -> Q:
     return Q(**{f"{prefix}__in": ids})
 
 
-def _plan_owned(prefix: str, scope: Scope, action: str) -> Q:
-    """Plan-bound objects: visible when the plan's region is in or above the scope."""
-    ids = scope.visible_region_ids if action in (VIEW, EXPORT) else scope.region_ids
-    return _regions(f"{prefix}region_id", ids)
+def _located(field: str):
+    """Objects in a region: readable in or above the scope, changeable only inside it."""
+
+    def rule(scope: Scope, action: str) -> Q:
+        ids = scope.visible_region_ids if action in (VIEW, EXPORT) else scope.region_ids
+        return _regions(field, ids)
+
+    return rule
 
 
 def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
@@ -132,7 +136,7 @@ def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
 def _target_rule(scope: Scope, action: str) -> Q:
     if action == REPORT:
         return _reportable_targets(scope)
-    return _plan_owned("plan__", scope, action)
+    return _located("plan__region_id")(scope, action)
 
 
 def _report_rule(scope: Scope, action: str) -> Q:
@@ -143,36 +147,26 @@ def _report_rule(scope: Scope, action: str) -> Q:
 
 
 RULES = {
-    "planning.region": lambda s, a: _regions(
-        "id", s.visible_region_ids if a in (VIEW, EXPORT) else s.region_ids
-    ),
-    "planning.unit": lambda s, a: _regions(
-        "region_id", s.visible_region_ids if a in (VIEW, EXPORT) else s.region_ids
-    ),
-    "planning.plan": lambda s, a: _plan_owned("", s, a),
-    "planning.stage": lambda s, a: _plan_owned("plan__", s, a),
-    "planning.section": lambda s, a: _plan_owned("plan__", s, a),
-    "planning.task": lambda s, a: _plan_owned("plan__", s, a),
-    "planning.taskassignment": lambda s, a: _plan_owned("task__plan__", s, a),
-    "planning.taskupdate": lambda s, a: _plan_owned("task__plan__", s, a),
+    "planning.region": _located("id"),
+    "planning.unit": _located("region_id"),
+    "planning.plan": _located("region_id"),
+    "planning.stage": _located("plan__region_id"),
+    "planning.section": _located("plan__region_id"),
+    "planning.task": _located("plan__region_id"),
+    "planning.taskassignment": _located("task__plan__region_id"),
+    "planning.taskupdate": _located("task__plan__region_id"),
     "planning.evidence": lambda s, a: (
         Q(reports__region_id__in=s.region_ids)
         | Q(task_updates__task__plan__region_id__in=s.visible_region_ids)
     ),
     "targets.target": _target_rule,
-    "targets.milestone": lambda s, a: _plan_owned("plan__", s, a),
-    "targets.allocation": lambda s, a: _plan_owned("target__plan__", s, a),
+    "targets.milestone": _located("plan__region_id"),
+    "targets.allocation": _located("target__plan__region_id"),
     "targets.progressreport": _report_rule,
-    "targets.firestatistic": lambda s, a: _regions(
-        "region_id", s.visible_region_ids if a in (VIEW, EXPORT) else s.region_ids
-    ),
-    "targets.basefigure": lambda s, a: _regions(
-        "region_id", s.visible_region_ids if a in (VIEW, EXPORT) else s.region_ids
-    ),
-    "stations.station": lambda s, a: _regions(
-        "region_id", s.visible_region_ids if a in (VIEW, EXPORT) else s.region_ids
-    ),
-    "targets.reportingperiod": lambda s, a: _plan_owned("plan__", s, a),
+    "targets.firestatistic": _located("region_id"),
+    "targets.basefigure": _located("region_id"),
+    "stations.station": _located("region_id"),
+    "targets.reportingperiod": _located("plan__region_id"),
     "targets.lockexception": lambda s, a: Q(region_id__in=s.region_ids),
     "targets.reportcontribution": lambda s, a: Q(region_id__in=s.region_ids),
     "accounts.profile": lambda s, a: Q(region_id__in=s.region_ids),
