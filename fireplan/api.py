@@ -1,0 +1,153 @@
+"""What every API endpoint shares: pagination, the error format, permissions by role and
+scope, ETag / If-Match handling, throttling.
+
+Error bodies always look like ``{"code": "...", "message": "中文说明", "errors": {...}}``:
+``code`` is stable English for programs, ``message`` is for people, ``errors`` maps fields to
+``[{"code", "message"}]`` for validation errors. No input produces a 500: services raise
+ServiceError, DRF raises its own exceptions, and both are turned into 4xx here.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, permissions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.scope import VIEW, can
+from fireplan.services import ServiceError, StaleEdit
+
+MESSAGES = {
+    "not_authenticated": "请先登录或提供有效的访问令牌",
+    "authentication_failed": "访问令牌无效或已被撤销",
+    "permission_denied": "您的角色无权执行此操作",
+    "not_found": "对象不存在或不在您的范围内",
+    "method_not_allowed": "不支持该请求方法",
+    "parse_error": "请求内容无法解析（应为合法的 JSON 或表单）",
+    "throttled": "请求过于频繁，请稍后再试",
+    "unsupported_media_type": "不支持的内容类型",
+    "not_acceptable": "无法提供所请求的格式",
+}
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _field_errors(detail) -> dict:
+    if isinstance(detail, dict):
+        return {
+            field: [{"code": getattr(e, "code", "invalid"), "message": str(e)} for e in errors]
+            if isinstance(errors, list)
+            else _field_errors(errors)
+            for field, errors in detail.items()
+        }
+    if isinstance(detail, list):
+        return {
+            "non_field_errors": [
+                {"code": getattr(e, "code", "invalid"), "message": str(e)} for e in detail
+            ]
+        }
+    return {
+        "non_field_errors": [{"code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+    }
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, StaleEdit):
+        body = {"code": exc.code, "message": exc.message}
+        return Response(body, status=status.HTTP_412_PRECONDITION_FAILED)
+    if isinstance(exc, ServiceError):
+        body = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            body["errors"] = {exc.field: [{"code": exc.code, "message": exc.message}]}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "code": "invalid",
+            "message": "提交的数据有误，请按字段说明修改",
+            "errors": _field_errors(exc.detail),
+        }
+        return response
+    code = getattr(exc, "default_code", "error")
+    detail = getattr(exc, "detail", "")
+    message = MESSAGES.get(code) or str(detail)
+    if (
+        code == "permission_denied"
+        and str(detail)
+        and str(detail) != str(exceptions.PermissionDenied.default_detail)
+    ):
+        message = str(detail)
+    response.data = {"code": code, "message": message}
+    return response
+
+
+class RoleAndScope(permissions.BasePermission):
+    """Reads need the VIEW action; writes need the view's ``write_action`` (CHANGE or
+    REPORT). Scope is applied by the querysets (outside → 404), not here."""
+
+    def has_permission(self, request, view) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return can(request.user, VIEW)
+        action = getattr(view, "write_actions", {}).get(getattr(view, "action", None))
+        action = action or getattr(view, "write_action", None)
+        return bool(action) and can(request.user, action)
+
+
+class ETagMixin:
+    """ETag on detail responses (the row's version); If-Match with another version → 412."""
+
+    def etag_of(self, obj) -> str:
+        return f'"{obj.pk}-{getattr(obj, "version", 0)}"'
+
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        response = Response(self.get_serializer(obj).data)
+        response["ETag"] = self.etag_of(obj)
+        return response
+
+    def check_if_match(self, request, obj) -> int | None:
+        """The version the client saw: from If-Match, else from a ``version`` field."""
+        header = request.headers.get("If-Match")
+        if header:
+            if header.strip() != "*" and header.strip() != self.etag_of(obj):
+                raise StaleEdit(obj)
+            return obj.version
+        raw = request.data.get("version") if hasattr(request.data, "get") else None
+        try:
+            return int(raw) if raw not in (None, "") else None
+        except (TypeError, ValueError):
+            raise ServiceError("invalid", "version 应为整数", field="version") from None
+
+
+class TokenRateThrottle(UserRateThrottle):
+    """Throttle token-authenticated traffic (outside systems); browser sessions are not."""
+
+    scope = "token"
+
+    def allow_request(self, request, view):
+        if request.auth is None:
+            return True
+        return super().allow_request(request, view)
+
+
+__all__ = ["AnonRateThrottle", "ETagMixin", "RoleAndScope", "StandardPagination"]
