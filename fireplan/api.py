@@ -12,13 +12,11 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, permissions, status
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.scope import VIEW, can
 from fireplan.services import ServiceError, StaleEdit
 
 MESSAGES = {
@@ -99,20 +97,6 @@ def exception_handler(exc, context):
     return response
 
 
-class RoleAndScope(permissions.BasePermission):
-    """Reads need the VIEW action; writes need the view's ``write_action`` (CHANGE or
-    REPORT). Scope is applied by the querysets (outside → 404), not here."""
-
-    def has_permission(self, request, view) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            return False
-        if request.method in permissions.SAFE_METHODS:
-            return can(request.user, VIEW)
-        action = getattr(view, "write_actions", {}).get(getattr(view, "action", None))
-        action = action or getattr(view, "write_action", None)
-        return bool(action) and can(request.user, action)
-
-
 class ETagMixin:
     """ETag on detail responses (the row's version); If-Match with another version → 412."""
 
@@ -137,17 +121,3 @@ class ETagMixin:
             return int(raw) if raw not in (None, "") else None
         except (TypeError, ValueError):
             raise ServiceError("invalid", "version 应为整数", field="version") from None
-
-
-class TokenRateThrottle(UserRateThrottle):
-    """Throttle token-authenticated traffic (outside systems); browser sessions are not."""
-
-    scope = "token"
-
-    def allow_request(self, request, view):
-        if request.auth is None:
-            return True
-        return super().allow_request(request, view)
-
-
-__all__ = ["AnonRateThrottle", "ETagMixin", "RoleAndScope", "StandardPagination"]

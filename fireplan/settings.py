@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page but the login page needs a login (views opt out with @login_not_required).
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "fireplan.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -194,7 +194,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["fireplan.api.RoleAndScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["fireplan.api_policies.RoleAndScope"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "fireplan.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "fireplan.api.TokenRateThrottle",
+        "fireplan.api_policies.TokenRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "60/min"),

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("reports/", include("targets.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("fireplan.api_urls")),
 ]

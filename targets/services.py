@@ -244,6 +244,17 @@ def save_report(
     return report
 
 
+@transaction.atomic
+def attach_evidence(report: ProgressReport, files: Sequence, *, actor) -> ProgressReport:
+    """Add evidence to a report that is not yet approved (approved figures are locked)."""
+    _check_may_report(actor, report.target, report.region)
+    report = lock_for_edit(ProgressReport, report.pk, None)
+    if report.status == ReportStatus.APPROVED:
+        raise ServiceError("not_editable", "已审核的报送不能再添加佐证材料，请先重新打开")
+    _attach(report, files, actor)
+    return report
+
+
 def _attach(report, files: Iterable, actor) -> None:
     stored = [store_evidence(upload, actor=actor) for upload in files]
     if stored:

@@ -1,0 +1,223 @@
+"""Thin serializers (STYLE §6): one per model plus a brief one for nesting. Computed status
+comes from the map the view built once (``context["progress"]``), never from a query here."""
+
+from rest_framework import serializers
+
+from accounts.models import Notice
+from targets.models import (
+    Allocation,
+    BaseFigure,
+    FireStatistic,
+    Milestone,
+    ProgressReport,
+    Target,
+)
+from targets.status import TargetProgress
+
+STATUS_FIELDS = {
+    "actual": "实际值（按计量方式：增量累计或最新值）",
+    "expected": "序时进度：截至当日应达到的值",
+    "completion": "完成率（未封顶）",
+    "completion_display": "完成率（显示用，封顶 0–1）",
+    "status": "进度状态：met 已完成 / on_track 正常 / lagging 滞后 / critical 严重滞后 / "
+    "no_data 未填报 / not_due 未到期",
+    "escalate": "约束性指标滞后，需督办",
+    "projection": "按当前进度推算至目标年度末的值",
+    "projection_meets": "推算值能否达到目标",
+    "missing": "无法计算时缺少的数据",
+    "is_demo": "是否使用了演示数据",
+    "source": "实际值来源说明",
+}
+
+
+class MilestoneBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = [
+            "id",
+            "code",
+            "due_on",
+            "planned_value",
+            "is_cumulative",
+            "text",
+            "region",
+            "completed_on",
+        ]
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = [
+            "id", "plan", "target", "task", "code", "due_on", "planned_value", "is_cumulative",
+            "text", "region", "completed_on", "order", "source_text", "version",
+        ]  # fmt: skip
+        read_only_fields = ["version"]
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    region_name = serializers.CharField(source="region.name", read_only=True, help_text="区划名称")
+
+    class Meta:
+        model = Allocation
+        fields = ["id", "target", "region", "region_name", "value", "source_text"]
+
+
+class StatusSerializer(serializers.Serializer):
+    """The status engine's verdict for a target at a date (documented for the schema)."""
+
+    on = serializers.DateField(help_text="判断日期")
+    actual = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
+    )
+    expected = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["expected"]
+    )
+    completion = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["completion"]
+    )
+    completion_display = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text=STATUS_FIELDS["completion_display"],
+    )
+    status = serializers.CharField(help_text=STATUS_FIELDS["status"])
+    status_label = serializers.CharField(help_text="进度状态（中文）")
+    escalate = serializers.BooleanField(help_text=STATUS_FIELDS["escalate"])
+    projection = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["projection"]
+    )
+    projection_meets = serializers.BooleanField(
+        allow_null=True, help_text=STATUS_FIELDS["projection_meets"]
+    )
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text=STATUS_FIELDS["missing"]
+    )
+    is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
+    source = serializers.CharField(help_text=STATUS_FIELDS["source"])
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    milestones = MilestoneBriefSerializer(many=True, read_only=True, help_text="年度目标/时间节点")
+    progress = serializers.SerializerMethodField(
+        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）"
+    )
+
+    class Meta:
+        model = Target
+        fields = [
+            "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
+            "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
+            "attribute", "region", "formula", "feed", "order", "source_text", "version",
+            "milestones", "progress",
+        ]  # fmt: skip
+        read_only_fields = ["version"]
+
+    def get_progress(self, target) -> StatusSerializer:
+        progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
+        return StatusSerializer(progress.as_dict()).data if progress else None
+
+
+class ProgressReportSerializer(serializers.ModelSerializer):
+    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名与 SHA-256）")
+
+    class Meta:
+        model = ProgressReport
+        fields = [
+            "id", "target", "region", "period", "value", "note", "confirm_note", "status",
+            "submitted_by", "submitted_at", "reviewed_by", "reviewed_at", "return_reason",
+            "is_demo", "version", "evidence", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_evidence(self, report) -> list[dict]:
+        return [
+            {"id": e.pk, "name": e.original_name, "sha256": e.sha256, "size_bytes": e.size_bytes}
+            for e in report.evidence.all()
+        ]
+
+
+class ProgressReportWriteSerializer(serializers.Serializer):
+    target = serializers.IntegerField(help_text="目标指标 id")
+    region = serializers.IntegerField(help_text="区划 id")
+    period = serializers.CharField(max_length=16, help_text="填报期间，如 2022、2022H1、2022Q3")
+    value = serializers.CharField(
+        max_length=40, allow_blank=True, allow_null=True, required=False,
+        help_text="数值；可为数字或文本形式的数字",
+    )  # fmt: skip
+    note = serializers.CharField(
+        allow_blank=True, required=False, max_length=5000, help_text="说明"
+    )
+    confirm_note = serializers.CharField(
+        allow_blank=True, required=False, max_length=2000, help_text="异常值说明（需确认时填写）"
+    )
+    submit = serializers.BooleanField(required=False, default=False, help_text="保存后直接提交审核")
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+
+class ReportUpdateSerializer(serializers.Serializer):
+    value = serializers.CharField(
+        max_length=40, allow_blank=True, allow_null=True, required=False, help_text="数值"
+    )
+    note = serializers.CharField(
+        allow_blank=True, required=False, max_length=5000, help_text="说明"
+    )
+    confirm_note = serializers.CharField(
+        allow_blank=True, required=False, max_length=2000, help_text="异常值说明"
+    )
+    version = serializers.IntegerField(
+        required=False, allow_null=True, help_text="乐观锁版本号（或用 If-Match）"
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="理由（退回、重新打开时必填）")
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="佐证材料文件（PDF、图片、Word、Excel 等）")
+
+
+class FireStatisticSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FireStatistic
+        fields = [
+            "id",
+            "region",
+            "year",
+            "fires",
+            "deaths",
+            "injuries",
+            "direct_loss_10k_yuan",
+            "plan",
+            "source_text",
+        ]
+
+
+class BaseFigureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BaseFigure
+        fields = [
+            "id",
+            "region",
+            "year",
+            "name",
+            "key",
+            "value",
+            "measure_unit",
+            "plan",
+            "source_text",
+        ]
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notice
+        fields = ["id", "level", "text", "url", "created_at", "read_at"]
+        read_only_fields = fields

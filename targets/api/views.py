@@ -1,0 +1,283 @@
+"""API endpoints for targets, milestones, allocations, reports, statistics and notices.
+
+Querysets go through ``for_user`` (outside the scope → 404); the role check is
+fireplan.api.RoleAndScope; writes call targets.services, the same functions as the pages.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.models import Notice
+from accounts.scope import APPROVE, REPORT, VIEW
+from fireplan.api import ETagMixin
+from fireplan.services import ServiceError
+from planning.models import Region
+from targets import services
+from targets.filtersets import (
+    AllocationFilterSet,
+    BaseFigureFilterSet,
+    FireStatisticFilterSet,
+    MilestoneFilterSet,
+    ProgressReportFilterSet,
+    TargetFilterSet,
+)
+from targets.models import (
+    Allocation,
+    BaseFigure,
+    FireStatistic,
+    Milestone,
+    ProgressReport,
+    Target,
+)
+from targets.series import target_series
+from targets.status import compute_status, load_status_inputs
+
+from .serializers import (
+    AllocationSerializer,
+    BaseFigureSerializer,
+    EvidenceUploadSerializer,
+    FireStatisticSerializer,
+    MilestoneSerializer,
+    NoticeSerializer,
+    ProgressReportSerializer,
+    ProgressReportWriteSerializer,
+    ReasonSerializer,
+    ReportUpdateSerializer,
+    TargetSerializer,
+    VersionSerializer,
+)
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """Base: the model's scoped queryset for the request's user."""
+
+    model = None
+    related = ()
+    prefetch = ()
+
+    def get_queryset(self):
+        queryset = self.model.objects.for_user(self.request.user, VIEW)
+        if self.related:
+            queryset = queryset.select_related(*self.related)
+        if self.prefetch:
+            queryset = queryset.prefetch_related(*self.prefetch)
+        return queryset.order_by(*self.ordering) if getattr(self, "ordering", None) else queryset
+
+
+class ReadOnly(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    pass
+
+
+class TargetViewSet(ETagMixin, ReadOnly):
+    """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
+
+    model = Target
+    serializer_class = TargetSerializer
+    filterset_class = TargetFilterSet
+    prefetch = ("milestones",)
+    ordering = ("plan_id", "order", "pk")
+    ordering_fields = ["order", "name", "target_year", "code"]
+
+    def _on(self):
+        raw = self.request.query_params.get("on")
+        if not raw:
+            return timezone.localdate()
+        try:
+            import datetime
+
+            return datetime.date.fromisoformat(raw)
+        except ValueError:
+            raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
+
+    def _with_progress(self, targets):
+        inputs = load_status_inputs(targets)
+        on = self._on()
+        return {t.pk: compute_status(t, inputs, on=on) for t in targets}
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        context = self.get_serializer_context() | {"progress": self._with_progress(page)}
+        data = TargetSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        target = self.get_object()
+        context = self.get_serializer_context() | {"progress": self._with_progress([target])}
+        response = Response(TargetSerializer(target, context=context).data)
+        response["ETag"] = self.etag_of(target)
+        return response
+
+    @extend_schema(summary="计划值、实际值与趋势（按期间，分解到各地时分地区）")
+    @action(detail=True, methods=["get"])
+    def series(self, request, pk=None):
+        target = self.get_object()
+        return Response(target_series(target, on=self._on()))
+
+
+class MilestoneViewSet(ETagMixin, ReadOnly):
+    model = Milestone
+    serializer_class = MilestoneSerializer
+    filterset_class = MilestoneFilterSet
+    ordering = ("due_on", "pk")
+    ordering_fields = ["due_on", "code"]
+
+
+class AllocationViewSet(ReadOnly):
+    model = Allocation
+    serializer_class = AllocationSerializer
+    filterset_class = AllocationFilterSet
+    related = ("region",)
+    ordering = ("target_id", "region__name", "pk")
+    ordering_fields = ["value"]
+
+
+class FireStatisticViewSet(ReadOnly):
+    model = FireStatistic
+    serializer_class = FireStatisticSerializer
+    filterset_class = FireStatisticFilterSet
+    ordering = ("region_id", "year")
+    ordering_fields = ["year", "fires", "deaths"]
+
+
+class BaseFigureViewSet(ReadOnly):
+    model = BaseFigure
+    serializer_class = BaseFigureSerializer
+    filterset_class = BaseFigureFilterSet
+    ordering = ("region_id", "name", "year")
+    ordering_fields = ["year", "name"]
+
+
+class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+    """进度填报：联络员在范围内新建、修改、提交；委员会办公室审核、退回、重新打开。"""
+
+    model = ProgressReport
+    serializer_class = ProgressReportSerializer
+    filterset_class = ProgressReportFilterSet
+    prefetch = ("evidence",)
+    ordering = ("target_id", "region_id", "period")
+    ordering_fields = ["period", "submitted_at", "updated_at"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    write_actions = {
+        "create": REPORT,
+        "update": REPORT,
+        "partial_update": REPORT,
+        "submit": REPORT,
+        "evidence": REPORT,
+        "approve": APPROVE,
+        "return_": APPROVE,
+        "reopen": APPROVE,
+    }
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def _done(self, report, code=status.HTTP_200_OK):
+        report = self.get_queryset().get(pk=report.pk)
+        response = Response(ProgressReportSerializer(report).data, status=code)
+        response["ETag"] = self.etag_of(report)
+        return response
+
+    @extend_schema(request=ProgressReportWriteSerializer, responses=ProgressReportSerializer)
+    def create(self, request, *args, **kwargs):
+        data = ProgressReportWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
+        region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
+        report = services.save_report(
+            actor=request.user,
+            target=target,
+            region=region,
+            period=values["period"],
+            value=values.get("value"),
+            note=values.get("note", ""),
+            confirm_note=values.get("confirm_note", ""),
+            version=values.get("version"),
+            submit=values.get("submit", False),
+        )
+        return self._done(report, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReportUpdateSerializer, responses=ProgressReportSerializer)
+    def update(self, request, *args, **kwargs):
+        report = self.get_object()
+        data = ReportUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = self.check_if_match(request, report)
+        report = services.save_report(
+            actor=request.user,
+            target=report.target,
+            region=report.region,
+            period=report.period,
+            value=values.get("value", report.value),
+            note=values.get("note", report.note),
+            confirm_note=values.get("confirm_note", report.confirm_note),
+            version=version if version is not None else values.get("version"),
+        )
+        return self._done(report)
+
+    def _act(self, request, func, **kwargs):
+        report = self.get_object()
+        version = self.check_if_match(request, report)
+        return self._done(func(report, actor=request.user, version=version, **kwargs))
+
+    @extend_schema(
+        request=VersionSerializer, responses=ProgressReportSerializer, summary="提交审核"
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._act(request, services.submit_report)
+
+    @extend_schema(
+        request=VersionSerializer, responses=ProgressReportSerializer, summary="审核通过"
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._act(request, services.approve_report)
+
+    @extend_schema(
+        request=ReasonSerializer, responses=ProgressReportSerializer, summary="退回（须填理由）"
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, services.return_report, reason=data.validated_data["reason"])
+
+    @extend_schema(
+        request=ReasonSerializer, responses=ProgressReportSerializer, summary="重新打开已审核的报送"
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, services.reopen_report, reason=data.validated_data["reason"])
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses=ProgressReportSerializer,
+        summary="上传佐证材料",
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def evidence(self, request, pk=None):
+        report = self.get_object()
+        data = EvidenceUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.attach_evidence(report, [data.validated_data["file"]], actor=request.user)
+        return self._done(report)
+
+
+class NoticeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """当前用户的提醒。"""
+
+    serializer_class = NoticeSerializer
+    queryset = Notice.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notice.objects.none()
+        return Notice.objects.filter(user=self.request.user).order_by("-created_at")

@@ -1,0 +1,63 @@
+"""Planned vs actual by period for one target: the data the target page's chart draws (and
+the API's /targets/{id}/series/ returns). One engine pass per year end, inputs fetched once."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from .models import Target
+from .status import compute_allocations, compute_status, load_status_inputs, year_end
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
+    on = on or timezone.localdate()
+    plan = target.plan
+    inputs = load_status_inputs([target])
+    last_year = max(target.target_year or plan.end_year, plan.start_year)
+    years = list(range(plan.start_year, last_year + 1))
+    points = []
+    for year in years:
+        at = min(year_end(year), on) if year <= on.year else year_end(year)
+        progress = compute_status(target, inputs, on=year_end(year))
+        reached = year_end(year) <= on or year == on.year
+        actual = compute_status(target, inputs, on=at).actual if reached else None
+        points.append(
+            {
+                "period": str(year),
+                "planned": _number(progress.expected),
+                "actual": _number(actual),
+            }
+        )
+    now = compute_status(target, inputs, on=on)
+    regions = [
+        {
+            "region": allocation.region_id,
+            "region_name": inputs.regions.names.get(allocation.region_id, ""),
+            "allocated": _number(allocation.value),
+            "actual": _number(progress.actual),
+            "status": progress.status,
+        }
+        for allocation, progress in compute_allocations(target, inputs, on=on)
+    ]
+    return {
+        "target": target.pk,
+        "on": on.isoformat(),
+        "unit": target.measure_unit,
+        "target_value": _number(now.target_value),
+        "target_year": last_year,
+        "status": now.status,
+        "is_demo": now.is_demo,
+        "points": points,
+        "projection": {
+            "period": str(last_year),
+            "value": _number(now.projection),
+            "meets": now.projection_meets,
+        },
+        "regions": regions,
+    }
