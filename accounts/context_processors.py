@@ -15,9 +15,11 @@ LEVEL_BADGE = {
 # (url name, label, action the role needs)
 MENU = [
     ("home", "总览", None),
+    ("plan_list", "规划", None),
+    ("station_list", "消防站台账", None),
     ("my_reports", "我的填报", REPORT),
     ("review_inbox", "审核", APPROVE),
-    ("completeness", "填报完整性", APPROVE),
+    ("completeness", "填报完整性", (APPROVE, EXPORT)),
     ("period_list", "填报期间", CHANGE),
     ("user_list", "用户管理", MANAGE_USERS),
 ]
@@ -30,7 +32,8 @@ def header(request):
     path = request.path
     items = []
     for name, label, action in MENU:
-        if action is not None and not can(user, action):
+        actions = action if isinstance(action, tuple) else (action,)
+        if action is not None and not any(can(user, a) for a in actions):
             continue
         try:
             url = reverse(name)

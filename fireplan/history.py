@@ -3,7 +3,9 @@ django-simple-history records: one query per object, users joined."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -35,6 +37,12 @@ def _display(record, name: str) -> str:
     choices_display = getattr(record, f"get_{name}_display", None)
     if callable(choices_display):
         return str(choices_display())
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime.datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, bool):
+        return "是" if value else "否"
     return str(value)
 
 

@@ -14,4 +14,9 @@ urlpatterns = [
     path("reports/", include("targets.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("fireplan.api_urls")),
+    path("accounts/users/", include("accounts.user_urls")),
+    path("planning-office/", include("reports.urls")),
+    path("plans/", include("planning.urls")),
+    path("stations/", include("stations.urls")),
+    path("targets/", include("targets.upkeep_urls")),
 ]

@@ -27,6 +27,14 @@ SIGNATURES = {
 }
 
 
+def _size(size: int) -> str:
+    if size >= 1048576:
+        return f"{size / 1048576:.1f}".rstrip("0").rstrip(".") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} 字节"
+
+
 def check_evidence_file(upload: UploadedFile) -> str:
     """Refuse files that are too big or not of an allowed type; return the SHA-256."""
     name = upload.name or ""
@@ -42,8 +50,7 @@ def check_evidence_file(upload: UploadedFile) -> str:
     if upload.size > limit:
         raise ServiceError(
             "evidence_too_large",
-            f"佐证材料“{name}”大小 {upload.size / 1048576:.1f} MB，"
-            f"超过上限 {limit / 1048576:.0f} MB",
+            f"佐证材料“{name}”大小 {_size(upload.size)}，超过上限 {_size(limit)}",
             field="evidence",
         )
     upload.seek(0)

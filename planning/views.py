@@ -1,6 +1,36 @@
-from django.shortcuts import render
+"""Plan pages: the list, a plan with its sections, tasks and targets, a task with its progress
+notes, and the edit pages. Views parse input and call planning.services; objects outside the
+user's scope are 404, actions the role lacks are 403 (planning.editing)."""
 
-from .models import Plan
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.scope import REPORT, require
+from fireplan.history import history_entries
+from fireplan.services import NotAllowed, ServiceError
+from targets.choices import ProgressStatus
+from targets.models import Target
+from targets.rollups import StatusBoard, Summary
+from targets.status import LIGHTS, TargetProgress
+
+from . import services
+from .choices import AssignmentRole
+from .editing import editable_or_404, may_change_region, run_service, visible_or_404
+from .filtersets import PlanFilterSet
+from .forms import PlanForm, SectionForm, TaskForm, TaskUpdateForm
+from .models import Plan, Section, Task, TaskUpdate, Unit
+
+PAGE_SIZE = 50
 
 
 def home(request):
@@ -12,3 +42,251 @@ def home(request):
         .order_by("region__name", "-start_year")
     )
     return render(request, "planning/home.html", {"plans": plans})
+
+
+# ------------------------------------------------------------------------------ plans
+
+
+def _count(model, **outer) -> Coalesce:
+    """Rows of ``model`` per plan, as a subquery (no join that would multiply the plans)."""
+    rows = (
+        model.objects.filter(**{key: OuterRef(value) for key, value in outer.items()})
+        .order_by()
+        .values(*outer)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def plan_list(request):
+    queryset = (
+        Plan.objects.for_user(request.user)
+        .select_related("region", "parent")
+        .annotate(task_count=_count(Task, plan="pk"), target_count=_count(Target, plan="pk"))
+        .order_by("region__name", "-start_year", "title")
+    )
+    filterset = PlanFilterSet(request.GET, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for plan in page:
+        plan.can_change = may_change_region(request.user, plan.region_id)
+    return render(request, "planning/plan_list.html", {"filterset": filterset, "page": page})
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    progress: object
+    lead: list[Unit] = field(default_factory=list)
+    support: list[Unit] = field(default_factory=list)
+    targets: list[tuple[Target, TargetProgress]] = field(default_factory=list)
+
+
+@dataclass
+class SectionNode:
+    section: Section | None
+    depth: int
+    tasks: list[TaskRow] = field(default_factory=list)
+    targets: list[tuple[Target, TargetProgress]] = field(default_factory=list)
+
+
+def plan_tree(sections: list[Section], board: StatusBoard) -> list[SectionNode]:
+    """Sections depth-first with their tasks (units, targets, statuses) and the targets set
+    in a section without a task; what has no section comes last. Pure Python over what the
+    board already loaded."""
+    rows: dict[int, TaskRow] = {
+        task.pk: TaskRow(task, board.task_progress[task.pk]) for task in board.tasks
+    }
+    for assignment in sorted(board.assignments, key=lambda a: (a.order, a.pk)):
+        row = rows.get(assignment.task_id)
+        if row is not None:
+            role_list = row.lead if assignment.role == AssignmentRole.LEAD else row.support
+            role_list.append(assignment.unit)
+    loose_targets: dict[int | None, list] = {}
+    for target in board.targets:
+        pair = (target, board.target_progress[target.pk])
+        if target.task_id in rows:
+            rows[target.task_id].targets.append(pair)
+        else:
+            loose_targets.setdefault(target.section_id, []).append(pair)
+
+    known = {s.pk for s in sections}
+    children: dict[int | None, list[Section]] = {}
+    for section in sections:
+        parent = section.parent_id if section.parent_id in known else None
+        children.setdefault(parent, []).append(section)
+    tasks_by_section: dict[int | None, list[TaskRow]] = {}
+    for row in rows.values():
+        key = row.task.section_id if row.task.section_id in known else None
+        tasks_by_section.setdefault(key, []).append(row)
+
+    nodes: list[SectionNode] = []
+    stack = [(s, 0) for s in reversed(children.get(None, []))]
+    while stack:
+        section, depth = stack.pop()
+        nodes.append(
+            SectionNode(
+                section,
+                depth,
+                tasks_by_section.get(section.pk, []),
+                loose_targets.pop(section.pk, []),
+            )
+        )
+        stack.extend((child, depth + 1) for child in reversed(children.get(section.pk, [])))
+    leftover = [pair for pairs in loose_targets.values() for pair in pairs]
+    if tasks_by_section.get(None) or leftover:
+        nodes.append(SectionNode(None, 0, tasks_by_section.get(None, []), leftover))
+    return nodes
+
+
+def status_counts(summary: Summary) -> list[tuple[str, str, int]]:
+    """(light, label, count) per status, in the engine's order, for the summary line."""
+    return [(LIGHTS[s], str(s.label), summary.counts[s.value]) for s in ProgressStatus]
+
+
+def plan_detail(request, pk: int):
+    plan = visible_or_404(request, Plan.objects.select_related("region", "parent"), pk)
+    sections = list(Section.objects.filter(plan=plan).order_by("order", "pk"))
+    board = StatusBoard([plan])
+    summary = board.plan_summary(plan)
+    context = {
+        "plan": plan,
+        "nodes": plan_tree(sections, board),
+        "summary": summary,
+        "target_counts": status_counts(summary["targets"]),
+        "task_counts": status_counts(summary["tasks"]),
+        "can_change": may_change_region(request.user, plan.region_id),
+        "history": history_entries(plan),
+    }
+    return render(request, "planning/plan_detail.html", context)
+
+
+def plan_edit(request, pk: int):
+    plan = editable_or_404(request, Plan.objects.select_related("region"), pk)
+    form = PlanForm(
+        request.POST if request.method == "POST" else None, instance=plan, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: services.update_plan(
+                plan, actor=request.user, version=version, changes=changes
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"已保存：{saved.title}")
+            return redirect("plan_detail", pk=saved.pk)
+    context = {"plan": plan, "form": form, "history": history_entries(plan)}
+    return render(request, "planning/plan_form.html", context, status=status)
+
+
+def section_edit(request, pk: int):
+    section = editable_or_404(request, Section.objects.select_related("plan"), pk)
+    form = SectionForm(
+        request.POST if request.method == "POST" else None, instance=section, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: services.update_section(
+                section, actor=request.user, version=version, changes=changes
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"已保存：{saved}")
+            return redirect(reverse("plan_detail", args=[saved.plan_id]) + f"#section-{saved.pk}")
+    context = {"section": section, "form": form, "history": history_entries(section)}
+    return render(request, "planning/section_form.html", context, status=status)
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def _task_context(request, task: Task, update_form: TaskUpdateForm) -> dict:
+    board = StatusBoard([task.plan], targets=Target.objects.filter(task=task))
+    assignments = sorted(
+        (a for a in board.assignments if a.task_id == task.pk), key=lambda a: (a.order, a.pk)
+    )
+    updates = (
+        TaskUpdate.objects.filter(task=task)
+        .select_related("author")
+        .prefetch_related("evidence")
+        .order_by("-created_at", "-pk")
+    )
+    return {
+        "task": task,
+        "plan": task.plan,
+        "progress": board.task_progress[task.pk],
+        "lead": [a.unit for a in assignments if a.role == AssignmentRole.LEAD],
+        "support": [a.unit for a in assignments if a.role == AssignmentRole.SUPPORT],
+        "targets": [(t, board.target_progress[t.pk]) for t in board.targets],
+        "milestones": [
+            (m, board.task_progress[task.pk].milestone_states[m.pk])
+            for m in board.task_milestones[task.pk]
+        ],
+        "updates": updates,
+        "update_form": update_form,
+        "can_change": may_change_region(request.user, task.plan.region_id),
+        "can_post": services.may_post_update(request.user, task),
+        "history": history_entries(task),
+    }
+
+
+def task_detail(request, pk: int):
+    task = visible_or_404(request, Task.objects.select_related("plan__region", "section"), pk)
+    return render(
+        request, "planning/task_detail.html", _task_context(request, task, TaskUpdateForm())
+    )
+
+
+@require_POST
+def task_update_create(request, pk: int):
+    require(request.user, REPORT)
+    task = visible_or_404(request, Task.objects.select_related("plan__region", "section"), pk)
+    form = TaskUpdateForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.post_task_update(
+                task,
+                actor=request.user,
+                text=data["text"],
+                percent=data["percent"],
+                evidence=data["evidence"],
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "已添加进展")
+            return redirect(reverse("task_detail", args=[task.pk]) + "#updates")
+    context = _task_context(request, task, form)
+    return render(request, "planning/task_detail.html", context, status=400)
+
+
+def task_edit(request, pk: int):
+    task = editable_or_404(request, Task.objects.select_related("plan", "section"), pk)
+    form = TaskForm(
+        request.POST if request.method == "POST" else None, instance=task, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: services.update_task(
+                task,
+                actor=request.user,
+                version=version,
+                changes=changes,
+                lead_units=form.cleaned_data["lead_units"],
+                support_units=form.cleaned_data["support_units"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"已保存：{saved}")
+            return redirect("task_detail", pk=saved.pk)
+    context = {"task": task, "form": form, "history": history_entries(task)}
+    return render(request, "planning/task_form.html", context, status=status)

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.scope import APPROVE, CHANGE, REPORT, allows, require, scope_of
+from accounts.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
 from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
 from planning.evidence import store_evidence
 from planning.models import Region
@@ -178,10 +178,13 @@ def plausibility(target: Target, region: Region, period: str, value: Decimal) ->
             result.warnings.append(
                 f"与上期审核值 {previous.normalize():f} 相差 {jump * 100:.0f}%，请说明原因"
             )
-    if target.target_value and value > target.target_value * TIMES_TARGET:
-        result.warnings.append(
-            f"数值超过目标值 {target.target_value.normalize():f} 的 {TIMES_TARGET} 倍，请确认"
-        )
+    goal = target.target_value
+    if region.pk != target.region_id:
+        # A county is compared with its own share (南召县: 3 of 南阳's 24), not the city's goal.
+        share = next((a.value for a in target.allocations.all() if a.region_id == region.pk), None)
+        goal = share if share is not None else goal
+    if goal and value > goal * TIMES_TARGET:
+        result.warnings.append(f"数值超过目标值 {goal.normalize():f} 的 {TIMES_TARGET} 倍，请确认")
     return result
 
 
@@ -442,7 +445,11 @@ def grant_lock_exception(
     scope = scope_of(actor)
     if not (scope.everything or region.pk in scope.region_ids):
         raise NotAllowed("out_of_scope", "该区划不在您的管理范围内")
+    if not allows(actor, reporting_period.plan, VIEW):
+        raise NotAllowed("out_of_scope", "该规划不在您的管理范围内")
     reason = _reason(reason)
+    if len(reason) > 255:
+        raise ServiceError("too_long", "理由不能超过 255 个字", field="reason")
     if until < timezone.localdate():
         raise ServiceError("bad_dates", "开放截止日期不能早于今天", field="until")
     exception, _ = LockException.objects.update_or_create(

@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.scope import APPROVE, REPORT, VIEW, can, require
+from accounts.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from fireplan.history import history_entries
 from fireplan.services import NotAllowed, ServiceError
 from planning.models import Region
@@ -23,6 +25,7 @@ from .filtersets import ProgressReportFilterSet
 from .forms import ReasonForm, ReportForm
 from .models import ProgressReport, ReportContribution, Target
 from .owed import owed_items
+from .periods import is_valid_period
 
 
 def my_reports(request):
@@ -68,12 +71,13 @@ def report_edit(request, target_id: int, region_id: int, period: str):
         Target.objects.for_user(request.user, VIEW).select_related("plan", "region"), pk=target_id
     )
     region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=region_id)
+    scope = scope_of(request.user)
+    if not is_valid_period(period) or not (scope.everything or region.pk in scope.region_ids):
+        # A figure belongs to one region: outside the user's sub-tree it does not exist for
+        # them (a county liaison cannot open the city's own figure above it).
+        raise Http404
     report = ProgressReport.objects.filter(target=target, region=region, period=period).first()
-    if (
-        report is not None
-        and not ProgressReport.objects.for_user(request.user).filter(pk=report.pk).exists()
-    ):
-        raise PermissionDenied  # visible target, but the figure belongs to another scope
+    period_problem = _period_problem(target, region, period)
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
@@ -111,7 +115,21 @@ def report_edit(request, target_id: int, region_id: int, period: str):
             }
         )
     context = _report_context(request, target, region, period, report, form)
+    if period_problem and (report is None or report.status in services.EDITABLE):
+        context["editable"] = False
+        context["period_problem"] = period_problem
     return render(request, "targets/report_form.html", context, status=400 if form.errors else 200)
+
+
+def _period_problem(target, region, period) -> str:
+    """Why figures cannot be entered for this period now (empty when they can)."""
+    try:
+        found = services.reporting_period(target, period)
+    except ServiceError as error:
+        return error.message
+    if services.is_locked(found, region):
+        return f"{period} 期间已于 {found.locks_on} 锁定，如需补报请联系委员会办公室开放"
+    return ""
 
 
 def review_inbox(request):
@@ -136,10 +154,18 @@ def _reviewable(request, pk: int) -> ProgressReport:
     return get_object_or_404(ProgressReport.objects.for_user(request.user, VIEW), pk=pk)
 
 
+def _safe_next(request, fallback: str) -> str:
+    """The ``next`` address when it stays on this site, else the fallback (no open redirect)."""
+    target = request.POST.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else fallback
+
+
 def _back(request, report: ProgressReport):
     fallback = reverse("report_edit", args=[report.target_id, report.region_id, report.period])
-    target = request.POST.get("next") or fallback
-    return redirect(target if target.startswith("/") else fallback)
+    return redirect(_safe_next(request, fallback))
 
 
 def _version(request) -> int | None:
@@ -214,4 +240,4 @@ def reports_bulk_approve(request):
         messages.error(request, f"批量审核未执行：{error.message}")
     else:
         messages.success(request, f"已批量审核通过 {count} 条")
-    return redirect(request.POST.get("next") or reverse("review_inbox"))
+    return redirect(_safe_next(request, reverse("review_inbox")))

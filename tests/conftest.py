@@ -29,6 +29,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_seed_plans", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The cast's passwords are hashed on creation; a fast hasher keeps the suite quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seeded(db):
     """The five seed plans are in the database (reloaded if a transactional test flushed it)."""

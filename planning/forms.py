@@ -1,0 +1,97 @@
+"""Edit forms for plans, sections and tasks, and the task progress form. They parse only; the
+services in planning.services validate and write."""
+
+from django import forms
+from django.db.models import Q
+
+from accounts.scope import VIEW
+from fireplan.forms import BootstrapFormMixin
+from targets.forms import MultipleFileField
+
+from .choices import AssignmentRole
+from .editing import DATE_WIDGET, ServiceModelForm
+from .models import Plan, Section, Task, TaskAssignment, Unit
+
+TEXTAREA = forms.Textarea(attrs={"rows": 3})
+
+
+class PlanForm(ServiceModelForm):
+    class Meta:
+        model = Plan
+        fields = [
+            "title", "kind", "status", "issuer", "doc_number", "issued_on", "start_year",
+            "end_year", "parent", "source_file", "source_text",
+        ]  # fmt: skip
+        widgets = {"issued_on": DATE_WIDGET, "source_text": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        parents = Plan.objects.for_user(self.user, VIEW).order_by("title")
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents
+
+
+class SectionForm(ServiceModelForm):
+    class Meta:
+        model = Section
+        fields = ["parent", "number", "title", "kind", "order", "source_text"]
+        widgets = {"source_text": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Section.objects.filter(
+            plan_id=self.instance.plan_id
+        ).exclude(pk=self.instance.pk)
+
+
+class TaskForm(ServiceModelForm):
+    lead_units = forms.ModelMultipleChoiceField(
+        label="牵头单位", queryset=Unit.objects.none(), required=False
+    )
+    support_units = forms.ModelMultipleChoiceField(
+        label="配合单位", queryset=Unit.objects.none(), required=False
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "section", "number", "title", "description", "due_on", "status", "order",
+            "source_text",
+        ]  # fmt: skip
+        widgets = {"due_on": DATE_WIDGET, "description": TEXTAREA, "source_text": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["section"].queryset = Section.objects.filter(plan_id=self.instance.plan_id)
+        # Units the user may see, and those already assigned (kept when the form is saved).
+        units = (
+            Unit.objects.filter(
+                Q(pk__in=Unit.objects.for_user(self.user, VIEW).values("pk"))
+                | Q(assignments__task_id=self.instance.pk)
+            )
+            .distinct()
+            .select_related("region")
+        )
+        for name in ("lead_units", "support_units"):
+            self.fields[name].queryset = units
+            self.fields[name].widget.attrs["size"] = 8
+            self.fields[name].label_from_instance = lambda u: f"{u.name}（{u.region.name}）"
+        if self.instance.pk and not self.is_bound:
+            assignments = TaskAssignment.objects.filter(task=self.instance).order_by("order")
+            by_role = {AssignmentRole.LEAD: [], AssignmentRole.SUPPORT: []}
+            for assignment in assignments:
+                by_role.setdefault(assignment.role, []).append(assignment.unit_id)
+            self.initial["lead_units"] = by_role[AssignmentRole.LEAD]
+            self.initial["support_units"] = by_role[AssignmentRole.SUPPORT]
+
+
+class TaskUpdateForm(BootstrapFormMixin, forms.Form):
+    text = forms.CharField(label="进展情况", widget=forms.Textarea(attrs={"rows": 3}))
+    # Text, not a number field: the service parses it and says what is expected.
+    percent = forms.CharField(
+        label="完成百分比", required=False, max_length=8, help_text="0 到 100 之间的整数，可不填"
+    )
+    evidence = MultipleFileField(
+        label="佐证材料", help_text="PDF、图片、Word、Excel、OFD、ZIP，单个不超过 20 MB"
+    )

@@ -1,0 +1,510 @@
+"""Writes to plans, sections, tasks, task units and task progress notes (DESIGN §3, §5).
+
+Every write is one transaction that
+- checks the role (``require(actor, CHANGE)``, 403) and the scope (``NotAllowed``: the object,
+  and any region or plan it is pointed at, must be the actor's to change or see);
+- locks the row and checks the version the user loaded (``StaleEdit``, naming who saved in
+  between), so two people editing the same task never overwrite each other silently;
+- validates with the model's ``full_clean`` plus the rules below (``InvalidInput`` naming
+  every field that is wrong);
+- saves only the changed fields, bumps the version and leaves a history record attributed to
+  the actor;
+- checks the scope again after the change (NetBox's pattern): an edit may not move an object
+  out of the actor's reach.
+
+Browser forms, the API and importers call these functions; ``edit_object`` and
+``create_object`` are the shared path that stations.services and targets.upkeep use too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any, TypeVar
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
+
+from accounts.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
+from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
+
+from .choices import AssignmentRole
+from .evidence import check_evidence_file, store_evidence
+from .models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
+
+M = TypeVar("M", bound=models.Model)
+
+OUT_OF_SCOPE = "该记录不在您的管理范围内"
+MOVED_OUT = "修改后该记录将不在您的管理范围内，未保存"
+
+PLAN_FIELDS = (
+    "title", "kind", "status", "issuer", "doc_number", "issued_on", "start_year", "end_year",
+    "parent", "source_file", "source_text",
+)  # fmt: skip
+PLAN_CREATE_FIELDS = ("code", "region", *PLAN_FIELDS)
+SECTION_FIELDS = ("parent", "number", "title", "kind", "order", "source_text")
+SECTION_CREATE_FIELDS = ("code", *SECTION_FIELDS)
+TASK_FIELDS = (
+    "section", "number", "title", "description", "due_on", "status", "order", "source_text",
+)  # fmt: skip
+TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
+TEXT_MAX = 5000
+PERCENT_MESSAGE = "完成百分比应为 0 到 100 之间的整数"
+
+
+class InvalidInput(ServiceError):
+    """The values break the model's rules. ``errors`` maps every wrong field to its messages
+    (``None`` for the record as a whole); ``field`` is the first one, for single-field callers."""
+
+    def __init__(self, errors: Mapping[str | None, list[str]], labels: Mapping[str, str]):
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        parts = [
+            f"{labels.get(field, field)}：{message}" if field else message
+            for field, messages in self.errors.items()
+            for message in messages
+        ]
+        super().__init__("invalid", "；".join(parts), field=next(iter(self.errors), None))
+
+    @classmethod
+    def for_model(cls, model: type[models.Model], errors: Mapping[str | None, list[str]]):
+        return cls(errors, field_labels(model))
+
+    @classmethod
+    def from_validation_error(cls, model: type[models.Model], error: ValidationError):
+        errors: dict[str | None, list[str]] = {}
+        for name, messages in error.message_dict.items():
+            key = None if name == NON_FIELD_ERRORS else name
+            errors.setdefault(key, []).extend(str(m) for m in messages)
+        return cls.for_model(model, errors)
+
+
+def field_labels(model: type[models.Model]) -> dict[str, str]:
+    return {f.name: str(f.verbose_name) for f in model._meta.get_fields() if hasattr(f, "attname")}
+
+
+def invalid(model: type[models.Model], field: str | None, message: str) -> InvalidInput:
+    return InvalidInput.for_model(model, {field: [message]})
+
+
+# ------------------------------------------------------------------------------ shared path
+
+
+def check_may_change(actor, obj: models.Model) -> None:
+    require(actor, CHANGE)
+    if not allows(actor, obj, CHANGE):
+        raise NotAllowed("out_of_scope", OUT_OF_SCOPE)
+
+
+def _related_checks(
+    actor, model: type[models.Model], values: Mapping[str, Any], actions: Mapping[str, str]
+) -> None:
+    """Objects the record is pointed at must be in the actor's reach (``actions`` says which
+    action each foreign key needs: a region to change, a plan to see …)."""
+    for name, action in actions.items():
+        value = values.get(name)
+        if isinstance(value, models.Model) and not allows(actor, value, action):
+            label = field_labels(model).get(name, name)
+            raise NotAllowed("related_out_of_scope", f"所选{label}“{value}”不在您的范围内")
+
+
+def _differs(obj: models.Model, name: str, value: Any) -> bool:
+    field = obj._meta.get_field(name)
+    current = getattr(obj, field.attname)
+    if isinstance(field, models.ForeignKey):
+        value = value.pk if isinstance(value, models.Model) else value
+    return current != value
+
+
+def _check_fields(model: type[models.Model], values: Mapping[str, Any], allowed: Sequence[str]):
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ServiceError(
+            "unknown_field",
+            "不能通过此操作修改的字段：{}".format("、".join(unknown)),
+            field=unknown[0],
+        )
+
+
+def validate(obj: models.Model) -> None:
+    """The model's own rules (field validators, ``clean``, unique keys, constraints)."""
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise InvalidInput.from_validation_error(type(obj), error) from None
+
+
+def edit_object(
+    model: type[M],
+    obj: M,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    allowed: Sequence[str],
+    related: Mapping[str, str] | None = None,
+    rules: Callable[[M], None] | None = None,
+    reason: str = "",
+    extra: Callable[[M], str] | None = None,
+) -> M:
+    """Change some fields of ``obj`` (call inside ``transaction.atomic``).
+
+    ``rules(obj)`` checks what the model cannot (raising ``InvalidInput``); ``extra(obj)``
+    writes related rows in the same transaction and returns a note for the history record
+    (a change of units bumps the task's version even when no field of the task changed).
+    """
+    check_may_change(actor, obj)
+    _check_fields(model, changes, allowed)
+    obj = lock_for_edit(model, obj.pk, version)
+    changed = [name for name, value in changes.items() if _differs(obj, name, value)]
+    # Only what the actor points the record at anew must be in reach; a value it already had
+    # (a region set by the plan's authors) stays allowed.
+    _related_checks(actor, model, {name: changes[name] for name in changed}, related or {})
+    for name in changed:
+        setattr(obj, name, changes[name])
+    if rules is not None:
+        rules(obj)
+    validate(obj)
+    note = extra(obj) if extra is not None else ""
+    if changed or note:
+        save_versioned(obj, changed, actor=actor, reason="；".join(filter(None, [reason, note])))
+        if not allows(actor, obj, CHANGE):
+            raise NotAllowed("moved_out_of_scope", MOVED_OUT)
+    return obj
+
+
+def create_object(
+    model: type[M],
+    *,
+    actor,
+    values: Mapping[str, Any],
+    allowed: Sequence[str],
+    within: models.Model,
+    related: Mapping[str, str] | None = None,
+    rules: Callable[[M], None] | None = None,
+    reason: str = "",
+) -> M:
+    """Create a row inside ``within`` (the plan or region the actor must be able to change)."""
+    require(actor, CHANGE)
+    if not allows(actor, within, CHANGE):
+        raise NotAllowed("out_of_scope", OUT_OF_SCOPE)
+    _check_fields(model, values, allowed)
+    _related_checks(actor, model, values, related or {})
+    obj = model(**values)
+    if rules is not None:
+        rules(obj)
+    validate(obj)
+    obj._history_user = actor
+    obj._change_reason = reason or None
+    obj.save()
+    if not allows(actor, obj, CHANGE):
+        raise NotAllowed("moved_out_of_scope", MOVED_OUT)
+    return obj
+
+
+def same_plan(model: type[models.Model], obj, plan_id: int, *names: str) -> None:
+    for name in names:
+        related = getattr(obj, name)
+        if related is not None and related.plan_id != plan_id:
+            raise invalid(model, name, f"“{related}”不属于本规划，请从本规划中选择")
+
+
+# ------------------------------------------------------------------------------ plans
+
+
+def _plan_rules(plan: Plan) -> None:
+    if plan.parent_id and plan.parent_id == plan.pk:
+        raise invalid(Plan, "parent", "上位规划不能是本规划")
+
+
+@transaction.atomic
+def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
+    region = values.get("region")
+    if not isinstance(region, Region):
+        raise invalid(Plan, "region", "请选择规划所属区划")
+    return create_object(
+        Plan,
+        actor=actor,
+        values=values,
+        allowed=PLAN_CREATE_FIELDS,
+        within=region,
+        related={"parent": VIEW},
+        rules=_plan_rules,
+        reason="创建",
+    )
+
+
+@transaction.atomic
+def update_plan(plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any]) -> Plan:
+    return edit_object(
+        Plan,
+        plan,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=PLAN_FIELDS,
+        related={"parent": VIEW},
+        rules=_plan_rules,
+    )
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _section_rules(section: Section) -> None:
+    same_plan(Section, section, section.plan_id, "parent")
+    node, seen = section.parent, set()
+    while node is not None and section.pk and node.pk not in seen:
+        if node.pk == section.pk:
+            raise invalid(Section, "parent", "上级章节不能是本章节或其下级章节")
+        seen.add(node.pk)
+        node = node.parent
+
+
+@transaction.atomic
+def create_section(plan: Plan, *, actor, values: Mapping[str, Any]) -> Section:
+    return create_object(
+        Section,
+        actor=actor,
+        values={**values, "plan": plan},
+        allowed=("plan", *SECTION_CREATE_FIELDS),
+        within=plan,
+        rules=_section_rules,
+        reason="创建",
+    )
+
+
+@transaction.atomic
+def update_section(
+    section: Section, *, actor, version: int | None, changes: Mapping[str, Any]
+) -> Section:
+    return edit_object(
+        Section,
+        section,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=SECTION_FIELDS,
+        rules=_section_rules,
+    )
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def _task_rules(task: Task) -> None:
+    same_plan(Task, task, task.plan_id, "section")
+
+
+@transaction.atomic
+def create_task(
+    plan: Plan,
+    *,
+    actor,
+    values: Mapping[str, Any],
+    lead_units: Iterable[Unit] = (),
+    support_units: Iterable[Unit] = (),
+) -> Task:
+    task = create_object(
+        Task,
+        actor=actor,
+        values={**values, "plan": plan},
+        allowed=("plan", *TASK_CREATE_FIELDS),
+        within=plan,
+        rules=_task_rules,
+        reason="创建",
+    )
+    _apply_assignments(task, actor=actor, lead_units=lead_units, support_units=support_units)
+    return task
+
+
+@transaction.atomic
+def update_task(
+    task: Task,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    lead_units: Iterable[Unit] | None = None,
+    support_units: Iterable[Unit] | None = None,
+) -> Task:
+    """Change a task and, when ``lead_units``/``support_units`` are given, its units, in one
+    transaction and one version step."""
+
+    def assignments(locked: Task) -> str:
+        if lead_units is None and support_units is None:
+            return ""
+        current = _current_units(locked)
+        return _apply_assignments(
+            locked,
+            actor=actor,
+            lead_units=current[AssignmentRole.LEAD] if lead_units is None else lead_units,
+            support_units=current[AssignmentRole.SUPPORT]
+            if support_units is None
+            else support_units,
+        )
+
+    return edit_object(
+        Task,
+        task,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=TASK_FIELDS,
+        rules=_task_rules,
+        extra=assignments,
+    )
+
+
+@transaction.atomic
+def set_task_units(
+    task: Task,
+    *,
+    actor,
+    version: int | None,
+    lead_units: Iterable[Unit],
+    support_units: Iterable[Unit],
+) -> Task:
+    """Replace a task's lead and support units (牵头/配合单位)."""
+    return update_task(
+        task,
+        actor=actor,
+        version=version,
+        changes={},
+        lead_units=lead_units,
+        support_units=support_units,
+    )
+
+
+def _current_units(task: Task) -> dict[str, list[Unit]]:
+    found: dict[str, list[Unit]] = {AssignmentRole.LEAD: [], AssignmentRole.SUPPORT: []}
+    for assignment in task.assignments.select_related("unit").order_by("order", "pk"):
+        found.setdefault(assignment.role, []).append(assignment.unit)
+    return found
+
+
+def _apply_assignments(
+    task: Task, *, actor, lead_units: Iterable[Unit], support_units: Iterable[Unit]
+) -> str:
+    """Make the task's assignments match; return what changed, in words (empty if nothing)."""
+    lead, support = list(dict.fromkeys(lead_units)), list(dict.fromkeys(support_units))
+    both = [u for u in lead if u in support]
+    if both:
+        raise InvalidInput(
+            {"support_units": ["{}不能同时是牵头单位和配合单位".format("、".join(map(str, both)))]},
+            {"support_units": "配合单位"},
+        )
+    wanted = [*lead, *support]
+    roles = {u.pk: AssignmentRole.LEAD for u in lead} | {
+        u.pk: AssignmentRole.SUPPORT for u in support
+    }
+    existing = {
+        a.unit_id: a
+        for a in TaskAssignment.objects.select_for_update().filter(task=task).select_related("unit")
+    }
+    added = [u.pk for u in wanted if u.pk not in existing]
+    if added:
+        visible = set(
+            Unit.objects.for_user(actor, VIEW).filter(pk__in=added).values_list("pk", flat=True)
+        )
+        outside = [u for u in wanted if u.pk in added and u.pk not in visible]
+        if outside:
+            raise NotAllowed(
+                "related_out_of_scope",
+                "所选单位不在您的范围内：{}".format("、".join(map(str, outside))),
+            )
+
+    def position(unit: Unit) -> tuple[int, int]:
+        # Leads first; units already assigned keep their place (the plan's order), new ones
+        # follow in the order given.
+        kept = existing.get(unit.pk)
+        return (0 if roles[unit.pk] == AssignmentRole.LEAD else 1, kept.order if kept else 10**6)
+
+    wanted = sorted(wanted, key=position)
+    orders = _orders(wanted, existing)
+    notes = []
+    for unit_id, assignment in existing.items():
+        if unit_id not in roles:
+            assignment._history_user = actor
+            notes.append(f"移除{assignment.unit}")
+            assignment.delete()
+    for unit, order in zip(wanted, orders, strict=True):
+        role = roles[unit.pk]
+        assignment = existing.get(unit.pk)
+        if assignment is None:
+            assignment = TaskAssignment(task=task, unit=unit, role=role, order=order)
+            assignment._history_user = actor
+            assignment.save()
+            notes.append(f"新增{unit}（{assignment.get_role_display()}）")
+        elif (assignment.role, assignment.order) != (role, order):
+            if assignment.role != role:
+                notes.append(f"{unit}改为{AssignmentRole(role).label}")
+            assignment.role, assignment.order = role, order
+            assignment._history_user = actor
+            assignment.save(update_fields=["role", "order"])
+    return "责任单位：" + "，".join(notes) if notes else ""
+
+
+def _orders(wanted: list[Unit], existing: dict[int, TaskAssignment]) -> list[int]:
+    """Keep the stored order numbers when the kept units stay in sequence and new ones only
+    follow them; otherwise number afresh from 1 (as the seed plans do)."""
+    kept = [existing[u.pk].order for u in wanted if u.pk in existing]
+    first_new = next((i for i, u in enumerate(wanted) if u.pk not in existing), len(wanted))
+    in_sequence = all(a < b for a, b in pairwise(kept))
+    if in_sequence and len(kept) == first_new:
+        top = max(kept, default=0)
+        return kept + [top + i for i in range(1, len(wanted) - len(kept) + 1)]
+    return list(range(1, len(wanted) + 1))
+
+
+# ------------------------------------------------------------------------------ task updates
+
+
+def may_post_update(actor, task: Task) -> bool:
+    """Staff in scope, and liaisons of the task's region — a liaison bound to a unit only on
+    tasks that unit leads or supports (progress notes are theirs to write, like figures)."""
+    if not can(actor, REPORT) or not allows(actor, task, REPORT):
+        return False
+    scope = scope_of(actor)
+    if scope.unit_id and not can(actor, CHANGE):
+        return task.assignments.filter(unit_id=scope.unit_id).exists()
+    return True
+
+
+def _percent(raw) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise invalid(TaskUpdate, "percent", PERCENT_MESSAGE) from None
+    if not 0 <= value <= 100:
+        raise invalid(TaskUpdate, "percent", PERCENT_MESSAGE)
+    return value
+
+
+@transaction.atomic
+def post_task_update(
+    task: Task, *, actor, text: str, percent=None, evidence: Sequence = ()
+) -> TaskUpdate:
+    """Append a progress note (任务进展) with optional percent and evidence files.
+
+    The timeline is append-only: there is no service to change or delete a note, so what a
+    unit said at a date stays as it said it.
+    """
+    require(actor, REPORT)
+    if not may_post_update(actor, task):
+        raise NotAllowed("out_of_scope", "该任务不在您的填报范围内")
+    text = (text or "").strip()
+    if not text:
+        raise invalid(TaskUpdate, "text", "请填写进展情况")
+    if len(text) > TEXT_MAX:
+        raise invalid(TaskUpdate, "text", f"进展情况不能超过 {TEXT_MAX} 字")
+    value = _percent(percent)
+    # Check every file before storing any, so a bad second file leaves no orphan first file.
+    for upload in evidence:
+        check_evidence_file(upload)
+    update = TaskUpdate.objects.create(task=task, author=actor, text=text, percent=value)
+    stored = [store_evidence(upload, actor=actor) for upload in evidence]
+    if stored:
+        update.evidence.add(*stored)
+    return update

@@ -1,0 +1,39 @@
+"""One FilterSet per resource, serving the HTML register and the API alike."""
+
+import django_filters
+from django.db.models import Q
+
+from fireplan.filters import RegionTreeFilter, ScopedFilterSet
+from planning.models import Plan, Region
+
+from .choices import BuildType, ForceType, StationClass, StationStatus
+from .models import Station
+
+
+class StationFilterSet(ScopedFilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="搜索")
+    station_class = django_filters.ChoiceFilter(choices=StationClass.choices, label="站级")
+    status = django_filters.ChoiceFilter(choices=StationStatus.choices, label="状态")
+    region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
+    force_type = django_filters.ChoiceFilter(choices=ForceType.choices, label="队伍性质")
+    build_type = django_filters.ChoiceFilter(choices=BuildType.choices, label="建设方式")
+    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.none(), label="来源规划")
+    year = django_filters.NumberFilter(method="filter_year", label="计划或建成年度")
+
+    class Meta:
+        model = Station
+        fields = [
+            "search", "station_class", "status", "region", "force_type", "build_type", "plan",
+            "year",
+        ]  # fmt: skip
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(address__icontains=value)
+            | Q(code__iexact=value)
+            | Q(source_text__icontains=value)
+        )
+
+    def filter_year(self, queryset, name, value):
+        return queryset.filter(Q(planned_year=value) | Q(completed_year=value))

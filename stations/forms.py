@@ -1,0 +1,26 @@
+"""The station form: parses only; stations.services validates and writes."""
+
+from accounts.scope import CHANGE, VIEW
+from planning.editing import DATE_WIDGET, ServiceModelForm
+from planning.forms import TEXTAREA
+from planning.models import Plan, Region
+
+from .models import Station
+
+
+class StationForm(ServiceModelForm):
+    class Meta:
+        model = Station
+        fields = [
+            "name", "region", "address", "station_class", "force_type", "status", "build_type",
+            "planned_year", "completed_year", "in_service_on", "floor_area_m2", "land_area_m2",
+            "investment_10k_yuan", "lat", "lon", "plan", "code", "source_text",
+        ]  # fmt: skip
+        widgets = {"in_service_on": DATE_WIDGET, "source_text": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = Region.objects.for_user(self.user, CHANGE).order_by(
+            "level", "name"
+        )
+        self.fields["plan"].queryset = Plan.objects.for_user(self.user, VIEW).order_by("title")
