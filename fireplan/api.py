@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -38,23 +39,37 @@ class StandardPagination(PageNumberPagination):
     max_page_size = 500
 
 
-def _field_errors(detail) -> dict:
+def _field_errors(detail, prefix: str = "") -> dict:
+    """DRF's nested error detail as a flat {"field" or "field.0.sub": [{code, message}]}."""
+    flat: dict[str, list[dict]] = {}
     if isinstance(detail, dict):
-        return {
-            field: [{"code": getattr(e, "code", "invalid"), "message": str(e)} for e in errors]
-            if isinstance(errors, list)
-            else _field_errors(errors)
-            for field, errors in detail.items()
-        }
-    if isinstance(detail, list):
-        return {
-            "non_field_errors": [
-                {"code": getattr(e, "code", "invalid"), "message": str(e)} for e in detail
-            ]
-        }
-    return {
-        "non_field_errors": [{"code": getattr(detail, "code", "invalid"), "message": str(detail)}]
-    }
+        for field, errors in detail.items():
+            flat |= _field_errors(errors, f"{prefix}.{field}" if prefix else str(field))
+    elif isinstance(detail, list) and all(not isinstance(e, dict | list) for e in detail):
+        key = prefix or "non_field_errors"
+        flat[key] = [{"code": getattr(e, "code", "invalid"), "message": str(e)} for e in detail]
+    elif isinstance(detail, list):
+        for index, errors in enumerate(detail):
+            if errors:
+                flat |= _field_errors(errors, f"{prefix}.{index}" if prefix else str(index))
+    else:
+        key = prefix or "non_field_errors"
+        flat[key] = [{"code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+    return flat
+
+
+def json_not_found(request, exception=None):
+    """404 for /api/ paths that match no route (e.g. /api/v1/plans/0.5/): JSON, not HTML."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": MESSAGES["not_found"]}, status=404)
+    return page_not_found(request, exception)
+
+
+def json_server_error(request):
+    if request.path_info.startswith("/api/"):
+        body = {"code": "server_error", "message": "服务器内部错误，已记录，请稍后再试"}
+        return JsonResponse(body, status=500)
+    return server_error(request)
 
 
 def exception_handler(exc, context):
@@ -63,7 +78,13 @@ def exception_handler(exc, context):
         return Response(body, status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, ServiceError):
         body = {"code": exc.code, "message": exc.message}
-        if exc.field:
+        errors = getattr(exc, "errors", None)  # planning.services.InvalidInput: every field
+        if isinstance(errors, dict) and errors:
+            body["errors"] = {
+                field or "non_field_errors": [{"code": exc.code, "message": m} for m in messages]
+                for field, messages in errors.items()
+            }
+        elif exc.field:
             body["errors"] = {exc.field: [{"code": exc.code, "message": exc.message}]}
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

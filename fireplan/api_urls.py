@@ -5,10 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from planning.api.urls import router as planning_router
+from stations.api import router as stations_router
 from targets.api.urls import router as targets_router
 
 router = DefaultRouter(trailing_slash=True)
-for app_router in (targets_router,):
+for app_router in (planning_router, targets_router, stations_router):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [

@@ -1,8 +1,20 @@
 """Pieces every FilterSet shares: scoped choices, region sub-trees, Bootstrap widgets."""
 
 import django_filters
+from django import forms
 
 from planning.regions import RegionTree
+
+
+class YearFilter(django_filters.NumberFilter):
+    """A year: a whole number from 1900 to 2100 (anything else is a 400, not a crash)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1900)
+        kwargs.setdefault("max_value", 2100)
+        super().__init__(*args, **kwargs)
 
 
 class RegionTreeFilter(django_filters.ModelChoiceFilter):

@@ -223,6 +223,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PlanKindEnum": "planning.choices.PlanKind",
+        "PlanStatusEnum": "planning.choices.PlanStatus",
+        "UnitKindEnum": "planning.choices.UnitKind",
+        "SectionKindEnum": "planning.choices.SectionKind",
+        "TaskStatusEnum": "planning.choices.TaskStatus",
+        "StationStatusEnum": "stations.choices.StationStatus",
+        "ReportStatusEnum": "targets.choices.ReportStatus",
+        "ProgressStatusEnum": "targets.choices.ProgressStatus",
+    },
+    # Every operation documents the error bodies it can answer with (fireplan.api_schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fireplan.api_schema.add_error_responses",
+    ],
 }
 
 # Throttle counters and other shared state: Redis when REDIS_URL is set (several workers),

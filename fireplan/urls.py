@@ -20,3 +20,6 @@ urlpatterns = [
     path("stations/", include("stations.urls")),
     path("targets/", include("targets.upkeep_urls")),
 ]
+
+handler404 = "fireplan.api.json_not_found"
+handler500 = "fireplan.api.json_server_error"

@@ -3,17 +3,25 @@
 import django_filters
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet
+from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
 
-from .choices import PlanKind, PlanStatus
-from .models import Plan, Region
+from .choices import (
+    AssignmentRole,
+    PlanKind,
+    PlanStatus,
+    RegionLevel,
+    SectionKind,
+    TaskStatus,
+    UnitKind,
+)
+from .models import Plan, Region, Section, Task, TaskUpdate, Unit
 
 
 class PlanFilterSet(ScopedFilterSet):
     region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
     kind = django_filters.ChoiceFilter(choices=PlanKind.choices, label="类型")
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices, label="状态")
-    year = django_filters.NumberFilter(method="filter_year", label="年度")
+    year = YearFilter(method="filter_year", label="年度")
     search = django_filters.CharFilter(method="filter_search", label="搜索")
 
     class Meta:
@@ -31,3 +39,85 @@ class PlanFilterSet(ScopedFilterSet):
             | Q(issuer__icontains=value)
             | Q(code__iexact=value)
         )
+
+
+class RegionFilterSet(ScopedFilterSet):
+    parent = django_filters.NumberFilter(field_name="parent_id", label="上级区划")
+    within = RegionTreeFilter(field_name="id", queryset=Region.objects.none(), label="属于区划")
+    level = django_filters.ChoiceFilter(choices=RegionLevel.choices, label="层级")
+    search = django_filters.CharFilter(method="filter_search", label="搜索")
+
+    class Meta:
+        model = Region
+        fields = ["parent", "within", "level", "search"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code=value))
+
+
+class UnitFilterSet(ScopedFilterSet):
+    region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
+    kind = django_filters.ChoiceFilter(choices=UnitKind.choices, label="类别")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="搜索")
+
+    class Meta:
+        model = Unit
+        fields = ["region", "kind", "search"]
+
+
+class SectionFilterSet(ScopedFilterSet):
+    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.none(), label="规划")
+    parent = django_filters.NumberFilter(field_name="parent_id", label="上级章节")
+    kind = django_filters.ChoiceFilter(choices=SectionKind.choices, label="类别")
+    search = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="搜索")
+
+    class Meta:
+        model = Section
+        fields = ["plan", "parent", "kind", "search"]
+
+
+class TaskFilterSet(ScopedFilterSet):
+    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.none(), label="规划")
+    section = django_filters.NumberFilter(field_name="section_id", label="章节")
+    region = RegionTreeFilter(
+        field_name="plan__region_id", queryset=Region.objects.none(), label="区划"
+    )
+    unit = django_filters.ModelChoiceFilter(
+        field_name="assignments__unit", queryset=Unit.objects.none(), label="责任单位"
+    )
+    role = django_filters.ChoiceFilter(
+        field_name="assignments__role", choices=AssignmentRole.choices, label="职责"
+    )
+    status = django_filters.ChoiceFilter(choices=TaskStatus.choices, label="状态")
+    due_before = django_filters.DateFilter(
+        field_name="due_on", lookup_expr="lte", label="截止不晚于"
+    )
+    due_after = django_filters.DateFilter(
+        field_name="due_on", lookup_expr="gte", label="截止不早于"
+    )
+    year = YearFilter(field_name="due_on__year", label="完成年度")
+    search = django_filters.CharFilter(method="filter_search", label="搜索")
+
+    class Meta:
+        model = Task
+        fields = ["plan", "section", "region", "unit", "role", "status", "year", "search"]
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset).distinct()
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(title__icontains=value) | Q(description__icontains=value) | Q(code__iexact=value)
+        )
+
+
+class TaskUpdateFilterSet(ScopedFilterSet):
+    task = django_filters.NumberFilter(field_name="task_id", label="任务")
+    plan = django_filters.ModelChoiceFilter(
+        field_name="task__plan", queryset=Plan.objects.none(), label="规划"
+    )
+    search = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="搜索")
+
+    class Meta:
+        model = TaskUpdate
+        fields = ["task", "plan", "search"]

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet
+from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
 from planning.models import Plan, Region
 
 from .choices import BuildType, ForceType, StationClass, StationStatus
@@ -18,7 +18,7 @@ class StationFilterSet(ScopedFilterSet):
     force_type = django_filters.ChoiceFilter(choices=ForceType.choices, label="队伍性质")
     build_type = django_filters.ChoiceFilter(choices=BuildType.choices, label="建设方式")
     plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.none(), label="来源规划")
-    year = django_filters.NumberFilter(method="filter_year", label="计划或建成年度")
+    year = YearFilter(method="filter_year", label="计划或建成年度")
 
     class Meta:
         model = Station

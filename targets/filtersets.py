@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet
+from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
 from planning.choices import AssignmentRole
 from planning.models import Plan, Region, Unit
 
@@ -20,7 +20,7 @@ class ProgressReportFilterSet(ScopedFilterSet):
     status = django_filters.ChoiceFilter(choices=ReportStatus.choices, label="状态")
     search = django_filters.CharFilter(method="filter_search", label="搜索")
 
-    year = django_filters.NumberFilter(method="filter_year", label="年度")
+    year = YearFilter(method="filter_year", label="年度")
 
     class Meta:
         model = ProgressReport
@@ -49,7 +49,7 @@ class TargetFilterSet(ScopedFilterSet):
     attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label="指标属性")
     measure = django_filters.ChoiceFilter(choices=Measure.choices, label="计量方式")
     feed = django_filters.ChoiceFilter(choices=Feed.choices, label="数据来源")
-    year = django_filters.NumberFilter(field_name="target_year", label="目标年度")
+    year = YearFilter(field_name="target_year", label="目标年度")
     status = django_filters.ChoiceFilter(
         choices=ProgressStatus.choices, method="filter_status", label="进度状态"
     )
@@ -83,7 +83,7 @@ class MilestoneFilterSet(ScopedFilterSet):
     target = django_filters.NumberFilter(field_name="target_id", label="目标指标")
     task = django_filters.NumberFilter(field_name="task_id", label="任务")
     region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
-    year = django_filters.NumberFilter(field_name="due_on__year", label="年度")
+    year = YearFilter(field_name="due_on__year", label="年度")
     due_before = django_filters.DateFilter(
         field_name="due_on", lookup_expr="lte", label="截止不晚于"
     )
@@ -114,7 +114,7 @@ class AllocationFilterSet(ScopedFilterSet):
 
 class FireStatisticFilterSet(ScopedFilterSet):
     region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
-    year = django_filters.NumberFilter(label="年度")
+    year = YearFilter(label="年度")
     search = django_filters.CharFilter(
         field_name="region__name", lookup_expr="icontains", label="搜索"
     )
@@ -126,7 +126,7 @@ class FireStatisticFilterSet(ScopedFilterSet):
 
 class BaseFigureFilterSet(ScopedFilterSet):
     region = RegionTreeFilter(field_name="region_id", queryset=Region.objects.none(), label="区划")
-    year = django_filters.NumberFilter(label="年度")
+    year = YearFilter(label="年度")
     key = django_filters.CharFilter(label="公式变量名")
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="搜索")
 

@@ -55,6 +55,14 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = ["version"]
 
 
+class MilestoneWriteSerializer(MilestoneSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    class Meta(MilestoneSerializer.Meta):
+        read_only_fields = []
+        validators = []
+
+
 class AllocationSerializer(serializers.ModelSerializer):
     region_name = serializers.CharField(source="region.name", read_only=True, help_text="区划名称")
 
@@ -117,6 +125,19 @@ class TargetSerializer(serializers.ModelSerializer):
     def get_progress(self, target) -> StatusSerializer:
         progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
         return StatusSerializer(progress.as_dict()).data if progress else None
+
+
+class TargetWriteSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    class Meta:
+        model = Target
+        fields = [
+            "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
+            "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
+            "region", "formula", "feed", "order", "source_text", "version",
+        ]  # fmt: skip
+        validators = []
 
 
 class ProgressReportSerializer(serializers.ModelSerializer):

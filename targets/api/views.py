@@ -15,9 +15,10 @@ from rest_framework.response import Response
 from accounts.models import Notice
 from accounts.scope import APPROVE, REPORT, VIEW
 from fireplan.api import ETagMixin
+from fireplan.api_views import ReadOnly, ServiceWriteViewSet
 from fireplan.services import ServiceError
 from planning.models import Region
-from targets import services
+from targets import services, upkeep
 from targets.filtersets import (
     AllocationFilterSet,
     BaseFigureFilterSet,
@@ -43,41 +44,24 @@ from .serializers import (
     EvidenceUploadSerializer,
     FireStatisticSerializer,
     MilestoneSerializer,
+    MilestoneWriteSerializer,
     NoticeSerializer,
     ProgressReportSerializer,
     ProgressReportWriteSerializer,
     ReasonSerializer,
     ReportUpdateSerializer,
     TargetSerializer,
+    TargetWriteSerializer,
     VersionSerializer,
 )
 
 
-class ScopedViewSet(viewsets.GenericViewSet):
-    """Base: the model's scoped queryset for the request's user."""
-
-    model = None
-    related = ()
-    prefetch = ()
-
-    def get_queryset(self):
-        queryset = self.model.objects.for_user(self.request.user, VIEW)
-        if self.related:
-            queryset = queryset.select_related(*self.related)
-        if self.prefetch:
-            queryset = queryset.prefetch_related(*self.prefetch)
-        return queryset.order_by(*self.ordering) if getattr(self, "ordering", None) else queryset
-
-
-class ReadOnly(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    pass
-
-
-class TargetViewSet(ETagMixin, ReadOnly):
+class TargetViewSet(ServiceWriteViewSet):
     """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
 
     model = Target
     serializer_class = TargetSerializer
+    write_serializer_class = TargetWriteSerializer
     filterset_class = TargetFilterSet
     prefetch = ("milestones",)
     ordering = ("plan_id", "order", "pk")
@@ -113,6 +97,23 @@ class TargetViewSet(ETagMixin, ReadOnly):
         response["ETag"] = self.etag_of(target)
         return response
 
+    def _respond(self, obj, code=status.HTTP_200_OK):
+        obj = self.get_queryset().get(pk=obj.pk)
+        context = self.get_serializer_context() | {"progress": self._with_progress([obj])}
+        response = Response(TargetSerializer(obj, context=context).data, status=code)
+        response["ETag"] = self.etag_of(obj)
+        return response
+
+    def create_with_service(self, values):
+        plan = values.pop("plan")
+        return upkeep.create_target(plan, actor=self.request.user, values=values)
+
+    def update_with_service(self, obj, values, version):
+        values.pop("plan", None)
+        if values.get("code") == obj.code:
+            values.pop("code")
+        return upkeep.update_target(obj, actor=self.request.user, version=version, changes=values)
+
     @extend_schema(summary="计划值、实际值与趋势（按期间，分解到各地时分地区）")
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
@@ -120,12 +121,23 @@ class TargetViewSet(ETagMixin, ReadOnly):
         return Response(target_series(target, on=self._on()))
 
 
-class MilestoneViewSet(ETagMixin, ReadOnly):
+class MilestoneViewSet(ServiceWriteViewSet):
     model = Milestone
     serializer_class = MilestoneSerializer
+    write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
     ordering = ("due_on", "pk")
     ordering_fields = ["due_on", "code"]
+
+    def create_with_service(self, values):
+        return upkeep.create_milestone(actor=self.request.user, values=values)
+
+    def update_with_service(self, obj, values, version):
+        for fixed in ("plan", "target", "task", "code"):
+            values.pop(fixed, None)
+        return upkeep.update_milestone(
+            obj, actor=self.request.user, version=version, changes=values
+        )
 
 
 class AllocationViewSet(ReadOnly):

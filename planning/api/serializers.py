@@ -1,0 +1,122 @@
+from rest_framework import serializers
+
+from planning.models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["id", "name", "code", "level", "parent"]
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["id", "name", "kind", "region"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = [
+            "id", "code", "title", "kind", "status", "issuer", "doc_number", "issued_on",
+            "start_year", "end_year", "region", "parent", "source_file", "source_text", "version",
+        ]  # fmt: skip
+        read_only_fields = ["version", "source_file"]
+
+
+class PlanWriteSerializer(PlanSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    class Meta(PlanSerializer.Meta):
+        read_only_fields = ["source_file"]
+        validators = []  # uniqueness and scope are the service's job (clear Chinese messages)
+
+
+class SectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Section
+        fields = [
+            "id",
+            "plan",
+            "parent",
+            "code",
+            "number",
+            "title",
+            "kind",
+            "order",
+            "source_text",
+            "version",
+        ]
+        read_only_fields = ["version"]
+
+
+class SectionWriteSerializer(SectionSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    class Meta(SectionSerializer.Meta):
+        read_only_fields = []
+        validators = []
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True, help_text="单位名称")
+
+    class Meta:
+        model = TaskAssignment
+        fields = ["unit", "unit_name", "role", "order"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    assignments = AssignmentSerializer(many=True, read_only=True, help_text="责任单位（牵头/配合）")
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "plan", "section", "code", "number", "title", "description", "due_on",
+            "status", "order", "source_text", "version", "assignments",
+        ]  # fmt: skip
+        read_only_fields = ["version"]
+
+
+class TaskWriteSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    lead_units = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Unit.objects.all(), help_text="牵头单位 id 列表"
+    )
+    support_units = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Unit.objects.all(), help_text="配合单位 id 列表"
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "plan", "section", "code", "number", "title", "description", "due_on", "status",
+            "order", "source_text", "version", "lead_units", "support_units",
+        ]  # fmt: skip
+        validators = []
+
+
+class TaskUpdateSerializer(serializers.ModelSerializer):
+    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名与 SHA-256）")
+
+    class Meta:
+        model = TaskUpdate
+        fields = ["id", "task", "author", "created_at", "text", "percent", "evidence"]
+        read_only_fields = fields
+
+    def get_evidence(self, update) -> list[dict]:
+        return [
+            {"id": e.pk, "name": e.original_name, "sha256": e.sha256} for e in update.evidence.all()
+        ]
+
+
+class TaskUpdateWriteSerializer(serializers.Serializer):
+    task = serializers.IntegerField(help_text="任务 id")
+    text = serializers.CharField(max_length=5000, help_text="进展情况")
+    percent = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100, help_text="完成百分比 0–100"
+    )
+    evidence = serializers.ListField(
+        child=serializers.FileField(), required=False, help_text="佐证材料文件"
+    )

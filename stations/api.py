@@ -1,0 +1,49 @@
+"""API for the station register; writes through stations.services."""
+
+from rest_framework import serializers
+from rest_framework.routers import DefaultRouter
+
+from fireplan.api_views import ServiceWriteViewSet
+from stations import services
+from stations.filtersets import StationFilterSet
+from stations.models import Station
+
+FIELDS = ["id", *services.STATION_FIELDS, "version"]
+
+
+class StationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Station
+        fields = FIELDS
+        read_only_fields = ["version"]
+
+
+class StationWriteSerializer(StationSerializer):
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    class Meta(StationSerializer.Meta):
+        read_only_fields = []
+        validators = []
+
+
+class StationViewSet(ServiceWriteViewSet):
+    """消防站台账：现有、在建、规划中的消防站。"""
+
+    model = Station
+    serializer_class = StationSerializer
+    write_serializer_class = StationWriteSerializer
+    filterset_class = StationFilterSet
+    ordering = ("region_id", "name", "pk")
+    ordering_fields = ["name", "completed_year", "planned_year", "floor_area_m2"]
+
+    def create_with_service(self, values):
+        return services.create_station(actor=self.request.user, values=values)
+
+    def update_with_service(self, obj, values, version):
+        return services.update_station(
+            obj, actor=self.request.user, version=version, changes=values
+        )
+
+
+router = DefaultRouter(trailing_slash=True)
+router.register("stations", StationViewSet, basename="station")
