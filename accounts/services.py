@@ -229,3 +229,23 @@ def set_password(user: User, *, actor, password: str) -> User:
     _attribute(profile, actor, "重置密码")
     profile.save(update_fields=["role"])
     return user
+
+
+# ------------------------------------------------------------------------------ API tokens
+
+
+@transaction.atomic
+def issue_api_token(user) -> str:
+    """A new API token for the user (any old one stops working); returns the key."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user).key
+
+
+@transaction.atomic
+def revoke_api_token(user) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

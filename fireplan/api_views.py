@@ -68,6 +68,10 @@ class ServiceWriteViewSet(ETagMixin, ReadOnly):
         values = {k: v for k, v in serializer.validated_data.items() if k != "version"}
         return self._respond(self.create_with_service(values), status.HTTP_201_CREATED)
 
+    def partial_update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return self.update(request, *args, **kwargs)
+
     def update(self, request, *args, **kwargs):
         obj = self.get_object()
         partial = kwargs.get("partial", False)

@@ -86,7 +86,7 @@ class TaskFilterSet(ScopedFilterSet):
         field_name="assignments__unit", queryset=Unit.objects.none(), label="责任单位"
     )
     role = django_filters.ChoiceFilter(
-        field_name="assignments__role", choices=AssignmentRole.choices, label="职责"
+        choices=AssignmentRole.choices, method="filter_role", label="职责"
     )
     status = django_filters.ChoiceFilter(choices=TaskStatus.choices, label="状态")
     due_before = django_filters.DateFilter(
@@ -101,6 +101,13 @@ class TaskFilterSet(ScopedFilterSet):
     class Meta:
         model = Task
         fields = ["plan", "section", "region", "unit", "role", "status", "year", "search"]
+
+    def filter_role(self, queryset, name, value):
+        """With a unit, the role is that unit's role (one join, not two independent ones)."""
+        unit = self.form.cleaned_data.get("unit")
+        if unit is not None:
+            return queryset.filter(assignments__unit=unit, assignments__role=value)
+        return queryset.filter(assignments__role=value)
 
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset).distinct()

@@ -44,7 +44,7 @@ class TargetFilterSet(ScopedFilterSet):
         field_name="task__assignments__unit", queryset=Unit.objects.none(), label="责任单位"
     )
     role = django_filters.ChoiceFilter(
-        field_name="task__assignments__role", choices=AssignmentRole.choices, label="职责"
+        choices=AssignmentRole.choices, method="filter_role", label="职责"
     )
     attribute = django_filters.ChoiceFilter(choices=Attribute.choices, label="指标属性")
     measure = django_filters.ChoiceFilter(choices=Measure.choices, label="计量方式")
@@ -58,6 +58,13 @@ class TargetFilterSet(ScopedFilterSet):
     class Meta:
         model = Target
         fields = ["plan", "section", "task", "region", "unit", "role", "attribute", "year"]
+
+    def filter_role(self, queryset, name, value):
+        """With a unit, the role is that unit's role (one join, not two independent ones)."""
+        unit = self.form.cleaned_data.get("unit")
+        if unit is not None:
+            return queryset.filter(task__assignments__unit=unit, task__assignments__role=value)
+        return queryset.filter(task__assignments__role=value)
 
     def filter_queryset(self, queryset):
         # unit/role join through assignments; keep each target once.

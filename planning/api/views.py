@@ -5,8 +5,9 @@ import datetime
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -68,7 +69,11 @@ class RegionViewSet(ReadOnly):
     ordering = ("level", "name", "pk")
     ordering_fields = ["name", "level"]
 
-    @extend_schema(parameters=[ON_PARAMETER], summary="区划汇总：本区划及下级的指标状态与分解")
+    @extend_schema(
+        parameters=[ON_PARAMETER],
+        summary="区划汇总：本区划及下级的指标状态与分解",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     @action(detail=True, methods=["get"])
     def summary(self, request, pk=None):
         region = self.get_object()
@@ -110,7 +115,23 @@ class PlanViewSet(ServiceWriteViewSet):
         board = StatusBoard([plan], on=date_param(request))
         return Response(summary_data(board.plan_summary(plan), board))
 
-    @extend_schema(summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）")
+    @extend_schema(
+        summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）",
+        responses={
+            200: inline_serializer(
+                name="IntegrityFinding",
+                many=True,
+                fields={
+                    "level": serializers.CharField(help_text="error 错误 / warning 提示"),
+                    "code": serializers.CharField(help_text="检查项代码"),
+                    "message": serializers.CharField(help_text="中文说明"),
+                    "items": serializers.ListField(
+                        child=serializers.DictField(), help_text="涉及的条目及原文依据"
+                    ),
+                },
+            )
+        },
+    )
     @action(detail=True, methods=["get"])
     def integrity(self, request, pk=None):
         plan = self.get_object()

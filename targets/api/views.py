@@ -6,6 +6,7 @@ fireplan.api.RoleAndScope; writes call targets.services, the same functions as t
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -114,7 +115,10 @@ class TargetViewSet(ServiceWriteViewSet):
             values.pop("code")
         return upkeep.update_target(obj, actor=self.request.user, version=version, changes=values)
 
-    @extend_schema(summary="计划值、实际值与趋势（按期间，分解到各地时分地区）")
+    @extend_schema(
+        summary="计划值、实际值与趋势（按期间，分解到各地时分地区）",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
         target = self.get_object()
