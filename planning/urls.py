@@ -9,5 +9,7 @@ urlpatterns = [
     path("sections/<int:pk>/edit/", views.section_edit, name="section_edit"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
+    path("regions/<int:pk>/", views.region_detail, name="region_detail"),
+    path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
     path("tasks/<int:pk>/updates/", views.task_update_create, name="task_update_create"),
 ]

@@ -13,6 +13,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.scope import REPORT, require
@@ -23,25 +24,33 @@ from targets.models import Target
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress
 
-from . import services
+from . import dashboards, services
 from .choices import AssignmentRole
 from .editing import editable_or_404, may_change_region, run_service, visible_or_404
 from .filtersets import PlanFilterSet
 from .forms import PlanForm, SectionForm, TaskForm, TaskUpdateForm
-from .models import Plan, Section, Task, TaskUpdate, Unit
+from .integrity import check_plan_integrity
+from .models import Plan, Region, Section, Stage, Task, TaskUpdate, Unit
 
 PAGE_SIZE = 50
 
 
 def home(request):
-    """Plans in the user's scope (the overview dashboard replaces this list in issue 7)."""
-    plans = (
-        Plan.objects.for_user(request.user)
-        .exclude(status="reference")
-        .select_related("region")
-        .order_by("region__name", "-start_year")
+    """总览: every plan in scope with its lights, binding targets lagging, milestones due soon,
+    who has not reported for the open period, recent changes (planning.dashboards)."""
+    return render(request, "planning/home.html", dashboards.overview(request.user))
+
+
+def region_detail(request, pk: int):
+    region = visible_or_404(request, Region.objects.select_related("parent"), pk)
+    return render(
+        request, "planning/region_detail.html", dashboards.region_page(request.user, region)
     )
-    return render(request, "planning/home.html", {"plans": plans})
+
+
+def unit_detail(request, pk: int):
+    unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
+    return render(request, "planning/unit_detail.html", dashboards.unit_page(request.user, unit))
 
 
 # ------------------------------------------------------------------------------ plans
@@ -157,8 +166,25 @@ def plan_detail(request, pk: int):
         "task_counts": status_counts(summary["tasks"]),
         "can_change": may_change_region(request.user, plan.region_id),
         "history": history_entries(plan),
+        "stages": stage_timeline(plan),
+        "findings": check_plan_integrity(Plan.objects.filter(pk=plan.pk)),
     }
     return render(request, "planning/plan_detail.html", context)
+
+
+def stage_timeline(plan: Plan) -> list[tuple[Stage, str]]:
+    """The plan's stages with where today falls: past, current or future."""
+    today = timezone.localdate()
+    rows = []
+    for stage in Stage.objects.filter(plan=plan).order_by("order", "starts_on", "pk"):
+        if stage.ends_on and stage.ends_on < today:
+            when = "past"
+        elif stage.starts_on and stage.starts_on > today:
+            when = "future"
+        else:
+            when = "current" if stage.starts_on or stage.ends_on else "future"
+        rows.append((stage, when))
+    return rows
 
 
 def plan_edit(request, pk: int):

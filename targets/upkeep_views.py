@@ -9,7 +9,8 @@ from fireplan.history import history_entries
 from planning.editing import editable_or_404, may_change_region, run_service, visible_or_404
 
 from . import upkeep
-from .models import Milestone, Target
+from .models import Milestone, ProgressReport, Target
+from .series import target_series
 from .status import compute_allocations, compute_status, load_status_inputs, milestone_state
 from .upkeep_forms import MilestoneForm, TargetForm
 
@@ -36,6 +37,13 @@ def target_detail(request, pk: int):
         ],
         "can_change": may_change_region(request.user, target.plan.region_id),
         "history": history_entries(target),
+        # The chart fetches the same series from the API; the table under it shows it as text.
+        "series": target_series(target),
+        "reports": ProgressReport.objects.for_user(request.user)
+        .filter(target=target)
+        .select_related("region", "submitted_by")
+        .prefetch_related("evidence")
+        .order_by("-period", "region__name"),
     }
     return render(request, "targets/target_detail.html", context)
 

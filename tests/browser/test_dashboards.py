@@ -1,0 +1,121 @@
+"""The daily work, in a real browser: a liaison reports a figure with evidence, staff approve
+it, the target page's chart and the overview's lights show it; a supervisor reads but cannot
+change; another city's object is 404. Screenshots of the main pages go to artifacts/."""
+
+import pytest
+from django.urls import reverse
+
+from planning.models import Plan, Region
+from targets.models import Target
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def nanyang_new_stations() -> Target:
+    return Target.objects.get(
+        plan__code="nanyang-2021-2025", name="新建消防站", allocations__region__name="南召县"
+    )
+
+
+def light_count(page, status: str) -> int:
+    card = page.locator("[data-testid=plan-card]", has_text="南阳市“十四五”")
+    return int(
+        card.locator(f"[data-testid=target-lights] [data-status={status}]").get_attribute(
+            "data-count"
+        )
+    )
+
+
+def test_liaison_reports_staff_approves_and_the_chart_and_overview_show_it(
+    open_session, liaison_nanzhao, staff_nanyang, open_2024
+):
+    target = nanyang_new_stations()
+    nanzhao = Region.objects.get(name="南召县")
+
+    staff = open_session("staff_nanyang")
+    staff.page.goto("/")
+    critical_before = light_count(staff.page, "critical")
+    no_data_before = light_count(staff.page, "no_data")
+    assert staff.axe_violations() == []
+    staff.shot("overview")
+
+    liaison = open_session("liaison_nanzhao")
+    page = liaison.page
+    page.get_by_role("link", name="我的填报").click()
+    row = page.locator("[data-testid=owed] tr", has_text="新建消防站").filter(has_text="2024")
+    row.get_by_role("link", name="填报").click()
+    page.get_by_label("数值", exact=True).fill("2")
+    page.get_by_label("说明", exact=True).fill("南召县城区消防站已建成投用")
+    page.get_by_label("佐证材料").set_input_files(
+        {"name": "验收报告.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    liaison.shot("report-form")
+    page.get_by_role("button", name="提交审核").click()
+    page.goto(reverse("report_edit", args=[target.pk, nanzhao.pk, "2024"]))
+    assert page.get_by_test_id("report-status").inner_text() == "已提交"
+
+    page = staff.page
+    page.get_by_role("link", name="审核", exact=True).click()
+    page.locator("[data-testid=inbox] tr", has_text="南召县").get_by_role(
+        "link", name="查看"
+    ).click()
+    page.get_by_role("button", name="审核通过").click()
+    page.wait_for_load_state()
+
+    page.goto(reverse("target_detail", args=[target.pk]))
+    page.wait_for_selector("#target-chart[data-loaded=true]")
+    assert page.locator("#target-chart").get_attribute("data-last-actual") == "2"
+    assert page.locator("#target-chart svg").count() == 1
+    row_2024 = page.locator("[data-testid=series-table] tr", has_text="2024")
+    assert row_2024.get_by_test_id("series-actual").inner_text() == "2"
+    assert "验收报告.pdf" in page.get_by_test_id("reports").inner_text()
+    assert staff.axe_violations() == []
+    staff.shot("target")
+
+    page.goto("/")
+    # 2 of 24 new stations after the target year: the target turns from 未填报 to 严重滞后.
+    assert light_count(page, "critical") == critical_before + 1
+    assert light_count(page, "no_data") == no_data_before - 1
+
+
+def test_supervisor_sees_the_plan_and_target_but_cannot_edit(open_session, supervisor_nanyang):
+    plan = Plan.objects.get(code="nanyang-2021-2025")
+    target = nanyang_new_stations()
+    supervisor = open_session("supervisor_nanyang")
+    page = supervisor.page
+
+    page.goto(reverse("plan_detail", args=[plan.pk]))
+    assert page.get_by_role("heading", name=plan.title).is_visible()
+    assert page.get_by_role("link", name="编辑规划").count() == 0
+    assert page.get_by_role("link", name="编辑章节").count() == 0
+    assert supervisor.axe_violations() == []
+    supervisor.shot("plan")
+    supervisor.shot("plan-top", full_page=False)
+
+    page.goto(reverse("target_detail", args=[target.pk]))
+    page.wait_for_selector("#target-chart[data-loaded=true]")
+    assert page.get_by_role("link", name="编辑指标").count() == 0
+
+    response = page.goto(reverse("plan_edit", args=[plan.pk]))
+    assert response.status == 403
+
+    page.goto(reverse("station_list"))
+    assert supervisor.axe_violations() == []
+    supervisor.shot("stations")
+
+    page.goto(reverse("region_detail", args=[Region.objects.get(name="南召县").pk]))
+    assert page.get_by_test_id("completeness").is_visible()
+    assert supervisor.axe_violations() == []
+    supervisor.shot("district")
+
+
+def test_an_object_of_another_city_is_not_found(open_session, outsider):
+    target = nanyang_new_stations()
+    plan = Plan.objects.get(code="nanyang-2021-2025")
+    page = open_session("outsider_fuxin").page
+    assert page.goto(reverse("target_detail", args=[target.pk])).status == 404
+    assert page.goto(reverse("plan_detail", args=[plan.pk])).status == 404
+    page.goto("/")
+    assert "南阳市“十四五”" not in page.locator("main").inner_text()
