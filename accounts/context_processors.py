@@ -21,6 +21,7 @@ MENU = [
     ("review_inbox", "审核", APPROVE),
     ("completeness", "填报完整性", (APPROVE, EXPORT)),
     ("period_list", "填报期间", CHANGE),
+    ("excel_home", "Excel 导入导出", (REPORT, EXPORT)),
     ("user_list", "用户管理", MANAGE_USERS),
 ]
 

@@ -169,6 +169,12 @@ RULES = {
     "targets.reportingperiod": _located("plan__region_id"),
     "targets.lockexception": lambda s, a: Q(region_id__in=s.region_ids),
     "targets.reportcontribution": lambda s, a: Q(region_id__in=s.region_ids),
+    "reports.assessmentscheme": _located("plan__region_id"),
+    "reports.itemweight": _located("scheme__plan__region_id"),
+    "reports.deduction": _located("scheme__plan__region_id"),
+    "reports.vetoitem": _located("scheme__plan__region_id"),
+    "reports.gradeband": _located("scheme__plan__region_id"),
+    "reports.importbatch": lambda s, a: Q(region_id__in=s.region_ids),
     "accounts.profile": lambda s, a: Q(region_id__in=s.region_ids),
     "auth.user": lambda s, a: Q(profile__region_id__in=s.region_ids),
 }

@@ -14,6 +14,7 @@ for app_router in (planning_router, targets_router, stations_router):
     router.registry.extend(app_router.registry)
 
 urlpatterns = [
+    path("v1/exports/", include("reports.excel.api")),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api_schema"),
     path(

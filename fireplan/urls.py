@@ -19,6 +19,7 @@ urlpatterns = [
     path("plans/", include("planning.urls")),
     path("stations/", include("stations.urls")),
     path("targets/", include("targets.upkeep_urls")),
+    path("excel/", include("reports.excel_urls")),
 ]
 
 handler404 = "fireplan.api.json_not_found"

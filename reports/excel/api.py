@@ -1,0 +1,147 @@
+"""The Excel exports through the API (token or session), for the lead to route under
+/api/v1/exports/ (see ``urlpatterns``). Same builders, forms, FilterSets and scope as the
+pages; parameters as query strings; bad parameters are 400 in the API's error format.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import permissions
+from rest_framework.exceptions import ValidationError
+from rest_framework.views import APIView
+
+from accounts.scope import EXPORT, REPORT, VIEW, can
+from planning.filtersets import TaskFilterSet
+from planning.models import Task
+from reports.excel_views import xlsx_response
+from stations.filtersets import StationFilterSet
+from stations.models import Station
+from targets.filtersets import ProgressReportFilterSet
+from targets.models import ProgressReport, ReportingPeriod
+
+from . import exporters, scoring
+from .forms import AssessmentForm, EvaluationForm, FiguresTemplateForm
+from .templates import figures_template, owed_rows, template_filename
+
+
+class RoleCan(permissions.BasePermission):
+    """The view's ``action`` (export, report) for the user's role; scope is in the data."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and can(user, view.role_action))
+
+
+class XlsxView(APIView):
+    permission_classes = [RoleCan]
+    role_action = EXPORT
+
+    def valid(self, form):
+        if not form.is_valid():
+            raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        return form.cleaned_data
+
+    def filtered(self, filterset_class, queryset):
+        filterset = filterset_class(self.request.GET, queryset=queryset, request=self.request)
+        if filterset.is_bound and not filterset.is_valid():
+            raise ValidationError({k: [str(e) for e in v] for k, v in filterset.errors.items()})
+        return filterset.qs
+
+
+def _stamp() -> str:
+    return f"{timezone.localtime():%Y%m%d}"
+
+
+def _response(workbook, filename):
+    return xlsx_response(workbook, filename)
+
+
+class AssessmentExport(XlsxView):
+    """GET ?plan=&year=&by=region|unit → the 考核表 workbook."""
+
+    def get(self, request):
+        data = self.valid(AssessmentForm(request.GET, user=request.user))
+        result = scoring.build_assessment(
+            data["plan"], data["year"], user=request.user, by=data["by"]
+        )
+        name = f"{data['plan'].title}_{data['year']}年度考核表_{_stamp()}.xlsx"
+        return _response(exporters.assessment_workbook(result), name)
+
+
+class EvaluationExport(XlsxView):
+    """GET ?plan=&on=YYYY-MM-DD → the evaluation table (中期评估)."""
+
+    def get(self, request):
+        data = self.valid(EvaluationForm(request.GET, user=request.user))
+        on = data["on"] or timezone.localdate()
+        rows = scoring.build_evaluation(data["plan"], user=request.user, on=on)
+        workbook = exporters.evaluation_workbook(data["plan"], rows, on=on)
+        return _response(workbook, f"{data['plan'].title}_实施评估_{on:%Y%m%d}.xlsx")
+
+
+class TaskLedgerExport(XlsxView):
+    """GET with the task list's filters → 任务台账."""
+
+    def get(self, request):
+        tasks = self.filtered(TaskFilterSet, Task.objects.for_user(request.user, VIEW))
+        return _response(exporters.task_ledger_workbook(tasks), f"任务台账_{_stamp()}.xlsx")
+
+
+class StationRegisterExport(XlsxView):
+    """GET with the station register's filters → 消防站台账."""
+
+    def get(self, request):
+        stations = self.filtered(StationFilterSet, Station.objects.for_user(request.user, VIEW))
+        workbook = exporters.station_register_workbook(stations)
+        return _response(workbook, f"消防站台账_{_stamp()}.xlsx")
+
+
+class ReportLedgerExport(XlsxView):
+    """GET with the report list's filters → 填报记录."""
+
+    def get(self, request):
+        reports = self.filtered(
+            ProgressReportFilterSet, ProgressReport.objects.for_user(request.user, VIEW)
+        )
+        workbook = exporters.report_ledger_workbook(reports)
+        return _response(workbook, f"填报记录_{_stamp()}.xlsx")
+
+
+class FiguresTemplateExport(XlsxView):
+    """GET ?plan=&region=&period= → the yearly figures template (liaisons and staff)."""
+
+    role_action = REPORT
+
+    def get(self, request):
+        data = self.valid(FiguresTemplateForm(request.GET, user=request.user))
+        plan, region, period = data["plan"], data["region"], data["period"]
+        reporting_period = ReportingPeriod.objects.filter(plan=plan, period=period).first()
+        if reporting_period is None:
+            raise ValidationError({"period": [f"{plan.title} 的 {period} 期间尚未开放填报"]})
+        rows = owed_rows(request.user, plan, region, period)
+        if not rows:
+            raise ValidationError(
+                {"region": [f"{region.name} 在 {period} 期间没有需要您填报的指标"]}
+            )
+        workbook = figures_template(
+            rows, plan=plan, region=region, period=period, user=request.user,
+            reporting_period=reporting_period,
+        )  # fmt: skip
+        return _response(workbook, template_filename(plan, region, period))
+
+
+def urlpatterns_for_api():
+    """Paths to include under /api/v1/ (``path("v1/exports/", include(...))``)."""
+    from django.urls import path
+
+    return [
+        path("assessment/", AssessmentExport.as_view(), name="api_export_assessment"),
+        path("evaluation/", EvaluationExport.as_view(), name="api_export_evaluation"),
+        path("tasks/", TaskLedgerExport.as_view(), name="api_export_tasks"),
+        path("stations/", StationRegisterExport.as_view(), name="api_export_stations"),
+        path("reports/", ReportLedgerExport.as_view(), name="api_export_reports"),
+        path("figures-template/", FiguresTemplateExport.as_view(), name="api_export_template"),
+    ]
+
+
+urlpatterns = urlpatterns_for_api()

@@ -1,0 +1,733 @@
+"""Excel exports: the assessment sheet (考核表), the evaluation table (中期评估) and the
+ledgers (任务台账, 消防站台账, 填报记录).
+
+Builders take data (an ``Assessment``, rows, querysets already filtered and scoped), never
+requests, and write with openpyxl's write-only mode: rows go to a temporary file as they are
+appended, so memory stays flat however many rows there are. ``save_workbook`` writes the
+finished workbook to a temporary file the view streams back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.properties import PageSetupProperties
+
+from planning.choices import AssignmentRole, TaskStatus
+from planning.models import TaskAssignment, TaskUpdate
+
+from .scoring import Assessment, EvaluationRow, Group, Item
+
+FONT = "宋体"
+TITLE_FONT = Font(name=FONT, size=16, bold=True)
+SUBTITLE_FONT = Font(name=FONT, size=10, color="555555")
+HEADER_FONT = Font(name="黑体", size=10, bold=True)
+BODY_FONT = Font(name=FONT, size=10)
+BOLD_FONT = Font(name=FONT, size=10, bold=True)
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+LIGHT_FILLS = {
+    "green": PatternFill("solid", fgColor="C6EFCE"),
+    "yellow": PatternFill("solid", fgColor="FFEB9C"),
+    "red": PatternFill("solid", fgColor="FFC7CE"),
+    "grey": PatternFill("solid", fgColor="E7E6E6"),
+}
+GRADE_FILLS = {True: LIGHT_FILLS["green"], False: LIGHT_FILLS["red"], None: LIGHT_FILLS["grey"]}
+INTEGER_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.00##"
+PERCENT_FORMAT = "0.0%"
+SCORE_FORMAT = "0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PAPER_A4 = "9"  # Worksheet.PAPERSIZE_A4 (write-only sheets lack the constant)
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def number_format(value) -> str:
+    if isinstance(value, Decimal | int | float) and value == int(value):
+        return INTEGER_FORMAT
+    return DECIMAL_FORMAT
+
+
+def excel_number(value: Decimal | None):
+    """Decimals as int or float (what a spreadsheet holds), None as an empty cell."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def sheet_title(label: str, taken: set[str]) -> str:
+    """A valid, unique sheet name (31 characters, none of []:*?/\\)."""
+    base = (label.translate(INVALID_SHEET_CHARS).strip("'") or "工作表")[:31]
+    title, n = base, 2
+    while title in taken:
+        suffix = f"({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title)
+    return title
+
+
+def save_workbook(workbook: Workbook):
+    """The finished workbook in a temporary file, rewound (the caller streams and closes)."""
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
+
+
+class StyleCache:
+    """Styled write-only cells without restyling each one.
+
+    Setting a font, fill or border on a cell looks the style up in the workbook's style
+    lists (hashing it) every time; a sheet uses a handful of combinations, so each is
+    resolved once and its style ids are copied onto the next cells (openpyxl's StyleArray)."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.cache: dict[tuple, StyleArray] = {}
+
+    def cell(self, value, *, font=None, alignment=None, fill=None, fmt=None, border=False,
+             protection=None):  # fmt: skip
+        key = (id(font), id(alignment), id(fill), fmt, border, id(protection))
+        cell = WriteOnlyCell(self.ws, value=value)
+        style = self.cache.get(key)
+        if style is None:
+            if font is not None:
+                cell.font = font
+            if alignment is not None:
+                cell.alignment = alignment
+            if fill is not None:
+                cell.fill = fill
+            if fmt is not None:
+                cell.number_format = fmt
+            if border:
+                cell.border = BORDER
+            if protection is not None:
+                cell.protection = protection
+            self.cache[key] = StyleArray(cell._style)
+        else:
+            cell._style = StyleArray(style)
+        return cell
+
+
+@dataclass
+class Column:
+    header: str
+    width: float
+    kind: str = "text"  # text, number, percent, score, date, datetime, integer
+    group: str = ""  # a two-level header: the group over this column
+
+
+class SheetWriter:
+    """A write-only sheet laid out as a government form: a title row and a subtitle merged
+    across the table, header rows (one, or two with groups), bordered body rows, a frozen
+    header, filters over the header, print on A4 landscape fitted to the page width."""
+
+    def __init__(
+        self,
+        workbook: Workbook,
+        title: str,
+        columns: Sequence[Column],
+        *,
+        heading: str,
+        subheading: str = "",
+        freeze_columns: int = 0,
+        border: bool = True,
+    ):
+        self.ws = workbook.create_sheet(title)
+        self.styles = StyleCache(self.ws)
+        self.columns = list(columns)
+        self.border = border
+        ws, last = self.ws, get_column_letter(len(self.columns))
+        for index, column in enumerate(self.columns, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = column.width
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = PAPER_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        grouped = any(c.group for c in self.columns)
+        # Write-only sheets write their views with the first row: freeze before appending.
+        ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{5 if grouped else 4}"
+        self.row = 0
+        self._append([self._cell(heading, TITLE_FONT, CENTER)], height=30)
+        ws.merged_cells.add(CellRange(f"A1:{last}1"))
+        self._append([self._cell(subheading, SUBTITLE_FONT, LEFT)], height=18)
+        ws.merged_cells.add(CellRange(f"A2:{last}2"))
+        self.header_first = self.row + 1
+        if grouped:
+            self._two_level_header()
+        else:
+            self._append([self._header(c.header) for c in self.columns], height=28)
+        self.header_last = self.row
+        ws.print_title_rows = f"{self.header_first}:{self.header_last}"
+        self.body_first = self.row + 1
+        self.body_last = self.header_last
+
+    def _cell(self, value, font=BODY_FONT, alignment=None, fill=None, fmt=None, border=False):
+        return self.styles.cell(
+            value, font=font, alignment=alignment, fill=fill, fmt=fmt, border=border
+        )
+
+    def _header(self, text):
+        return self._cell(text, HEADER_FONT, CENTER, HEADER_FILL, border=True)
+
+    def _two_level_header(self) -> None:
+        first, second = [], []
+        top = self.row + 1
+        index = 0
+        while index < len(self.columns):
+            column = self.columns[index]
+            letter = get_column_letter(index + 1)
+            if not column.group:
+                first.append(self._header(column.header))
+                second.append(self._header(None))
+                self.ws.merged_cells.add(CellRange(f"{letter}{top}:{letter}{top + 1}"))
+                index += 1
+                continue
+            span = 1
+            while (
+                index + span < len(self.columns)
+                and self.columns[index + span].group == column.group
+            ):
+                span += 1
+            for offset in range(span):
+                first.append(self._header(column.group if offset == 0 else None))
+                second.append(self._header(self.columns[index + offset].header))
+            end = get_column_letter(index + span)
+            self.ws.merged_cells.add(CellRange(f"{letter}{top}:{end}{top}"))
+            index += span
+        self._append(first, height=20)
+        self._append(second, height=28)
+
+    def _append(self, cells, height: float | None = None) -> None:
+        self.row += 1
+        if height is not None:
+            self.ws.row_dimensions[self.row].height = height
+        self.ws.append(cells)
+
+    def body_cell(self, column: Column, value, fill=None, font=BODY_FONT):
+        kind = column.kind
+        fmt = None
+        alignment = LEFT
+        if kind == "number":
+            value = excel_number(value) if isinstance(value, Decimal) else value
+            fmt = number_format(value) if value is not None else None
+            alignment = RIGHT
+        elif kind == "integer":
+            fmt, alignment = INTEGER_FORMAT, RIGHT
+        elif kind == "percent":
+            value = float(value) if isinstance(value, Decimal) else value
+            fmt, alignment = PERCENT_FORMAT, RIGHT
+        elif kind == "score":
+            value = float(value) if isinstance(value, Decimal) else value
+            fmt, alignment = SCORE_FORMAT, RIGHT
+        elif kind == "date":
+            fmt, alignment = DATE_FORMAT, CENTER
+        elif kind == "datetime":
+            if isinstance(value, datetime.datetime):
+                value = timezone.localtime(value).replace(tzinfo=None)
+            fmt, alignment = DATETIME_FORMAT, CENTER
+        elif kind == "center":
+            alignment = CENTER
+        return self._cell(value, font, alignment, fill, fmt, border=self.border)
+
+    def add_row(self, values: Sequence, fills: dict[int, PatternFill] | None = None, font=None):
+        fills = fills or {}
+        cells = [
+            self.body_cell(column, value, fills.get(index), font or BODY_FONT)
+            for index, (column, value) in enumerate(zip(self.columns, values, strict=True))
+        ]
+        self._append(cells)
+
+    def add_plain_row(self, values: Sequence) -> None:
+        """A fast row for large ledgers: values only, formats by column."""
+        row = []
+        for value in values:
+            if isinstance(value, Decimal):
+                value = excel_number(value)
+            elif isinstance(value, datetime.datetime):
+                value = timezone.localtime(value).replace(tzinfo=None)
+            row.append(value)
+        self.row += 1
+        self.ws.append(row)
+
+    def add_note_row(self, label: str, value, *, span_to: int, fill=None) -> None:
+        """A footer row: a label merged over the first ``span_to`` columns, then a value."""
+        cells = [self._cell(label, BOLD_FONT, RIGHT, border=True)]
+        cells += [self._cell(None, border=True) for _ in range(span_to - 1)]
+        cells.append(self.body_cell(Column("", 0, "score"), value, fill, BOLD_FONT))
+        rest = len(self.columns) - span_to - 1
+        cells += [self._cell(None, border=True) for _ in range(rest)]
+        self._append(cells)
+        self.ws.merged_cells.add(CellRange(f"A{self.row}:{get_column_letter(span_to)}{self.row}"))
+        if rest > 1:
+            first = get_column_letter(span_to + 2)
+            last = get_column_letter(len(self.columns))
+            self.ws.merged_cells.add(CellRange(f"{first}{self.row}:{last}{self.row}"))
+
+    def finish(self, *, filters: bool = True) -> None:
+        last_col = get_column_letter(len(self.columns))
+        last_row = max(self.row, self.header_last)
+        if filters:
+            self.ws.auto_filter.ref = f"A{self.header_last}:{last_col}{self.body_last}"
+        self.ws.print_area = f"A1:{last_col}{last_row}"
+
+    def mark_body_end(self) -> None:
+        self.body_last = max(self.row, self.header_last)
+
+
+# ------------------------------------------------------------------------------ 考核表
+
+ASSESSMENT_COLUMNS = [
+    Column("序号", 6, "center"),
+    Column("任务", 28, group="考核内容"),
+    Column("指标", 26, group="考核内容"),
+    Column("责任单位", 20),
+    Column("计量单位", 9, "center"),
+    Column("目标值", 10, "number", group="目标"),
+    Column("年度计划", 10, "number", group="目标"),
+    Column("实际完成", 10, "number", group="完成情况"),
+    Column("完成率", 9, "percent", group="完成情况"),
+    Column("序时进度", 10, "number", group="完成情况"),
+    Column("状态", 9, "center", group="完成情况"),
+    Column("分值", 7, "score", group="评分"),
+    Column("得分", 7, "score", group="评分"),
+    Column("备注", 22),
+]
+SUMMARY_COLUMNS = [
+    Column("序号", 6, "center"),
+    Column("被考核单位", 24),
+    Column("考核项数", 9, "integer"),
+    Column("计分项数", 9, "integer"),
+    Column("应得分", 9, "score"),
+    Column("实得分", 9, "score"),
+    Column("折算得分", 10, "score"),
+    Column("扣分", 8, "score"),
+    Column("一票否决", 18),
+    Column("最终得分", 10, "score"),
+    Column("等级", 10, "center"),
+    Column("备注", 30),
+]
+SUMMARY_SHEET = "汇总"
+
+
+def _subheading(assessment: Assessment, label: str = "") -> str:
+    rules = assessment.rules
+    parts = [
+        f"被考核单位：{label}" if label else "",
+        f"考核年度：{assessment.year}年",
+        f"统计截至：{assessment.on:%Y-%m-%d}",
+        f"满分：{excel_number(rules.full_marks)}分",
+        f"计分依据：{rules.basis_label}",
+        f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}",
+    ]
+    return "　".join(p for p in parts if p)
+
+
+def assessment_workbook(assessment: Assessment) -> Workbook:
+    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit."""
+    workbook = Workbook(write_only=True)
+    taken: set[str] = {SUMMARY_SHEET}
+    groups = [assessment.overall, *assessment.groups]
+    summary = SheetWriter(
+        workbook,
+        SUMMARY_SHEET,
+        SUMMARY_COLUMNS,
+        heading=f"{assessment.title}（汇总）",
+        subheading=_subheading(assessment),
+    )
+    for number, group in enumerate(groups, start=1):
+        scored = [i for i in group.items if i.scored]
+        veto = "；".join(v.title for v in group.vetoes)
+        reasons = "；".join(f"{d.reason}（−{excel_number(d.points)}）" for d in group.deductions)
+        label = _label(group)
+        summary.add_row(
+            [
+                number,
+                label,
+                len(group.items),
+                len(scored),
+                group.points_total,
+                group.raw_score,
+                group.base_score,
+                group.deducted,
+                veto or "无",
+                group.final_score,
+                group.grade,
+                reasons,
+            ],
+            fills={10: GRADE_FILLS[group.passing], 8: LIGHT_FILLS["red"] if veto else None},
+        )
+    summary.mark_body_end()
+    summary.finish()
+    for group in groups:
+        label = _label(group)
+        _group_sheet(workbook, assessment, group, sheet_title(label, taken), label)
+    return workbook
+
+
+def _label(group: Group) -> str:
+    return group.label + ("本级" if group.kind == "plan" else "")
+
+
+def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, label: str) -> None:
+    sheet = SheetWriter(
+        workbook,
+        title,
+        ASSESSMENT_COLUMNS,
+        heading=f"{assessment.title}（{label}）",
+        subheading=_subheading(assessment, label),
+        freeze_columns=3,
+    )
+    for number, item in enumerate(group.items, start=1):
+        sheet.add_row(_item_values(number, item), fills={10: LIGHT_FILLS[item.light]})
+    sheet.mark_body_end()
+    span = 11  # the footer's labels cover 序号 … 分值 minus one; the value sits under 得分
+    sheet.add_note_row("合计（计分项分值 / 得分）", group.raw_score, span_to=span + 1)
+    sheet.add_note_row(
+        f"折算得分（实得分 ÷ 应得分 {excel_number(group.points_total)} × 满分）",
+        group.base_score,
+        span_to=span + 1,
+    )
+    for deduction in group.deductions:
+        sheet.add_note_row(f"扣分：{deduction.reason}", -deduction.points, span_to=span + 1)
+    for veto in group.vetoes:
+        when = f"（{veto.occurred_on:%Y-%m-%d}）" if veto.occurred_on else ""
+        sheet.add_note_row(
+            f"一票否决：{veto.title}{when}", None, span_to=span + 1, fill=LIGHT_FILLS["red"]
+        )
+    sheet.add_note_row("最终得分", group.final_score, span_to=span + 1)
+    sheet.add_note_row(
+        f"考核等级：{group.grade}", None, span_to=span + 1, fill=GRADE_FILLS[group.passing]
+    )
+    sheet.finish()
+
+
+def _item_values(number: int, item: Item) -> list:
+    return [
+        number,
+        item.task_title,
+        item.name or "（任务整体推进）",
+        item.units,
+        item.measure_unit,
+        item.target_value,
+        item.year_plan,
+        item.actual,
+        item.completion,
+        item.expected,
+        item.status_label,
+        item.points,
+        item.score,
+        item.note,
+    ]
+
+
+# ------------------------------------------------------------------------------ 中期评估
+
+EVALUATION_COLUMNS = [
+    Column("序号", 6, "center"),
+    Column("编码", 14),
+    Column("指标", 30),
+    Column("区划", 10, "center"),
+    Column("属性", 8, "center"),
+    Column("计量单位", 9, "center"),
+    Column("基期值", 10, "number", group="基期"),
+    Column("基期年度", 8, "center", group="基期"),
+    Column("目标值", 10, "number", group="目标"),
+    Column("目标年度", 8, "center", group="目标"),
+    Column("当前值", 10, "number", group="进展"),
+    Column("序时进度", 10, "number", group="进展"),
+    Column("进度比", 9, "percent", group="进展"),
+    Column("预计期末值", 11, "number", group="进展"),
+    Column("状态", 9, "center", group="评估"),
+    Column("评估结论", 10, "center", group="评估"),
+    Column("说明", 30),
+]
+
+
+def evaluation_workbook(
+    plan, rows: Iterable[EvaluationRow], *, on: datetime.date, title: str = ""
+) -> Workbook:
+    workbook = Workbook(write_only=True)
+    sheet = SheetWriter(
+        workbook,
+        "中期评估",
+        EVALUATION_COLUMNS,
+        heading=title or f"{plan.title}实施情况评估表",
+        subheading=(
+            f"评估日期：{on:%Y-%m-%d}　规划期：{plan.start_year}—{plan.end_year}年　"
+            "进度比 = 已完成进度 ÷ 序时应完成进度；预计期末值按当前趋势线性外推"
+        ),
+        freeze_columns=3,
+    )
+    for number, row in enumerate(rows, start=1):
+        target, progress = row.target, row.progress
+        allocated = row.region_label and target.region_id != progress.region_id
+        notes = list(progress.missing)
+        if progress.is_demo:
+            notes.append("含演示数据")
+        if progress.source:
+            notes.append(progress.source)
+        sheet.add_row(
+            [
+                number,
+                target.code,
+                ("其中：" if allocated else "") + target.name,
+                row.region_label,
+                target.get_attribute_display() if target.attribute else "",
+                target.measure_unit,
+                None if allocated else target.baseline_value,
+                None if allocated else target.baseline_year,
+                progress.target_value,
+                target.target_year or plan.end_year,
+                progress.actual,
+                progress.expected,
+                row.ratio,
+                progress.projection,
+                str(progress.status_label),
+                row.verdict_label,
+                "；".join(notes),
+            ],
+            fills={14: LIGHT_FILLS[progress.light], 15: LIGHT_FILLS[row.light]},
+        )
+    sheet.mark_body_end()
+    sheet.finish()
+    return workbook
+
+
+# ------------------------------------------------------------------------------ ledgers
+
+TASK_LEDGER_COLUMNS = [
+    Column("序号", 7, "integer"),
+    Column("规划", 28),
+    Column("章节", 22),
+    Column("任务编号", 10),
+    Column("重点任务", 40),
+    Column("牵头单位", 22),
+    Column("配合单位", 26),
+    Column("完成时限", 11, "date"),
+    Column("状态", 9),
+    Column("最新进展", 40),
+    Column("进展时间", 16, "datetime"),
+    Column("完成百分比", 10, "integer"),
+]
+CHUNK = 2000
+
+
+def _ledger_sheet(workbook, title, columns, heading, subheading) -> SheetWriter:
+    return SheetWriter(
+        workbook, title, columns, heading=heading, subheading=subheading, border=False
+    )
+
+
+def _exported_at(count_label: str = "") -> str:
+    return f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}" + (
+        f"　{count_label}" if count_label else ""
+    )
+
+
+def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账") -> Workbook:
+    """任务台账: one row per task with its units, due date, status and latest update.
+
+    Rows are read as plain values through a server-side cursor, and the units of each chunk
+    of tasks in one more query, so time and memory stay flat per row (no model instances)."""
+    latest = TaskUpdate.objects.filter(task_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    rows = (
+        tasks.annotate(
+            latest_text=Subquery(latest.values("text")[:1]),
+            latest_at=Subquery(latest.values("created_at")[:1]),
+            latest_percent=Subquery(latest.values("percent")[:1]),
+        )
+        .order_by("plan_id", "order", "pk")
+        .values_list(
+            "pk",
+            "plan__title",
+            "section__number",
+            "section__title",
+            "number",
+            "code",
+            "title",
+            "due_on",
+            "status",
+            "latest_text",
+            "latest_at",
+            "latest_percent",
+        )
+    )
+    statuses = {value: str(label) for value, label in TaskStatus.choices}
+    workbook = Workbook(write_only=True)
+    sheet = _ledger_sheet(workbook, "任务台账", TASK_LEDGER_COLUMNS, heading, _exported_at())
+    number = 0
+    for chunk in _chunks(rows.iterator(chunk_size=CHUNK), CHUNK):
+        units: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        assignments = (
+            TaskAssignment.objects.filter(task_id__in=[row[0] for row in chunk])
+            .order_by("task_id", "order", "pk")
+            .values_list("task_id", "role", "unit__name")
+        )
+        for task_id, role, name in assignments:
+            units[task_id][role].append(name)
+        for pk, plan, section_number, section_title, task_number, code, title, due_on, status, \
+                text, at, percent in chunk:  # fmt: skip
+            number += 1
+            sheet.add_plain_row(
+                [
+                    number,
+                    plan,
+                    f"{section_number or ''} {section_title or ''}".strip(),
+                    task_number or code,
+                    title,
+                    "、".join(units[pk][AssignmentRole.LEAD]),
+                    "、".join(units[pk][AssignmentRole.SUPPORT]),
+                    due_on,
+                    statuses.get(status, status),
+                    text or "",
+                    at,
+                    percent,
+                ]
+            )
+    sheet.mark_body_end()
+    sheet.finish()
+    return workbook
+
+
+def _chunks(iterable, size: int):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+STATION_COLUMNS = [
+    Column("序号", 7, "integer"),
+    Column("名称", 28),
+    Column("区划", 12),
+    Column("地址", 30),
+    Column("站级", 14),
+    Column("队伍性质", 18),
+    Column("状态", 9),
+    Column("建设方式", 10),
+    Column("计划年度", 9, "integer"),
+    Column("建成年度", 9, "integer"),
+    Column("投入执勤日期", 12, "date"),
+    Column("建筑面积（㎡）", 12, "number"),
+    Column("占地面积（㎡）", 12, "number"),
+    Column("投资（万元）", 12, "number"),
+    Column("纬度", 11, "number"),
+    Column("经度", 11, "number"),
+    Column("来源规划", 28),
+]
+
+
+def station_register_workbook(stations: QuerySet) -> Workbook:
+    workbook = Workbook(write_only=True)
+    sheet = _ledger_sheet(workbook, "消防站台账", STATION_COLUMNS, "消防站台账", _exported_at())
+    stations = stations.select_related("region", "plan").order_by("region__name", "name", "pk")
+    for number, station in enumerate(stations.iterator(chunk_size=CHUNK), start=1):
+        sheet.add_plain_row(
+            [
+                number,
+                station.name,
+                station.region.name,
+                station.address,
+                station.get_station_class_display(),
+                station.get_force_type_display(),
+                station.get_status_display(),
+                station.get_build_type_display(),
+                station.planned_year,
+                station.completed_year,
+                station.in_service_on,
+                station.floor_area_m2,
+                station.land_area_m2,
+                station.investment_10k_yuan,
+                station.lat,
+                station.lon,
+                station.plan.title if station.plan else "",
+            ]
+        )
+    sheet.mark_body_end()
+    sheet.finish()
+    return workbook
+
+
+REPORT_COLUMNS = [
+    Column("序号", 7, "integer"),
+    Column("规划", 26),
+    Column("指标", 30),
+    Column("计量单位", 9),
+    Column("区划", 10),
+    Column("期间", 8),
+    Column("填报值", 10, "number"),
+    Column("状态", 8),
+    Column("填报人", 12),
+    Column("提交时间", 16, "datetime"),
+    Column("审核人", 12),
+    Column("审核时间", 16, "datetime"),
+    Column("说明", 30),
+    Column("退回理由", 24),
+    Column("异常值说明", 24),
+]
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def report_ledger_workbook(reports: QuerySet) -> Workbook:
+    workbook = Workbook(write_only=True)
+    sheet = _ledger_sheet(workbook, "填报记录", REPORT_COLUMNS, "进度填报记录", _exported_at())
+    reports = reports.select_related(
+        "target__plan", "region", "submitted_by", "reviewed_by"
+    ).order_by("target__plan_id", "target__order", "region__name", "period", "pk")
+    for number, report in enumerate(reports.iterator(chunk_size=CHUNK), start=1):
+        sheet.add_plain_row(
+            [
+                number,
+                report.target.plan.title,
+                report.target.name,
+                report.target.measure_unit,
+                report.region.name,
+                report.period,
+                report.value,
+                report.get_status_display(),
+                _person(report.submitted_by),
+                report.submitted_at,
+                _person(report.reviewed_by),
+                report.reviewed_at,
+                report.note,
+                report.return_reason,
+                report.confirm_note,
+            ]
+        )
+    sheet.mark_body_end()
+    sheet.finish()
+    return workbook

@@ -1,0 +1,685 @@
+"""Importing a filled figures template: check the file, parse and validate every row, show a
+preview, then commit all rows in one transaction or none (STYLE §9).
+
+Refused as a whole, with a message and nothing written (``ImportRefused``): a file that is
+not an xlsx workbook, is too large, is a zip bomb (uncompressed size, entry count and
+compression ratio bounded) or an XML bomb (no DTD or entity declarations; openpyxl parses
+with defusedxml), holds macros, is not our template or was altered (signed identity), is a
+template for another plan, region or period, a region outside the uploader's scope, a period
+not open or locked, too many rows or cells, merged cells in the table.
+
+Refused row by row (``RowError``: row, column, what is wrong, what is expected): formulas
+instead of values, text that is not a number, negative or out-of-range values, a tampered or
+duplicated hidden id, a target outside the uploader's scope, a figure already submitted or
+approved. Any row error blocks the commit.
+
+Numbers are read as people type them: full-width digits and punctuation, thousands separators,
+万 (×10 000) and 亿, percentages with or without %, the unit of measure after the number;
+blank or “—” means no figure (the row is left alone).
+
+The commit goes through ``targets.services.save_report`` for every written row — the same
+checks, plausibility warnings (answered with the row's 异常值说明 or the note given on the
+preview page), optimistic locking and history as the browser form — inside one outer
+transaction, and keeps the file as evidence (``planning.evidence.store_evidence``) linked to
+the reports it wrote. Rows whose figure is already what the file says are not written, so the
+same file uploaded twice changes nothing; a report changed by someone else since the preview
+makes the commit refuse (a row that already holds the file's value is merged silently).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from accounts.scope import REPORT, require, scope_of
+from fireplan.services import NotAllowed, ServiceError
+from planning.evidence import store_evidence
+from planning.models import Evidence, Plan, Region
+from reports.models import ImportBatch, ImportState
+from targets import services
+from targets.choices import ReportStatus
+from targets.models import ProgressReport, ReportingPeriod
+
+from .templates import (
+    CONFIRM_COLUMN,
+    DATA_SHEET,
+    FIRST_ROW,
+    ID_COLUMN,
+    KIND,
+    LAST_COLUMN,
+    META_SHEET,
+    NOTE_COLUMN,
+    VALUE_COLUMN,
+    OwedRow,
+    check_row_key,
+    column_name,
+    owed_rows,
+    read_token,
+)
+
+MiB = 1024 * 1024
+MAX_BYTES = getattr(settings, "EXCEL_IMPORT_MAX_BYTES", 5 * MiB)
+MAX_UNCOMPRESSED_BYTES = getattr(settings, "EXCEL_IMPORT_MAX_UNCOMPRESSED_BYTES", 100 * MiB)
+MAX_ENTRIES = 500
+MAX_RATIO = 200  # a real workbook part compresses 5–20 times; a bomb thousands of times
+MAX_ROWS = getattr(settings, "EXCEL_IMPORT_MAX_ROWS", 20000)
+MAX_CELLS = MAX_ROWS * LAST_COLUMN
+NO_FIGURE = {"", "—", "——", "-", "--", "–", "/", "无", "暂无", "N/A", "n/a", "NA"}
+DRAFT, SUBMIT = "draft", "submit"
+NEW, CHANGED, UNCHANGED, BLANK, ERROR = "new", "changed", "unchanged", "blank", "error"
+STATE_LABELS = {
+    NEW: "新增",
+    CHANGED: "修改",
+    UNCHANGED: "未变",
+    BLANK: "未填写（不导入）",
+    ERROR: "错误",
+}
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_MERGE = re.compile(rb'<mergeCell[^>]*ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
+
+
+class ImportRefused(ServiceError):
+    """The whole file is refused; nothing was written."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行“{self.column}”：{self.message}"
+
+
+class CellError(Exception):
+    pass
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    owed: OwedRow | None
+    value: Decimal | None = None
+    note: str = ""
+    confirm_note: str = ""
+    state: str = BLANK
+    previous: Decimal | None = None
+    previous_status: str = ""
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def writes(self) -> bool:
+        return self.state in (NEW, CHANGED)
+
+
+@dataclass
+class Preview:
+    plan: Plan
+    region: Region
+    period: str
+    mode: str
+    rows: list[PreviewRow]
+    sha256: str = ""
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [error for row in self.rows for error in row.errors]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATE_LABELS, 0)
+        for row in self.rows:
+            counts[row.state] += 1
+        return counts
+
+    @property
+    def to_write(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.writes]
+
+    @property
+    def needs_confirmation(self) -> list[PreviewRow]:
+        return [row for row in self.to_write if row.warnings and not row.confirm_note]
+
+
+# ------------------------------------------------------------------------------ numbers
+
+
+def read_number(value, number_format: str | None, measure_unit: str) -> Decimal | None:
+    """A cell as a number the way people type it; None for no figure; ``CellError`` with
+    what is wrong and what is expected otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CellError("应填写数字，而不是“是/否”")
+    if isinstance(value, datetime.date | datetime.time):
+        raise CellError("应填写数字，而不是日期或时间（请把单元格格式设为“常规”或“数值”）")
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value))
+        if number_format and "%" in number_format:
+            # A cell formatted as a percentage holds a fraction: 0.95 shows as 95 %.
+            if measure_unit != "%":
+                raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
+            number *= 100
+        return number
+    raw = str(value)
+    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(ch for ch in text if not ch.isspace())
+    if text in NO_FIGURE:
+        return None
+    percent = permille = False
+    if text.endswith("%"):
+        percent, text = True, text[:-1]
+    elif text.endswith("‰"):
+        permille, text = True, text[:-1]
+    elif measure_unit and len(measure_unit) < len(text) and text.endswith(measure_unit):
+        text = text[: -len(measure_unit)]
+    multiplier = Decimal(1)
+    if text.endswith("万"):
+        multiplier, text = Decimal(10000), text[:-1]
+    elif text.endswith("亿"):
+        multiplier, text = Decimal(100000000), text[:-1]
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            raise CellError(f"“{raw}”的千分位写法有误，应写成 1,200 或 1200")
+        text = text.replace(",", "")
+    if not _NUMBER.match(text):
+        raise CellError(f"“{raw}”不是数字，应填写数字，如 12、1,200、3万、95%")
+    try:
+        number = Decimal(text) * multiplier
+    except InvalidOperation:
+        raise CellError(f"“{raw}”不是数字") from None
+    if percent and measure_unit != "%":
+        raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
+    if permille and measure_unit != "‰":
+        raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写千分数")
+    return number
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return str(value).strip()[:2000]
+
+
+# ------------------------------------------------------------------------------ the file
+
+
+def check_file(name: str, data: bytes) -> None:
+    """Refuse what is not a small, ordinary xlsx workbook before any XML is parsed."""
+    if PurePath(name or "").suffix.lower() != ".xlsx":
+        raise ImportRefused(
+            "not_xlsx",
+            f"“{name}”不是 .xlsx 文件；请上传从本系统下载的填报模板（Excel 2007 及以上格式）",
+        )
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(
+            "too_large",
+            f"文件大小 {len(data) / MiB:.1f} MB，超过上限 {MAX_BYTES / MiB:.0f} MB",
+        )
+    if not data.startswith(b"PK\x03\x04"):
+        raise ImportRefused(
+            "not_xlsx",
+            "文件内容不是 xlsx 格式（可能是 .xls、.csv 或改了扩展名的文件），"
+            "请在 Excel 或 WPS 中另存为 .xlsx 后上传",
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportRefused("not_xlsx", "文件已损坏或不是 xlsx 格式，无法读取") from None
+    if len(entries) > MAX_ENTRIES:
+        raise ImportRefused("zip_bomb", "文件包含的部件过多，不是正常的 Excel 文件，已拒绝")
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise ImportRefused(
+            "zip_bomb",
+            f"文件解压后达 {total / MiB:.0f} MB，超过上限 {MAX_UNCOMPRESSED_BYTES / MiB:.0f} MB，"
+            "可能是“压缩炸弹”，已拒绝",
+        )
+    for entry in entries:
+        if entry.flag_bits & 0x1:
+            raise ImportRefused("encrypted", "文件已加密，请取消密码保护后上传")
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > MiB and ratio > MAX_RATIO:
+            raise ImportRefused(
+                "zip_bomb", "文件的压缩比异常（可能是“压缩炸弹”），不是正常的 Excel 文件，已拒绝"
+            )
+    names = {entry.filename for entry in entries}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise ImportRefused("not_xlsx", "文件不是 Excel 工作簿（缺少工作簿结构），无法读取")
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise ImportRefused("macros", "文件包含宏，已拒绝；请另存为不含宏的 .xlsx 文件后上传")
+    for entry in entries:
+        if entry.filename.endswith((".xml", ".rels")):
+            with archive.open(entry) as part:
+                head = part.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise ImportRefused(
+                    "xml_entities",
+                    "文件包含 XML 实体声明（可能是“XML 炸弹”），不是正常的 Excel 文件，已拒绝",
+                )
+
+
+def _load(data: bytes):
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception as error:  # openpyxl raises many kinds for a broken file
+        if type(error).__module__.startswith("defusedxml"):
+            raise ImportRefused("xml_entities", "文件包含不安全的 XML 内容，已拒绝") from None
+        raise ImportRefused("unreadable", "文件无法读取，可能已损坏；请重新下载模板填写") from None
+
+
+def _identity(workbook) -> dict:
+    if META_SHEET not in workbook.sheetnames or DATA_SHEET not in workbook.sheetnames:
+        raise ImportRefused(
+            "not_template",
+            "这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写",
+        )
+    rows = workbook[META_SHEET].iter_rows(min_row=1, max_row=1, max_col=2, values_only=True)
+    kind, token = next(iter(rows), (None, None))
+    identity = read_token(str(token)) if kind == KIND and token else None
+    if identity is None:
+        raise ImportRefused(
+            "tampered_template", "模板标识已被改动或不是本系统生成的模板，请重新下载模板填写"
+        )
+    return identity
+
+
+def _merged_rows(workbook, sheet) -> list[int]:
+    """Rows touched by merged cells in the table part of the data sheet.
+
+    Read-only worksheets do not expose merged ranges, so the sheet's XML part is scanned;
+    its size is already bounded by ``check_file``."""
+    found = []
+    with workbook._archive.open(sheet._worksheet_path) as source:
+        tail = b""
+        while chunk := source.read(1 << 20):
+            data = tail + chunk
+            for match in _MERGE.finditer(data):
+                last = int(match.group(2) or match.group(1))
+                if last >= FIRST_ROW:
+                    found.append(int(match.group(1)))
+            tail = data[-200:]
+    return sorted(set(found))
+
+
+def _refuse_identity(identity: dict, plan: Plan, region: Region, period: str) -> None:
+    if (identity["plan"], identity["region"], identity["period"]) == (plan.pk, region.pk, period):
+        return
+    names = dict(Plan.objects.filter(pk=identity["plan"]).values_list("pk", "title"))
+    regions = dict(Region.objects.filter(pk=identity["region"]).values_list("pk", "name"))
+    described = "、".join(
+        [
+            names.get(identity["plan"], "其他规划"),
+            regions.get(identity["region"], "其他区划"),
+            str(identity["period"]),
+        ]
+    )
+    raise ImportRefused(
+        "wrong_template",
+        f"该文件是“{described}”的模板，与所选的“{plan.title}、{region.name}、{period}”不符；"
+        "请下载所选规划、区划和期间的模板后填写",
+    )
+
+
+def check_period(plan: Plan, region: Region, period: str) -> ReportingPeriod:
+    found = ReportingPeriod.objects.filter(plan=plan, period=period).first()
+    if found is None:
+        raise ImportRefused("period_not_open", f"{plan.title} 的 {period} 期间尚未开放填报")
+    if services.is_locked(found, region):
+        raise ImportRefused(
+            "period_locked",
+            f"{period} 期间已于 {found.locks_on} 锁定，不能再导入；如需补报请联系委员会办公室开放",
+        )
+    return found
+
+
+# ------------------------------------------------------------------------------ preview
+
+
+def preview_upload(
+    data: bytes,
+    name: str,
+    *,
+    actor,
+    plan: Plan,
+    region: Region,
+    period: str,
+    mode: str = SUBMIT,
+    check_plausibility: bool = True,
+) -> Preview:
+    """Parse and validate the file against the database now. Writes nothing.
+
+    ``check_plausibility`` fills each row's warnings (one query a row); the commit leaves it
+    to ``save_report``, which checks again anyway."""
+    require(actor, REPORT)
+    scope = scope_of(actor)
+    if not (scope.everything or region.pk in scope.region_ids):
+        raise NotAllowed("out_of_scope", f"{region.name}不在您的填报范围内")
+    check_file(name, data)
+    workbook = _load(data)
+    try:
+        identity = _identity(workbook)
+        _refuse_identity(identity, plan, region, period)
+        check_period(plan, region, period)
+        sheet = workbook[DATA_SHEET]
+        merged = _merged_rows(workbook, sheet)
+        if merged:
+            rows_text = "、".join(str(r) for r in merged[:10])
+            raise ImportRefused(
+                "merged_cells",
+                f"填报表第 {rows_text} 行有合并单元格；请取消合并，每个单元格只填一个值",
+            )
+        owed = {
+            row.target.pk: row
+            for row in owed_rows(actor, plan, region, period, with_year_plan=False)
+        }
+        rows = _parse_rows(sheet, owed, plan, region, period, mode)
+    finally:
+        workbook.close()
+    for row in rows if check_plausibility else ():
+        if row.writes and row.value is not None:
+            row.warnings = services.plausibility(
+                row.owed.target, region, period, row.value
+            ).warnings
+    return Preview(plan, region, period, mode, rows, Evidence.digest(data))
+
+
+def _parse_rows(sheet, owed: dict[int, OwedRow], plan, region, period, mode) -> list[PreviewRow]:
+    rows: list[PreviewRow] = []
+    seen: dict[int, int] = {}
+    cells = 0
+    for excel_row, cells_in_row in enumerate(
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=LAST_COLUMN), start=FIRST_ROW
+    ):
+        cells += len(cells_in_row)
+        if excel_row - FIRST_ROW >= MAX_ROWS or cells > MAX_CELLS:
+            raise ImportRefused(
+                "too_many_rows", f"填报表超过 {MAX_ROWS} 行，不是本系统生成的模板，已拒绝"
+            )
+        by_column = dict(enumerate(cells_in_row, start=1))
+        value_cell = by_column.get(VALUE_COLUMN)
+        key = by_column.get(ID_COLUMN).value if ID_COLUMN in by_column else None
+        inputs = [by_column.get(c) for c in (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)]
+        has_input = any(c is not None and c.value not in (None, "") for c in inputs)
+        if key in (None, "") and not has_input:
+            continue  # an empty row below the table
+        row = PreviewRow(row=excel_row, owed=None)
+        rows.append(row)
+        if key in (None, ""):
+            row.state = ERROR
+            row.errors.append(
+                RowError(
+                    excel_row,
+                    column_name(ID_COLUMN),
+                    "不是模板中的行（缺少隐藏的指标编号），请勿插入行",
+                )
+            )
+            continue
+        target_id = check_row_key(key, plan.pk, region.pk, period)
+        if target_id is None:
+            row.state = ERROR
+            row.errors.append(
+                RowError(
+                    excel_row,
+                    column_name(ID_COLUMN),
+                    "隐藏的指标编号被改动，无法确认是哪一项指标；请重新下载模板填写",
+                )
+            )
+            continue
+        if target_id in seen:
+            row.state = ERROR
+            row.errors.append(
+                RowError(
+                    excel_row,
+                    column_name(ID_COLUMN),
+                    f"与第 {seen[target_id]} 行是同一项指标，请勿复制行",
+                )
+            )
+            continue
+        seen[target_id] = excel_row
+        found = owed.get(target_id)
+        if found is None:
+            row.state = ERROR
+            row.errors.append(
+                RowError(
+                    excel_row,
+                    column_name(ID_COLUMN),
+                    f"该指标不在您本期的填报范围内（{region.name} {period}），不能导入",
+                )
+            )
+            continue
+        row.owed = found
+        row.label = found.target.name
+        _read_row(row, value_cell, by_column, region, period, mode)
+    return rows
+
+
+def _read_row(row: PreviewRow, value_cell, by_column, region, period, mode) -> None:
+    target, report = row.owed.target, row.owed.report
+    column = column_name(VALUE_COLUMN)
+    for number, cell in ((VALUE_COLUMN, value_cell), *((c, by_column.get(c)) for c in (
+        NOTE_COLUMN, CONFIRM_COLUMN
+    ))):  # fmt: skip
+        if cell is None:
+            continue
+        if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+            row.errors.append(
+                RowError(
+                    row.row,
+                    column_name(number),
+                    f"不能使用公式（{str(cell.value)[:40]}），请直接填写数值",
+                )
+            )
+        elif cell.data_type == "e":
+            row.errors.append(
+                RowError(row.row, column_name(number), f"单元格是错误值 {cell.value}，请填写数值")
+            )
+    if row.errors:
+        row.state = ERROR
+        return
+    raw = value_cell.value if value_cell is not None else None
+    try:
+        number = read_number(raw, getattr(value_cell, "number_format", None), target.measure_unit)
+        row.value = services.parse_value(number, target)
+    except CellError as error:
+        row.errors.append(RowError(row.row, column, str(error)))
+    except ServiceError as error:
+        row.errors.append(RowError(row.row, column, error.message))
+    row.note = _text(by_column[NOTE_COLUMN].value) if NOTE_COLUMN in by_column else ""
+    row.confirm_note = _text(by_column[CONFIRM_COLUMN].value) if CONFIRM_COLUMN in by_column else ""
+    if report is not None:
+        row.previous, row.previous_status = report.value, report.status
+    if row.errors:
+        row.state = ERROR
+        return
+    row.state = _classify(row, report, mode)
+    if row.state == ERROR:
+        label = ReportStatus(report.status).label
+        row.errors.append(
+            RowError(
+                row.row,
+                column,
+                f"该项本期已{label}（{_plain(report.value)}），不能再修改；"
+                "如需更正，请联系审核人员退回或重新打开",
+            )
+        )
+
+
+def _plain(value: Decimal | None) -> str:
+    return "无数值" if value is None else f"{value.normalize():f}"
+
+
+def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
+    if row.value is None:
+        return BLANK
+    if report is None:
+        return NEW
+    same_value = report.value is not None and report.value == row.value
+    same_note = not row.note or row.note == report.note
+    if same_value and same_note:
+        if report.status in (ReportStatus.SUBMITTED, ReportStatus.APPROVED):
+            return UNCHANGED
+        if mode == DRAFT:
+            return UNCHANGED
+        return CHANGED  # a draft or returned figure, submitted now
+    if report.status not in services.EDITABLE:
+        return ERROR
+    return CHANGED
+
+
+# ------------------------------------------------------------------------------ writes
+
+
+@transaction.atomic
+def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBatch:
+    """Keep a previewed file until it is committed (only a file without row errors)."""
+    if preview.errors:
+        raise ImportRefused("row_errors", "文件有错误，请改正后重新上传")
+    batch = ImportBatch(
+        original_name=PurePath(name).name[:255],
+        sha256=preview.sha256,
+        size_bytes=len(data),
+        plan=preview.plan,
+        region=preview.region,
+        period=preview.period,
+        uploaded_by=actor,
+        seen_versions={
+            str(row.owed.target.pk): (row.owed.report.version if row.owed.report else 0)
+            for row in preview.rows
+            if row.owed is not None
+        },
+        summary={"mode": preview.mode, "counts": preview.counts},
+    )
+    batch.file.save(f"{preview.sha256[:16]}.xlsx", ContentFile(data), save=False)
+    batch.save()
+    return batch
+
+
+def _save_row(batch: ImportBatch, row: PreviewRow, mode: str, confirm_note: str, actor):
+    """One row through the reporting service. A refusal names the row; the caller's
+    transaction then rolls every row back. ``NeedsConfirmation`` is left to the caller
+    (the service's own savepoint has undone that row, so it can be retried with a note)."""
+    seen = batch.seen_versions.get(str(row.owed.target.pk), 0)
+    try:
+        return services.save_report(
+            actor=actor,
+            target=row.owed.target,
+            region=batch.region,
+            period=batch.period,
+            value=row.value,
+            note=row.note or (row.owed.report.note if row.owed.report else ""),
+            confirm_note=confirm_note,
+            version=seen,
+            submit=mode == SUBMIT,
+        )
+    except services.NeedsConfirmation:
+        raise
+    except ServiceError as error:
+        raise ImportRefused(
+            error.code, f"第 {row.row} 行（{row.label}）：{error.message}；本次没有导入任何数据"
+        ) from None
+
+
+@dataclass
+class CommitResult:
+    batch: ImportBatch
+    written: list[ProgressReport]
+    unchanged: int
+
+
+def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResult:
+    """Write every row of a previewed file, or none. The file is parsed again against the
+    database as it is now, inside the transaction."""
+    try:
+        return _commit(batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000])
+    except IntegrityError:
+        # Another upload created one of the same reports between our check and our insert.
+        raise ImportRefused(
+            "concurrent_import",
+            "另一份上传同时写入了相同的报送，本次没有导入任何数据；请重新上传以查看最新预览",
+        ) from None
+
+
+@transaction.atomic
+def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
+    batch = (
+        ImportBatch.objects.select_for_update()
+        .select_related("plan", "region")
+        .filter(pk=batch_id, uploaded_by=actor)
+        .first()
+    )
+    if batch is None:
+        raise NotAllowed("not_found", "没有找到该上传记录")
+    if batch.state == ImportState.COMMITTED:
+        raise ImportRefused("already_committed", "该文件已经导入，无需重复导入")
+    with batch.file.open("rb") as handle:
+        data = handle.read()
+    mode = batch.summary.get("mode", SUBMIT)
+    preview = preview_upload(
+        data,
+        batch.original_name,
+        actor=actor,
+        plan=batch.plan,
+        region=batch.region,
+        period=batch.period,
+        mode=mode,
+        check_plausibility=False,
+    )
+    if preview.errors:
+        listed = "；".join(str(e) for e in preview.errors[:5])
+        raise ImportRefused("row_errors", f"数据已变化，文件现有错误，未导入：{listed}")
+    written: list[ProgressReport] = []
+    for row in preview.to_write:
+        try:
+            report = _save_row(batch, row, mode, row.confirm_note, actor)
+        except services.NeedsConfirmation as error:
+            if not confirm_note:
+                raise ImportRefused(
+                    "confirmation_required",
+                    f"第 {row.row} 行（{row.label}）：{error.message}；"
+                    "请在“异常值说明”列或本页填写说明后再导入，本次没有导入任何数据",
+                ) from None
+            report = _save_row(batch, row, mode, confirm_note, actor)
+        written.append(report)
+    evidence = None
+    if written:
+        upload = SimpleUploadedFile(
+            batch.original_name, data, content_type="application/vnd.openxmlformats-"
+            "officedocument.spreadsheetml.sheet",
+        )  # fmt: skip
+        evidence = store_evidence(upload, actor=actor)
+        link = ProgressReport.evidence.through
+        link.objects.bulk_create(
+            [link(progressreport_id=r.pk, evidence_id=evidence.pk) for r in written],
+            ignore_conflicts=True,
+        )
+    batch.state = ImportState.COMMITTED
+    batch.committed_at = timezone.now()
+    batch.evidence = evidence
+    batch.summary = {**batch.summary, "written": len(written), "counts": preview.counts}
+    batch.save(update_fields=["state", "committed_at", "evidence", "summary"])
+    return CommitResult(batch, written, preview.counts[UNCHANGED])

@@ -1,0 +1,421 @@
+"""The yearly figures template (年度数据填报模板) a liaison downloads, fills and uploads.
+
+One row per target the user owes for a plan, a region and a period, with pre-filled labels
+(task, target, unit of measure, target value, this year's planned value, last approved value)
+and the current figure when there is one. Label cells are locked (sheet protection); the three
+input cells (本期填报值, 填报说明, 异常值说明) are unlocked, shaded and validated. A hidden
+column holds each row's target id with a keyed checksum, and a very hidden sheet holds the
+template's signed identity (plan, region, period), so the importer can refuse a template for
+another plan, region or period and a tampered id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core import signing
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from accounts.scope import REPORT, scope_of
+from planning.models import Plan, Region
+from targets.choices import Feed, Measure, ReportStatus
+from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
+from targets.services import COUNT_UNITS, owed_regions
+from targets.status import compute_status, load_status_inputs, year_end
+
+from .exporters import (
+    BODY_FONT,
+    CENTER,
+    HEADER_FILL,
+    HEADER_FONT,
+    LEFT,
+    PAPER_A4,
+    RIGHT,
+    TITLE_FONT,
+    StyleCache,
+    excel_number,
+    number_format,
+)
+
+KIND = "fireplan-figures-template"
+VERSION = 1
+SALT = "reports.excel.figures-template"
+DATA_SHEET = "填报表"
+HELP_SHEET = "填表说明"
+META_SHEET = "_meta"
+FIRST_ROW = 4
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+UNLOCKED = Protection(locked=False)
+
+# (header, width); the column numbers below index this list from 1.
+COLUMNS = [
+    ("序号", 6),
+    ("重点任务", 30),
+    ("指标名称", 30),
+    ("计量单位", 9),
+    ("目标值", 10),
+    ("本年度计划值", 12),
+    ("上期审核值", 11),
+    ("本期填报值", 12),
+    ("填报说明", 28),
+    ("异常值说明", 24),
+    ("当前状态", 9),
+    ("指标编号", 14),
+]
+VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN, ID_COLUMN = 8, 9, 10, 12
+LAST_COLUMN = len(COLUMNS)
+STATUS_LABELS = {value: str(label) for value, label in ReportStatus.choices}
+
+
+def column_name(index: int) -> str:
+    return COLUMNS[index - 1][0]
+
+
+@dataclass
+class OwedRow:
+    """A target the user owes a figure for, in one region and period, with what is known."""
+
+    target: Target
+    target_value: Decimal | None
+    year_plan: Decimal | None
+    last_approved: Decimal | None
+    report: ProgressReport | None
+
+
+def owed_rows(
+    user, plan: Plan, region: Region, period: str, *, with_year_plan: bool = True
+) -> list[OwedRow]:
+    """The targets of ``plan`` that ``user`` reports for ``region`` in ``period`` (a fixed
+    number of queries: targets with allocations, the engine's inputs, two report look-ups).
+    The importer does not need this year's planned value and skips the engine."""
+    scope = scope_of(user)
+    if not (scope.everything or region.pk in scope.region_ids):
+        return []
+    year = int(period[:4])
+    candidates = (
+        Target.objects.for_user(user, REPORT)
+        .filter(plan=plan, feed=Feed.REPORTS)
+        .select_related("plan", "task", "region")
+        .prefetch_related(Prefetch("allocations", queryset=Allocation.objects.all()))
+        .order_by("order", "pk")
+    )
+    targets = [
+        t
+        for t in candidates
+        if region.pk in owed_regions(t) and year <= (t.target_year or plan.end_year)
+    ]
+    if not targets:
+        return []
+    inputs = load_status_inputs(targets) if with_year_plan else None
+    reports = {
+        r.target_id: r
+        for r in ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+    }
+    last: dict[int, Decimal] = {}
+    approved = (
+        ProgressReport.objects.filter(
+            target__plan=plan, region=region, status=ReportStatus.APPROVED, period__lt=period
+        )
+        .order_by("target_id", "period")
+        .values_list("target_id", "value")
+    )
+    for target_id, value in approved:
+        last[target_id] = value
+    rows = []
+    for target in targets:
+        share = None
+        if region.pk != target.region_id:
+            share = next(a.value for a in target.allocations.all() if a.region_id == region.pk)
+        rows.append(
+            OwedRow(
+                target=target,
+                target_value=share if share is not None else target.target_value,
+                year_plan=year_plan(target, inputs, year, region, share) if inputs else None,
+                last_approved=last.get(target.pk),
+                report=reports.get(target.pk),
+            )
+        )
+    return rows
+
+
+def year_plan(target: Target, inputs, year: int, region: Region, share) -> Decimal | None:
+    """This year's planned value: the year's step of the schedule for increments, the level
+    planned by the end of the year otherwise (from the status engine's 序时进度)."""
+    region_id = region.pk if share is not None else None
+    end = compute_status(
+        target, inputs, on=year_end(year), region_id=region_id, target_value=share
+    ).expected
+    if end is None or target.measure != Measure.INCREMENT:
+        return end
+    before = compute_status(
+        target, inputs, on=year_end(year - 1), region_id=region_id, target_value=share
+    ).expected
+    return end - (before or Decimal(0))
+
+
+def row_checksum(plan_id: int, region_id: int, period: str, target_id: int) -> str:
+    message = f"{plan_id}:{region_id}:{period}:{target_id}"
+    return salted_hmac(SALT, message, algorithm="sha256").hexdigest()[:16]
+
+
+def row_key(plan_id: int, region_id: int, period: str, target_id: int) -> str:
+    return f"{target_id}-{row_checksum(plan_id, region_id, period, target_id)}"
+
+
+def check_row_key(key, plan_id: int, region_id: int, period: str) -> int | None:
+    """The target id of a hidden row key, or None when it was altered."""
+    text = str(key).strip() if key is not None else ""
+    number, _, checksum = text.partition("-")
+    if not number.isdigit() or len(number) > 12:
+        return None
+    target_id = int(number)
+    expected = row_checksum(plan_id, region_id, period, target_id)
+    return target_id if constant_time_compare(checksum, expected) else None
+
+
+def template_token(plan: Plan, region: Region, period: str, user) -> str:
+    return signing.dumps(
+        {
+            "kind": KIND,
+            "version": VERSION,
+            "plan": plan.pk,
+            "region": region.pk,
+            "period": period,
+            "user": user.pk,
+            "at": timezone.now().isoformat(timespec="seconds"),
+        },
+        salt=SALT,
+    )
+
+
+def read_token(token: str) -> dict | None:
+    try:
+        data = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        return None
+    return data
+
+
+def template_filename(plan: Plan, region: Region, period: str) -> str:
+    return f"{plan.title}_{region.name}_{period}_年度数据填报模板.xlsx"
+
+
+def _cell(styles, value, *, font=BODY_FONT, alignment=LEFT, fill=None, fmt=None, locked=True):
+    return styles.cell(
+        value,
+        font=font,
+        alignment=alignment,
+        fill=fill,
+        fmt=fmt,
+        border=True,
+        protection=None if locked else UNLOCKED,
+    )
+
+
+def _number_cell(styles, value):
+    number = excel_number(value)
+    return _cell(
+        styles, number, alignment=RIGHT, fmt=number_format(number) if number is not None else None
+    )
+
+
+def _validation_kind(target: Target) -> str:
+    if target.measure_unit == "%":
+        return "percent"
+    if target.measure_unit == "‰":
+        return "permille"
+    if target.measure_unit in COUNT_UNITS:
+        return "whole"
+    return "decimal"
+
+
+VALIDATIONS = {
+    "percent": ("decimal", "between", "0", "100", "应填写 0 到 100 之间的百分数（可不带 %）"),
+    "permille": ("decimal", "between", "0", "1000", "应填写 0 到 1000 之间的千分数"),
+    "whole": ("whole", "greaterThanOrEqual", "0", None, "应填写不小于 0 的整数"),
+    "decimal": ("decimal", "greaterThanOrEqual", "0", None, "应填写不小于 0 的数字"),
+}
+
+
+def _ranges(rows: list[int], column: str) -> str:
+    """Consecutive rows as ranges: H4:H9 H12 …"""
+    parts, start, previous = [], None, None
+    for row in rows:
+        if start is None:
+            start = previous = row
+        elif row == previous + 1:
+            previous = row
+        else:
+            parts.append(f"{column}{start}" + (f":{column}{previous}" if previous > start else ""))
+            start = previous = row
+    if start is not None:
+        parts.append(f"{column}{start}" + (f":{column}{previous}" if previous > start else ""))
+    return " ".join(parts)
+
+
+def figures_template(
+    rows: list[OwedRow],
+    *,
+    plan: Plan,
+    region: Region,
+    period: str,
+    user,
+    reporting_period: ReportingPeriod | None = None,
+) -> Workbook:
+    """The template workbook (write-only: a 10 000-row template stays small in memory)."""
+    workbook = Workbook(write_only=True)
+    ws = workbook.create_sheet(DATA_SHEET)
+    styles = StyleCache(ws)
+    for index, (_, width) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[chr(64 + index)].width = width
+    ws.column_dimensions["L"].hidden = True
+    ws.freeze_panes = f"D{FIRST_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = PAPER_A4
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.formatCells = False
+
+    ws.row_dimensions[1].height = 28
+    title = WriteOnlyCell(ws, value=f"{plan.title} {period} 年度数据填报表")
+    title.font = TITLE_FONT
+    ws.append([title])
+    deadline = ""
+    if reporting_period is not None:
+        deadline = f"　报送截止：{reporting_period.due_on:%Y-%m-%d}"
+    info = WriteOnlyCell(
+        ws,
+        value=(
+            f"填报区划：{region.name}　填报期间：{period}{deadline}　"
+            f"模板生成：{timezone.localtime():%Y-%m-%d %H:%M}（{user.get_username()}）　"
+            "黄色单元格为填写区，其余单元格已锁定；请勿插入、删除或调换行，勿修改隐藏列。"
+        ),
+    )
+    info.font = BODY_FONT
+    ws.append([info])
+    ws.append(
+        [
+            _cell(styles, name, font=HEADER_FONT, alignment=CENTER, fill=HEADER_FILL)
+            for name, _ in COLUMNS
+        ]
+    )
+
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for number, owed in enumerate(rows, start=1):
+        excel_row = FIRST_ROW + number - 1
+        target, report = owed.target, owed.report
+        by_kind[_validation_kind(target)].append(excel_row)
+        value = report.value if report is not None else None
+        ws.append(
+            [
+                _cell(styles, number, alignment=CENTER),
+                _cell(styles, str(target.task) if target.task else ""),
+                _cell(styles, target.name),
+                _cell(styles, target.measure_unit, alignment=CENTER),
+                _number_cell(styles, owed.target_value),
+                _number_cell(styles, owed.year_plan),
+                _number_cell(styles, owed.last_approved),
+                _cell(
+                    styles,
+                    excel_number(value),
+                    alignment=RIGHT,
+                    fill=INPUT_FILL,
+                    locked=False,
+                ),
+                _cell(styles, report.note if report else None, fill=INPUT_FILL, locked=False),
+                _cell(
+                    styles, report.confirm_note if report else None, fill=INPUT_FILL, locked=False
+                ),
+                _cell(
+                    styles,
+                    STATUS_LABELS.get(report.status, "") if report else "未填报",
+                    alignment=CENTER,
+                ),
+                _cell(styles, row_key(plan.pk, region.pk, period, target.pk)),
+            ]
+        )
+    for kind, excel_rows in by_kind.items():
+        type_, operator, low, high, message = VALIDATIONS[kind]
+        validation = DataValidation(
+            type=type_,
+            operator=operator,
+            formula1=low,
+            formula2=high,
+            allow_blank=True,
+            showErrorMessage=True,
+            showInputMessage=True,
+            errorStyle="warning",
+            errorTitle="请核对数值",
+            error=f"{message}。写成“1,200”“3万”“95%”“—”等也可以，导入时会自动识别。",
+            promptTitle="本期填报值",
+            prompt="填写数字；暂无数据可留空或填“—”",
+        )
+        validation.add(_ranges(excel_rows, "H"))
+        ws.data_validations.append(validation)
+
+    _help_sheet(workbook, plan, region, period)
+    meta = workbook.create_sheet(META_SHEET)
+    meta.sheet_state = "veryHidden"
+    meta.append([KIND, template_token(plan, region, period, user)])
+    return workbook
+
+
+HELP_LINES = [
+    "年度数据填报模板 · 填表说明",
+    "",
+    "一、填写范围",
+    "1. 本表每一行是您所在区划在本期需要填报的一项指标，灰色单元格为系统预填内容，已锁定。",
+    "2. 只需填写黄色单元格：“本期填报值”（必填数字）、“填报说明”（可选）、“异常值说明”（可选）。",
+    "3. 请勿插入、删除、合并或调换行，勿修改隐藏的“指标编号”列，否则上传时会被拒绝。",
+    "",
+    "二、数值写法",
+    "1. 填写阿拉伯数字即可，全角数字（１２３）、千分位（1,200）、“3万”“1.5万”均可识别。",
+    "2. 百分比指标填 95 或 95% 均表示 95%；千分比指标填 0.45 或 0.45‰。",
+    "3. 数量类指标（个、座、人、辆等）应为整数；所有数值不能为负数。",
+    "4. 本期暂无数据的，可留空或填“—”，该行不会导入。",
+    "5. 请直接填写数值，不要使用公式。",
+    "",
+    "三、数值说明",
+    "1. 与上期审核值相差较大或远超目标值的数值，需在“异常值说明”中写明原因。",
+    "2. 增量类指标（新增、新建）填写本期新增数；总量、比率类指标填写期末实际值。",
+    "",
+    "四、上传",
+    "1. 在系统“Excel 导入导出”页面选择同一规划、区划和期间后上传本文件，",
+    "   系统先逐行校验并显示预览（新增 / 修改 / 未变 / 错误），确认无误后才写入。",
+    "2. 全部行一次写入，任何一行有错误时不会写入任何数据；同一文件重复上传不会重复写入。",
+    "3. 上传的文件将作为佐证材料保存。",
+]
+
+
+def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> None:
+    ws = workbook.create_sheet(HELP_SHEET)
+    ws.column_dimensions["A"].width = 110
+    for number, line in enumerate(HELP_LINES):
+        cell = WriteOnlyCell(ws, value=line)
+        if number == 0:
+            cell.font = TITLE_FONT
+        elif line.startswith(("一、", "二、", "三、", "四、")):
+            cell.font = HEADER_FONT
+        else:
+            cell.font = BODY_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.append([cell])
+    ws.append([])
+    note = WriteOnlyCell(
+        ws,
+        value=f"本模板适用于：{plan.title} · {region.name} · {period}"
+        "（不可用于其他规划、区划或期间）",
+    )
+    note.font = Font(name="宋体", size=10, bold=True, color="C00000")
+    ws.append([note])
