@@ -18,6 +18,11 @@ PAGE_SIZE = 50
 
 
 def station_list(request):
+    if request.GET.get("export") == "xlsx":
+        # The same FilterSet and scope as this page (reports.excel_views).
+        from reports.excel_views import station_register_export
+
+        return station_register_export(request)
     queryset = Station.objects.for_user(request.user).select_related("region", "plan")
     filterset = StationFilterSet(request.GET, queryset=queryset, request=request)
     page = Paginator(filterset.qs.order_by("region__name", "name", "pk"), PAGE_SIZE).get_page(

@@ -133,6 +133,10 @@ def _period_problem(target, region, period) -> str:
 
 
 def review_inbox(request):
+    if request.GET.get("export") == "xlsx":
+        from reports.excel_views import report_ledger_export
+
+        return report_ledger_export(request)
     require(request.user, APPROVE)
     data = request.GET.copy()
     data.setdefault("status", ReportStatus.SUBMITTED)
