@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
 from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
-from planning.evidence import store_evidence
+from planning.evidence import check_evidence_file, store_evidence
 from planning.models import Region
 
 from .choices import Feed, ReportStatus
@@ -208,6 +208,10 @@ def save_report(
     """Create or change a draft (or returned) report; with ``submit`` also submit it."""
     _check_may_report(actor, target, region)
     _check_open(target, region, period)
+    # Check every file before writing anything, so a bad second file leaves no stored first
+    # file behind (the database rolls back; files on disk would not).
+    for upload in evidence:
+        check_evidence_file(upload)
     number = parse_value(value, target)
     if submit and number is None:
         raise ServiceError("value_required", "提交前请填写数值", field="value")
@@ -259,6 +263,9 @@ def attach_evidence(report: ProgressReport, files: Sequence, *, actor) -> Progre
 
 
 def _attach(report, files: Iterable, actor) -> None:
+    files = list(files)
+    for upload in files:
+        check_evidence_file(upload)
     stored = [store_evidence(upload, actor=actor) for upload in files]
     if stored:
         report.evidence.add(*stored)

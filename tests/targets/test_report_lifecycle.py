@@ -515,3 +515,26 @@ def test_review_inbox_costs_the_same_queries_for_1_and_30_rows(client, seeded, r
     # plan, region and submitter joined, unread notices (header), plan choices and region
     # choices of the filter bar. Nothing per row.
     assert count_queries(client, cast["staff"], reverse("review_inbox"), rows, "page") == 9
+
+
+def test_a_bad_second_evidence_file_stores_neither_file(
+    settings, tmp_path, nanzhao, liaison_nanzhao
+):
+    """The database rolls back on a bad file; the good file before it must not be left on disk."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from planning.models import Evidence
+    from targets import services as report_services
+
+    settings.MEDIA_ROOT = tmp_path
+    good = SimpleUploadedFile("验收报告.pdf", b"%PDF-1.7\n%%EOF\n")
+    bad = SimpleUploadedFile("病毒.pdf", b"MZ not a pdf")
+    item = nanzhao
+    with pytest.raises(report_services.ServiceError):
+        report_services.save_report(
+            actor=liaison_nanzhao, target=item.target, region=item.region, period="2024",
+            value=1, evidence=[good, bad],
+        )  # fmt: skip
+    assert item.report() is None
+    assert not Evidence.objects.exists()
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
