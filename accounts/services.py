@@ -244,6 +244,14 @@ def issue_api_token(user) -> str:
 
 
 @transaction.atomic
+def obtain_api_token(user) -> str:
+    """The user's current API token, created if there is none (POST /api/v1/auth/token/)."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@transaction.atomic
 def revoke_api_token(user) -> bool:
     from rest_framework.authtoken.models import Token
 

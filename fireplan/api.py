@@ -9,15 +9,20 @@ ServiceError, DRF raises its own exceptions, and both are turned into 4xx here.
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator as DjangoPaginator
 from django.http import Http404, JsonResponse
+from django.utils.functional import cached_property
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from fireplan import db_errors
 from fireplan.services import ServiceError, StaleEdit
 
 MESSAGES = {
@@ -33,10 +38,102 @@ MESSAGES = {
 }
 
 
-class StandardPagination(PageNumberPagination):
+class CappedCountPaginator(DjangoPaginator):
+    """Counts at most ``limit`` + 1 rows (``SELECT COUNT(*) FROM (… LIMIT n)``), so a list of
+    millions of reports never pays for an exact COUNT(*) in a request."""
+
+    limit = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list[: self.limit + 1].count()
+        self.capped = counted > self.limit
+        return counted
+
+
+class CursorByKey(CursorPagination):
+    """Cursor pages in primary-key order (``cursor_ordering`` on the view to change it):
+    constant time at any depth, no count. ``?ordering=`` does not apply in this mode."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_ordering(self, request, queryset, view):
+        return tuple(getattr(view, "cursor_ordering", ("pk",)))
+
+
+class StandardPagination(PageNumberPagination):
+    """Page numbers by default (``?page=``, ``?page_size=`` up to 500), with ``count`` exact
+    up to 10 000 rows; beyond that ``count`` is 10 000 and ``count_capped`` is true (a lower
+    bound: an exact count of millions of rows is not done in a request) and pages past the
+    10 000th row are not served — walk them with cursors. Cursor pages on request:
+    ``?pagination=cursor`` (or any ``?cursor=`` from a ``next``/``previous`` link) answers
+    ``{"next", "previous", "results"}`` in primary-key order, at constant cost at any depth.
+    """
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    django_paginator_class = CappedCountPaginator
+
+    def _cursor(self, request) -> CursorByKey | None:
+        params = request.query_params
+        if params.get("pagination") == "cursor" or "cursor" in params:
+            return CursorByKey()
+        return None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.cursor_mode = self._cursor(request)
+        if self.cursor_mode is not None:
+            return self.cursor_mode.paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if getattr(self, "cursor_mode", None) is not None:
+            return self.cursor_mode.get_paginated_response(data)
+        paginator = self.page.paginator
+        capped = getattr(paginator, "capped", False)
+        return Response(
+            {
+                "count": paginator.limit if capped else paginator.count,
+                "count_capped": capped,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        described["required"] = ["results"]
+        described["properties"]["count"]["description"] = (
+            "行数；count_capped 为 true 时为下限 10000。游标分页（pagination=cursor）时不返回"
+        )
+        described["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": "行数超过 10000，未精确计数（页码只到第 10000 行，之后请用游标分页）",
+        }
+        return described
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": "pagination",
+                "required": False,
+                "in": "query",
+                "description": "cursor：游标分页（按主键顺序，任意深度恒定耗时，不计总数）",
+                "schema": {"type": "string", "enum": ["page", "cursor"]},
+            },
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "游标分页的位置（取自上一页的 next / previous 链接）",
+                "schema": {"type": "string"},
+            },
+        ]
 
 
 def _field_errors(detail, prefix: str = "") -> dict:
@@ -66,6 +163,11 @@ def json_not_found(request, exception=None):
 
 
 def json_server_error(request):
+    # A database failure outside any view (the session or user loaded by middleware while
+    # PostgreSQL is down) arrives here; it is the database's state, not a bug → 409/503.
+    clean = db_errors.response_for(request, sys.exc_info()[1])
+    if clean is not None:
+        return clean
     if request.path_info.startswith("/api/"):
         body = {"code": "server_error", "message": "服务器内部错误，已记录，请稍后再试"}
         return JsonResponse(body, status=500)
@@ -73,6 +175,11 @@ def json_server_error(request):
 
 
 def exception_handler(exc, context):
+    refusal = db_errors.classify(exc)
+    if refusal is not None:
+        # Lock/statement timeout, deadlock, lost database: the transaction rolled back.
+        body = {"code": refusal.code, "message": refusal.message}
+        return Response(body, status=refusal.status, headers=refusal.headers())
     if isinstance(exc, StaleEdit):
         body = {"code": exc.code, "message": exc.message}
         return Response(body, status=status.HTTP_412_PRECONDITION_FAILED)
@@ -118,8 +225,26 @@ def exception_handler(exc, context):
     return response
 
 
+class PreconditionRequired(ServiceError):
+    """A change without the version the client saw (RFC 6585 428): it could overwrite an edit
+    the client never read, so it is refused before anything is written."""
+
+    status_code = 428
+
+    def __init__(self):
+        super().__init__(
+            "precondition_required",
+            "缺少版本前提：请先读取该记录，在 If-Match 请求头中带上它的 ETag"
+            "（或在请求体中给出 version）后再修改",
+        )
+
+
+PRECONDITION_METHODS = ("PUT", "PATCH", "DELETE")
+
+
 class ETagMixin:
-    """ETag on detail responses (the row's version); If-Match with another version → 412."""
+    """ETag on detail responses (the row's version); If-Match with another version → 412;
+    PUT / PATCH / DELETE without If-Match (or a ``version`` field) → 428."""
 
     def etag_of(self, obj) -> str:
         return f'"{obj.pk}-{getattr(obj, "version", 0)}"'
@@ -131,14 +256,23 @@ class ETagMixin:
         return response
 
     def check_if_match(self, request, obj) -> int | None:
-        """The version the client saw: from If-Match, else from a ``version`` field."""
-        header = request.headers.get("If-Match")
-        if header:
-            if header.strip() != "*" and header.strip() != self.etag_of(obj):
-                raise StaleEdit(obj)
-            return obj.version
+        """The version the client saw: from If-Match, else from a ``version`` body field (the
+        write serializers publish it, and it is what the pages' forms send). PUT, PATCH and
+        DELETE must give one of them; the workflow actions (POST …/submit/ etc.) may omit it.
+        When both are given they must agree."""
         raw = request.data.get("version") if hasattr(request.data, "get") else None
         try:
-            return int(raw) if raw not in (None, "") else None
+            body_version = int(raw) if raw not in (None, "") else None
         except (TypeError, ValueError):
             raise ServiceError("invalid", "version 应为整数", field="version") from None
+        header = (request.headers.get("If-Match") or "").strip()
+        if header:
+            tags = {tag.strip() for tag in header.split(",")}
+            if "*" not in tags and self.etag_of(obj) not in tags:
+                raise StaleEdit(obj)
+            if body_version is not None and body_version != obj.version:
+                raise StaleEdit(obj)
+            return obj.version
+        if body_version is None and request.method in PRECONDITION_METHODS:
+            raise PreconditionRequired()
+        return body_version

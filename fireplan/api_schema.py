@@ -1,5 +1,6 @@
 """OpenAPI post-processing: document the error responses every operation can give, with the
-shared error body (code, message, errors), so clients and schemathesis know them."""
+shared error body (code, message, errors), so clients and schemathesis know them; and the
+optimistic-locking precondition (If-Match) of every PUT / PATCH / DELETE."""
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -33,6 +34,22 @@ COMMON = {
     "429": "请求过于频繁",
 }
 WRITES = {"412": "版本冲突：该记录已被他人修改（If-Match 或 version 过期）"}
+PRECONDITION_METHODS = ("put", "patch", "delete")
+PRECONDITIONS = {
+    "428": "缺少版本前提：修改须带 If-Match 请求头（先 GET 取得 ETag），或在请求体中给出 version"
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": (
+        '乐观锁：先 GET 该记录取得响应头 ETag（如 "12-3"），修改时原样放入 If-Match。'
+        "与当前版本不符 → 412（该记录已被他人修改）；既无 If-Match 也无请求体 version → 428"
+        "（precondition_required）。请求体中的 version 字段与 If-Match 等效，二者都给时须一致。"
+        "If-Match: * 表示明确覆盖当前版本。"
+    ),
+}
 
 
 def add_error_responses(result, generator, request, public):
@@ -43,8 +60,13 @@ def add_error_responses(result, generator, request, public):
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             wanted = dict(COMMON)
-            if method in ("post", "put", "patch"):
+            if method in ("post", "put", "patch", "delete"):
                 wanted |= WRITES
+            if method in PRECONDITION_METHODS:
+                wanted |= PRECONDITIONS
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == "If-Match" for p in parameters):
+                    parameters.append(dict(IF_MATCH))
             for status, description in wanted.items():
                 operation["responses"].setdefault(
                     status, {"description": description, "content": reference}

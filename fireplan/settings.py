@@ -5,6 +5,7 @@ Production sets DATABASE_URL (PostgreSQL), SECRET_KEY and ALLOWED_HOSTS, with DE
 bad values fail loudly at start-up rather than silently falling back.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -28,6 +29,19 @@ def env_bool(name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name} must be one of 1/0/true/false/yes/no, not {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative, not {raw!r}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -67,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "planning",
     "targets",
     "stations",
@@ -75,7 +90,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id and the access log line cover everything below (fireplan.logs).
+    "fireplan.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Django 6.0+ sends SECURE_CSP itself; on 5.2 our stand-in does (fireplan.security).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    if django.VERSION >= (6, 0)
+    else "fireplan.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,15 +105,24 @@ MIDDLEWARE = [
     # Every page but the login page needs a login (views opt out with @login_not_required).
     "fireplan.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sessions, auth and messages: idle and absolute session time-outs.
+    "fireplan.security.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # django-axes: turns a locked-out login into the lock-out page (fireplan.security).
+    "axes.middleware.AxesMiddleware",
+    # API POSTs with an Idempotency-Key header: a replay gets the first response.
+    "fireplan.idempotency.IdempotencyKeyMiddleware",
+    # Lock/statement timeouts, deadlocks, a lost database → a clean 409/503, never a 500.
+    "fireplan.db_errors.DatabaseErrorMiddleware",
 ]
 try:  # whitenoise serves static files under gunicorn; optional in development.
     import whitenoise  # noqa: F401
 except ImportError:
     pass
 else:
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    _after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+    MIDDLEWARE.insert(_after_security, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "fireplan.urls"
 WSGI_APPLICATION = "fireplan.wsgi.application"
@@ -141,6 +171,25 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+
+
+def env_milliseconds(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of milliseconds, not {raw!r}")
+    return int(raw)
+
+
+# A write waits at most DB_LOCK_TIMEOUT_MS for a row another request holds, and no statement
+# runs longer than DB_STATEMENT_TIMEOUT_MS (0 = no limit); fireplan.db_errors answers 409/503.
+DB_LOCK_TIMEOUT_MS = env_milliseconds("DB_LOCK_TIMEOUT_MS", 5000)
+DB_STATEMENT_TIMEOUT_MS = env_milliseconds("DB_STATEMENT_TIMEOUT_MS", 30000)
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        f" -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    ).strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for trying the product out: wait on locks instead of failing at once.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -156,6 +205,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes counts failed logins (login page, admin, POST /api/v1/auth/token/) per user name
+# and address together; at the limit that pair is locked out for AXES_COOLOFF_MINUTES, each
+# further failure restarting the wait. Unknown user names are counted and answered the same.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fireplan.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "fireplan.security.client_ip"
+# Behind N reverse proxies that append to X-Forwarded-For: the client address for lock-out.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -163,6 +228,19 @@ LOGOUT_REDIRECT_URL = "login"
 # Evidence files (佐证材料): size and type limits, checked by planning.evidence.
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 EVIDENCE_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "ofd", "zip"]
+# Excel uploads (reports.excel.upload_guard): the largest workbook accepted, before it is read.
+EXCEL_IMPORT_MAX_BYTES = env_int("EXCEL_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+
+# Station map (消防站分布图): points on a plain background unless a tile server of the
+# deployment's own is named, e.g. "/tiles/{z}/{x}/{y}.png" (Web Mercator XYZ tiles).
+STATION_MAP_TILE_URL = os.environ.get("STATION_MAP_TILE_URL", "").strip()
+if STATION_MAP_TILE_URL and not (
+    STATION_MAP_TILE_URL.startswith(("/", "https://", "http://"))
+    and all(part in STATION_MAP_TILE_URL for part in ("{z}", "{x}", "{y}"))
+):
+    raise ImproperlyConfigured(
+        "STATION_MAP_TILE_URL must be a path or http(s) URL containing {z}, {x} and {y}"
+    )
 
 # E-mail (reminders): the console by default; set EMAIL_BACKEND (and the SMTP settings of
 # your Django version) to really send. Django 6.1 moved this into MAILERS.
@@ -182,8 +260,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploads (evidence, imported workbooks) are kept outside the web root under random names;
+# no URL serves MEDIA_URL — evidence is downloaded through the scope-checked
+# /evidence/<id>/download/ view only. Back it up together with the database (README).
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "uploads"))
 
 # The plan texts the seed fixtures quote (a copy of the shared seeds, kept with the fixtures).
 SEED_TEXT_DIR = BASE_DIR / "fixtures" / "sources"
@@ -191,10 +272,15 @@ SEED_TEXT_DIR = BASE_DIR / "fixtures" / "sources"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is answered 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "fireplan.api_auth.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["fireplan.api_policies.RoleAndScope"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        # DRF's HTML pages, with the inline styles they need allowed (fireplan.api_auth).
+        "fireplan.api_auth.BrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -209,6 +295,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "60/min"),
         "token": os.environ.get("API_TOKEN_RATE", "1200/min"),
+        # Wrong tokens per client address (fireplan.api_auth): DRF authenticates before it
+        # throttles, so the anonymous rate never sees them.
+        "bad_token": os.environ.get("API_BAD_TOKEN_RATE", "10/min"),
     },
     "COERCE_DECIMAL_TO_STRING": False,
 }
@@ -241,24 +330,85 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Throttle counters and other shared state: Redis when REDIS_URL is set (several workers),
-# otherwise this process's memory.
-if os.environ.get("REDIS_URL"):
+# otherwise this process's memory. /healthz pings it too.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
+            "LOCATION": REDIS_URL,
         }
     }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# ---- HTTPS, cookies, headers. Production defaults (DEBUG off) pass `check --deploy`; a
+# plain-HTTP intranet sets SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 SECURE_HSTS_SECONDS=0.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+if not DEBUG:  # the TLS proxy in front says which scheme the client used
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# preload only consents to the browsers' preload list; nothing happens until someone
+# submits the domain (check --deploy asks for the consent).
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS >= 31536000)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: with Strict a link to a page from an e-mail reminder or another system
+# would arrive without the session and land on the login page; Lax still withholds the
+# cookie from cross-site POSTs, and every POST is CSRF-checked anyway.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Idle time-out: the session lives SESSION_COOKIE_AGE seconds from the last request
+# (fireplan.security.SessionTimeoutMiddleware renews it once a minute rather than saving the
+# session on every request). Absolute: a login ends SESSION_ABSOLUTE_SECONDS after it began.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy: only this host's scripts and styles, no inline script, style
+# element or style attribute anywhere (scripts set styles through the CSSOM, which the policy
+# allows). data: images are Bootstrap's inline SVG icons. Views that cannot comply get their
+# own policy with fireplan.security.csp_override (see fireplan/api_urls.py).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+
+# ---- Logs: one JSON object a line (LOG_FORMAT=json, the default with DEBUG off) or text;
+# every record carries the request id, and fireplan.access writes one line per request.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "fireplan.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "fireplan.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The access line replaces Django's own request lines (runserver prints its own).
+        "django.server": {"level": "WARNING"},
+    },
 }

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from fireplan.health import healthz
+from planning.evidence_views import evidence_download
 from planning.views import home
 
 admin.site.site_header = "消防救援规划任务跟踪系统"
@@ -9,6 +11,7 @@ admin.site.index_title = "数据管理"
 
 urlpatterns = [
     path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("reports/", include("targets.urls")),
@@ -20,6 +23,8 @@ urlpatterns = [
     path("stations/", include("stations.urls")),
     path("targets/", include("targets.upkeep_urls")),
     path("excel/", include("reports.excel_urls")),
+    # Evidence files only through this scope-checked view; nothing serves MEDIA_URL.
+    path("evidence/<int:pk>/download/", evidence_download, name="evidence_download"),
 ]
 
 handler404 = "fireplan.api.json_not_found"

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Evidence, Plan, Region, Section, Stage, Task, TaskAssignment, TaskUpdate, Unit
@@ -14,8 +15,28 @@ class SourceTextMixin:
     source_excerpt.short_description = "原文依据"
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """An object's history in the admin, read-only: the list of changes and each old version
+    can be viewed, never reverted. A revert would save the old values past the services (no
+    version check, no rules, e.g. an approved figure changed without a reopening), and history
+    is append-only (the database refuses UPDATE / DELETE on history tables, see
+    planning/migrations/0005_history_append_only.py). To undo a change, edit the object again
+    through its page or the API; the undo then has its own history row."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied("历史记录只读，不能恢复或修改")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 @admin.register(Region)
-class RegionAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class RegionAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["name", "level", "parent", "code"]
     list_filter = ["level"]
     search_fields = ["name", "code"]
@@ -24,7 +45,7 @@ class RegionAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class UnitAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["name", "kind", "region", "source_excerpt"]
     list_filter = ["kind", "region"]
     search_fields = ["name"]
@@ -59,7 +80,7 @@ class TaskInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class PlanAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["title", "kind", "status", "region", "start_year", "end_year", "issued_on"]
     list_filter = ["kind", "status", "start_year"]
     search_fields = ["title", "code", "doc_number", "issuer"]
@@ -70,7 +91,7 @@ class PlanAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class SectionAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["__str__", "kind", "plan", "parent", "code"]
     list_filter = ["kind", "plan"]
     search_fields = ["title", "number", "code"]
@@ -93,7 +114,7 @@ class TaskUpdateInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class TaskAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["__str__", "plan", "section", "due_on", "status", "source_excerpt"]
     list_filter = ["status", "plan"]
     search_fields = ["title", "description", "code", "source_text"]
@@ -104,7 +125,7 @@ class TaskAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TaskAssignment)
-class TaskAssignmentAdmin(SimpleHistoryAdmin):
+class TaskAssignmentAdmin(HistoryAdmin):
     list_display = ["task", "unit", "role"]
     list_filter = ["role"]
     search_fields = ["task__title", "unit__name"]
@@ -137,7 +158,7 @@ class EvidenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stage)
-class StageAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class StageAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["name", "plan", "starts_on", "ends_on", "source_excerpt"]
     list_filter = ["plan"]
     search_fields = ["name", "plan__title"]

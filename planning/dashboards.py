@@ -161,20 +161,28 @@ def reporting(
         if int(period.period[:4]) <= on.year:
             periods[period.plan_id].append(period)
     codes = {p.period for ps in periods.values() for p in ps}
-    found = {
-        (target_id, region_id, period): (status, submitted_at)
-        for target_id, region_id, period, status, submitted_at in ProgressReport.objects.filter(
-            target_id__in=[t.pk for t in targets], period__in=codes
-        ).values_list("target_id", "region_id", "period", "status", "submitted_at")
-    }
-    names = board.inputs.regions.names
-    owed_now: dict[tuple[int, int, str], Owed] = {}
+    wanted_by_target: dict[int, set[int]] = {}
     for target in targets:
         wanted = {target.region_id, *(a.region_id for a in board.inputs.allocations[target.pk])}
         if not scope.everything:
             wanted &= scope.region_ids
         if regions is not None:
             wanted &= regions
+        wanted_by_target[target.pk] = wanted
+    # Only the owing regions' reports: at national scale a target has thousands of county
+    # figures below its region, and reading them all would make the page grow with the data.
+    found = {
+        (target_id, region_id, period): (status, submitted_at)
+        for target_id, region_id, period, status, submitted_at in ProgressReport.objects.filter(
+            target_id__in=[t.pk for t in targets],
+            period__in=codes,
+            region_id__in=set().union(*wanted_by_target.values()),
+        ).values_list("target_id", "region_id", "period", "status", "submitted_at")
+    }
+    names = board.inputs.regions.names
+    owed_now: dict[tuple[int, int, str], Owed] = {}
+    for target in targets:
+        wanted = wanted_by_target[target.pk]
         last_year = target.target_year or board.plans[target.plan_id].end_year
         for period in periods[target.plan_id]:
             if int(period.period[:4]) > last_year:

@@ -7,6 +7,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 
 from fireplan.services import ServiceError
 
@@ -69,9 +70,19 @@ def check_evidence_file(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
+def _lock_digest(sha256: str) -> None:
+    """Two requests storing the same file at once (a double-clicked upload) would both miss
+    the existing row and create two; a transaction-scoped advisory lock on the digest makes
+    the second wait for the first and reuse its row."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [sha256])
+
+
 def store_evidence(upload: UploadedFile, *, actor) -> Evidence:
     """Check and keep one uploaded file; the same content uploaded again is reused."""
     sha256 = check_evidence_file(upload)
+    _lock_digest(sha256)
     existing = Evidence.objects.filter(sha256=sha256).first()
     if existing is not None:
         return existing

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
+from targets.choices import Attribute, ProgressStatus
 
 from .choices import (
     AssignmentRole,
@@ -96,16 +97,21 @@ class TaskFilterSet(ScopedFilterSet):
         field_name="due_on", lookup_expr="gte", label="截止不早于"
     )
     year = YearFilter(field_name="due_on__year", label="完成年度")
+    attribute = django_filters.ChoiceFilter(
+        field_name="targets__attribute", choices=Attribute.choices, label="指标属性"
+    )
     search = django_filters.CharFilter(method="filter_search", label="搜索")
 
     class Meta:
         model = Task
-        fields = ["plan", "section", "region", "unit", "role", "status", "year", "search"]
+        fields = [
+            "plan", "section", "region", "unit", "role", "status", "year", "attribute", "search",
+        ]  # fmt: skip
 
     def filter_role(self, queryset, name, value):
         """With a unit, the role is that unit's role (one join, not two independent ones)."""
         unit = self.form.cleaned_data.get("unit")
-        if unit is not None:
+        if unit:
             return queryset.filter(assignments__unit=unit, assignments__role=value)
         return queryset.filter(assignments__role=value)
 
@@ -116,6 +122,83 @@ class TaskFilterSet(ScopedFilterSet):
         return queryset.filter(
             Q(title__icontains=value) | Q(description__icontains=value) | Q(code__iexact=value)
         )
+
+
+class PlanTaskFilterSet(TaskFilterSet):
+    """The task filters of one plan's page: ``TaskFilterSet`` with the section (and the
+    sections below it) and the unit chosen among the plan's own, and the status engine's
+    light, which the page has computed (``StatusBoard``) and the database does not hold.
+    Choices come from what the page already loaded, so the form costs no query."""
+
+    plan = region = year = due_before = due_after = None
+    section = django_filters.ChoiceFilter(method="filter_section", label="章节")
+    unit = django_filters.ChoiceFilter(field_name="assignments__unit_id", label="责任单位")
+    status = django_filters.ChoiceFilter(choices=TaskStatus.choices, label="任务状态")
+    progress = django_filters.ChoiceFilter(
+        choices=ProgressStatus.choices, method="filter_progress", label="进度"
+    )
+
+    class Meta(TaskFilterSet.Meta):
+        fields = ["section", "unit", "role", "progress", "attribute", "status", "search"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, sections=(), board=None):
+        super().__init__(data, queryset, request=request)
+        self.sections = list(sections)
+        self.task_progress = board.task_progress if board is not None else {}
+        depth = section_depths(self.sections)
+        self.form.fields["section"].choices = [
+            (str(s.pk), "　" * depth[s.pk] + f"{s.number} {s.title}"[:40]) for s in self.sections
+        ]
+        units = {a.unit_id: a.unit for a in board.assignments} if board is not None else {}
+        self.form.fields["unit"].choices = [
+            (str(u.pk), u.name) for u in sorted(units.values(), key=lambda u: u.name)
+        ]
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.chosen())
+
+    def chosen(self) -> dict:
+        """The filters set to a valid value (an invalid one is shown on the form, ignored)."""
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()  # fills cleaned_data
+        return {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "")}
+
+    def section_ids(self) -> set[int] | None:
+        """The chosen section and every section below it; None when none is chosen."""
+        chosen = self.chosen().get("section")
+        if not chosen:
+            return None
+        children: dict[int | None, list[int]] = {}
+        for section in self.sections:
+            children.setdefault(section.parent_id, []).append(section.pk)
+        ids, stack = set(), [int(chosen)]
+        while stack:
+            pk = stack.pop()
+            ids.add(pk)
+            stack.extend(children.get(pk, []))
+        return ids
+
+    def filter_section(self, queryset, name, value):
+        return queryset.filter(section_id__in=self.section_ids())
+
+    def filter_progress(self, queryset, name, value):
+        ids = [pk for pk, progress in self.task_progress.items() if progress.status == value]
+        return queryset.filter(pk__in=ids)
+
+
+def section_depths(sections: list[Section]) -> dict[int, int]:
+    """Each section's depth in its plan's tree (0 for a chapter), from the loaded list."""
+    parents = {s.pk: s.parent_id for s in sections}
+    depths: dict[int, int] = {}
+    for section in sections:
+        depth, parent = 0, parents.get(section.pk)
+        while parent in parents and depth < len(parents):
+            depth, parent = depth + 1, parents[parent]
+        depths[section.pk] = depth
+    return depths
 
 
 class TaskUpdateFilterSet(ScopedFilterSet):

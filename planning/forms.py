@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from accounts.scope import VIEW
 from fireplan.forms import BootstrapFormMixin
+from fireplan.once import OnceFormMixin
 from targets.forms import MultipleFileField
 
 from .choices import AssignmentRole
@@ -86,7 +87,7 @@ class TaskForm(ServiceModelForm):
             self.initial["support_units"] = by_role[AssignmentRole.SUPPORT]
 
 
-class TaskUpdateForm(BootstrapFormMixin, forms.Form):
+class TaskUpdateForm(BootstrapFormMixin, OnceFormMixin):
     text = forms.CharField(label="进展情况", widget=forms.Textarea(attrs={"rows": 3}))
     # Text, not a number field: the service parses it and says what is expected.
     percent = forms.CharField(

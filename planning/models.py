@@ -5,12 +5,15 @@ trigger that refuses region cycles); ``clean()`` repeats the rules for friendly 
 """
 
 import hashlib
+import uuid
+from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -229,10 +232,23 @@ class Section(models.Model):
         return f"{self.number} {self.title}".strip()
 
 
-class Evidence(models.Model):
-    """A file kept as proof (佐证材料); attached to progress reports and task updates."""
+def evidence_upload_to(instance, filename: str) -> str:
+    """A random name under MEDIA_ROOT: the uploader's name is kept in ``original_name`` only,
+    so nothing the user chose reaches the file system (no traversal, no guessable names, no
+    double extension); the extension is kept when it is one we accept."""
+    extension = PurePath(filename or "").suffix.lower().lstrip(".")
+    if extension not in settings.EVIDENCE_EXTENSIONS:
+        extension = "bin"
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{extension}"
 
-    file = models.FileField(_("文件"), upload_to="evidence/%Y/%m/")
+
+class Evidence(models.Model):
+    """A file kept as proof (佐证材料); attached to progress reports and task updates.
+
+    Stored under MEDIA_ROOT with a random name, which no URL serves; it is downloaded only
+    through ``evidence_download``, which checks the user's scope."""
+
+    file = models.FileField(_("文件"), upload_to=evidence_upload_to, max_length=200)
     original_name = models.CharField(_("原文件名"), max_length=255)
     content_type = models.CharField(_("文件类型"), max_length=128, blank=True)
     size_bytes = models.PositiveBigIntegerField(_("大小（字节）"), default=0)

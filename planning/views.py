@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.scope import REPORT, require
 from fireplan.history import history_entries
+from fireplan.once import once_per_form
 from fireplan.services import NotAllowed, ServiceError
 from targets.choices import ProgressStatus
 from targets.models import Target
@@ -27,7 +28,7 @@ from targets.status import LIGHTS, TargetProgress
 from . import dashboards, services
 from .choices import AssignmentRole
 from .editing import editable_or_404, may_change_region, run_service, visible_or_404
-from .filtersets import PlanFilterSet
+from .filtersets import PlanFilterSet, PlanTaskFilterSet
 from .forms import PlanForm, SectionForm, TaskForm, TaskUpdateForm
 from .integrity import check_plan_integrity
 from .models import Plan, Region, Section, Stage, Task, TaskUpdate, Unit
@@ -99,12 +100,57 @@ class SectionNode:
     targets: list[tuple[Target, TargetProgress]] = field(default_factory=list)
 
 
-def plan_tree(sections: list[Section], board: StatusBoard) -> list[SectionNode]:
+@dataclass
+class TreeFilter:
+    """What the plan page's filters keep: the matching tasks (None: every task), the sections
+    chosen with those below them (None: all), and the attribute and light that the targets
+    shown must have. ``tasks_only`` when a filter concerns tasks alone (unit, role, task
+    status, search): targets set in a section without a task then drop out."""
+
+    task_ids: set[int] | None = None
+    section_ids: set[int] | None = None
+    attribute: str = ""
+    progress: str = ""
+    tasks_only: bool = False
+
+    @classmethod
+    def from_filterset(cls, filterset: PlanTaskFilterSet) -> TreeFilter:
+        chosen = filterset.chosen()
+        if not chosen:
+            return cls()
+        return cls(
+            task_ids=set(filterset.qs.values_list("pk", flat=True)),
+            section_ids=filterset.section_ids(),
+            attribute=chosen.get("attribute", ""),
+            progress=chosen.get("progress", ""),
+            tasks_only=bool(chosen.keys() & {"unit", "role", "status", "search"}),
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.task_ids is not None
+
+    def keeps_loose(self, target: Target, progress: TargetProgress) -> bool:
+        """Whether a target set in a section without a task stays."""
+        return not self.tasks_only and (
+            (self.section_ids is None or target.section_id in self.section_ids)
+            and (not self.attribute or target.attribute == self.attribute)
+            and (not self.progress or progress.status == self.progress)
+        )
+
+
+def plan_tree(
+    sections: list[Section], board: StatusBoard, keep: TreeFilter | None = None
+) -> list[SectionNode]:
     """Sections depth-first with their tasks (units, targets, statuses) and the targets set
-    in a section without a task; what has no section comes last. Pure Python over what the
-    board already loaded."""
+    in a section without a task; what has no section comes last. With an active filter, only
+    the matching tasks and targets, in the sections that hold them and those above. Pure
+    Python over what the board already loaded."""
+    keep = keep or TreeFilter()
     rows: dict[int, TaskRow] = {
-        task.pk: TaskRow(task, board.task_progress[task.pk]) for task in board.tasks
+        task.pk: TaskRow(task, board.task_progress[task.pk])
+        for task in board.tasks
+        if keep.task_ids is None or task.pk in keep.task_ids
     }
     for assignment in sorted(board.assignments, key=lambda a: (a.order, a.pk)):
         row = rows.get(assignment.task_id)
@@ -115,8 +161,9 @@ def plan_tree(sections: list[Section], board: StatusBoard) -> list[SectionNode]:
     for target in board.targets:
         pair = (target, board.target_progress[target.pk])
         if target.task_id in rows:
-            rows[target.task_id].targets.append(pair)
-        else:
+            if not keep.attribute or target.attribute == keep.attribute:
+                rows[target.task_id].targets.append(pair)
+        elif not keep.active or (target.task_id is None and keep.keeps_loose(*pair)):
             loose_targets.setdefault(target.section_id, []).append(pair)
 
     known = {s.pk for s in sections}
@@ -128,24 +175,37 @@ def plan_tree(sections: list[Section], board: StatusBoard) -> list[SectionNode]:
     for row in rows.values():
         key = row.task.section_id if row.task.section_id in known else None
         tasks_by_section.setdefault(key, []).append(row)
+    shown = _sections_shown(sections, tasks_by_section, loose_targets) if keep.active else known
 
     nodes: list[SectionNode] = []
     stack = [(s, 0) for s in reversed(children.get(None, []))]
     while stack:
         section, depth = stack.pop()
-        nodes.append(
-            SectionNode(
-                section,
-                depth,
-                tasks_by_section.get(section.pk, []),
-                loose_targets.pop(section.pk, []),
+        if section.pk in shown:
+            nodes.append(
+                SectionNode(
+                    section,
+                    depth,
+                    tasks_by_section.get(section.pk, []),
+                    loose_targets.pop(section.pk, []),
+                )
             )
-        )
         stack.extend((child, depth + 1) for child in reversed(children.get(section.pk, [])))
     leftover = [pair for pairs in loose_targets.values() for pair in pairs]
     if tasks_by_section.get(None) or leftover:
         nodes.append(SectionNode(None, 0, tasks_by_section.get(None, []), leftover))
     return nodes
+
+
+def _sections_shown(sections: list[Section], tasks_by_section: dict, targets: dict) -> set[int]:
+    """The sections holding a task or target, and every section above them."""
+    parents = {s.pk: s.parent_id for s in sections}
+    shown: set[int] = set()
+    for pk in {*tasks_by_section, *targets} & set(parents):
+        while pk in parents and pk not in shown:
+            shown.add(pk)
+            pk = parents[pk]
+    return shown
 
 
 def status_counts(summary: Summary) -> list[tuple[str, str, int]]:
@@ -158,9 +218,19 @@ def plan_detail(request, pk: int):
     sections = list(Section.objects.filter(plan=plan).order_by("order", "pk"))
     board = StatusBoard([plan])
     summary = board.plan_summary(plan)
+    filterset = PlanTaskFilterSet(
+        request.GET or None,
+        queryset=Task.objects.filter(plan=plan),
+        request=request,
+        sections=sections,
+        board=board,
+    )
+    keep = TreeFilter.from_filterset(filterset)
     context = {
         "plan": plan,
-        "nodes": plan_tree(sections, board),
+        "nodes": plan_tree(sections, board, keep),
+        "filterset": filterset,
+        "matching_tasks": len(keep.task_ids) if keep.active else None,
         "summary": summary,
         "target_counts": status_counts(summary["targets"]),
         "task_counts": status_counts(summary["tasks"]),
@@ -268,6 +338,7 @@ def task_detail(request, pk: int):
 
 
 @require_POST
+@once_per_form
 def task_update_create(request, pk: int):
     require(request.user, REPORT)
     task = visible_or_404(request, Task.objects.select_related("plan__region", "section"), pk)

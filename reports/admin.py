@@ -2,7 +2,8 @@
 veto items inline (every change kept in history); import batches read-only."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from planning.admin import HistoryAdmin
 
 from .models import AssessmentScheme, Deduction, GradeBand, ImportBatch, ItemWeight, VetoItem
 
@@ -33,7 +34,7 @@ class VetoItemInline(admin.TabularInline):
 
 
 @admin.register(AssessmentScheme)
-class AssessmentSchemeAdmin(SimpleHistoryAdmin):
+class AssessmentSchemeAdmin(HistoryAdmin):
     list_display = ["plan", "year", "full_marks", "binding_points", "expected_points", "basis"]
     list_filter = ["year", "basis"]
     list_select_related = ["plan"]

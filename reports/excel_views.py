@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.scope import CHANGE, EXPORT, REPORT, VIEW, can, require, scope_of
+from fireplan.once import once_per_form
 from fireplan.services import NotAllowed, ServiceError
 from planning.filtersets import TaskFilterSet
 from planning.models import Plan, Task
@@ -254,6 +255,7 @@ def figures_preview(request, pk: int):
 
 
 @require_POST
+@once_per_form
 def figures_commit(request, pk: int):
     require(request.user, REPORT)
     batch = _own_batch(request, pk)

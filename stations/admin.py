@@ -1,13 +1,12 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from planning.admin import SourceTextMixin
+from planning.admin import HistoryAdmin, SourceTextMixin
 
 from .models import Station
 
 
 @admin.register(Station)
-class StationAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class StationAdmin(SourceTextMixin, HistoryAdmin):
     list_display = [
         "name",
         "region",

@@ -1,15 +1,18 @@
 """The station register (消防站台账): list with filters, detail, edit and create. Views parse
 input and call stations.services; outside the scope is 404, lacking the role 403."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.scope import CHANGE, can, require
+from fireplan.api import StandardPagination
 from fireplan.history import history_entries
 from planning.editing import editable_or_404, may_change_region, run_service, visible_or_404
 
-from . import services
+from . import dashboards, services
 from .filtersets import StationFilterSet
 from .forms import StationForm
 from .models import Station
@@ -25,13 +28,71 @@ def station_list(request):
         return station_register_export(request)
     queryset = Station.objects.for_user(request.user).select_related("region", "plan")
     filterset = StationFilterSet(request.GET, queryset=queryset, request=request)
-    page = Paginator(filterset.qs.order_by("region__name", "name", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    stations = filterset.qs
+    sort = filterset.form.cleaned_data.get("sort") if filterset.is_valid() else None
+    if sort:  # the chosen column, then a stable tie-break so pages never overlap
+        stations = stations.order_by(*stations.query.order_by, "name", "pk")
+    else:
+        stations = stations.order_by("region__name", "name", "pk")
+    page = Paginator(stations, PAGE_SIZE).get_page(request.GET.get("page"))
     for station in page:
         station.can_change = may_change_region(request.user, station.region_id)
-    context = {"filterset": filterset, "page": page, "can_create": can(request.user, CHANGE)}
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "can_create": can(request.user, CHANGE),
+        "summary": dashboards.register_summary(filterset.qs),
+        "columns": sort_columns(request, sort[0] if sort else ""),
+        "map_legend": dashboards.legend(),
+        "map_data_url": map_data_url(request),
+        "map_tile_url": settings.STATION_MAP_TILE_URL,
+    }
     return render(request, "stations/station_list.html", context)
+
+
+SORT_COLUMNS = [
+    ("name", "名称"),
+    ("region", "区划"),
+    ("station_class", "站级"),
+    ("force_type", "队伍性质"),
+    ("status", "状态"),
+    ("build_type", "建设方式"),
+    ("planned_year", "计划年度"),
+    ("completed_year", "建成年度"),
+    ("floor_area", "建筑面积（㎡）"),
+]
+
+
+def sort_columns(request, current: str) -> list[dict]:
+    """Header links of the register: a click sorts by the column, a second click reverses it;
+    ``aria_sort`` tells screen readers which column is sorted and how."""
+    columns = []
+    for key, label in SORT_COLUMNS:
+        query = request.GET.copy()
+        query.pop("page", None)
+        ascending, descending = current == key, current == f"-{key}"
+        query["sort"] = f"-{key}" if ascending else key
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "url": f"?{query.urlencode()}",
+                "aria_sort": "ascending" if ascending else "descending" if descending else "",
+                "arrow": "↑" if ascending else "↓" if descending else "",
+            }
+        )
+    return columns
+
+
+def map_data_url(request) -> str:
+    """The API's station list with this page's filters, only stations with coordinates, in
+    the largest pages the API gives (the map script follows ``next``)."""
+    query = request.GET.copy()
+    for name in ("page", "export", "page_size", "sort"):
+        query.pop(name, None)
+    query["has_coordinates"] = "true"
+    query["page_size"] = str(StandardPagination.max_page_size)
+    return f"{reverse('station-list')}?{query.urlencode()}"
 
 
 def station_detail(request, pk: int):

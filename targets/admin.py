@@ -1,7 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from planning.admin import SourceTextMixin
+from planning.admin import HistoryAdmin, SourceTextMixin
 
 from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
 
@@ -22,7 +21,7 @@ class AllocationInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class TargetAdmin(SourceTextMixin, HistoryAdmin):
     list_display = [
         "name",
         "plan",
@@ -43,7 +42,7 @@ class TargetAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class MilestoneAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["due_on", "__str__", "target", "task", "planned_value", "region", "plan"]
     list_filter = ["plan", "is_cumulative"]
     search_fields = ["text", "code", "source_text"]
@@ -54,7 +53,7 @@ class MilestoneAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class AllocationAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["target", "region", "value", "source_excerpt"]
     search_fields = ["target__name", "region__name"]
     list_select_related = ["target", "region"]
@@ -62,7 +61,7 @@ class AllocationAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(SimpleHistoryAdmin):
+class ProgressReportAdmin(HistoryAdmin):
     list_display = [
         "target",
         "region",
@@ -82,7 +81,7 @@ class ProgressReportAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FireStatistic)
-class FireStatisticAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class FireStatisticAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["region", "year", "fires", "deaths", "injuries", "direct_loss_10k_yuan"]
     list_filter = ["year"]
     search_fields = ["region__name"]
@@ -91,7 +90,7 @@ class FireStatisticAdmin(SourceTextMixin, SimpleHistoryAdmin):
 
 
 @admin.register(BaseFigure)
-class BaseFigureAdmin(SourceTextMixin, SimpleHistoryAdmin):
+class BaseFigureAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["region", "year", "name", "value", "measure_unit", "source_excerpt"]
     list_filter = ["year", "name"]
     search_fields = ["name", "region__name", "source_text"]

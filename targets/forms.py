@@ -1,6 +1,7 @@
 from django import forms
 
 from fireplan.forms import BootstrapFormMixin
+from fireplan.once import OnceFormMixin
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -20,7 +21,7 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class ReportForm(BootstrapFormMixin, forms.Form):
+class ReportForm(BootstrapFormMixin, OnceFormMixin):
     # Text, not a number field: the service parses what people type and says what is wrong.
     value = forms.CharField(label="数值", required=False, max_length=40)
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))

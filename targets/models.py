@@ -477,3 +477,55 @@ class ReportContribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} → {self.target} {self.period}"
+
+
+class ReportRollup(models.Model):
+    """Approved figures of one target and period summed up the region tree (汇总).
+
+    Derived data, kept by PostgreSQL triggers on every change of an approved figure (in the
+    same transaction; ``targets/rollup_store.py`` explains the choice) and rebuilt from the
+    reports with ``manage.py rebuild_rollups``. The status engine reads it instead of the raw
+    reports: a region's figure is its own (``own_value``), else the sum of every approved figure
+    below it (``below_value``) — the engine's rule, see ``targets/status.py``.
+    """
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("目标指标"), on_delete=models.CASCADE, related_name="+"
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.CharField(_("填报期间"), max_length=6)
+    own_value = models.DecimalField(
+        _("本级审核值"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    below_value = models.DecimalField(
+        _("下级审核值合计"), max_digits=24, decimal_places=4, null=True, blank=True
+    )
+    below_count = models.IntegerField(_("下级审核数"), default=0)
+    effective_value = models.DecimalField(
+        _("汇总值"),
+        max_digits=24,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("本级审核值；没有时为下级审核值合计"),
+    )
+    report_count = models.IntegerField(_("审核通过的报送数（含下级）"), default=0)
+    demo_count = models.IntegerField(_("其中演示数据（含下级）"), default=0)
+
+    class Meta:
+        verbose_name = _("填报汇总")
+        verbose_name_plural = _("填报汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "region", "period"], name="rollup_unique_target_region_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} · {self.region_id} · {self.period}"
+
+    @property
+    def is_demo(self) -> bool:
+        return self.demo_count > 0

@@ -4,6 +4,13 @@
 the number of targets, regions and periods); ``compute_status(target, inputs, on=date)`` is
 pure Python and never queries. Pages, API, exports and ``plan_status`` all call these two.
 
+Reported figures come from the roll-ups (``ReportRollup``, ``targets/rollup_store.py``): per
+target, period and region the region's own approved figure and the sum of every approved figure
+below it, kept in the same transaction as each approval — a few rows per target and region
+read, instead of every raw figure of the subtree (issue 9: ≈ 11 million at national scale).
+``load_status_inputs(..., source="raw")`` reads the raw approved reports instead and applies
+the same rule in Python; the tests compare both ways, and SQLite (development) uses it.
+
 Definitions (DESIGN §4, made exact here):
 
 actual
@@ -61,6 +68,7 @@ from planning.regions import RegionTree
 from stations.choices import BuildType, StationStatus
 from stations.models import Station
 
+from . import rollup_store
 from .choices import Comparator, Feed, Measure, MilestoneState, ProgressStatus, ReportStatus
 from .formulas import (
     FIRE_STATISTIC_FIELDS,
@@ -69,7 +77,15 @@ from .formulas import (
     MissingInput,
     parse_formula,
 )
-from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+from .models import (
+    Allocation,
+    BaseFigure,
+    FireStatistic,
+    Milestone,
+    ProgressReport,
+    ReportRollup,
+    Target,
+)
 from .periods import period_bounds
 
 ZERO = Decimal(0)
@@ -126,13 +142,29 @@ class StatusInputs:
     """Everything the engine reads, fetched once for a set of targets."""
 
     plans: dict[int, Plan]
-    figures: dict[int, list[Figure]]
+    figures: dict[int, list[Figure]]  # raw approved figures (source "raw")
     milestones: dict[int, list[Milestone]]
     allocations: dict[int, list[Allocation]]
     regions: RegionTree
     fire_statistics: dict[tuple[int, int], FireStatistic]
     base_figures: dict[tuple[str, int], dict[int, Decimal]]
     stations: list[StationRow]
+    # source "rollups": target → region → the region's figures, one per period with a figure
+    # (own, else the sum below; ``Figure.value`` is own, ``RegionFigure.below`` the sum)
+    rollups: dict[int, dict[int, list[RegionFigure]]] | None = None
+    # target → start dates of the periods holding a demo figure (anywhere in the tree)
+    demo_starts: dict[int, list[datetime.date]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegionFigure:
+    """A roll-up row as the engine reads it: the region's own figure and the sum below."""
+
+    period: str
+    own: Decimal | None
+    below: Decimal | None  # None when no approved figure lies below the region
+    starts_on: datetime.date
+    ends_on: datetime.date
 
 
 @dataclass
@@ -199,29 +231,47 @@ class TargetProgress:
 # ------------------------------------------------------------------------------ loading
 
 
-def load_status_inputs(targets: Iterable[Target]) -> StatusInputs:
-    """Fetch what the engine needs for these targets: 8 queries, whatever their number."""
+def load_status_inputs(
+    targets: Iterable[Target], *, source: str = "auto", regions: Iterable[int] = ()
+) -> StatusInputs:
+    """Fetch what the engine needs for these targets: 8 queries, whatever their number.
+
+    ``source``: "rollups" reads the roll-up rows of the targets' regions and allocations (and
+    of the tree's roots, for the demo flag), and of ``regions`` when a caller judges other
+    regions (``compute_status(region_id=…)``); "raw" reads every approved report; "auto" is
+    rollups on PostgreSQL, raw elsewhere (the roll-ups are kept by PostgreSQL triggers)."""
+    if source == "auto":
+        source = "rollups" if rollup_store.supported() else "raw"
+    if source not in ("rollups", "raw"):
+        raise ValueError(f"unknown source {source!r}")
     targets = list(targets)
     ids = [t.pk for t in targets]
     plan_ids = {t.plan_id for t in targets}
     plans = {p.pk: p for p in Plan.objects.filter(pk__in=plan_ids)}
+    tree = RegionTree.load()
+
+    allocations: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in Allocation.objects.filter(target_id__in=ids):
+        allocations[allocation.target_id].append(allocation)
 
     figures: dict[int, list[Figure]] = defaultdict(list)
-    approved = ProgressReport.objects.filter(
-        target_id__in=ids, status=ReportStatus.APPROVED, value__isnull=False
-    ).values_list("target_id", "region_id", "period", "value", "is_demo")
-    for target_id, region_id, period, value, is_demo in approved:
-        starts_on, ends_on = period_bounds(period)
-        figures[target_id].append(Figure(period, region_id, value, starts_on, ends_on, is_demo))
-    for rows in figures.values():
-        rows.sort(key=lambda f: (f.ends_on, f.starts_on))
+    rollups: dict[int, dict[int, list[RegionFigure]]] | None = None
+    demo_starts: dict[int, list[datetime.date]] = defaultdict(list)
+    if source == "raw":
+        approved = ProgressReport.objects.filter(
+            target_id__in=ids, status=ReportStatus.APPROVED, value__isnull=False
+        ).values_list("target_id", "region_id", "period", "value", "is_demo")
+        for target_id, region_id, period, value, is_demo in approved:
+            starts_on, ends_on = period_bounds(period)
+            figures[target_id].append(Figure(period, region_id, value, starts_on, ends_on, is_demo))
+        for rows in figures.values():
+            rows.sort(key=lambda f: (f.ends_on, f.starts_on))
+    else:
+        rollups = _load_rollups(targets, allocations, tree, set(regions), demo_starts)
 
     milestones: dict[int, list[Milestone]] = defaultdict(list)
     for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
         milestones[milestone.target_id].append(milestone)
-    allocations: dict[int, list[Allocation]] = defaultdict(list)
-    for allocation in Allocation.objects.filter(target_id__in=ids):
-        allocations[allocation.target_id].append(allocation)
 
     fire_statistics = {(s.region_id, s.year): s for s in FireStatistic.objects.all()}
     base_figures: dict[tuple[str, int], dict[int, Decimal]] = defaultdict(dict)
@@ -240,11 +290,46 @@ def load_status_inputs(targets: Iterable[Target]) -> StatusInputs:
         figures=figures,
         milestones=milestones,
         allocations=allocations,
-        regions=RegionTree.load(),
+        regions=tree,
         fire_statistics=fire_statistics,
         base_figures=base_figures,
         stations=stations,
+        rollups=rollups,
+        demo_starts=demo_starts,
     )
+
+
+def _load_rollups(
+    targets: list[Target],
+    allocations: dict[int, list[Allocation]],
+    regions: RegionTree,
+    extra_regions: set[int],
+    demo_starts: dict[int, list[datetime.date]],
+) -> dict[int, dict[int, list[RegionFigure]]]:
+    """One query: the roll-up rows of the regions the engine judges (each target's region and
+    allocations) and of the tree's roots (whose demo count covers the whole target)."""
+    roots = {pk for pk, parent in regions.parent.items() if parent is None}
+    wanted: dict[int, set[int]] = {
+        t.pk: {t.region_id, *extra_regions, *(a.region_id for a in allocations.get(t.pk, []))}
+        for t in targets
+    }
+    region_ids = set().union(roots, *wanted.values())
+    rows = ReportRollup.objects.filter(
+        target_id__in=list(wanted), region_id__in=region_ids, report_count__gt=0
+    ).values_list("target_id", "region_id", "period", "own_value", "below_value", "demo_count")
+    bounds: dict[str, tuple[datetime.date, datetime.date]] = {}
+    rollups: dict[int, dict[int, list[RegionFigure]]] = defaultdict(lambda: defaultdict(list))
+    for target_id, region_id, period, own, below, demo_count in rows:
+        if period not in bounds:
+            bounds[period] = period_bounds(period)
+        starts_on, ends_on = bounds[period]
+        if region_id in roots and demo_count:
+            demo_starts[target_id].append(starts_on)
+        if region_id in wanted[target_id]:
+            rollups[target_id][region_id].append(
+                RegionFigure(period, own, below, starts_on, ends_on)
+            )
+    return rollups
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -307,7 +392,9 @@ class _Judge:
 
     # data points: (ends_on, value) in time order ----------------------------------------
 
-    def _report_points(self) -> list[tuple[Figure, Decimal]]:
+    def _report_points(self) -> list[tuple[Figure | RegionFigure, Decimal]]:
+        if self.inputs.rollups is not None:
+            return self._rollup_points()
         figures = [f for f in self.inputs.figures.get(self.target.pk, []) if f.starts_on <= self.on]
         own = {f.period: f for f in figures if f.region_id == self.region_id}
         below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
@@ -320,6 +407,24 @@ class _Judge:
         for rows in by_period.values():
             points.append((rows[0], sum((f.value for f in rows), ZERO)))
         self.result.is_demo = any(f.is_demo for f in figures)
+        points.sort(key=lambda p: (p[0].ends_on, p[0].starts_on))
+        return points
+
+    def _rollup_points(self) -> list[tuple[RegionFigure, Decimal]]:
+        """The same rule as ``_report_points``, on the roll-ups: own figure, else (increments
+        and levels) the sum of every figure below the region."""
+        rows = self.inputs.rollups.get(self.target.pk, {}).get(self.region_id, [])
+        summable = self.target.measure in SUMMABLE
+        points = []
+        for row in rows:
+            if row.starts_on > self.on:
+                continue
+            if row.own is not None:
+                points.append((row, row.own))
+            elif summable and row.below is not None:
+                points.append((row, row.below))
+        starts = self.inputs.demo_starts.get(self.target.pk, ())
+        self.result.is_demo = any(starts_on <= self.on for starts_on in starts)
         points.sort(key=lambda p: (p[0].ends_on, p[0].starts_on))
         return points
 

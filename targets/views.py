@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from fireplan.history import history_entries
+from fireplan.once import once_per_form
 from fireplan.services import NotAllowed, ServiceError
 from planning.models import Region
 
@@ -66,6 +67,7 @@ def _report_context(request, target, region, period, report, form):
     }
 
 
+@once_per_form
 def report_edit(request, target_id: int, region_id: int, period: str):
     target = get_object_or_404(
         Target.objects.for_user(request.user, VIEW).select_related("plan", "region"), pk=target_id

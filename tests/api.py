@@ -12,6 +12,13 @@ def client_for(user=None) -> APIClient:
     return client
 
 
+def if_match(obj) -> dict:
+    """The If-Match header for the version of ``obj`` in the database (what a GET's ETag says);
+    every PUT / PATCH needs it (or a ``version`` field), else 428."""
+    obj.refresh_from_db(fields=["version"])
+    return {"HTTP_IF_MATCH": f'"{obj.pk}-{obj.version}"'}
+
+
 def count_list_queries(user, url: str) -> int:
     # A fresh user object: the scope is cached per user object (per request in real use).
     client = client_for(type(user).objects.get(pk=user.pk))

@@ -12,6 +12,14 @@ from planning.models import Plan
 SEED_APPS = ["planning", "targets", "stations", "reports"]
 
 
+def pytest_configure(config):
+    """Tests speak plain HTTP (the test client, the browser's live server), while DEBUG is off
+    and so production's redirect to HTTPS on; tests/test_security.py tests the redirect."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+
+
 def pytest_sessionstart(session):
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         from django.conf import settings

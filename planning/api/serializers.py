@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from planning.evidence_views import download_url as evidence_download_url
 from planning.models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
 
 
@@ -98,7 +99,7 @@ class TaskWriteSerializer(serializers.ModelSerializer):
 
 
 class TaskUpdateSerializer(serializers.ModelSerializer):
-    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名与 SHA-256）")
+    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名、SHA-256、下载地址）")
 
     class Meta:
         model = TaskUpdate
@@ -107,7 +108,13 @@ class TaskUpdateSerializer(serializers.ModelSerializer):
 
     def get_evidence(self, update) -> list[dict]:
         return [
-            {"id": e.pk, "name": e.original_name, "sha256": e.sha256} for e in update.evidence.all()
+            {
+                "id": e.pk,
+                "name": e.original_name,
+                "sha256": e.sha256,
+                "download_url": evidence_download_url(e),
+            }
+            for e in update.evidence.all()
         ]
 
 

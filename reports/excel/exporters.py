@@ -5,6 +5,14 @@ Builders take data (an ``Assessment``, rows, querysets already filtered and scop
 requests, and write with openpyxl's write-only mode: rows go to a temporary file as they are
 appended, so memory stays flat however many rows there are. ``save_workbook`` writes the
 finished workbook to a temporary file the view streams back.
+
+Every text cell goes through ``escape_text`` (``StyleCache.cell``, ``add_plain_row``): text
+from the database that begins with = + - @, a tab or a carriage return would be a live
+formula (openpyxl writes a string starting with “=” as one) or become one when a user edits
+the cell or saves the sheet as CSV (formula injection), so it gets a leading apostrophe —
+visible, and the same in Excel, WPS and LibreOffice. Text that already begins with an
+apostrophe gets one more, so the importer's ``unescape_text`` (drop one leading apostrophe)
+gives back exactly what was exported.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -59,6 +68,26 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PAPER_A4 = "9"  # Worksheet.PAPERSIZE_A4 (write-only sheets lack the constant)
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def escape_text(value):
+    """A value as a cell may hold it: text that a spreadsheet could take for a formula gets
+    a leading apostrophe; control characters XML cannot carry are dropped (openpyxl would
+    refuse the whole export). Other values are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unescape_text(text: str) -> str:
+    """The importer's side of ``escape_text``: one leading apostrophe dropped."""
+    return text.removeprefix("'")
 
 
 def number_format(value) -> str:
@@ -109,7 +138,7 @@ class StyleCache:
     def cell(self, value, *, font=None, alignment=None, fill=None, fmt=None, border=False,
              protection=None):  # fmt: skip
         key = (id(font), id(alignment), id(fill), fmt, border, id(protection))
-        cell = WriteOnlyCell(self.ws, value=value)
+        cell = WriteOnlyCell(self.ws, value=escape_text(value))
         style = self.cache.get(key)
         if style is None:
             if font is not None:
@@ -270,6 +299,8 @@ class SheetWriter:
                 value = excel_number(value)
             elif isinstance(value, datetime.datetime):
                 value = timezone.localtime(value).replace(tzinfo=None)
+            elif isinstance(value, str):
+                value = escape_text(value)
             row.append(value)
         self.row += 1
         self.ws.append(row)

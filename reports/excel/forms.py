@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.scope import CHANGE, REPORT, VIEW
 from fireplan.forms import BootstrapFormMixin
+from fireplan.once import OnceFormMixin
 from planning.choices import PlanStatus
 from planning.models import Plan, Region, Unit
 from targets.periods import is_valid_period
@@ -77,7 +78,7 @@ class FiguresUploadForm(FiguresTemplateForm):
     )
 
 
-class CommitForm(BootstrapFormMixin, forms.Form):
+class CommitForm(BootstrapFormMixin, OnceFormMixin):
     confirm_note = forms.CharField(
         label="异常值说明",
         required=False,

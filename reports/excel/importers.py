@@ -1,21 +1,30 @@
 """Importing a filled figures template: check the file, parse and validate every row, show a
 preview, then commit all rows in one transaction or none (STYLE §9).
 
-Refused as a whole, with a message and nothing written (``ImportRefused``): a file that is
-not an xlsx workbook, is too large, is a zip bomb (uncompressed size, entry count and
-compression ratio bounded) or an XML bomb (no DTD or entity declarations; openpyxl parses
-with defusedxml), holds macros, is not our template or was altered (signed identity), is a
-template for another plan, region or period, a region outside the uploader's scope, a period
-not open or locked, too many rows or cells, merged cells in the table.
+Refused as a whole, with a stable code, a message and nothing written (``ImportRefused``),
+before openpyxl reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
+.xls or an encrypted one, HTML, CSV, an .xlsm renamed), is too large, truncated, a zip bomb
+(uncompressed size, entry count and compression ratio bounded), an XML bomb or external
+entity (no DTD or entity declarations), holds macros, has more rows than allowed. Then, read:
+not our template or altered (signed identity), a template for another plan, region or
+period, a region outside the uploader's scope, a period not open or locked, merged cells.
 
 Refused row by row (``RowError``: row, column, what is wrong, what is expected): formulas
-instead of values, text that is not a number, negative or out-of-range values, a tampered or
-duplicated hidden id, a target outside the uploader's scope, a figure already submitted or
-approved. Any row error blocks the commit.
+instead of values, text that is not a number (NaN, inf, a decimal comma “1,5”), negative or
+out-of-range values (more than 14 integer digits or 4 decimals: the database's numeric(18, 4)
+would silently round them), a tampered or duplicated hidden id, a target outside the
+uploader's scope, a figure already submitted or approved. Any row error blocks the commit. A
+cell openpyxl itself cannot parse (a number cell holding “NaN”) refuses the file, naming the
+row.
 
 Numbers are read as people type them: full-width digits and punctuation, thousands separators,
 万 (×10 000) and 亿, percentages with or without %, the unit of measure after the number;
-blank or “—” means no figure (the row is left alone).
+blank or “—” means no figure (the row is left alone). A comma followed by exactly three digits
+(in every group: 1,500 or 12,345,678) is a thousands separator, as Chinese forms write it and
+the template's help sheet says; any other comma between digits (1,5 or 12,75) is taken for a
+decimal comma and refused with the figure written with a point as the suggestion — never
+guessed, because “1,500” would be ambiguous. Text cells our exports escaped with a leading
+apostrophe (``exporters.escape_text``) are read back without it.
 
 The commit goes through ``targets.services.save_report`` for every written row — the same
 checks, plausibility warnings (answered with the row's 异常值说明 or the note given on the
@@ -32,7 +41,7 @@ import datetime
 import io
 import re
 import unicodedata
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
@@ -53,6 +62,8 @@ from targets import services
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod
 
+from . import upload_guard
+from .exporters import unescape_text
 from .templates import (
     CONFIRM_COLUMN,
     DATA_SHEET,
@@ -70,7 +81,8 @@ from .templates import (
     read_token,
 )
 
-MiB = 1024 * 1024
+MiB = upload_guard.MiB
+ImportRefused = upload_guard.ImportRefused  # the whole file is refused; nothing was written
 MAX_BYTES = getattr(settings, "EXCEL_IMPORT_MAX_BYTES", 5 * MiB)
 MAX_UNCOMPRESSED_BYTES = getattr(settings, "EXCEL_IMPORT_MAX_UNCOMPRESSED_BYTES", 100 * MiB)
 MAX_ENTRIES = 500
@@ -89,11 +101,12 @@ STATE_LABELS = {
 }
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+# ProgressReport.value is numeric(18, 4); targets.services.parse_value caps it below 10^14.
+MAX_DECIMAL_PLACES = 4
+MAX_INTEGER_DIGITS = 14
+MAX_NUMBER = Decimal(10) ** MAX_INTEGER_DIGITS
 _MERGE = re.compile(rb'<mergeCell[^>]*ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
-
-
-class ImportRefused(ServiceError):
-    """The whole file is refused; nothing was written."""
 
 
 @dataclass
@@ -176,15 +189,17 @@ def read_number(value, number_format: str | None, measure_unit: str) -> Decimal 
         raise CellError("应填写数字，而不是日期或时间（请把单元格格式设为“常规”或“数值”）")
     if isinstance(value, int | float | Decimal):
         number = Decimal(str(value))
+        if not number.is_finite():
+            raise CellError("单元格不是有效数字（NaN 或无穷大），应填写数字")
         if number_format and "%" in number_format:
             # A cell formatted as a percentage holds a fraction: 0.95 shows as 95 %.
             if measure_unit != "%":
                 raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
             number *= 100
-        return number
+        return _in_range(number, value)
     raw = str(value)
     text = unicodedata.normalize("NFKC", raw)
-    text = "".join(ch for ch in text if not ch.isspace())
+    text = "".join(ch for ch in text if not ch.isspace()).removeprefix("'")
     if text in NO_FIGURE:
         return None
     percent = permille = False
@@ -200,9 +215,17 @@ def read_number(value, number_format: str | None, measure_unit: str) -> Decimal 
     elif text.endswith("亿"):
         multiplier, text = Decimal(100000000), text[:-1]
     if "," in text:
-        if not _THOUSANDS.match(text):
+        if _THOUSANDS.match(text.lstrip("+-")):
+            text = text.replace(",", "")
+        elif _DECIMAL_COMMA.match(text):
+            raise CellError(
+                f"“{raw}”用逗号作了小数点；小数点请用“.”，如 {text.replace(',', '.')}"
+                "（千分位请写成 1,500 或 1500）"
+            )
+        else:
             raise CellError(f"“{raw}”的千分位写法有误，应写成 1,200 或 1200")
-        text = text.replace(",", "")
+    if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+        raise CellError(f"“{raw}”不是有效数字，应填写数字，如 12、1,200、3万、95%")
     if not _NUMBER.match(text):
         raise CellError(f"“{raw}”不是数字，应填写数字，如 12、1,200、3万、95%")
     try:
@@ -213,6 +236,18 @@ def read_number(value, number_format: str | None, measure_unit: str) -> Decimal 
         raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
     if permille and measure_unit != "‰":
         raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写千分数")
+    return _in_range(number, raw)
+
+
+def _in_range(number: Decimal, raw) -> Decimal:
+    """What the database's numeric(18, 4) holds exactly: rounding it would change the figure
+    silently, so a longer number is refused with what is allowed."""
+    if abs(number) >= MAX_NUMBER:
+        raise CellError(f"“{raw}”数值过大，整数部分最多 {MAX_INTEGER_DIGITS} 位")
+    if number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES:
+        raise CellError(
+            f"“{raw}”的小数位数过多，最多保留 {MAX_DECIMAL_PLACES} 位小数（请先四舍五入）"
+        )
     return number
 
 
@@ -221,66 +256,28 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value == int(value):
         value = int(value)
-    return str(value).strip()[:2000]
+    return unescape_text(str(value)).strip()[:2000]
 
 
 # ------------------------------------------------------------------------------ the file
 
 
 def check_file(name: str, data: bytes) -> None:
-    """Refuse what is not a small, ordinary xlsx workbook before any XML is parsed."""
-    if PurePath(name or "").suffix.lower() != ".xlsx":
-        raise ImportRefused(
-            "not_xlsx",
-            f"“{name}”不是 .xlsx 文件；请上传从本系统下载的填报模板（Excel 2007 及以上格式）",
-        )
-    if len(data) > MAX_BYTES:
-        raise ImportRefused(
-            "too_large",
-            f"文件大小 {len(data) / MiB:.1f} MB，超过上限 {MAX_BYTES / MiB:.0f} MB",
-        )
-    if not data.startswith(b"PK\x03\x04"):
-        raise ImportRefused(
-            "not_xlsx",
-            "文件内容不是 xlsx 格式（可能是 .xls、.csv 或改了扩展名的文件），"
-            "请在 Excel 或 WPS 中另存为 .xlsx 后上传",
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise ImportRefused("not_xlsx", "文件已损坏或不是 xlsx 格式，无法读取") from None
-    if len(entries) > MAX_ENTRIES:
-        raise ImportRefused("zip_bomb", "文件包含的部件过多，不是正常的 Excel 文件，已拒绝")
-    total = sum(entry.file_size for entry in entries)
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise ImportRefused(
-            "zip_bomb",
-            f"文件解压后达 {total / MiB:.0f} MB，超过上限 {MAX_UNCOMPRESSED_BYTES / MiB:.0f} MB，"
-            "可能是“压缩炸弹”，已拒绝",
-        )
-    for entry in entries:
-        if entry.flag_bits & 0x1:
-            raise ImportRefused("encrypted", "文件已加密，请取消密码保护后上传")
-        ratio = entry.file_size / max(entry.compress_size, 1)
-        if entry.file_size > MiB and ratio > MAX_RATIO:
-            raise ImportRefused(
-                "zip_bomb", "文件的压缩比异常（可能是“压缩炸弹”），不是正常的 Excel 文件，已拒绝"
-            )
-    names = {entry.filename for entry in entries}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise ImportRefused("not_xlsx", "文件不是 Excel 工作簿（缺少工作簿结构），无法读取")
-    if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise ImportRefused("macros", "文件包含宏，已拒绝；请另存为不含宏的 .xlsx 文件后上传")
-    for entry in entries:
-        if entry.filename.endswith((".xml", ".rels")):
-            with archive.open(entry) as part:
-                head = part.read(4096)
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                raise ImportRefused(
-                    "xml_entities",
-                    "文件包含 XML 实体声明（可能是“XML 炸弹”），不是正常的 Excel 文件，已拒绝",
-                )
+    """Refuse what is not a small, ordinary xlsx workbook before any XML is parsed
+    (``upload_guard``; the limits are read here, at call time, so settings and tests that
+    change them take effect)."""
+    upload_guard.check_workbook_upload(
+        name,
+        data,
+        upload_guard.Limits(
+            max_bytes=MAX_BYTES,
+            max_uncompressed_bytes=MAX_UNCOMPRESSED_BYTES,
+            max_entries=MAX_ENTRIES,
+            max_ratio=MAX_RATIO,
+            # The data sheet's rows start at FIRST_ROW; no sheet may reach further.
+            max_rows=MAX_ROWS + FIRST_ROW - 1,
+        ),
+    )
 
 
 def _load(data: bytes):
@@ -292,6 +289,26 @@ def _load(data: bytes):
         raise ImportRefused("unreadable", "文件无法读取，可能已损坏；请重新下载模板填写") from None
 
 
+def _read(rows: Iterator, first_row: int = 1) -> Iterator:
+    """A sheet's rows as openpyxl parses them, one by one; what it cannot parse (a number
+    cell holding “NaN”, broken XML inside a sheet) refuses the file instead of failing the
+    request. Only openpyxl's own parsing is inside the ``try``."""
+    number = first_row
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # ValueError, XML ParseError, KeyError …: openpyxl has no common base
+            raise ImportRefused(
+                "unreadable",
+                f"工作表第 {number} 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
+                "请在 Excel 或 WPS 中检查该行并重新保存后上传",
+            ) from None
+        number += 1
+        yield row
+
+
 def _identity(workbook) -> dict:
     if META_SHEET not in workbook.sheetnames or DATA_SHEET not in workbook.sheetnames:
         raise ImportRefused(
@@ -299,7 +316,7 @@ def _identity(workbook) -> dict:
             "这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写",
         )
     rows = workbook[META_SHEET].iter_rows(min_row=1, max_row=1, max_col=2, values_only=True)
-    kind, token = next(iter(rows), (None, None))
+    kind, token = next(_read(rows), (None, None))
     identity = read_token(str(token)) if kind == KIND and token else None
     if identity is None:
         raise ImportRefused(
@@ -413,7 +430,7 @@ def _parse_rows(sheet, owed: dict[int, OwedRow], plan, region, period, mode) -> 
     seen: dict[int, int] = {}
     cells = 0
     for excel_row, cells_in_row in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=LAST_COLUMN), start=FIRST_ROW
+        _read(sheet.iter_rows(min_row=FIRST_ROW, max_col=LAST_COLUMN), FIRST_ROW), start=FIRST_ROW
     ):
         cells += len(cells_in_row)
         if excel_row - FIRST_ROW >= MAX_ROWS or cells > MAX_CELLS:

@@ -41,6 +41,7 @@ from .exporters import (
     RIGHT,
     TITLE_FONT,
     StyleCache,
+    escape_text,
     excel_number,
     number_format,
 )
@@ -229,6 +230,19 @@ def _number_cell(styles, value):
     )
 
 
+def input_number(value: Decimal | None):
+    """The current figure in the input cell, so that uploading the template unchanged gives
+    it back exactly: a number when a spreadsheet holds it exactly (15 significant digits, a
+    double's guarantee), otherwise its digits as text (12345678901234.5678 fits the database
+    but not a double; the importer reads text figures too)."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    if len(normal.as_tuple().digits) > 15:
+        return f"{normal:f}"
+    return excel_number(value)
+
+
 def _validation_kind(target: Target) -> str:
     if target.measure_unit == "%":
         return "percent"
@@ -288,7 +302,7 @@ def figures_template(
     ws.protection.formatCells = False
 
     ws.row_dimensions[1].height = 28
-    title = WriteOnlyCell(ws, value=f"{plan.title} {period} 年度数据填报表")
+    title = WriteOnlyCell(ws, value=escape_text(f"{plan.title} {period} 年度数据填报表"))
     title.font = TITLE_FONT
     ws.append([title])
     deadline = ""
@@ -296,7 +310,7 @@ def figures_template(
         deadline = f"　报送截止：{reporting_period.due_on:%Y-%m-%d}"
     info = WriteOnlyCell(
         ws,
-        value=(
+        value=escape_text(
             f"填报区划：{region.name}　填报期间：{period}{deadline}　"
             f"模板生成：{timezone.localtime():%Y-%m-%d %H:%M}（{user.get_username()}）　"
             "黄色单元格为填写区，其余单元格已锁定；请勿插入、删除或调换行，勿修改隐藏列。"
@@ -328,7 +342,7 @@ def figures_template(
                 _number_cell(styles, owed.last_approved),
                 _cell(
                     styles,
-                    excel_number(value),
+                    input_number(value),
                     alignment=RIGHT,
                     fill=INPUT_FILL,
                     locked=False,
@@ -361,12 +375,14 @@ def figures_template(
             promptTitle="本期填报值",
             prompt="填写数字；暂无数据可留空或填“—”",
         )
-        validation.add(_ranges(excel_rows, "H"))
+        for cells in _ranges(excel_rows, "H").split():  # add() takes one range at a time
+            validation.add(cells)
         ws.data_validations.append(validation)
 
     _help_sheet(workbook, plan, region, period)
     meta = workbook.create_sheet(META_SHEET)
     meta.sheet_state = "veryHidden"
+    # Not escaped: the signed token (URL-safe base64 and ':') never starts with = + - @ '.
     meta.append([KIND, template_token(plan, region, period, user)])
     return workbook
 
@@ -402,7 +418,7 @@ def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> 
     ws = workbook.create_sheet(HELP_SHEET)
     ws.column_dimensions["A"].width = 110
     for number, line in enumerate(HELP_LINES):
-        cell = WriteOnlyCell(ws, value=line)
+        cell = WriteOnlyCell(ws, value=escape_text(line))
         if number == 0:
             cell.font = TITLE_FONT
         elif line.startswith(("一、", "二、", "三、", "四、")):
@@ -414,8 +430,9 @@ def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> 
     ws.append([])
     note = WriteOnlyCell(
         ws,
-        value=f"本模板适用于：{plan.title} · {region.name} · {period}"
-        "（不可用于其他规划、区划或期间）",
+        value=escape_text(
+            f"本模板适用于：{plan.title} · {region.name} · {period}（不可用于其他规划、区划或期间）"
+        ),
     )
     note.font = Font(name="宋体", size=10, bold=True, color="C00000")
     ws.append([note])

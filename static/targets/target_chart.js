@@ -39,7 +39,7 @@
     chart.setOption({
       animation: false,
       title: data.is_demo ? { text: "演示数据", right: 10, top: 0, textStyle: { color: "#6f42c1", fontSize: 13 } } : undefined,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },  // no HTML: CSP-safe
       legend: { top: 0, left: "center", data: ["计划（累计）", "实际（已审核）", "趋势预计"] },
       grid: { left: 50, right: 30, top: 56, bottom: 30 },
       xAxis: { type: "category", data: periods },
@@ -66,7 +66,7 @@
       var bars = echarts.init(regionsBox, null, { renderer: "svg" });
       bars.setOption({
         animation: false,
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", renderMode: "richText" },  // no HTML: CSP-safe
         legend: { top: 0, left: "center", data: ["分解值", "实际"] },
         grid: { left: 50, right: 30, top: 56, bottom: 60 },
         xAxis: { type: "category", data: names, axisLabel: { rotate: names.length > 6 ? 30 : 0 } },

@@ -4,6 +4,7 @@ comes from the map the view built once (``context["progress"]``), never from a q
 from rest_framework import serializers
 
 from accounts.models import Notice
+from planning.evidence_views import download_url as evidence_download_url
 from targets.models import (
     Allocation,
     BaseFigure,
@@ -141,7 +142,7 @@ class TargetWriteSerializer(serializers.ModelSerializer):
 
 
 class ProgressReportSerializer(serializers.ModelSerializer):
-    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名与 SHA-256）")
+    evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名、SHA-256、下载地址）")
 
     class Meta:
         model = ProgressReport
@@ -154,7 +155,13 @@ class ProgressReportSerializer(serializers.ModelSerializer):
 
     def get_evidence(self, report) -> list[dict]:
         return [
-            {"id": e.pk, "name": e.original_name, "sha256": e.sha256, "size_bytes": e.size_bytes}
+            {
+                "id": e.pk,
+                "name": e.original_name,
+                "sha256": e.sha256,
+                "size_bytes": e.size_bytes,
+                "download_url": evidence_download_url(e),
+            }
             for e in report.evidence.all()
         ]
 

@@ -545,6 +545,7 @@ PUBLIC_PAGES = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    "healthz",  # the load balancer's probe (fireplan/health.py): status only, no data
 }
 # Not pages: the admin has its own login (tests/test_admin.py); the API answers 401/403.
 NOT_PAGES = ("admin/", "api/")

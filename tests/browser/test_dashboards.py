@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from planning.models import Plan, Region
+from stations.models import Station
 from targets.models import Target
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,3 +120,70 @@ def test_an_object_of_another_city_is_not_found(open_session, outsider):
     assert page.goto(reverse("plan_detail", args=[plan.pk])).status == 404
     page.goto("/")
     assert "南阳市“十四五”" not in page.locator("main").inner_text()
+
+
+def test_the_station_register_maps_located_stations_without_leaving_the_host(
+    open_session, staff_nanyang, settings
+):
+    # The seeds hold no coordinates: three 南阳 stations get some here (about 南召/西峡).
+    located = {
+        "南阳市南召县育才路消防站": (112.4295, 33.4902),
+        "南阳市西峡县世纪大道消防站": (111.4734, 33.3075),
+        "南阳市西峡县创业路消防站": (111.5120, 33.2890),
+    }
+    for name, (lon, lat) in located.items():
+        Station.objects.filter(name=name).update(lon=lon, lat=lat)
+    statuses = set(Station.objects.filter(name__in=located).values_list("status", flat=True))
+    staff = open_session("staff_nanyang")
+    page = staff.page
+
+    page.goto(reverse("station_list"))
+    page.wait_for_selector("#station-map[data-loaded=true]")
+    assert page.locator("#station-map").get_attribute("data-count") == "3"
+    assert page.locator("#station-map canvas").count() >= 1
+    assert "3 座消防站有坐标" in page.get_by_test_id("map-coverage").inner_text()
+    assert page.get_by_test_id("map-row").count() == 3
+    assert len(statuses) >= 2  # different shapes on the map, named in the legend line
+    assert "圆形为执勤中" in page.locator("#station-map-note").inner_text()
+    assert staff.axe_violations() == []
+    staff.shot("stations-map")
+
+    # Filtered to 西峡县: the map asks the API with the same filters.
+    xixia = Region.objects.get(name="西峡县")
+    page.goto(f"{reverse('station_list')}?region={xixia.pk}")
+    page.wait_for_selector("#station-map[data-loaded=true]")
+    assert page.locator("#station-map").get_attribute("data-count") == "2"
+
+    # A tile server of the deployment's own: tiles are asked of it, nothing of other hosts.
+    settings.STATION_MAP_TILE_URL = "/tiles/{z}/{x}/{y}.png"
+    tiles: list[str] = []
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/" in r.url else None)
+    page.goto(reverse("station_list"))
+    page.wait_for_selector("#station-map[data-loaded=true]")
+    page.wait_for_timeout(300)
+    assert tiles and all(url.startswith(staff.base_url + "/tiles/") for url in tiles)
+
+
+def test_the_plan_page_filter_narrows_the_tree_in_the_browser(open_session, supervisor_nanyang):
+    plan = Plan.objects.get(code="nanyang-2021-2025")
+    supervisor = open_session("supervisor_nanyang")
+    page = supervisor.page
+    page.goto(reverse("plan_detail", args=[plan.pk]))
+    all_rows = page.get_by_test_id("task-row").count()
+    assert all_rows == plan.tasks.count()
+
+    page.get_by_label("进度", exact=True).select_option(label="严重滞后")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_load_state()
+    assert "progress=critical" in page.url
+    result = page.get_by_test_id("filter-result").inner_text()
+    critical = page.get_by_test_id("task-row").count()
+    assert 0 < critical < all_rows
+    assert result == f"共 {critical} 项任务符合筛选条件。"
+    assert page.get_by_label("进度", exact=True).input_value() == "critical"
+    assert supervisor.axe_violations() == []
+    supervisor.shot("plan-filtered")
+
+    page.get_by_role("link", name="清除筛选").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("task-row").count() == all_rows

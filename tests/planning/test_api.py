@@ -8,7 +8,7 @@ from rest_framework.authtoken.models import Token
 from planning.models import Plan, Section, Task, TaskAssignment, Unit
 from stations.models import Station
 from targets.models import Milestone, Target
-from tests.api import client_for, count_list_queries, error_code
+from tests.api import client_for, count_list_queries, error_code, if_match
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,11 @@ def test_permission_matrix(request, resource, who):
     inside, outside = find(NANYANG), find(FUXIN)
     assert client.get(url).status_code == listed
     assert client.get(f"{url}{inside.pk}/").status_code == get_in
-    assert client.patch(f"{url}{inside.pk}/", change, format="json").status_code == patch_in
+    patched = client.patch(f"{url}{inside.pk}/", change, format="json", **if_match(inside))
+    assert patched.status_code == patch_in
     assert client.get(f"{url}{outside.pk}/").status_code == get_out
-    assert client.patch(f"{url}{outside.pk}/", change, format="json").status_code == patch_out
+    patched = client.patch(f"{url}{outside.pk}/", change, format="json", **if_match(outside))
+    assert patched.status_code == patch_out
     assert client.delete(f"{url}{inside.pk}/").status_code in (405, 403)
 
 
@@ -69,7 +71,7 @@ def test_anonymous_gets_401(resource, seeded):
 def test_a_change_through_the_api_is_in_the_history_with_the_user(staff_nanyang):
     plan = Plan.objects.get(code=NANYANG)
     response = client_for(staff_nanyang).patch(
-        f"/api/v1/plans/{plan.pk}/", {"issuer": "南阳市人民政府"}, format="json"
+        f"/api/v1/plans/{plan.pk}/", {"issuer": "南阳市人民政府"}, format="json", **if_match(plan)
     )
     assert response.status_code == 200
     record = plan.history.first()
@@ -97,7 +99,10 @@ def test_a_stale_version_is_412_and_the_first_edit_stays(staff_nanyang):
 def test_bad_values_are_400_with_field_errors_and_change_nothing(staff_nanyang):
     plan = Plan.objects.get(code=NANYANG)
     response = client_for(staff_nanyang).patch(
-        f"/api/v1/plans/{plan.pk}/", {"start_year": 2030, "end_year": 2020}, format="json"
+        f"/api/v1/plans/{plan.pk}/",
+        {"start_year": 2030, "end_year": 2020},
+        format="json",
+        **if_match(plan),
     )
     assert response.status_code == 400
     assert "end_year" in response.json()["errors"] or "start_year" in response.json()["errors"]

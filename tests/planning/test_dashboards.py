@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from planning.models import Plan, Region, Task, TaskAssignment
 from targets.models import Allocation, Milestone, ProgressReport, ReportingPeriod, Target
+from targets.rollups import StatusBoard
 
 NANYANG = "nanyang-2021-2025"
 
@@ -298,3 +299,154 @@ def test_district_and_unit_pages_query_counts_are_the_same_with_ten_times_the_da
     seed = [count_queries(client, url) for url in urls]
     grow(10)
     assert [count_queries(client, url) for url in urls] == seed
+
+
+# ------------------------------------------------------------------------------ plan page filters
+
+
+def plan_page(client, plan: Plan, **query):
+    response = client.get(reverse("plan_detail", args=[plan.pk]), query)
+    assert response.status_code == 200
+    return response
+
+
+def shown_task_ids(response) -> set[int]:
+    return {row.task.pk for node in response.context["nodes"] for row in node.tasks}
+
+
+def shown_loose_targets(response) -> set[str]:
+    return {target.name for node in response.context["nodes"] for target, _ in node.targets}
+
+
+def test_plan_page_without_filters_shows_every_task_and_a_print_hidden_filter_form(
+    client, staff_nanyang
+):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    response = plan_page(client, plan)
+    html = response.content.decode()
+    assert shown_task_ids(response) == set(plan.tasks.values_list("pk", flat=True))
+    assert 'class="row g-2 mb-2 d-print-none" method="get" data-testid="plan-filters"' in html
+    for label in ["章节", "责任单位", "职责", "进度", "指标属性", "任务状态", "搜索"]:
+        assert f">{label}</label>" in html
+    assert "符合筛选条件" not in html
+    assert "清除筛选" not in html
+    assert "onclick" not in html  # the print button's script is a static file (CSP)
+
+
+def test_plan_page_filtered_by_unit_shows_the_tasks_it_leads_or_supports(client, staff_nanyang):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    unit_id = (
+        TaskAssignment.objects.filter(task__plan=plan, role="support")
+        .values_list("unit_id", flat=True)
+        .first()
+    )
+    expected = set(
+        TaskAssignment.objects.filter(task__plan=plan, unit_id=unit_id).values_list(
+            "task_id", flat=True
+        )
+    )
+    response = plan_page(client, plan, unit=unit_id)
+    html = response.content.decode()
+    assert shown_task_ids(response) == expected
+    assert 0 < len(expected) < plan.tasks.count()
+    assert f"共 {len(expected)} 项任务符合筛选条件" in html
+    assert f'<option value="{unit_id}" selected>' in html  # the form keeps the choice
+    clear = reverse("plan_detail", args=[plan.pk])
+    assert f'href="{clear}" data-testid="clear-filters">清除筛选' in html
+    assert shown_loose_targets(response) == set()  # a unit filter is about tasks
+
+    leads = plan_page(client, plan, unit=unit_id, role="lead")
+    assert shown_task_ids(leads) == set(
+        TaskAssignment.objects.filter(task__plan=plan, unit_id=unit_id, role="lead").values_list(
+            "task_id", flat=True
+        )
+    )
+    assert shown_task_ids(leads) < expected
+
+
+def test_plan_page_filtered_by_a_chapter_shows_the_tasks_of_its_sections(client, staff_nanyang):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    chapter = plan.sections.get(number="第五章")
+    below = {chapter.pk}
+    for _ in range(3):
+        below |= set(plan.sections.filter(parent_id__in=below).values_list("pk", flat=True))
+    expected = set(plan.tasks.filter(section_id__in=below).values_list("pk", flat=True))
+    response = plan_page(client, plan, section=chapter.pk)
+    assert shown_task_ids(response) == expected
+    assert len(expected) > 1
+    shown_sections = {node.section.pk for node in response.context["nodes"] if node.section}
+    assert chapter.pk in shown_sections and shown_sections <= below
+    assert "第一章" not in {
+        node.section.number for node in response.context["nodes"] if node.section
+    }
+
+
+def test_plan_page_filtered_by_light_matches_the_status_engine(client, staff_nanyang):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    board = StatusBoard([plan])
+    critical = {pk for pk, p in board.task_progress.items() if p.status == "critical"}
+    assert critical  # tasks past their due date in the seed plan
+    response = plan_page(client, plan, progress="critical")
+    assert shown_task_ids(response) == critical
+    html = response.content.decode()
+    assert f"共 {len(critical)} 项任务符合筛选条件" in html
+    assert html.count('data-status="critical"') >= len(critical)  # the light has its word
+    assert shown_task_ids(plan_page(client, plan, progress="met")) == set()
+
+
+def test_plan_page_filtered_by_attribute_keeps_only_those_targets(
+    client, staff_nanyang, staff_lianzhou
+):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    expected = set(plan.targets.filter(attribute="expected").values_list("task_id", flat=True))
+    response = plan_page(client, plan, attribute="expected")
+    assert shown_task_ids(response) == expected
+    for node in response.context["nodes"]:
+        for row in node.tasks:
+            assert row.targets and {t.attribute for t, _ in row.targets} == {"expected"}
+
+    # 连州: targets set in sections without tasks, one binding and four expected.
+    client.force_login(staff_lianzhou)
+    lianzhou = Plan.objects.get(code="lianzhou-2021-2025")
+    binding = plan_page(client, lianzhou, attribute="binding")
+    assert shown_loose_targets(binding) == set(
+        lianzhou.targets.filter(attribute="binding").values_list("name", flat=True)
+    )
+    assert "共 0 项任务符合筛选条件" in binding.content.decode()
+
+
+def test_plan_page_ignores_and_reports_an_invalid_filter_value(client, staff_nanyang):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    response = plan_page(client, plan, progress="purple", section="999999")
+    assert response.context["filterset"].errors.keys() == {"progress", "section"}
+    assert shown_task_ids(response) == set(plan.tasks.values_list("pk", flat=True))
+    assert "invalid-feedback" in response.content.decode()
+
+
+def test_filtered_plan_page_query_count_does_not_grow_with_the_plan(client, staff_nanyang):
+    client.force_login(staff_nanyang)
+    plan = Plan.objects.get(code=NANYANG)
+    assignment = TaskAssignment.objects.filter(task__plan=plan).first()
+    section = plan.sections.get(number="第五章")
+    url = reverse("plan_detail", args=[plan.pk])
+    query = f"?unit={assignment.unit_id}&section={section.pk}&progress=no_data&attribute=expected"
+    count_queries(client, url + query)
+    unfiltered, filtered = count_queries(client, url), count_queries(client, url + query)
+    # The filters add one query (the matching task ids); their choices come from the board.
+    assert filtered == unfiltered + 1
+    for n in range(len(plan.targets.all()) * 9 // 10):
+        task = Task.objects.create(plan=plan, section=section, code=f"x{n}", title=f"任务{n}")
+        TaskAssignment.objects.create(task=task, unit_id=assignment.unit_id, role="support")
+        Target.objects.create(
+            plan=plan, task=task, code=f"x{n}", name=f"指标{n}", measure="increment",
+            target_value=5, target_year=2025, region=plan.region, attribute="expected",
+        )  # fmt: skip
+    response_ids = shown_task_ids(plan_page(client, plan, unit=assignment.unit_id))
+    assert len(response_ids) > 10
+    assert count_queries(client, url + query) == filtered

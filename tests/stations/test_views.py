@@ -245,9 +245,35 @@ def test_the_register_costs_the_same_queries_for_1_and_for_30_stations(db):
     add(1)
     one = count_queries(client, reverse("station_list"))
     add(29)
+    Station.objects.filter(name__endswith="-3").update(lon=121.17, lat=31.87)
     thirty = count_queries(client, reverse("station_list"))
-    # 9 queries: session, user, profile and region tree (the scope); count for the pager; the
-    # page of stations with region and plan; header notices; the region and the plan choices
-    # of the filter bar.
-    assert one[0] == thirty[0] == 9, (one[1], thirty[1])
+    # 12 queries: session, user, profile and region tree (the scope); count for the pager; the
+    # page of stations with region and plan; counts by status (with those located), counts
+    # by class, the stations with coordinates (map table); header notices; the region and
+    # the plan choices of the filter bar.
+    assert one[0] == thirty[0] == 12, (one[1], thirty[1])
     assert len(client.get(reverse("station_list")).context["page"].object_list) == 30
+
+
+def test_the_register_sorts_by_a_column_and_reverses_on_a_second_click(staff_nanyang, seeded):
+    client = client_for(staff_nanyang)
+    ascending = client.get(reverse("station_list"), {"sort": "name"})
+    names = [s.name for s in ascending.context["page"].object_list]
+    assert names == sorted(names) and len(names) >= 5
+    header = next(c for c in ascending.context["columns"] if c["key"] == "name")
+    assert header["aria_sort"] == "ascending" and "sort=-name" in header["url"]
+    assert 'aria-sort="ascending"' in ascending.content.decode()
+
+    descending = client.get(reverse("station_list"), {"sort": "-name"})
+    assert [s.name for s in descending.context["page"].object_list] == sorted(names, reverse=True)
+
+    xixia = Region.objects.get(name="西峡县")
+    by_name = client.get(reverse("station_list"), {"sort": "name", "region": xixia.pk})
+    names = [s.name for s in by_name.context["page"].object_list]
+    assert names == sorted(names) and len(names) == 2  # sorting keeps the filters
+
+
+def test_an_unknown_sort_column_is_refused_not_a_500(staff_nanyang, seeded):
+    page = client_for(staff_nanyang).get(reverse("station_list"), {"sort": "password"})
+    assert page.status_code == 200
+    assert page.context["filterset"].errors  # shown as a form error; default order kept

@@ -11,9 +11,7 @@ marked 【合成数据】).
 
 from __future__ import annotations
 
-import datetime
 import gc
-import io
 import random
 import resource
 import tempfile
@@ -27,19 +25,21 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from accounts.models import Profile
-from planning.models import Plan, Region, Task, TaskAssignment, TaskUpdate, Unit
+from fireplan.bench.excel import (
+    export_ledger,
+    fill_template,
+    import_preview,
+    make_import_targets,
+    make_ledger,
+    template_bytes,
+)
+from fireplan.bench.measure import Rollback
+from fireplan.bench.synthetic import MARK
+from planning.models import Plan, Region, Unit
 from reports.excel import exporters, importers, scoring
-from reports.excel.templates import FIRST_ROW, figures_template, owed_rows
-from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
-
-MARK = "【合成数据】"
-
-
-class Rollback(Exception):
-    pass
+from targets.models import Allocation, ProgressReport, Target
 
 
 class Command(BaseCommand):
@@ -145,41 +145,10 @@ class Command(BaseCommand):
     def _ledger(self) -> None:
         count = self.sizes["ledger"]
         started = time.perf_counter()
-        tasks = Task.objects.bulk_create(
-            [
-                Task(
-                    plan=self.plans["ledger"],
-                    code=f"L{n}",
-                    number=str(n + 1),
-                    title=f"{MARK}重点任务 {n + 1}",
-                    due_on=datetime.date(2021 + n % 5, 12, 31),
-                    order=n,
-                )
-                for n in range(count)
-            ],
-            batch_size=5000,
-        )
-        TaskAssignment.objects.bulk_create(
-            [
-                TaskAssignment(task=t, unit=self.units[n % len(self.units)], role="lead")
-                for n, t in enumerate(tasks)
-            ],
-            batch_size=5000,
-        )
-        TaskUpdate.objects.bulk_create(
-            [
-                TaskUpdate(task=t, text=f"{MARK}进展说明", percent=self.random.randint(0, 100))
-                for t in tasks[::10]
-            ],
-            batch_size=5000,
-        )
-        del tasks
+        make_ledger(self.plans["ledger"], self.units, count, self.random)
         self.stdout.write(f"  （生成台账数据 {time.perf_counter() - started:.1f} s）")
         with self.stage("任务台账导出 task ledger export", count):
-            workbook = exporters.task_ledger_workbook(
-                Task.objects.filter(plan=self.plans["ledger"])
-            )
-            exporters.save_workbook(workbook).close()
+            export_ledger(self.plans["ledger"])
 
     def _assessment(self) -> None:
         count, year = self.sizes["assessment"], 2023
@@ -230,54 +199,17 @@ class Command(BaseCommand):
 
     def _import(self) -> None:
         count, plan = self.sizes["import"], self.plans["import"]
-        Target.objects.bulk_create(
-            [
-                Target(
-                    plan=plan, code=f"I{n}", name=f"{MARK}填报指标 {n + 1}",
-                    measure="level", measure_unit="个", target_value=Decimal(100),
-                    target_year=2025, region=self.city, order=n,
-                )
-                for n in range(count)
-            ],
-            batch_size=5000,
-        )  # fmt: skip
-        today = timezone.localdate()
-        period = ReportingPeriod.objects.create(
-            plan=plan,
-            period="2024",
-            due_on=today + datetime.timedelta(days=10),
-            locks_on=today + datetime.timedelta(days=30),
-        )
+        period = make_import_targets(plan, self.city, count)
         with self.stage("填报模板生成 template", count):
-            rows = owed_rows(self.actor, plan, self.city, "2024")
-            workbook = figures_template(
-                rows, plan=plan, region=self.city, period="2024", user=self.actor,
-                reporting_period=period,
-            )  # fmt: skip
-            handle = exporters.save_workbook(workbook)
-            data = handle.read()
-            handle.close()
-        filled = self._fill(data, count)
-        with self.stage("导入预览 import preview", count):
-            preview = importers.preview_upload(
-                filled, "bench.xlsx", actor=self.actor, plan=plan, region=self.city,
-                period="2024",
-            )  # fmt: skip
-        if preview.errors:
-            raise CommandError(f"合成文件有错误：{preview.errors[:3]}")
+            data = template_bytes(self.actor, plan, self.city, period)
+        filled = fill_template(data, count)
+        try:
+            with self.stage("导入预览 import preview", count):
+                preview = import_preview(filled, self.actor, plan, self.city)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         batch = importers.create_batch(preview, filled, "bench.xlsx", actor=self.actor)
         with self.stage("导入提交 import commit", count):
             result = importers.commit_batch(batch.pk, actor=self.actor, confirm_note=MARK)
         if len(result.written) != count:
             raise CommandError(f"应写入 {count} 行，实际 {len(result.written)} 行")
-
-    def _fill(self, data: bytes, count: int) -> bytes:
-        """Type the figures the way a liaison would (openpyxl, not timed as a stage)."""
-        workbook = load_workbook(io.BytesIO(data))
-        sheet = workbook["填报表"]
-        samples = ["１２", "1,200", "3万", "45", "  7 ", "8个"]
-        for n in range(count):
-            sheet.cell(FIRST_ROW + n, 8).value = samples[n % len(samples)] if n % 2 else n % 90
-        out = io.BytesIO()
-        workbook.save(out)
-        return out.getvalue()

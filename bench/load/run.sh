@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# HTTP load run (issue 9): gunicorn on 127.0.0.1 against a seed_scale database, locust
+# headless for a bounded time at -u 8 then -u 32, for the reports list and the overview page.
+# Writes bench/results/load-<scale>-<date>.json. Loopback only.
+#
+#   bash bench/load/run.sh [--scale small|province|national] [--run-time 30s] [--workers 3]
+#
+# DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/fireplan_scale_<scale>
+# (seeded with: manage.py seed_scale --scale <scale>). Needs the prod and bench extras.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCALE=province RUN_TIME=30s WORKERS=3 PORT=${PORT:-8765} SEED=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --scale) SCALE=$2; shift 2 ;;
+        --run-time) RUN_TIME=$2; shift 2 ;;
+        --workers) WORKERS=$2; shift 2 ;;
+        --seed) SEED=$2; shift 2 ;;
+        *) echo "usage: $0 [--scale S] [--run-time 30s] [--workers N] [--seed 1]" >&2; exit 2 ;;
+    esac
+done
+
+PY=.venv/bin/python
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fireplan_scale_$SCALE}
+export SECRET_KEY=${SECRET_KEY:-load-run-only-secret-key-0123456789abcdef}
+# Production settings over plain HTTP on loopback; the API throttle (1200/min per token) is
+# lifted so the run measures the server, not the throttle.
+export DEBUG=0 ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 \
+    SECURE_HSTS_SECONDS=0 API_TOKEN_RATE=100000000/min
+export STATIC_ROOT=${STATIC_ROOT:-$(mktemp -d)}
+
+work=$(mktemp -d)
+$PY manage.py collectstatic --no-input -v0
+BENCH_TOKEN=$($PY manage.py shell -c \
+    "from rest_framework.authtoken.models import Token; print(Token.objects.get(user__username='bench_staff').key)" \
+    2>/dev/null | tail -1)
+export BENCH_TOKEN BENCH_USERNAME=bench_staff BENCH_PASSWORD="Synthetic-bench_staff-$SEED!"
+
+.venv/bin/gunicorn fireplan.wsgi --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+    --timeout 300 --access-logfile - >"$work/gunicorn.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 60); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break
+    sleep 1
+done
+
+runs=()
+for endpoint in reports overview; do
+    for users in 8 32; do
+        prefix="$work/$endpoint-u$users"
+        echo "== $endpoint, $users users, $RUN_TIME"
+        BENCH_ENDPOINT=$endpoint .venv/bin/locust -f bench/load/locustfile.py --headless \
+            --host "http://127.0.0.1:$PORT" -u "$users" -r "$users" --run-time "$RUN_TIME" \
+            --stop-timeout 10 --csv "$prefix" --only-summary --loglevel WARNING \
+            >"$prefix.log" 2>&1 || true
+        runs+=("$endpoint:$users:$prefix")
+    done
+done
+
+out="bench/results/load-$SCALE-$(date +%F).json"
+$PY bench/load/summarize.py "$out" "$SCALE" "$RUN_TIME" "$WORKERS" "${runs[@]}"
+echo "gunicorn log and locust CSVs: $work"
