@@ -6,8 +6,8 @@ A throwaway database copied from the seeded template (faults.env) on the server 
 DATABASE_URL; gunicorn with two sync workers on 127.0.0.1. Four API clients save and submit
 figures of 南阳 (每条 a GET, a PATCH or POST, sometimes a submit) while a worker is killed
 every second; the master starts a new one. Then an Excel import of 南京市's figures is
-confirmed and every worker is killed a few milliseconds later, at growing delays, until the
-kill has landed in the middle of a commit at least once.
+confirmed and every worker is killed as soon as pg_stat_activity shows the commit's
+transaction open, until that has happened twice.
 
 Afterwards (faults.invariants): every answer 2xx is in the database with its history row; the
 only failures are cut connections (never a 500); each import is all or nothing — its rows
@@ -20,6 +20,7 @@ import argparse
 import random
 import threading
 import time
+from urllib.parse import urlsplit
 
 from faults import env
 
@@ -33,6 +34,23 @@ def saving_clients(server, cast, journal, stop: threading.Event, clients: int = 
             env.save_once(session, journal, pair, rng.randint(1, 90), submit=rng.random() < 0.2)
 
     return [threading.Thread(target=work, args=(i,), daemon=True) for i in range(clients)]
+
+
+def wait_for_transaction(watch, seconds: float) -> bool:
+    """Until a request of the app is inside a multi-statement transaction (begun before its
+    current statement, or idle in it): the import's commit, the only writer now."""
+    deadline = time.monotonic() + seconds
+    with watch.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                " AND (state = 'idle in transaction' OR xact_start < query_start)"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.002)
+    return False
 
 
 def import_state(plan_code: str, region_name: str) -> tuple[int, set]:
@@ -85,6 +103,7 @@ def main(argv=None) -> int:
 
         # ---- kill -9 during an Excel import commit
         browser = env.browser_login(server.url, cast.importer)
+        watch = env.connect(url, urlsplit(url).path.lstrip("/"))
         plan = Plan.objects.get(code=env.IMPORT_PLAN)
         region = Region.objects.get(name=env.IMPORT_REGION)
         landed = 0
@@ -100,7 +119,7 @@ def main(argv=None) -> int:
                 )
             )
             committer.start()
-            time.sleep(delay)
+            in_transaction = wait_for_transaction(watch, delay * 20)
             for pid in server.worker_pids():
                 server.kill_worker(pid)
             committer.join(120)
@@ -108,8 +127,9 @@ def main(argv=None) -> int:
             after = import_state(env.IMPORT_PLAN, env.IMPORT_REGION)
             rows = len(upload.values)
             whole = after == before or after == (rows, {str(10 + attempt)})
+            when = "inside its transaction" if in_transaction else f"{delay * 20:.1f}s after"
             env.say(
-                f"import {upload.batch_id}: kill -9 all workers {delay:.2f}s after confirming → "
+                f"import {upload.batch_id}: kill -9 all workers {when} → "
                 f"{outcome.get('r')}; reports {before} → {after} "
                 f"({'all or nothing' if whole else 'PARTIAL'})"
             )
@@ -119,13 +139,14 @@ def main(argv=None) -> int:
                 problems.append(f"import {upload.batch_id} acknowledged but not applied")
             server.wait_ready()
             browser = env.browser_login(server.url, cast.importer)
-            if outcome.get("r") == "cut":
+            if outcome.get("r") == "cut" and in_transaction:
                 landed += 1
                 if landed >= 2:
                     break
         if not landed:
             problems.append(f"no kill landed during an import commit in {attempts} attempts")
 
+    watch.close()
     env.say(f"{kills} workers killed during saves; {landed} kills landed in an import commit")
     results = invariants.check_all(journal.acks)
     results["no 500 answers"] = journal.failures

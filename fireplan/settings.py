@@ -7,6 +7,7 @@ bad values fail loudly at start-up rather than silently falling back.
 
 import datetime
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -183,7 +184,14 @@ def env_milliseconds(name: str, default: int) -> int:
 # A write waits at most DB_LOCK_TIMEOUT_MS for a row another request holds, and no statement
 # runs longer than DB_STATEMENT_TIMEOUT_MS (0 = no limit); fireplan.db_errors answers 409/503.
 DB_LOCK_TIMEOUT_MS = env_milliseconds("DB_LOCK_TIMEOUT_MS", 5000)
-DB_STATEMENT_TIMEOUT_MS = env_milliseconds("DB_STATEMENT_TIMEOUT_MS", 30000)
+# Maintenance commands (migrate, rebuild_rollups, seed_scale, load_seed_plans …) may run for
+# minutes on a national database: they get no statement limit unless one is set explicitly;
+# requests (gunicorn, runserver, tests) get 30 s.
+_MAINTENANCE = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] not in (
+    ["runserver"],
+    ["test"],
+)
+DB_STATEMENT_TIMEOUT_MS = env_milliseconds("DB_STATEMENT_TIMEOUT_MS", 0 if _MAINTENANCE else 30000)
 if "postgresql" in DATABASES["default"]["ENGINE"]:
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = (

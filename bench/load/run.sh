@@ -59,6 +59,7 @@ for endpoint in reports overview; do
     done
 done
 
-out="bench/results/load-$SCALE-$(date +%F).json"
+# Dated like manage.py bench (TIME_ZONE Asia/Shanghai).
+out="bench/results/load-$SCALE-$(TZ=Asia/Shanghai date +%F).json"
 $PY bench/load/summarize.py "$out" "$SCALE" "$RUN_TIME" "$WORKERS" "${runs[@]}"
 echo "gunicorn log and locust CSVs: $work"

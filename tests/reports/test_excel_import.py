@@ -536,3 +536,35 @@ def test_a_batch_cannot_be_committed_twice_or_by_someone_else(
 def test_roles_without_reporting_cannot_upload(client, template, supervisor_nanyang):
     response = upload(client, supervisor_nanyang, template)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("plan_code", "region_name", "period"),
+    [
+        ("nanjing-2021-2023", "南京市", "2022"),
+        ("haimen-2021-2025", "海门区", "2024"),
+        ("nanyang-2021-2025", "南阳市", "2024"),
+        ("fuxin-2021-2025", "阜新市", "2024"),
+        ("lianzhou-2021-2025", "连州市", "2024"),
+    ],
+)
+def test_every_seed_plan_gives_its_own_region_a_template(
+    client, seeded, django_user_model, plan_code, region_name, period
+):
+    """Regression: a region whose figure rows are not contiguous needs several validation
+    ranges; the template was a 500 for 南阳市, 阜新市, 连州市 and 海门区."""
+    open_period(plan_code, period)
+    client.force_login(django_user_model.objects.create_superuser("root_office", password=None))
+    response = client.get(
+        reverse("excel_template"),
+        {
+            "plan": Plan.objects.get(code=plan_code).pk,
+            "region": Region.objects.get(name=region_name).pk,
+            "period": period,
+        },
+    )
+    assert response.status_code == 200, response.content[:300]
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = workbook["填报表"]
+    assert sheet.data_validations.dataValidation  # the figure column is validated
+    assert sheet.max_row > 3
