@@ -57,6 +57,18 @@ class ThrottledTokenAuthentication(TokenAuthentication):
             throttle.record_failure(request)
             raise
 
+    def authenticate_credentials(self, key):
+        """DRF's check, with the user's profile in the same query: every request needs it
+        for the scope (accounts.scope), so a list endpoint stays at a fixed small count."""
+        model = self.get_model()
+        try:
+            token = model.objects.select_related("user__profile").get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed("访问令牌无效或已被撤销") from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("该用户已停用")
+        return token.user, token
+
 
 class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
     """DRF's HTML pages carry a <style> element (code colours) and style attributes (filter

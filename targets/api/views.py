@@ -169,6 +169,17 @@ class BaseFigureViewSet(ReadOnly):
     ordering_fields = ["year", "name"]
 
 
+class ReportExists(ServiceError):
+    status_code = 409
+
+    def __init__(self, report: ProgressReport):
+        super().__init__(
+            "report_exists",
+            f"该指标本期已有填报（编号 {report.pk}，版本 {report.version}），"
+            "请用 PATCH 并带 If-Match 修改，或在请求中写明 version",
+        )
+
+
 class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
     """进度填报：联络员在范围内新建、修改、提交；委员会办公室审核、退回、重新打开。"""
 
@@ -204,6 +215,14 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         values = data.validated_data
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
+        if values.get("version") is None:
+            existing = ProgressReport.objects.filter(
+                target=target, region=region, period=values["period"]
+            ).first()
+            if existing is not None:
+                # A create must not silently overwrite a figure someone already entered:
+                # the client edits it with PATCH and If-Match (or sends its version).
+                raise ReportExists(existing)
         report = services.save_report(
             actor=request.user,
             target=target,

@@ -379,10 +379,10 @@ def _list_queries(client, admin, rows: int) -> int:
 
 @pytest.mark.parametrize("rows", [1, 30])
 def test_the_list_costs_the_same_queries_for_1_and_30_users(client, admin_jiangsu, rows):
-    # session, user, the admin's profile, region tree (scope), the region filter's choice
+    # session, user with the admin's profile, region tree (scope), the region filter's choice
     # checked, region tree (region and below), count, the page of users with profile, region
     # and unit joined, unread notices (header), region choices rendered. Nothing per row.
-    assert _list_queries(client, admin_jiangsu, rows) == 10
+    assert _list_queries(client, admin_jiangsu, rows) == 9
 
 
 # ------------------------------------------------------------------------------ command

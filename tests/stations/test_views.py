@@ -247,11 +247,11 @@ def test_the_register_costs_the_same_queries_for_1_and_for_30_stations(db):
     add(29)
     Station.objects.filter(name__endswith="-3").update(lon=121.17, lat=31.87)
     thirty = count_queries(client, reverse("station_list"))
-    # 12 queries: session, user, profile and region tree (the scope); count for the pager; the
+    # 11 queries: session, user with profile, region tree (the scope); count for the pager; the
     # page of stations with region and plan; counts by status (with those located), counts
     # by class, the stations with coordinates (map table); header notices; the region and
     # the plan choices of the filter bar.
-    assert one[0] == thirty[0] == 12, (one[1], thirty[1])
+    assert one[0] == thirty[0] == 11, (one[1], thirty[1])
     assert len(client.get(reverse("station_list")).context["page"].object_list) == 30
 
 

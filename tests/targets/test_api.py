@@ -164,6 +164,26 @@ class TestReportWorkflow:
         submitted = client.post(f"/api/v1/reports/{report['id']}/submit/", {}, format="json")
         assert submitted.json()["status"] == "submitted"
 
+    def test_a_second_create_does_not_overwrite_the_first_figure(
+        self, liaison_nanzhao, new_stations, nanzhao, open_2024
+    ):
+        client = client_for(liaison_nanzhao)
+        fields = {"target": new_stations.pk, "region": nanzhao.pk, "period": "2024"}
+        first = client.post("/api/v1/reports/", fields | {"value": "1"}, format="json")
+        assert first.status_code == 201
+        again = client.post("/api/v1/reports/", fields | {"value": "7"}, format="json")
+        assert again.status_code == 409
+        assert again.json()["code"] == "report_exists"
+        report = ProgressReport.objects.get(pk=first.json()["id"])
+        assert (report.value, report.version) == (1, first.json()["version"])
+        # With the version it read, the client may save over its own figure.
+        saved = client.post(
+            "/api/v1/reports/",
+            fields | {"value": "2", "version": first.json()["version"]},
+            format="json",
+        )
+        assert saved.status_code == 201 and saved.json()["value"] == 2
+
     def test_staff_approve_return_and_reopen_with_reasons(
         self, staff_nanyang, draft, liaison_nanzhao
     ):
