@@ -253,11 +253,11 @@ def test_the_page_runs_the_same_queries_for_1_and_30_reports(
 
     cell = response.content.decode().split(f'data-testid="cell-{city.pk}-2024"')[1]
     assert f"{rows}/{CITY_TARGETS}" in cell.split("</td>")[0]
-    # session, user, profile, region tree (scope), header notices; the plan chosen; its
+    # session, user with profile, region tree (scope), header notices; the plan chosen; its
     # periods; the region tree; the targets; their allocations; the reports; the plan
     # choices of the filter, twice (Django's Select reads the first choice to decide on the
     # ``required`` attribute, then renders them all).
-    assert len(queries) == 13, "\n".join(q["sql"][:150] for q in queries)
+    assert len(queries) == 12, "\n".join(q["sql"][:150] for q in queries)
 
 
 def test_a_plan_without_periods_says_so(client, staff_lianzhou):

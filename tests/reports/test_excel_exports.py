@@ -278,10 +278,10 @@ def test_ledger_queries_do_not_grow_with_rows(client, seeded, supervisor_nanyang
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, {"plan": owner.pk})
         workbook_of(response)
-    # session, user, profile, region tree (scope), the chosen plan (the filter's scoped
+    # session, user with profile, region tree (scope), the chosen plan (the filter's scoped
     # choice), the tasks with their section, plan and latest update (one server-side cursor
     # with subqueries), then per chunk of 2 000 tasks their units — the same for 1 and 30.
-    assert len(queries) == 7, [q["sql"][:80] for q in queries]
+    assert len(queries) == 6, [q["sql"][:80] for q in queries]
 
 
 # ------------------------------------------------------------------------------ pages
@@ -362,9 +362,9 @@ def test_assessment_page_queries_do_not_grow_with_items(client, seeded, staff_na
         response = client.get(reverse("excel_assessment"), {"plan": owner.pk, "year": 2023})
     assert response.status_code == 200
     assert len(response.context["assessment"].groups[0].items) == rows
-    # session, user, profile, region tree, the chosen plan; the scheme (none); the status
+    # session, user with profile, region tree, the chosen plan; the scheme (none); the status
     # board: targets, tasks, the engine's inputs (plans, approved figures, milestones,
     # allocations, fire statistics, base figures, stations, region tree) — the plan has no
     # tasks, so no task milestones, updates or assignments are asked for; the rules link's
     # CHANGE check; the header's notices. The same for 1 and for 30 targets.
-    assert len(queries) == 19, [q["sql"][:60] for q in queries]
+    assert len(queries) == 18, [q["sql"][:60] for q in queries]

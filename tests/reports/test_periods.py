@@ -193,9 +193,9 @@ def test_the_list_runs_the_same_queries_for_1_and_30_periods(client, staff_nanya
         response = client.get(reverse("period_list"))
 
     assert response.content.decode().count("南召县 至") == rows
-    # session, user, profile, region tree (scope), header notices; plans in scope, their
+    # session, user with profile, region tree (scope), header notices; plans in scope, their
     # periods, the exceptions in scope (with region and granting user), plans changeable.
-    assert len(queries) == 9, [q["sql"] for q in queries]
+    assert len(queries) == 8, [q["sql"] for q in queries]
 
 
 # ------------------------------------------------------------------------------ locks

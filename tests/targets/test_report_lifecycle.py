@@ -502,19 +502,19 @@ def count_queries(client, user, url: str, rows: int, key: str) -> int:
 @pytest.mark.parametrize("rows", [1, 30])
 def test_my_reports_costs_the_same_queries_for_1_and_30_rows(client, seeded, rows):
     cast = many_figures(rows, status="draft")
-    # session, user, profile, region tree (scope), region tree (owed regions), reportable
+    # session, user with profile, region tree (scope), region tree (owed regions), reportable
     # targets, their allocations (prefetch), the plans' periods, the reports, the lock
     # exceptions, unread notices (header). Nothing per row.
-    assert count_queries(client, cast["liaison"], reverse("my_reports"), rows, "items") == 11
+    assert count_queries(client, cast["liaison"], reverse("my_reports"), rows, "items") == 10
 
 
 @pytest.mark.parametrize("rows", [1, 30])
 def test_review_inbox_costs_the_same_queries_for_1_and_30_rows(client, seeded, rows):
     cast = many_figures(rows, status="submitted")
-    # session, user, profile, region tree (scope), count, the page of reports with target,
+    # session, user with profile, region tree (scope), count, the page of reports with target,
     # plan, region and submitter joined, unread notices (header), plan choices and region
     # choices of the filter bar. Nothing per row.
-    assert count_queries(client, cast["staff"], reverse("review_inbox"), rows, "page") == 9
+    assert count_queries(client, cast["staff"], reverse("review_inbox"), rows, "page") == 8
 
 
 def test_a_bad_second_evidence_file_stores_neither_file(
