@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Evidence, Plan, Region, Section, Stage, Task, TaskAssignment, TaskUpdate, Unit
@@ -154,7 +156,20 @@ class EvidenceAdmin(admin.ModelAdmin):
     ]
     search_fields = ["original_name", "sha256"]
     list_select_related = ["uploaded_by"]
-    readonly_fields = ["sha256", "size_bytes", "uploaded_by", "uploaded_at"]
+    # Files live outside the web root (no /media/ URL) and arrive only through the services'
+    # type and size checks: the admin links to the scoped download view and adds none.
+    exclude = ["file"]
+    readonly_fields = ["download_link", "sha256", "size_bytes", "uploaded_by", "uploaded_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="文件")
+    def download_link(self, obj) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("evidence_download", args=[obj.pk])
+        return format_html('<a href="{}">下载 {}</a>', url, obj.original_name)
 
 
 @admin.register(Stage)

@@ -188,13 +188,14 @@ def reporting(
             if int(period.period[:4]) > last_year:
                 continue
             is_open = period.locks_on >= on
+            period_deadline = deadline(period)  # once per period, not per cell (profiled)
             for region_id in wanted:
                 status, submitted_at = found.get(
                     (target.pk, region_id, period.period), (None, None)
                 )
                 on_time = None
                 if status in REPORTED and submitted_at is not None:
-                    on_time = submitted_at < deadline(period)
+                    on_time = submitted_at < period_deadline
                 overdue = status not in REPORTED and on > period.due_on
                 result.cell.add(status, on_time=on_time, overdue=overdue)
                 if is_open:

@@ -150,3 +150,14 @@ def test_the_report_pages_and_the_api_link_to_the_download(
     assert link in client.get(reverse("target_detail", args=[report.target_id])).content.decode()
     api = client.get(f"/api/v1/reports/{report.pk}/").json()
     assert api["evidence"][0]["download_url"] == reverse("evidence_download", args=[evidence.pk])
+
+
+def test_the_admin_links_evidence_to_the_scoped_download_not_to_media(client, evidence):
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    client.force_login(User.objects.create_superuser("evidence_admin", password=None))
+    page = client.get(reverse("admin:planning_evidence_change", args=[evidence.pk])).content
+    assert reverse("evidence_download", args=[evidence.pk]).encode() in page
+    assert b"/media/" not in page
+    assert client.get(reverse("admin:planning_evidence_add")).status_code == 403
