@@ -2,29 +2,41 @@
 in a fixed number of queries whatever the number of plans, targets, regions and reports.
 
 Queries: the plans in scope; ``StatusBoard`` (its own fixed set); the reporting periods of
-those plans; the progress reports of the open periods; the recent history (three queries).
-Everything else is Python over what these returned.
+those plans and the reporting tallies (``targets.tally_store``: one row per plan × period ×
+region, so the work does not grow with targets × regions × periods); the recent history
+(three queries). Everything else is Python over what these returned. The overview judges the
+plans' targets only (no allocation); a region page loads only what concerns its subtree.
 """
 
 from __future__ import annotations
 
 import datetime
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import chain
 
+from django.db.models import Case, DateField, F, Q, Sum, Value, When
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.scope import VIEW, scope_of
 from reports.completeness import REPORTED, Cell, deadline
+from targets import rollup_store
 from targets.choices import Feed, ProgressStatus
-from targets.models import ProgressReport, ReportingPeriod, Target
+from targets.models import ProgressReport, ReportingPeriod, ReportingTally, Target
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress
 
 from .models import Plan, Task
+from .regions import RegionTree
 
 DUE_SOON_DAYS = 90
+# The overview lists the regions most behind in the open periods, not all of them: at
+# national scale that would be thousands of rows (the completeness page has them all).
+OWED_NOW_LIMIT = 20
+TALLY_COUNTS = ("owed", "draft", "submitted", "approved", "returned", "on_time", "late")
 RECENT_CHANGES = 12
 # The five lights of the overview, in the order the office reads them.
 LIGHT_STATUSES = [
@@ -99,6 +111,7 @@ class Reporting:
 
     cell: Cell = field(default_factory=Cell)
     owed_now: list[Owed] = field(default_factory=list)
+    owed_now_total: int = 0  # rows owing in the open periods (owed_now may show fewer)
 
     @property
     def on_time_percent(self) -> int | None:
@@ -141,7 +154,91 @@ def due_milestones(board: StatusBoard, on: datetime.date) -> list[DueMilestone]:
     return sorted(rows, key=lambda r: (r.due_on, r.plan.pk))
 
 
-def reporting(
+def reporting_from_tally(
+    user,
+    plans: list[Plan],
+    *,
+    regions: set[int] | None = None,
+    on: datetime.date,
+    with_cell: bool = True,
+    owed_limit: int | None = None,
+) -> Reporting:
+    """The same figures as ``reporting_from_reports`` for every report-fed target of
+    ``plans``, read from the reporting tallies (one row per plan × period × region, kept by
+    PostgreSQL triggers, ``targets/tally_store.py``): at most three queries — the periods,
+    the sums per period (``with_cell``) and the regions still owing in the open periods (the
+    first ``owed_limit`` of them, plus their number) — whatever the number of targets."""
+    scope = scope_of(user)
+    result = Reporting()
+    periods = {
+        (p.plan_id, p.period): p
+        for p in ReportingPeriod.objects.filter(plan_id__in=[p.pk for p in plans])
+        if int(p.period[:4]) <= on.year
+    }
+    if not periods:
+        return result
+    rows = ReportingTally.objects.filter(
+        plan_id__in={plan_id for plan_id, _ in periods},
+        period__in={code for _, code in periods},
+    )
+    if not scope.everything:
+        rows = rows.filter(region_id__in=scope.region_ids)
+    if regions is not None:
+        rows = rows.filter(region_id__in=regions)
+    if with_cell:
+        sums = (
+            rows.values("plan_id", "period")
+            .annotate(**{name: Sum(name) for name in TALLY_COUNTS})
+            .order_by()
+        )
+        for row in sums:
+            period = periods.get((row["plan_id"], row["period"]))
+            if period is None:
+                continue
+            cell = result.cell
+            for name in TALLY_COUNTS:
+                setattr(cell, name, getattr(cell, name) + row[name])
+            if on > period.due_on:
+                cell.overdue += row["owed"] - row["submitted"] - row["approved"]
+    open_periods = [p for p in periods.values() if p.locks_on >= on]
+    if not open_periods:
+        return result
+    due = Case(
+        *(When(plan_id=p.plan_id, period=p.period, then=Value(p.due_on)) for p in open_periods),
+        output_field=DateField(),
+    )
+    owing = (
+        rows.filter(
+            reduce(operator.or_, (Q(plan_id=p.plan_id, period=p.period) for p in open_periods))
+        )
+        .annotate(missing=F("owed") - F("submitted") - F("approved"), due_on=due)
+        .filter(missing__gt=0)
+        # "C": code-point order, as Python sorts the names (reporting_from_reports)
+        .order_by("due_on", "-missing", Collate("region__name", "C"), "plan_id", "period")
+        .values_list("region_id", "region__name", "plan_id", "period", "missing", "owed")
+    )
+    if owed_limit is not None:
+        result.owed_now_total = owing.count()
+        owing = owing[:owed_limit]
+    plan_by_id = {p.pk: p for p in plans}
+    result.owed_now = [
+        Owed(
+            region_id,
+            name,
+            plan_by_id[plan_id],
+            period,
+            periods[(plan_id, period)].due_on,
+            missing,
+            owed,
+        )
+        for region_id, name, plan_id, period, missing, owed in owing
+    ]
+    if owed_limit is None:
+        result.owed_now_total = len(result.owed_now)
+    return result
+
+
+def reporting_from_reports(
     user,
     board: StatusBoard,
     targets: list[Target],
@@ -150,8 +247,11 @@ def reporting(
     on: datetime.date,
 ) -> Reporting:
     """Owed figures of report-fed ``targets`` (their region and allocations, inside the
-    user's scope and ``regions`` when given), for every reporting period that has begun.
-    Two queries: the periods and the reports."""
+    user's scope and ``regions`` when given), for every reporting period that has begun,
+    counted from the reports (two queries: the periods and the reports) — cell by cell, so
+    the work grows with targets × owing regions × periods. The reference for the tallies
+    (``reporting_from_tally``; tests compare both), the unit page (a subset of targets, which
+    the per-region tallies cannot separate) and SQLite."""
     scope = scope_of(user)
     result = Reporting()
     targets = [t for t in targets if t.feed == Feed.REPORTS]
@@ -216,8 +316,39 @@ def reporting(
                     row.missing += status not in REPORTED
     result.owed_now = sorted(
         (row for row in owed_now.values() if row.missing),
-        key=lambda r: (r.due_on, -r.missing, r.region_name),
+        key=lambda r: (r.due_on, -r.missing, r.region_name, r.plan.pk, r.period),
     )
+    result.owed_now_total = len(result.owed_now)
+    return result
+
+
+def _raw_reporting() -> bool:
+    """No tallies (SQLite): reporting is counted from the reports, which needs every
+    allocation of the targets on the board."""
+    return not rollup_store.supported()
+
+
+def reporting(
+    user,
+    plans: list[Plan],
+    board: StatusBoard,
+    targets: list[Target],
+    *,
+    regions: set[int] | None = None,
+    on: datetime.date,
+    with_cell: bool = True,
+    owed_limit: int | None = None,
+) -> Reporting:
+    """Reporting of every report-fed target of ``plans`` owed by ``regions`` (all when
+    None): from the tallies on PostgreSQL, from the reports elsewhere (``targets`` are the
+    board's targets owing there; the two ways agree, tests compare them)."""
+    if not _raw_reporting():
+        return reporting_from_tally(
+            user, plans, regions=regions, on=on, with_cell=with_cell, owed_limit=owed_limit
+        )
+    result = reporting_from_reports(user, board, targets, regions=regions, on=on)
+    if owed_limit is not None:
+        result.owed_now = result.owed_now[:owed_limit]
     return result
 
 
@@ -263,7 +394,9 @@ def recent_changes(plan_ids: list[int], limit: int = RECENT_CHANGES) -> list[Cha
 def overview(user, *, on: datetime.date | None = None) -> dict:
     on = on or timezone.localdate()
     plans = plans_in_scope(user)
-    board = StatusBoard(plans, on=on)
+    # The plans' own targets only: no allocation is judged here (at national scale each
+    # target is allocated to thousands of counties; their statuses are on the region pages).
+    board = StatusBoard(plans, on=on, allocation_regions=None if _raw_reporting() else ())
     cards = []
     for plan in plans:
         summary = board.plan_summary(plan)
@@ -285,7 +418,9 @@ def overview(user, *, on: datetime.date | None = None) -> dict:
         "cards": cards,
         "binding_lagging": binding_lagging,
         "due_soon": due_milestones(board, on),
-        "reporting": reporting(user, board, board.targets, on=on),
+        "reporting": reporting(
+            user, plans, board, board.targets, on=on, with_cell=False, owed_limit=OWED_NOW_LIMIT
+        ),
         "changes": recent_changes([p.pk for p in plans]),
         "due_days": DUE_SOON_DAYS,
         "on": on,
@@ -300,8 +435,25 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
     """A district: targets set for it or below or allocated to it, tasks its units take part
     in, what it owes and how complete and punctual its reporting is."""
     on = on or timezone.localdate()
-    board = StatusBoard(plans_in_scope(user), on=on)
-    subtree = board.inputs.regions.subtree(region.pk)
+    plans = plans_in_scope(user)
+    subtree = RegionTree.load().subtree(region.pk)
+    # Only what concerns the region: its targets and those allocated to it, the tasks its
+    # units take part in (with their targets, which a task's status needs), the allocations
+    # to it — not the whole plan's (issue 9: a county page at national scale).
+    plan_ids = [p.pk for p in plans]
+    tasks = Task.objects.filter(
+        plan_id__in=plan_ids, assignments__unit__region_id__in=subtree
+    ).distinct()
+    targets = Target.objects.filter(plan_id__in=plan_ids).filter(
+        Q(region_id__in=subtree) | Q(allocations__region_id__in=subtree) | Q(task__in=tasks)
+    )
+    board = StatusBoard(
+        plans,
+        on=on,
+        targets=Target.objects.filter(pk__in=targets.values("pk")),
+        tasks=tasks,
+        allocation_regions=None if _raw_reporting() else subtree,
+    )
     targets = [
         t
         for t in board.targets
@@ -317,7 +469,7 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
         "tasks": [(t, board.task_progress[t.pk], board.plans[t.plan_id]) for t in tasks],
         "target_lights": lights(summary["targets"]),
         "allocation_lights": lights(summary["allocations"]),
-        "reporting": reporting(user, board, targets, regions=subtree, on=on),
+        "reporting": reporting(user, plans, board, targets, regions=subtree, on=on),
         "on": on,
     }
 
@@ -339,6 +491,7 @@ def unit_page(user, unit, *, on: datetime.date | None = None) -> dict:
         "targets": target_rows(board, targets),
         "lead_lights": lights(summary["lead_tasks"]),
         "support_lights": lights(summary["support_tasks"]),
-        "reporting": reporting(user, board, targets, on=on),
+        # Counted from the reports: the tallies are per region, not per unit's targets.
+        "reporting": reporting_from_reports(user, board, targets, on=on),
         "on": on,
     }

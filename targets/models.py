@@ -529,3 +529,42 @@ class ReportRollup(models.Model):
     @property
     def is_demo(self) -> bool:
         return self.demo_count > 0
+
+
+class ReportingTally(models.Model):
+    """Figures owed and reported for one plan, period and region (填报情况汇总), so the
+    dashboards read a row per region instead of walking target × region × period.
+
+    ``owed`` counts the plan's report-fed targets that this region reports for this period
+    (its own targets and those allocated to it, up to each target's year); the other counts
+    are the reports among them by status, and among those submitted or approved, ``on_time``
+    (submitted before the end of the due date, site time) and ``late``. Derived data, kept by
+    PostgreSQL triggers (``targets/tally_store.py``) and rebuilt by ``rebuild_rollups``.
+    """
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("规划"), on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.CharField(_("填报期间"), max_length=6)
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.CASCADE, related_name="+"
+    )
+    owed = models.IntegerField(_("应报数"), default=0)
+    draft = models.IntegerField(_("草稿"), default=0)
+    submitted = models.IntegerField(_("已提交"), default=0)
+    approved = models.IntegerField(_("已审核"), default=0)
+    returned = models.IntegerField(_("已退回"), default=0)
+    on_time = models.IntegerField(_("按时报送"), default=0)
+    late = models.IntegerField(_("逾期报送"), default=0)
+
+    class Meta:
+        verbose_name = _("填报情况汇总")
+        verbose_name_plural = _("填报情况汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "period", "region"], name="tally_unique_plan_period_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} · {self.period} · {self.region_id}"

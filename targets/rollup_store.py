@@ -215,7 +215,8 @@ def install_triggers(using: str = "default") -> None:
 
 @contextmanager
 def deferred_rollups(using: str = "default", target_ids: Iterable[int] | None = None) -> Iterator:
-    """One transaction with the triggers off; rebuilds (``target_ids`` or all) at the end.
+    """One transaction with the triggers off; rebuilds (``target_ids`` or all) at the end,
+    with the reporting tallies of their plans (``targets/tally_store.py``, same switch).
     For bulk loads of millions of figures, where a rebuild is cheaper than the deltas."""
     with transaction.atomic(using=using):
         if supported(using):
@@ -226,6 +227,21 @@ def deferred_rollups(using: str = "default", target_ids: Iterable[int] | None = 
             with connections[using].cursor() as cursor:
                 cursor.execute("SELECT set_config(%s, 'off', true)", [DEFER_SETTING])
             rebuild_rollups(target_ids, using=using)
+            _rebuild_tallies(target_ids, using)
+
+
+def _rebuild_tallies(target_ids: Iterable[int] | None, using: str) -> None:
+    from .models import Target
+    from .tally_store import rebuild_tally
+
+    plan_ids = None
+    if target_ids is not None:
+        plan_ids = set(
+            Target.objects.using(using)
+            .filter(pk__in=list(target_ids))
+            .values_list("plan_id", flat=True)
+        )
+    rebuild_tally(plan_ids, using=using)
 
 
 # ------------------------------------------------------------------------------ rebuild

@@ -125,7 +125,12 @@ class StatusBoard:
         on: datetime.date | None = None,
         rules: StatusRules | None = None,
         targets: QuerySet[Target] | None = None,
+        tasks: QuerySet[Task] | None = None,
+        allocation_regions=None,
     ):
+        """``targets`` / ``tasks`` narrow the board (default: all of the plans'; a task is
+        judged right only when its targets are on the board). ``allocation_regions``: see
+        ``load_status_inputs`` — ``()`` when no allocation is judged."""
         self.on = on or timezone.localdate()
         self.rules = rules or StatusRules.from_settings()
         self.plans: dict[int, Plan] = {p.pk: p for p in plans}
@@ -133,12 +138,12 @@ class StatusBoard:
         if targets is None:
             targets = Target.objects.filter(plan_id__in=plan_ids)
         self.targets = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
-        self.tasks = list(
-            Task.objects.filter(plan_id__in=plan_ids)
-            .select_related("section")
-            .order_by("plan_id", "order")
+        if tasks is None:
+            tasks = Task.objects.filter(plan_id__in=plan_ids)
+        self.tasks = list(tasks.select_related("section").order_by("plan_id", "order"))
+        self.inputs: StatusInputs = load_status_inputs(
+            self.targets, allocation_regions=allocation_regions
         )
-        self.inputs: StatusInputs = load_status_inputs(self.targets)
         self.target_progress: dict[int, TargetProgress] = {
             t.pk: compute_status(t, self.inputs, on=self.on, rules=self.rules) for t in self.targets
         }

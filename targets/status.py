@@ -55,15 +55,28 @@ projection (趋势判断)
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import (
+    CharField,
+    DecimalField,
+    F,
+    Field,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from planning.models import Plan
+from planning.models import Plan, Region
 from planning.regions import RegionTree
 from stations.choices import BuildType, StationStatus
 from stations.models import Station
@@ -231,32 +244,92 @@ class TargetProgress:
 # ------------------------------------------------------------------------------ loading
 
 
+class _LazyRegionTree(RegionTree):
+    """The region tree, read (one query) the first time something looks at it, unless the
+    status query brought it along (station counts need it). The roll-ups judge without it;
+    the raw figures and callers' look-ups (``inputs.regions.names``) load it."""
+
+    def __init__(self) -> None:  # no fields yet: ``__getattr__`` fills them on first use
+        pass
+
+    def fill(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+        """(pk, parent_id, name) in the regions' order, as ``RegionTree.load`` reads them."""
+        tree = RegionTree()
+        for pk, parent_id, name in rows:
+            tree.parent[pk] = parent_id
+            tree.names[pk] = name
+            if parent_id is not None:
+                tree.children[parent_id].append(pk)
+        self.parent, self.children, self.names = tree.parent, tree.children, tree.names
+
+    def __getattr__(self, name: str):
+        if name not in ("parent", "children", "names"):
+            raise AttributeError(name)
+        self.fill(Region.objects.values_list("pk", "parent_id", "name"))
+        return getattr(self, name)
+
+
 def load_status_inputs(
-    targets: Iterable[Target], *, source: str = "auto", regions: Iterable[int] = ()
+    targets: Iterable[Target],
+    *,
+    source: str = "auto",
+    regions: Iterable[int] = (),
+    allocation_regions: Iterable[int] | None = None,
 ) -> StatusInputs:
-    """Fetch what the engine needs for these targets: 8 queries, whatever their number.
+    """Fetch what the engine needs for these targets in a fixed number of queries, whatever
+    their number — at most 4, and only those the targets need (issue 9: a list page, whose
+    targets come with their plans and milestones, costs one):
+
+    - plans: none when every target comes with its plan (``select_related("plan")``);
+    - milestones: none when every target comes with them (``prefetch_related("milestones")``,
+      all of them: a filtered prefetch would hide milestones from the schedule);
+    - allocations: none for ``allocation_regions=()`` (below);
+    - the status query, one: the roll-up rows (source "rollups"), and what formula and
+      station-register targets read — fire statistics and base figures of the judged regions
+      (the targets', their loaded allocations' and ``regions``), stations in and below them,
+      and the region tree to count them — as one UNION ALL (``_StatusRow``); source "raw"
+      reads the raw approved reports in one more query.
+    The region tree is otherwise read when first used (``inputs.regions``: the raw figures,
+    callers' name look-ups), never for the roll-ups.
 
     ``source``: "rollups" reads the roll-up rows of the targets' regions and allocations (and
     of the tree's roots, for the demo flag), and of ``regions`` when a caller judges other
     regions (``compute_status(region_id=…)``); "raw" reads every approved report; "auto" is
-    rollups on PostgreSQL, raw elsewhere (the roll-ups are kept by PostgreSQL triggers)."""
+    rollups on PostgreSQL, raw elsewhere (the roll-ups are kept by PostgreSQL triggers).
+
+    ``allocation_regions``: only the allocations to these regions (and their roll-ups) are
+    loaded — ``()`` for none, when only the targets themselves are judged (the overview: at
+    national scale a target is allocated to thousands of counties); None loads them all."""
     if source == "auto":
         source = "rollups" if rollup_store.supported() else "raw"
     if source not in ("rollups", "raw"):
         raise ValueError(f"unknown source {source!r}")
     targets = list(targets)
     ids = [t.pk for t in targets]
-    plan_ids = {t.plan_id for t in targets}
-    plans = {p.pk: p for p in Plan.objects.filter(pk__in=plan_ids)}
-    tree = RegionTree.load()
+    extra_regions = set(regions)
+    plans = {t.plan_id: t.plan for t in targets if Target.plan.is_cached(t)}
+    missing_plans = {t.plan_id for t in targets} - set(plans)
+    if missing_plans:
+        plans |= {p.pk: p for p in Plan.objects.filter(pk__in=missing_plans)}
+
+    milestones: dict[int, list[Milestone]] = defaultdict(list)
+    if targets and all("milestones" in _prefetched(t) for t in targets):
+        for target in targets:
+            rows = sorted(_prefetched(target)["milestones"], key=lambda m: (m.due_on, m.order))
+            if rows:
+                milestones[target.pk] = rows
+    else:
+        for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
+            milestones[milestone.target_id].append(milestone)
 
     allocations: dict[int, list[Allocation]] = defaultdict(list)
-    for allocation in Allocation.objects.filter(target_id__in=ids):
+    allocation_rows = Allocation.objects.filter(target_id__in=ids)
+    if allocation_regions is not None:
+        allocation_rows = allocation_rows.filter(region_id__in=list(allocation_regions))
+    for allocation in allocation_rows:  # an empty region list runs no query
         allocations[allocation.target_id].append(allocation)
 
     figures: dict[int, list[Figure]] = defaultdict(list)
-    rollups: dict[int, dict[int, list[RegionFigure]]] | None = None
-    demo_starts: dict[int, list[datetime.date]] = defaultdict(list)
     if source == "raw":
         approved = ProgressReport.objects.filter(
             target_id__in=ids, status=ReportStatus.APPROVED, value__isnull=False
@@ -266,70 +339,232 @@ def load_status_inputs(
             figures[target_id].append(Figure(period, region_id, value, starts_on, ends_on, is_demo))
         for rows in figures.values():
             rows.sort(key=lambda f: (f.ends_on, f.starts_on))
-    else:
-        rollups = _load_rollups(targets, allocations, tree, set(regions), demo_starts)
 
-    milestones: dict[int, list[Milestone]] = defaultdict(list)
-    for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
-        milestones[milestone.target_id].append(milestone)
-
-    fire_statistics = {(s.region_id, s.year): s for s in FireStatistic.objects.all()}
-    base_figures: dict[tuple[str, int], dict[int, Decimal]] = defaultdict(dict)
-    for key, region_id, year, value in BaseFigure.objects.exclude(key="").values_list(
-        "key", "region_id", "year", "value"
-    ):
-        base_figures[(key, region_id)][year] = value
-    stations = [
-        StationRow(*row)
-        for row in Station.objects.values_list(
-            "region_id", "status", "build_type", "completed_year"
-        )
-    ]
+    # Each target's judged regions: its own, its allocations', the caller's.
+    wanted: dict[int, set[int]] = {
+        t.pk: {t.region_id, *extra_regions, *(a.region_id for a in allocations.get(t.pk, []))}
+        for t in targets
+    }
+    loaded = _load_status_rows(targets, wanted, with_rollups=source == "rollups")
     return StatusInputs(
         plans=plans,
         figures=figures,
         milestones=milestones,
         allocations=allocations,
-        regions=tree,
-        fire_statistics=fire_statistics,
-        base_figures=base_figures,
-        stations=stations,
-        rollups=rollups,
-        demo_starts=demo_starts,
+        regions=loaded.tree,
+        fire_statistics=loaded.fire_statistics,
+        base_figures=loaded.base_figures,
+        stations=loaded.stations,
+        rollups=loaded.rollups if source == "rollups" else None,
+        demo_starts=loaded.demo_starts,
     )
 
 
-def _load_rollups(
-    targets: list[Target],
-    allocations: dict[int, list[Allocation]],
-    regions: RegionTree,
-    extra_regions: set[int],
-    demo_starts: dict[int, list[datetime.date]],
-) -> dict[int, dict[int, list[RegionFigure]]]:
-    """One query: the roll-up rows of the regions the engine judges (each target's region and
-    allocations) and of the tree's roots (whose demo count covers the whole target)."""
-    roots = {pk for pk, parent in regions.parent.items() if parent is None}
-    wanted: dict[int, set[int]] = {
-        t.pk: {t.region_id, *extra_regions, *(a.region_id for a in allocations.get(t.pk, []))}
-        for t in targets
+def _prefetched(instance) -> dict:
+    return getattr(instance, "_prefetched_objects_cache", {})
+
+
+# The status query's rows: one layout for every kind (a UNION ALL needs one); each kind fills
+# its own columns, typed NULL elsewhere (PostgreSQL types an untyped NULL column as text).
+_TEXT, _INTEGER, _NUMBER = (
+    (CharField(), "text"),
+    (IntegerField(), "integer"),
+    (DecimalField(), "numeric"),
+)
+_LAYOUT: dict[str, tuple[Field, str]] = {
+    "kind": _TEXT,
+    "target_id": _INTEGER,
+    "region_id": _INTEGER,
+    "parent_id": _INTEGER,
+    "period": _TEXT,
+    "own_value": _NUMBER,
+    "below_value": _NUMBER,
+    "demo_count": _INTEGER,
+    "year": _INTEGER,
+    "fires": _INTEGER,
+    "deaths": _INTEGER,
+    "injuries": _INTEGER,
+    "direct_loss_10k_yuan": _NUMBER,
+    "key": _TEXT,
+    "value": _NUMBER,
+    "status": _TEXT,
+    "build_type": _TEXT,
+    "completed_year": _INTEGER,
+    "name": _TEXT,
+    "position": _INTEGER,  # the rows' order where it decides (regions, base figures)
+}
+_StatusRow = namedtuple("_StatusRow", list(_LAYOUT))
+ROLLUP, FIRE_STATISTIC, BASE_FIGURE, STATION, REGION = (
+    "rollup", "fire_statistic", "base_figure", "station", "region",
+)  # fmt: skip
+
+
+def _in_layout(queryset: QuerySet, kind: str, *fields: str, **columns) -> QuerySet:
+    """The queryset's rows in the shared layout: ``fields`` fill the columns of their name,
+    ``columns`` others (a field path or an expression); the rest are NULL."""
+    filled = {name: F(name) for name in fields} | {
+        name: F(source) if isinstance(source, str) else source for name, source in columns.items()
     }
-    region_ids = set().union(roots, *wanted.values())
-    rows = ReportRollup.objects.filter(
-        target_id__in=list(wanted), region_id__in=region_ids, report_count__gt=0
-    ).values_list("target_id", "region_id", "period", "own_value", "below_value", "demo_count")
-    bounds: dict[str, tuple[datetime.date, datetime.date]] = {}
-    rollups: dict[int, dict[int, list[RegionFigure]]] = defaultdict(lambda: defaultdict(list))
-    for target_id, region_id, period, own, below, demo_count in rows:
-        if period not in bounds:
-            bounds[period] = period_bounds(period)
-        starts_on, ends_on = bounds[period]
-        if region_id in roots and demo_count:
-            demo_starts[target_id].append(starts_on)
-        if region_id in wanted[target_id]:
-            rollups[target_id][region_id].append(
-                RegionFigure(period, own, below, starts_on, ends_on)
+    annotations = {
+        f"status_{name}": filled.get(name) or RawSQL(f"CAST(NULL AS {sql_type})", (), output)
+        for name, (output, sql_type) in _LAYOUT.items()
+    }
+    annotations["status_kind"] = Value(kind, output_field=CharField())
+    return queryset.order_by().annotate(**annotations).values_list(*annotations)
+
+
+def _position(*ordering: str) -> Window:
+    return Window(RowNumber(), order_by=[F(name).asc() for name in ordering])
+
+
+def _in_and_below(region_ids: set[int]) -> RawSQL:
+    """The regions and every region below them, as a sub-select (a recursive CTE)."""
+    table = Region._meta.db_table
+    pk, parent = Region._meta.pk.column, Region._meta.get_field("parent").column
+    marks = ", ".join(["%s"] * len(region_ids))
+    return RawSQL(
+        f'WITH RECURSIVE below(id) AS (SELECT "{pk}" FROM "{table}" WHERE "{pk}" IN ({marks}) '
+        f'UNION SELECT r."{pk}" FROM "{table}" r JOIN below ON r."{parent}" = below.id) '
+        "SELECT id FROM below",
+        sorted(region_ids),
+    )
+
+
+@dataclass
+class _Loaded:
+    tree: _LazyRegionTree = field(default_factory=_LazyRegionTree)
+    rollups: dict[int, dict[int, list[RegionFigure]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    demo_starts: dict[int, list[datetime.date]] = field(default_factory=lambda: defaultdict(list))
+    fire_statistics: dict[tuple[int, int], FireStatistic] = field(default_factory=dict)
+    base_figures: dict[tuple[str, int], dict[int, Decimal]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    stations: list[StationRow] = field(default_factory=list)
+
+
+def _load_status_rows(
+    targets: list[Target], wanted: dict[int, set[int]], *, with_rollups: bool
+) -> _Loaded:
+    """One query (none when nothing is needed): the roll-up rows of the regions the engine
+    judges and of the tree's roots (regions without a parent, read in the same query: their
+    demo count covers the whole target, so no tree is needed), plus what the formula and
+    station-register targets read (``_external_inputs``)."""
+    judged = set().union(*wanted.values())
+    needs = _external_inputs(targets)
+    branches = []
+    if with_rollups and targets:
+        rollups = ReportRollup.objects.filter(target_id__in=list(wanted), report_count__gt=0)
+        rollups = rollups.filter(Q(region_id__in=judged) | Q(region__parent__isnull=True))
+        branches.append(
+            _in_layout(
+                rollups,
+                ROLLUP,
+                "target_id",
+                "region_id",
+                "period",
+                "own_value",
+                "below_value",
+                "demo_count",
+                parent_id="region__parent_id",
             )
-    return rollups
+        )
+    if needs.fire_statistics:
+        statistics = FireStatistic.objects.filter(region_id__in=judged)
+        branches.append(
+            _in_layout(statistics, FIRE_STATISTIC, "region_id", "year", *FIRE_STATISTIC_FIELDS)
+        )
+    if needs.base_figures:
+        base_figures = BaseFigure.objects.filter(key__in=needs.base_figures, region_id__in=judged)
+        # In BaseFigure's order (its region's, then name and year): the last one counts.
+        position = _position("region__level", "region__name", "name", "year")
+        branches.append(
+            _in_layout(
+                base_figures, BASE_FIGURE, "region_id", "key", "year", "value", position=position
+            )
+        )
+    if needs.stations:
+        stations = Station.objects.filter(region_id__in=_in_and_below(judged))
+        branches.append(
+            _in_layout(stations, STATION, "region_id", "status", "build_type", "completed_year")
+        )
+        # The tree, to count the stations below each judged region.
+        branches.append(
+            _in_layout(
+                Region.objects.all(),
+                REGION,
+                "parent_id",
+                "name",
+                region_id="pk",
+                position=_position("level", "name"),
+            )
+        )
+    loaded = _Loaded()
+    if not branches:
+        return loaded
+    query = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    rows = [_StatusRow(*values) for values in query]
+    bounds: dict[str, tuple[datetime.date, datetime.date]] = {}
+    tree_rows, base_rows = [], []
+    for row in rows:
+        if row.kind == ROLLUP:
+            if row.period not in bounds:
+                bounds[row.period] = period_bounds(row.period)
+            starts_on, ends_on = bounds[row.period]
+            if row.parent_id is None and row.demo_count:
+                loaded.demo_starts[row.target_id].append(starts_on)
+            if row.region_id in wanted[row.target_id]:
+                loaded.rollups[row.target_id][row.region_id].append(
+                    RegionFigure(row.period, row.own_value, row.below_value, starts_on, ends_on)
+                )
+        elif row.kind == FIRE_STATISTIC:
+            loaded.fire_statistics[(row.region_id, row.year)] = FireStatistic(
+                region_id=row.region_id,
+                year=row.year,
+                **{name: getattr(row, name) for name in FIRE_STATISTIC_FIELDS},
+            )
+        elif row.kind == BASE_FIGURE:
+            base_rows.append(row)
+        elif row.kind == STATION:
+            loaded.stations.append(
+                StationRow(row.region_id, row.status, row.build_type, row.completed_year)
+            )
+        else:
+            tree_rows.append(row)
+    for row in sorted(base_rows, key=lambda r: r.position):
+        loaded.base_figures[(row.key, row.region_id)][row.year] = row.value
+    if tree_rows:
+        tree_rows.sort(key=lambda r: r.position)
+        loaded.tree.fill((r.region_id, r.parent_id, r.name) for r in tree_rows)
+    return loaded
+
+
+@dataclass(frozen=True)
+class _ExternalInputs:
+    """What the targets' feeds read besides reports: fire statistics, the base figures'
+    keys, the station register."""
+
+    fire_statistics: bool = False
+    base_figures: frozenset[str] = frozenset()
+    stations: bool = False
+
+
+def _external_inputs(targets: list[Target]) -> _ExternalInputs:
+    fire_statistics, base_figures, stations = False, set(), False
+    for target in targets:
+        if target.feed == Feed.STATION_REGISTER:
+            stations = True
+        if target.feed != Feed.FORMULA:
+            continue
+        try:
+            names = parse_formula(target.formula).variables
+        except FormulaError:
+            continue  # the engine reports it and reads nothing
+        fire_statistics |= bool(names & set(FIRE_STATISTIC_FIELDS))
+        stations |= STATIONS_IN_SERVICE in names
+        base_figures |= names - set(FIRE_STATISTIC_FIELDS) - {STATIONS_IN_SERVICE}
+    return _ExternalInputs(fire_statistics, frozenset(base_figures), stations)
 
 
 # ------------------------------------------------------------------------------ helpers
