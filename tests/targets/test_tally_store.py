@@ -333,3 +333,20 @@ def test_a_deferred_bulk_load_rebuilds_the_tallies(tree):
         )
         Allocation.objects.filter(target=target, region=tree["regions"][-2]).delete()
     assert_tally_exact()
+
+
+def test_the_overview_page_says_how_many_rows_it_does_not_list(
+    client, seed_reporting, superuser, monkeypatch
+):
+    from django.urls import reverse
+
+    from planning import dashboards
+
+    monkeypatch.setattr(dashboards, "OWED_NOW_LIMIT", 2)
+    total = reporting_from_tally(
+        superuser, plans_in_scope(superuser), on=timezone.localdate()
+    ).owed_now_total
+    client.force_login(superuser)
+    html = client.get(reverse("home")).content.decode()
+    assert 'data-testid="not-reported-more"' in html
+    assert f"按截止日期和未报数排在前 2 条，共 {total} 条" in html
