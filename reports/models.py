@@ -288,8 +288,11 @@ class ImportState(models.TextChoices):
 class ImportBatch(models.Model):
     """An uploaded figures workbook: parsed and previewed first, committed on confirmation.
 
-    The file is kept here until the commit, which parses it again (so what is written is
-    exactly what the file says) and stores it as evidence linked to the reports it wrote."""
+    The file is kept here until the commit, which stores it as evidence linked to the reports
+    it wrote. The preview keeps the cells it read (``summary["cells"]``, with the file's
+    digest); the commit checks them again against the database as it is then, without parsing
+    the file a second time (parsing is most of an import's cost: issue 9), and reads the file
+    again only if the digest differs."""
 
     file = models.FileField(_("上传文件"), upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("原文件名"), max_length=255)

@@ -11,20 +11,24 @@ the region an exception.
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
-from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
+from fireplan.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
 from planning.evidence import check_evidence_file, store_evidence
-from planning.models import Region
+from planning.models import Evidence, Plan, Region
 
 from .choices import Feed, ReportStatus
 from .models import (
+    Allocation,
     LockException,
     ProgressReport,
     ReportContribution,
@@ -100,10 +104,9 @@ def _expected(target: Target) -> str:
 # ------------------------------------------------------------------------------ periods
 
 
-def reporting_period(target: Target, period: str) -> ReportingPeriod:
+def _check_period_in_plan(plan: Plan, period: str) -> None:
     if not is_valid_period(period):
         raise ServiceError("bad_period", "期间格式应为 2022、2022H1 或 2022Q3", field="period")
-    plan = target.plan
     year = int(period[:4])
     if not plan.start_year <= year <= plan.end_year:
         raise ServiceError(
@@ -111,9 +114,25 @@ def reporting_period(target: Target, period: str) -> ReportingPeriod:
             f"期间 {period} 不在规划期 {plan.start_year}—{plan.end_year} 内",
             field="period",
         )
+
+
+def _period_not_open(period: str) -> ServiceError:
+    return ServiceError("period_not_open", f"期间 {period} 尚未开放填报", field="period")
+
+
+def _period_locked(period: str, found: ReportingPeriod) -> ServiceError:
+    return ServiceError(
+        "period_locked",
+        f"{period} 期间已于 {found.locks_on} 锁定，如需补报请联系委员会办公室开放",
+        field="period",
+    )
+
+
+def reporting_period(target: Target, period: str) -> ReportingPeriod:
+    _check_period_in_plan(target.plan, period)
     found = ReportingPeriod.objects.filter(plan_id=target.plan_id, period=period).first()
     if found is None:
-        raise ServiceError("period_not_open", f"期间 {period} 尚未开放填报", field="period")
+        raise _period_not_open(period)
     return found
 
 
@@ -131,28 +150,66 @@ def is_locked(period: ReportingPeriod, region: Region, on: datetime.date | None 
 def _check_open(target: Target, region: Region, period: str) -> ReportingPeriod:
     found = reporting_period(target, period)
     if is_locked(found, region):
-        raise ServiceError(
-            "period_locked",
-            f"{period} 期间已于 {found.locks_on} 锁定，如需补报请联系委员会办公室开放",
-            field="period",
-        )
+        raise _period_locked(period, found)
     return found
 
 
 # ------------------------------------------------------------------------------ scope
 
+# Allocated shares of a target: region id → the value allocated to it (目标分解). The rules
+# below take them as a mapping so that one target (its prefetched or queried allocations)
+# and thousands (one query, ``allocated_shares``) go through the same code.
+Shares = dict[int, Decimal]
+
+
+def _shares_of(target: Target) -> Shares:
+    return {a.region_id: a.value for a in target.allocations.all()}
+
+
+def allocated_shares(plan_ids: Iterable[int]) -> dict[int, Shares]:
+    """Every allocation of the targets of these plans (one query): target id → region id →
+    value."""
+    shares: dict[int, Shares] = defaultdict(dict)
+    rows = Allocation.objects.filter(target__plan_id__in=list(plan_ids)).values_list(
+        "target_id", "region_id", "value"
+    )
+    for target_id, region_id, value in rows:
+        shares[target_id][region_id] = value
+    return shares
+
 
 def owed_regions(target: Target) -> set[int]:
     """Regions a figure may be reported for: the target's region and its allocations."""
-    return {target.region_id, *(a.region_id for a in target.allocations.all())}
+    return {target.region_id, *_shares_of(target)}
 
 
-def _check_may_report(actor, target: Target, region: Region) -> None:
+def _owes(target: Target, region_id: int, shares: Shares) -> bool:
+    return region_id == target.region_id or region_id in shares
+
+
+def region_goal(target: Target, region_id: int, shares: Shares) -> Decimal | None:
+    """The goal a region is measured against: a county's own share (南召县: 3 of 南阳's 24)
+    when it has one, otherwise the target's value."""
+    if region_id != target.region_id:
+        share = shares.get(region_id)
+        if share is not None:
+            return share
+    return target.target_value
+
+
+def _may_report_in(actor, region: Region) -> bool:
+    """The role may report at all (otherwise PermissionDenied), and the region is in scope."""
     require(actor, REPORT)
     scope = scope_of(actor)
-    if not allows(actor, target, REPORT) or not (scope.everything or region.pk in scope.region_ids):
-        raise NotAllowed("out_of_scope", "该指标或区划不在您的填报范围内")
-    if region.pk not in owed_regions(target):
+    return scope.everything or region.pk in scope.region_ids
+
+
+def _out_of_scope() -> NotAllowed:
+    return NotAllowed("out_of_scope", "该指标或区划不在您的填报范围内")
+
+
+def _check_owed(target: Target, region: Region, shares: Shares) -> None:
+    if not _owes(target, region.pk, shares):
         raise ServiceError(
             "region_not_owed", f"{region.name}不承担该指标，无需填报", field="region"
         )
@@ -162,8 +219,62 @@ def _check_may_report(actor, target: Target, region: Region) -> None:
         )
 
 
+def _check_may_report(actor, target: Target, region: Region) -> None:
+    region_in_scope = _may_report_in(actor, region)
+    if not allows(actor, target, REPORT) or not region_in_scope:
+        raise _out_of_scope()
+    _check_owed(target, region, _shares_of(target))
+
+
+def owed_targets(
+    actor, plan: Plan, region: Region, period: str
+) -> tuple[list[Target], dict[int, Shares]]:
+    """The targets of ``plan`` that ``actor`` reports for ``region`` in ``period`` — one row
+    each in the figures template — in the plan's order, each with ``plan`` attached, and
+    their allocated shares (``allocated_shares``). Two queries whatever the number of
+    targets: the importer checks thousands of rows against it."""
+    scope = scope_of(actor)
+    if not (scope.everything or region.pk in scope.region_ids):
+        return [], {}
+    year = int(period[:4])
+    candidates = list(
+        Target.objects.for_user(actor, REPORT)
+        .filter(plan=plan, feed=Feed.REPORTS)
+        .order_by("order", "pk")
+    )
+    shares = allocated_shares([plan.pk])
+    targets = []
+    for target in candidates:
+        if _owes(target, region.pk, shares.get(target.pk, {})) and year <= (
+            target.target_year or plan.end_year
+        ):
+            target.plan = plan
+            targets.append(target)
+    return targets, shares
+
+
+# ------------------------------------------------------------------------------ plausibility
+
+
+def unusual(
+    target: Target, region_id: int, value: Decimal, previous: Decimal | None, shares: Shares
+) -> list[str]:
+    """Why a figure needs a confirming comment: far from the previous approved figure, or
+    many times the region's goal (not a refusal)."""
+    warnings = []
+    if previous:
+        jump = abs(value - previous) / previous
+        if jump > JUMP_RATIO:
+            warnings.append(
+                f"与上期审核值 {previous.normalize():f} 相差 {jump * 100:.0f}%，请说明原因"
+            )
+    goal = region_goal(target, region_id, shares)
+    if goal and value > goal * TIMES_TARGET:
+        warnings.append(f"数值超过目标值 {goal.normalize():f} 的 {TIMES_TARGET} 倍，请确认")
+    return warnings
+
+
 def plausibility(target: Target, region: Region, period: str, value: Decimal) -> Plausibility:
-    result = Plausibility()
     previous = (
         ProgressReport.objects.filter(
             target=target, region=region, status=ReportStatus.APPROVED, period__lt=period
@@ -172,23 +283,57 @@ def plausibility(target: Target, region: Region, period: str, value: Decimal) ->
         .values_list("value", flat=True)
         .first()
     )
-    if previous:
-        jump = abs(value - previous) / previous
-        if jump > JUMP_RATIO:
-            result.warnings.append(
-                f"与上期审核值 {previous.normalize():f} 相差 {jump * 100:.0f}%，请说明原因"
-            )
-    goal = target.target_value
-    if region.pk != target.region_id:
-        # A county is compared with its own share (南召县: 3 of 南阳's 24), not the city's goal.
-        share = next((a.value for a in target.allocations.all() if a.region_id == region.pk), None)
-        goal = share if share is not None else goal
-    if goal and value > goal * TIMES_TARGET:
-        result.warnings.append(f"数值超过目标值 {goal.normalize():f} 的 {TIMES_TARGET} 倍，请确认")
-    return result
+    return Plausibility(unusual(target, region.pk, value, previous, _shares_of(target)))
+
+
+def previous_figures(region: Region, period: str, plan_ids: Iterable[int]) -> dict[int, Decimal]:
+    """The last approved figure before ``period`` in ``region`` of each target of these
+    plans (one query): what ``plausibility`` compares with."""
+    rows = (
+        ProgressReport.objects.filter(
+            target__plan_id__in=list(plan_ids),
+            region=region,
+            status=ReportStatus.APPROVED,
+            period__lt=period,
+        )
+        .order_by("target_id", "period")
+        .values_list("target_id", "value")
+    )
+    return dict(rows)  # ascending periods: the last one of a target wins
 
 
 # ------------------------------------------------------------------------------ writes
+
+
+def _check_value(number: Decimal | None, submit: bool) -> None:
+    if submit and number is None:
+        raise ServiceError("value_required", "提交前请填写数值", field="value")
+
+
+def _check_editable(report: ProgressReport) -> None:
+    if report.status not in EDITABLE:
+        raise ServiceError(
+            "not_editable",
+            f"该报送当前为“{report.get_status_display()}”，不能修改",
+        )
+
+
+def _check_new(version: int | None) -> None:
+    if version not in (None, 0):
+        raise ServiceError("stale_edit", "该报送已被删除，请刷新后重试")
+
+
+def _save_reason(submit: bool) -> str:
+    return "提交" if submit else "保存草稿"
+
+
+def _changes(*, actor, number, note: str, confirm_note: str, submit: bool) -> dict[str, object]:
+    """What saving a figure writes (field → value), besides ``updated_at`` and the version."""
+    changes = {"value": number, "note": note, "confirm_note": confirm_note, "submitted_by": actor}
+    if submit:
+        changes["status"] = ReportStatus.SUBMITTED
+        changes["submitted_at"] = timezone.now()
+    return changes
 
 
 @transaction.atomic
@@ -213,42 +358,347 @@ def save_report(
     for upload in evidence:
         check_evidence_file(upload)
     number = parse_value(value, target)
-    if submit and number is None:
-        raise ServiceError("value_required", "提交前请填写数值", field="value")
+    _check_value(number, submit)
     existing = ProgressReport.objects.filter(target=target, region=region, period=period).first()
     if existing is not None:
         report = lock_for_edit(ProgressReport, existing.pk, version)
-        if report.status not in EDITABLE:
-            raise ServiceError(
-                "not_editable",
-                f"该报送当前为“{report.get_status_display()}”，不能修改",
-            )
+        _check_editable(report)
     else:
-        if version not in (None, 0):
-            raise ServiceError("stale_edit", "该报送已被删除，请刷新后重试")
+        _check_new(version)
         report = ProgressReport(target=target, region=region, period=period, version=0)
     if number is not None and not confirm_note.strip():
         check = plausibility(target, region, period, number)
         if check:
             raise NeedsConfirmation(check.warnings)
-    report.value = number
-    report.note = note
-    report.confirm_note = confirm_note.strip()
-    report.submitted_by = actor
-    fields = ["value", "note", "confirm_note", "submitted_by", "updated_at"]
-    if submit:
-        report.status = ReportStatus.SUBMITTED
-        report.submitted_at = timezone.now()
-        fields += ["status", "submitted_at"]
+    changes = _changes(
+        actor=actor, number=number, note=note, confirm_note=confirm_note.strip(), submit=submit
+    )
+    for name, new in changes.items():
+        setattr(report, name, new)
     if report.pk is None:
         report.version = 1
         report._history_user = actor
-        report._change_reason = "提交" if submit else "保存草稿"
+        report._change_reason = _save_reason(submit)
         report.save()
     else:
-        save_versioned(report, fields, actor=actor, reason="提交" if submit else "保存草稿")
+        save_versioned(report, [*changes, "updated_at"], actor=actor, reason=_save_reason(submit))
     _attach(report, evidence, actor)
     return report
+
+
+@dataclass
+class ReportEntry:
+    """One figure for ``save_reports``: what ``save_report`` takes for one target."""
+
+    target: Target
+    value: object
+    note: str = ""
+    confirm_note: str = ""
+    version: int | None = None
+
+
+@dataclass
+class SavedReports:
+    report_ids: list[int]  # the reports written, in the order of the entries
+    evidence: list[Evidence]  # the files stored, each linked to every report written
+
+
+# Rows per UPDATE statement where Django's bulk_update is used (not PostgreSQL): it writes one
+# CASE per field, whose cost grows with the rows of a statement.
+UPDATE_BATCH = 500
+
+
+@transaction.atomic
+def save_reports(
+    *,
+    actor,
+    region: Region,
+    period: str,
+    entries: Sequence[ReportEntry],
+    submit: bool = False,
+    confirm_unusual: str = "",
+    evidence: Sequence = (),
+) -> SavedReports:
+    """``save_report`` for many targets of one region and period at once, all or none (the
+    Excel import): the same checks, in the same order for each entry; then one insert, one
+    update, their history rows and the evidence links, each one statement — a fixed number
+    of queries whatever the number of entries.
+
+    The first entry (in order) that ``save_report`` would refuse refuses the whole call with
+    the error ``save_report`` raises, its ``entry`` attribute set to the entry's index. An
+    unusual figure without its own confirming comment takes ``confirm_unusual`` when given
+    (the note typed on the import's preview page), and raises ``NeedsConfirmation``
+    otherwise. The evidence files are checked once every entry has passed, stored once the
+    figures are written, and linked to every report written.
+    """
+    if not entries:
+        return SavedReports([], [])
+    region_in_scope = _may_report_in(actor, region)
+    targets = [entry.target for entry in entries]
+    prefetch_related_objects([t for t in targets if not Target.plan.is_cached(t)], "plan")
+    plans = {t.plan_id: t.plan for t in targets}
+    # Read by plan rather than by a list of thousands of target ids (each id a parameter).
+    reportable = set(
+        Target.objects.for_user(actor, REPORT)
+        .filter(plan_id__in=plans)
+        .values_list("pk", flat=True)
+    )
+    shares = allocated_shares(plans)
+    periods = _open_periods(plans, region, period)
+    existing = _lock_reports(plans, {t.pk for t in targets}, region, period)
+    previous = previous_figures(region, period, plans)
+    confirm_unusual = confirm_unusual.strip()
+    created: list[tuple[int, dict]] = []
+    changed: list[tuple[ProgressReport, dict]] = []
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        target = entry.target
+        try:
+            if target.pk not in reportable or not region_in_scope:
+                raise _out_of_scope()
+            _check_owed(target, region, shares.get(target.pk, {}))
+            if isinstance(periods[target.plan_id], ServiceError):
+                raise periods[target.plan_id]
+            number = parse_value(entry.value, target)
+            _check_value(number, submit)
+            if target.pk in seen:
+                raise ServiceError("duplicate", "同一指标在本次填报中出现了两次")
+            seen.add(target.pk)
+            report = existing.get(target.pk)
+            if report is not None:
+                # lock_for_edit's check (the rows were locked above, all at once).
+                if entry.version is not None and report.version != entry.version:
+                    raise StaleEdit(report)
+                _check_editable(report)
+            else:
+                _check_new(entry.version)
+            confirm_note = entry.confirm_note.strip()
+            if number is not None and not confirm_note:
+                warnings = unusual(
+                    target, region.pk, number, previous.get(target.pk), shares.get(target.pk, {})
+                )
+                if warnings and not confirm_unusual:
+                    raise NeedsConfirmation(warnings)
+                if warnings:
+                    confirm_note = confirm_unusual
+        except ServiceError as error:
+            error.entry = index
+            raise
+        changes = _changes(
+            actor=actor, number=number, note=entry.note, confirm_note=confirm_note, submit=submit
+        )
+        if report is None:
+            created.append((target.pk, changes))
+        else:
+            changed.append((report, changes))
+    for upload in evidence:
+        check_evidence_file(upload)
+    written = _write_reports(
+        region,
+        period,
+        created,
+        changed,
+        actor=actor,
+        reason=_save_reason(submit),
+        now=timezone.now(),
+    )
+    report_ids = [written[target.pk] for target in targets]
+    stored = [store_evidence(upload, actor=actor) for upload in evidence]
+    for item in stored:
+        _link_evidence(report_ids, item)
+    return SavedReports(report_ids, stored)
+
+
+# Set-wise writes for ``save_reports``. On PostgreSQL each is one statement fed by arrays (a
+# parameter a column, not one a cell): the rows inserted or updated FROM unnest(…), their
+# history rows inserted from the same statement's RETURNING (a data-modifying WITH), the
+# evidence links from one array. Elsewhere (SQLite, for trying the product out)
+# django-simple-history's bulk_create_with_history / bulk_update_with_history. At 10 000
+# rows Django's bulk_create alone spends seconds preparing 160 000 parameters, the unnest
+# insert a tenth of that.
+
+
+def _write_reports(
+    region: Region,
+    period: str,
+    created: list[tuple[int, dict]],
+    changed: list[tuple[ProgressReport, dict]],
+    *,
+    actor,
+    reason: str,
+    now: datetime.datetime,
+) -> dict[int, int]:
+    """Insert the new reports (version 1) and update the changed ones (version + 1), each
+    with its history row; returns target id → report id."""
+    names = [*(created or changed)[0][1], "updated_at", "version"] if created or changed else []
+    if connection.vendor == "postgresql":
+        return _write_postgresql(
+            region, period, created, changed, names, actor=actor, reason=reason, now=now
+        )
+    history = {"default_user": actor, "default_change_reason": reason, "default_date": now}
+    reports = [
+        ProgressReport(target_id=target_id, region=region, period=period, version=1, **changes)
+        for target_id, changes in created
+    ]
+    if reports:
+        bulk_create_with_history(reports, ProgressReport, **history)
+    for report, changes in changed:
+        for name, new in changes.items():
+            setattr(report, name, new)
+        report.updated_at, report.version = now, report.version + 1
+    if changed:
+        updated = [report for report, _ in changed]
+        bulk_update_with_history(
+            updated, ProgressReport, names, batch_size=UPDATE_BATCH, **history
+        )  # fmt: skip
+    return {report.target_id: report.pk for report in [*reports, *(r for r, _ in changed)]}
+
+
+def _write_postgresql(region, period, created, changed, names, *, actor, reason, now):
+    meta, quote = ProgressReport._meta, connection.ops.quote_name
+    written: dict[int, int] = {}
+    if created:
+        template = ProgressReport(region=region, period=period, version=1)
+        columns = {}
+        for column in meta.concrete_fields:
+            if column.primary_key:
+                continue
+            if column.attname == "target_id":
+                columns[column] = [target_id for target_id, _ in created]
+            elif column.name in created[0][1]:
+                columns[column] = [changes[column.name] for _, changes in created]
+            else:
+                columns[column] = column.pre_save(template, add=True)  # defaults, auto_now
+        select, params = _unnest_select(columns)
+        listed = ", ".join(quote(c.column) for c in columns)
+        insert = f"INSERT INTO {meta.db_table} ({listed}) {select} RETURNING *"
+        written |= _with_history(insert, params, "+", actor=actor, reason=reason, now=now)
+    if changed:
+        columns = {meta.pk: [report.pk for report, _ in changed]}
+        for name in names:
+            if name == "version":
+                columns[meta.get_field(name)] = [report.version + 1 for report, _ in changed]
+            elif name == "updated_at":
+                columns[meta.get_field(name)] = now
+            else:
+                columns[meta.get_field(name)] = [changes[name] for _, changes in changed]
+        select, params = _unnest_select(columns, named=True)
+        pk = quote(meta.pk.column)
+        assignments = ", ".join(
+            f"{quote(c.column)} = u.{quote(c.column)}" for c in columns if not c.primary_key
+        )
+        update = (
+            f"UPDATE {meta.db_table} AS r SET {assignments} FROM ({select}) AS u "
+            f"WHERE r.{pk} = u.{pk} RETURNING r.*"
+        )
+        written |= _with_history(update, params, "~", actor=actor, reason=reason, now=now)
+    return written
+
+
+def _with_history(statement: str, params: list, kind: str, *, actor, reason, now) -> dict:
+    """Run an INSERT or UPDATE … RETURNING * on the reports and insert a history row for
+    every row it wrote, in the same statement; returns target id → report id."""
+    history = ProgressReport.history.model
+    quote = connection.ops.quote_name
+    tracked = history.tracked_fields
+    columns = [history._meta.get_field(f.name).column for f in tracked] + [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    pk = quote(ProgressReport._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH written AS ({statement}), logged AS ("
+            f"INSERT INTO {quote(history._meta.db_table)} "
+            f"({', '.join(quote(c) for c in columns)}) "
+            f"SELECT {', '.join(quote(f.column) for f in tracked)}, %s, %s, %s, %s FROM written"
+            f") SELECT {pk}, target_id FROM written",
+            [*params, now, reason, kind, actor.pk],
+        )
+        return {target_id: report_id for report_id, target_id in cursor.fetchall()}
+
+
+def _unnest_select(columns: dict, *, named: bool = False) -> tuple[str, list]:
+    """SELECT one row per element of the list-valued columns (zipped by unnest) with the
+    other columns' single value on every row, each cast to its column's type (and named
+    after it when ``named``). A list whose elements are all equal is sent as one value."""
+    quote = connection.ops.quote_name
+    selected, params, arrays, array_params = [], [], [], []
+    for column, value in columns.items():
+        db_type = column.db_type(connection)
+        name = f" AS {quote(column.column)}" if named else ""
+        if isinstance(value, list) and any(v != value[0] for v in value):
+            arrays.append(f"%s::{db_type}[]")
+            array_params.append([v.pk if isinstance(v, models.Model) else v for v in value])
+            selected.append(f"a.c{len(arrays)}{name}")
+        else:
+            one = value[0] if isinstance(value, list) else value
+            if isinstance(one, models.Model):
+                one = one.pk
+            selected.append(f"CAST(%s AS {db_type}){name}")
+            params.append(column.get_db_prep_save(one, connection))
+    names = ", ".join(f"c{n}" for n in range(1, len(arrays) + 1))
+    source = f" FROM unnest({', '.join(arrays)}) AS a({names})" if arrays else ""
+    return f"SELECT {', '.join(selected)}{source}", params + array_params
+
+
+def _link_evidence(report_ids: list[int], evidence: Evidence) -> None:
+    """Link one stored file to every report (links already there are kept)."""
+    link = ProgressReport.evidence.through
+    if connection.vendor != "postgresql":
+        link.objects.bulk_create(
+            [link(progressreport_id=pk, evidence_id=evidence.pk) for pk in report_ids],
+            ignore_conflicts=True,
+        )
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(link._meta.db_table)} (progressreport_id, evidence_id) "
+            "SELECT report, %s FROM unnest(%s::bigint[]) AS report ON CONFLICT DO NOTHING",
+            [evidence.pk, report_ids],
+        )
+
+
+def _lock_reports(
+    plan_ids: Iterable[int], target_ids: set[int], region: Region, period: str
+) -> dict[int, ProgressReport]:
+    """The existing reports of these targets, locked for this transaction (SELECT … FOR
+    UPDATE, as ``lock_for_edit``): target id → report."""
+    found = ProgressReport.objects.filter(
+        target__plan_id__in=list(plan_ids), region=region, period=period
+    ).values_list("pk", "target_id")
+    wanted = [pk for pk, target_id in found if target_id in target_ids]
+    if not wanted:
+        return {}
+    return {
+        r.target_id: r for r in ProgressReport.objects.select_for_update().filter(pk__in=wanted)
+    }
+
+
+def _open_periods(
+    plans: dict[int, Plan], region: Region, period: str
+) -> dict[int, ReportingPeriod | ServiceError]:
+    """``_check_open`` for each plan at once: its open reporting period, or the refusal."""
+    found: dict[int, ReportingPeriod | ServiceError] = {}
+    for plan_id, plan in plans.items():
+        try:
+            _check_period_in_plan(plan, period)
+        except ServiceError as error:
+            found[plan_id] = error
+    wanted = [plan_id for plan_id in plans if plan_id not in found]
+    opened = {
+        p.plan_id: p for p in ReportingPeriod.objects.filter(plan_id__in=wanted, period=period)
+    }
+    for plan_id in wanted:
+        reporting = opened.get(plan_id)
+        if reporting is None:
+            found[plan_id] = _period_not_open(period)
+        elif is_locked(reporting, region):
+            found[plan_id] = _period_locked(period, reporting)
+        else:
+            found[plan_id] = reporting
+    return found
 
 
 @transaction.atomic

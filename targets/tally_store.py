@@ -60,7 +60,7 @@ def _deadline(due_on: str) -> str:
     return f"(({due_on} + 1)::timestamp AT TIME ZONE '{zone}')"
 
 
-def _status_counts(report: str, period: str, sign: str = "1") -> str:
+def _status_parts(report: str, period: str, sign: str = "1") -> list[str]:
     """The six status columns for one report row (NULL report → all 0)."""
     reported = f"{report}.status IN ('submitted', 'approved')"
     deadline = _deadline(f"{period}.due_on")
@@ -72,7 +72,11 @@ def _status_counts(report: str, period: str, sign: str = "1") -> str:
         f"CASE WHEN {reported} AND {report}.submitted_at < {deadline} THEN {sign} ELSE 0 END",
         f"CASE WHEN {reported} AND {report}.submitted_at >= {deadline} THEN {sign} ELSE 0 END",
     ]
-    return ", ".join(parts)
+    return parts
+
+
+def _status_counts(report: str, period: str, sign: str = "1") -> str:
+    return ", ".join(_status_parts(report, period, sign))
 
 
 # Owing pairs: (target, plan, region, last year) — a report-fed target's own region and each
@@ -91,6 +95,9 @@ _OWING = f"""
        AND (region_ids IS NULL OR a.region_id = ANY(region_ids))"""
 
 _COUNT_COLUMNS = ", ".join(f"COALESCE(SUM(d{i}), 0)" for i in range(6))
+# One join and GROUP BY (a report is unique per target, region and period): a hash join when
+# whole plans are recomputed, index lookups when a few regions are.
+_REPORT_SUMS = ", ".join(f"SUM({part})" for part in _status_parts("r", "rp"))
 _REFRESH = f"""
     CREATE OR REPLACE FUNCTION {REFRESH_FUNCTION}(plan_ids bigint[], region_ids bigint[],
                                                   period_codes text[])
@@ -105,17 +112,13 @@ _REFRESH = f"""
            AND (region_ids IS NULL OR y.region_id = ANY(region_ids))
            AND (period_codes IS NULL OR y.period = ANY(period_codes));
         INSERT INTO {TABLE} (plan_id, period, region_id, {", ".join(COUNTS)})
-        SELECT o.plan_id, rp.period, o.region_id, COUNT(*), {_COUNT_COLUMNS}
+        SELECT o.plan_id, rp.period, o.region_id, COUNT(*), {_REPORT_SUMS}
           FROM ({_OWING}) o
           JOIN {PERIODS} rp ON rp.plan_id = o.plan_id
                            AND left(rp.period, 4)::int <= o.last_year
                            AND (period_codes IS NULL OR rp.period = ANY(period_codes))
-          LEFT JOIN LATERAL (
-              SELECT {_status_counts("r", "rp")}
-                FROM {REPORTS} r
-               WHERE r.target_id = o.target_id AND r.region_id = o.region_id
-                 AND r.period = rp.period
-          ) s(d0, d1, d2, d3, d4, d5) ON true
+          LEFT JOIN {REPORTS} r ON r.target_id = o.target_id AND r.region_id = o.region_id
+                               AND r.period = rp.period
          GROUP BY o.plan_id, rp.period, o.region_id
          ORDER BY o.plan_id, rp.period, o.region_id;
     END

@@ -26,19 +26,26 @@ decimal comma and refused with the figure written with a point as the suggestion
 guessed, because “1,500” would be ambiguous. Text cells our exports escaped with a leading
 apostrophe (``exporters.escape_text``) are read back without it.
 
-The commit goes through ``targets.services.save_report`` for every written row — the same
-checks, plausibility warnings (answered with the row's 异常值说明 or the note given on the
-preview page), optimistic locking and history as the browser form — inside one outer
-transaction, and keeps the file as evidence (``planning.evidence.store_evidence``) linked to
-the reports it wrote. Rows whose figure is already what the file says are not written, so the
-same file uploaded twice changes nothing; a report changed by someone else since the preview
-makes the commit refuse (a row that already holds the file's value is merged silently).
+The commit writes every row at once through ``targets.services.save_reports`` — the checks
+of ``save_report`` (the browser form's), plausibility warnings (answered with the row's
+异常值说明 or the note given on the preview page), optimistic locking and history — inside one
+outer transaction, and keeps the file as evidence (``planning.evidence.store_evidence``)
+linked to the reports it wrote. Rows whose figure is already what the file says are not
+written, so the same file uploaded twice changes nothing; a report changed by someone else
+since the preview makes the commit refuse (a row that already holds the file's value is merged
+silently).
+
+Scale: preview and commit cost a fixed number of queries whatever the number of rows. The
+preview reads the workbook once; the batch keeps the rows it read (``SheetRow``: nothing in
+them depends on the database), and the commit checks them again against the database as it is
+then instead of parsing the same file a second time.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -55,7 +62,6 @@ from openpyxl import load_workbook
 
 from accounts.scope import REPORT, require, scope_of
 from fireplan.services import NotAllowed, ServiceError
-from planning.evidence import store_evidence
 from planning.models import Evidence, Plan, Region
 from reports.models import ImportBatch, ImportState
 from targets import services
@@ -77,7 +83,6 @@ from .templates import (
     OwedRow,
     check_row_key,
     column_name,
-    owed_rows,
     read_token,
 )
 
@@ -123,7 +128,23 @@ class CellError(Exception):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
+class SheetRow:
+    """A filled row of the data sheet as the file holds it — what the checks against the
+    database start from. Nothing in it depends on the database, so the batch keeps the
+    preview's rows (``dump_cells``) and the commit checks them again without re-reading the
+    workbook."""
+
+    row: int
+    key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
+    value: object  # the figure cell's value as openpyxl read it
+    number_format: str | None
+    problems: list[tuple[int, str]]  # (column, message): formulas and error values
+    note: str
+    confirm_note: str
+
+
+@dataclass(slots=True)
 class PreviewRow:
     row: int
     owed: OwedRow | None
@@ -154,6 +175,7 @@ class Preview:
     mode: str
     rows: list[PreviewRow]
     sha256: str = ""
+    cells: list[SheetRow] = field(default_factory=list)  # the file's rows, for the batch
 
     @property
     def errors(self) -> list[RowError]:
@@ -390,12 +412,10 @@ def preview_upload(
 ) -> Preview:
     """Parse and validate the file against the database now. Writes nothing.
 
-    ``check_plausibility`` fills each row's warnings (one query a row); the commit leaves it
-    to ``save_report``, which checks again anyway."""
-    require(actor, REPORT)
-    scope = scope_of(actor)
-    if not (scope.everything or region.pk in scope.region_ids):
-        raise NotAllowed("out_of_scope", f"{region.name}不在您的填报范围内")
+    A fixed number of queries whatever the number of rows: the targets owed, their
+    allocations, the current reports and, with ``check_plausibility``, the previous approved
+    figures each in one query (the commit leaves plausibility to ``save_reports``)."""
+    _check_scope(actor, region)
     check_file(name, data)
     workbook = _load(data)
     try:
@@ -410,43 +430,109 @@ def preview_upload(
                 "merged_cells",
                 f"填报表第 {rows_text} 行有合并单元格；请取消合并，每个单元格只填一个值",
             )
-        owed = {
-            row.target.pk: row
-            for row in owed_rows(actor, plan, region, period, with_year_plan=False)
-        }
-        rows = _parse_rows(sheet, owed, plan, region, period, mode)
+        cells = _read_sheet(sheet)
     finally:
         workbook.close()
-    for row in rows if check_plausibility else ():
-        if row.writes and row.value is not None:
-            row.warnings = services.plausibility(
-                row.owed.target, region, period, row.value
-            ).warnings
-    return Preview(plan, region, period, mode, rows, Evidence.digest(data))
+    rows = _check_rows(
+        cells, actor, plan, region, period, mode, check_plausibility=check_plausibility
+    )
+    return Preview(plan, region, period, mode, rows, Evidence.digest(data), cells)
 
 
-def _parse_rows(sheet, owed: dict[int, OwedRow], plan, region, period, mode) -> list[PreviewRow]:
-    rows: list[PreviewRow] = []
-    seen: dict[int, int] = {}
-    cells = 0
-    for excel_row, cells_in_row in enumerate(
-        _read(sheet.iter_rows(min_row=FIRST_ROW, max_col=LAST_COLUMN), FIRST_ROW), start=FIRST_ROW
-    ):
-        cells += len(cells_in_row)
-        if excel_row - FIRST_ROW >= MAX_ROWS or cells > MAX_CELLS:
+def _check_scope(actor, region: Region) -> None:
+    require(actor, REPORT)
+    scope = scope_of(actor)
+    if not (scope.everything or region.pk in scope.region_ids):
+        raise NotAllowed("out_of_scope", f"{region.name}不在您的填报范围内")
+
+
+def _read_sheet(sheet) -> list[SheetRow]:
+    """The data sheet's filled rows as the file holds them (no database). Only the input
+    columns and the hidden key are read into cells (every row padded to that width)."""
+    found: list[SheetRow] = []
+    inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
+    key_index = ID_COLUMN - VALUE_COLUMN
+    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=VALUE_COLUMN, max_col=ID_COLUMN)
+    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
+        if excel_row - FIRST_ROW >= MAX_ROWS:
             raise ImportRefused(
                 "too_many_rows", f"填报表超过 {MAX_ROWS} 行，不是本系统生成的模板，已拒绝"
             )
-        by_column = dict(enumerate(cells_in_row, start=1))
-        value_cell = by_column.get(VALUE_COLUMN)
-        key = by_column.get(ID_COLUMN).value if ID_COLUMN in by_column else None
-        inputs = [by_column.get(c) for c in (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)]
-        has_input = any(c is not None and c.value not in (None, "") for c in inputs)
-        if key in (None, "") and not has_input:
+        value_cell, note_cell, confirm_cell = cells_in_row[:3]
+        key = cells_in_row[key_index].value
+        missing_key = key is None or key == ""
+        if missing_key and all(c.value is None or c.value == "" for c in cells_in_row[:3]):
             continue  # an empty row below the table
+        problems = []
+        for number, cell in zip(inputs, cells_in_row[:3], strict=True):
+            if cell.data_type == "f" or (
+                isinstance(cell.value, str) and cell.value.startswith("=")
+            ):
+                problems.append((number, f"不能使用公式（{str(cell.value)[:40]}），请直接填写数值"))
+            elif cell.data_type == "e":
+                problems.append((number, f"单元格是错误值 {cell.value}，请填写数值"))
+        found.append(
+            SheetRow(
+                row=excel_row,
+                key=None if missing_key else str(key),
+                value=value_cell.value,
+                number_format=value_cell.number_format,
+                problems=problems,
+                note=_text(note_cell.value),
+                confirm_note=_text(confirm_cell.value),
+            )
+        )
+    return found
+
+
+def _check_rows(
+    cells: list[SheetRow],
+    actor,
+    plan: Plan,
+    region: Region,
+    period: str,
+    mode: str,
+    *,
+    check_plausibility: bool,
+) -> list[PreviewRow]:
+    """The file's rows against the database as it is now: the targets the uploader owes,
+    their current reports and (``check_plausibility``) the warnings ``save_report`` gives."""
+    targets, shares = services.owed_targets(actor, plan, region, period)
+    reports = {
+        r.target_id: r
+        for r in ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+    }
+    last = services.previous_figures(region, period, [plan.pk])
+    owed = {
+        target.pk: OwedRow(
+            target=target,
+            target_value=services.region_goal(target, region.pk, shares.get(target.pk, {})),
+            year_plan=None,
+            last_approved=last.get(target.pk),
+            report=reports.get(target.pk),
+        )
+        for target in targets
+    }
+    rows = _parse_rows(cells, owed, plan, region, period, mode)
+    for row in rows if check_plausibility else ():
+        if row.writes and row.value is not None:
+            target = row.owed.target
+            row.warnings = services.unusual(
+                target, region.pk, row.value, last.get(target.pk), shares.get(target.pk, {})
+            )
+    return rows
+
+
+def _parse_rows(
+    cells: list[SheetRow], owed: dict[int, OwedRow], plan, region, period, mode
+) -> list[PreviewRow]:
+    rows: list[PreviewRow] = []
+    seen: dict[int, int] = {}
+    for cell in cells:
+        excel_row = cell.row
         row = PreviewRow(row=excel_row, owed=None)
         rows.append(row)
-        if key in (None, ""):
+        if cell.key is None:
             row.state = ERROR
             row.errors.append(
                 RowError(
@@ -456,7 +542,7 @@ def _parse_rows(sheet, owed: dict[int, OwedRow], plan, region, period, mode) -> 
                 )
             )
             continue
-        target_id = check_row_key(key, plan.pk, region.pk, period)
+        target_id = check_row_key(cell.key, plan.pk, region.pk, period)
         if target_id is None:
             row.state = ERROR
             row.errors.append(
@@ -491,43 +577,26 @@ def _parse_rows(sheet, owed: dict[int, OwedRow], plan, region, period, mode) -> 
             continue
         row.owed = found
         row.label = found.target.name
-        _read_row(row, value_cell, by_column, region, period, mode)
+        _read_row(row, cell, mode)
     return rows
 
 
-def _read_row(row: PreviewRow, value_cell, by_column, region, period, mode) -> None:
+def _read_row(row: PreviewRow, cell: SheetRow, mode: str) -> None:
     target, report = row.owed.target, row.owed.report
     column = column_name(VALUE_COLUMN)
-    for number, cell in ((VALUE_COLUMN, value_cell), *((c, by_column.get(c)) for c in (
-        NOTE_COLUMN, CONFIRM_COLUMN
-    ))):  # fmt: skip
-        if cell is None:
-            continue
-        if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
-            row.errors.append(
-                RowError(
-                    row.row,
-                    column_name(number),
-                    f"不能使用公式（{str(cell.value)[:40]}），请直接填写数值",
-                )
-            )
-        elif cell.data_type == "e":
-            row.errors.append(
-                RowError(row.row, column_name(number), f"单元格是错误值 {cell.value}，请填写数值")
-            )
-    if row.errors:
+    if cell.problems:
+        row.errors.extend(RowError(row.row, column_name(n), text) for n, text in cell.problems)
         row.state = ERROR
         return
-    raw = value_cell.value if value_cell is not None else None
     try:
-        number = read_number(raw, getattr(value_cell, "number_format", None), target.measure_unit)
+        number = read_number(cell.value, cell.number_format, target.measure_unit)
         row.value = services.parse_value(number, target)
     except CellError as error:
         row.errors.append(RowError(row.row, column, str(error)))
     except ServiceError as error:
         row.errors.append(RowError(row.row, column, error.message))
-    row.note = _text(by_column[NOTE_COLUMN].value) if NOTE_COLUMN in by_column else ""
-    row.confirm_note = _text(by_column[CONFIRM_COLUMN].value) if CONFIRM_COLUMN in by_column else ""
+    row.note = cell.note
+    row.confirm_note = cell.confirm_note
     if report is not None:
         row.previous, row.previous_status = report.value, report.status
     if row.errors:
@@ -570,12 +639,66 @@ def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
 
 # ------------------------------------------------------------------------------ writes
 
+CELLS = "cells"  # the preview's rows (JSON text) in ``ImportBatch.summary`` until the commit
+_TIMES = {"datetime": datetime.datetime, "date": datetime.date, "time": datetime.time}
+
+
+def _cell_json(value):
+    """A cell value as JSON can carry it exactly (openpyxl gives numbers, text, booleans,
+    dates and times); ``TypeError`` for anything else."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    for tag, kind in _TIMES.items():
+        if type(value) is kind:
+            return [tag, value.isoformat()]
+    if isinstance(value, datetime.timedelta):
+        return ["timedelta", value.days, value.seconds, value.microseconds]
+    raise TypeError(type(value).__name__)
+
+
+def _cell_value(data):
+    if not isinstance(data, list):
+        return data
+    if data[0] == "timedelta":
+        return datetime.timedelta(days=data[1], seconds=data[2], microseconds=data[3])
+    return _TIMES[data[0]].fromisoformat(data[1])
+
+
+def dump_cells(cells: list[SheetRow]) -> str | None:
+    """The rows as JSON text (floats, NaN and infinities included, exactly), or None when a
+    cell holds what JSON cannot (the commit then reads the file again)."""
+    try:
+        text = json.dumps(
+            [
+                [c.row, c.key, _cell_json(c.value), c.number_format, c.problems, c.note,
+                 c.confirm_note]
+                for c in cells
+            ],
+            ensure_ascii=False,
+        )  # fmt: skip
+    except TypeError:
+        return None
+    return None if "\\u0000" in text else text  # PostgreSQL's jsonb refuses NUL
+
+
+def load_cells(text: str) -> list[SheetRow]:
+    return [
+        SheetRow(row, key, _cell_value(value), number_format,
+                 [(column, message) for column, message in problems], note, confirm_note)
+        for row, key, value, number_format, problems, note, confirm_note in json.loads(text)
+    ]  # fmt: skip
+
 
 @transaction.atomic
 def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBatch:
-    """Keep a previewed file until it is committed (only a file without row errors)."""
+    """Keep a previewed file until it is committed (only a file without row errors), with
+    the rows the preview read from it."""
     if preview.errors:
         raise ImportRefused("row_errors", "文件有错误，请改正后重新上传")
+    summary = {"mode": preview.mode, "counts": preview.counts}
+    cells = dump_cells(preview.cells) if preview.cells else None
+    if cells is not None:
+        summary[CELLS] = cells
     batch = ImportBatch(
         original_name=PurePath(name).name[:255],
         sha256=preview.sha256,
@@ -589,48 +712,23 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
             for row in preview.rows
             if row.owed is not None
         },
-        summary={"mode": preview.mode, "counts": preview.counts},
+        summary=summary,
     )
     batch.file.save(f"{preview.sha256[:16]}.xlsx", ContentFile(data), save=False)
     batch.save()
     return batch
 
 
-def _save_row(batch: ImportBatch, row: PreviewRow, mode: str, confirm_note: str, actor):
-    """One row through the reporting service. A refusal names the row; the caller's
-    transaction then rolls every row back. ``NeedsConfirmation`` is left to the caller
-    (the service's own savepoint has undone that row, so it can be retried with a note)."""
-    seen = batch.seen_versions.get(str(row.owed.target.pk), 0)
-    try:
-        return services.save_report(
-            actor=actor,
-            target=row.owed.target,
-            region=batch.region,
-            period=batch.period,
-            value=row.value,
-            note=row.note or (row.owed.report.note if row.owed.report else ""),
-            confirm_note=confirm_note,
-            version=seen,
-            submit=mode == SUBMIT,
-        )
-    except services.NeedsConfirmation:
-        raise
-    except ServiceError as error:
-        raise ImportRefused(
-            error.code, f"第 {row.row} 行（{row.label}）：{error.message}；本次没有导入任何数据"
-        ) from None
-
-
 @dataclass
 class CommitResult:
     batch: ImportBatch
-    written: list[ProgressReport]
+    written: list[int]  # the ids of the reports written
     unchanged: int
 
 
 def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResult:
-    """Write every row of a previewed file, or none. The file is parsed again against the
-    database as it is now, inside the transaction."""
+    """Write every row of a previewed file, or none. The file's rows are checked again
+    against the database as it is now, inside the transaction."""
     try:
         return _commit(batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000])
     except IntegrityError:
@@ -639,6 +737,31 @@ def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResul
             "concurrent_import",
             "另一份上传同时写入了相同的报送，本次没有导入任何数据；请重新上传以查看最新预览",
         ) from None
+
+
+def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Preview:
+    """The batch's rows against the database now. The rows the preview read are used when
+    the batch kept them and the file is the one previewed (its checks against hostile
+    content passed then); otherwise the file is read again."""
+    stored = batch.summary.get(CELLS)
+    if stored is None or Evidence.digest(data) != batch.sha256:
+        return preview_upload(
+            data,
+            batch.original_name,
+            actor=actor,
+            plan=batch.plan,
+            region=batch.region,
+            period=batch.period,
+            mode=mode,
+            check_plausibility=False,
+        )
+    _check_scope(actor, batch.region)
+    check_period(batch.plan, batch.region, batch.period)
+    cells = load_cells(stored)
+    rows = _check_rows(
+        cells, actor, batch.plan, batch.region, batch.period, mode, check_plausibility=False
+    )
+    return Preview(batch.plan, batch.region, batch.period, mode, rows, batch.sha256, cells)
 
 
 @transaction.atomic
@@ -656,47 +779,66 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
     with batch.file.open("rb") as handle:
         data = handle.read()
     mode = batch.summary.get("mode", SUBMIT)
-    preview = preview_upload(
-        data,
-        batch.original_name,
-        actor=actor,
-        plan=batch.plan,
-        region=batch.region,
-        period=batch.period,
-        mode=mode,
-        check_plausibility=False,
-    )
+    preview = _preview_again(batch, data, actor=actor, mode=mode)
     if preview.errors:
         listed = "；".join(str(e) for e in preview.errors[:5])
         raise ImportRefused("row_errors", f"数据已变化，文件现有错误，未导入：{listed}")
-    written: list[ProgressReport] = []
-    for row in preview.to_write:
-        try:
-            report = _save_row(batch, row, mode, row.confirm_note, actor)
-        except services.NeedsConfirmation as error:
-            if not confirm_note:
-                raise ImportRefused(
-                    "confirmation_required",
-                    f"第 {row.row} 行（{row.label}）：{error.message}；"
-                    "请在“异常值说明”列或本页填写说明后再导入，本次没有导入任何数据",
-                ) from None
-            report = _save_row(batch, row, mode, confirm_note, actor)
-        written.append(report)
-    evidence = None
-    if written:
-        upload = SimpleUploadedFile(
-            batch.original_name, data, content_type="application/vnd.openxmlformats-"
-            "officedocument.spreadsheetml.sheet",
-        )  # fmt: skip
-        evidence = store_evidence(upload, actor=actor)
-        link = ProgressReport.evidence.through
-        link.objects.bulk_create(
-            [link(progressreport_id=r.pk, evidence_id=evidence.pk) for r in written],
-            ignore_conflicts=True,
-        )
+    upload = SimpleUploadedFile(
+        batch.original_name, data, content_type="application/vnd.openxmlformats-"
+        "officedocument.spreadsheetml.sheet",
+    )  # fmt: skip
+    saved = _save_rows(batch, preview.to_write, mode, confirm_note, upload, actor)
+    written, evidence = saved.report_ids, next(iter(saved.evidence), None)
     batch.state = ImportState.COMMITTED
     batch.committed_at = timezone.now()
     batch.evidence = evidence
-    batch.summary = {**batch.summary, "written": len(written), "counts": preview.counts}
+    kept = {key: value for key, value in batch.summary.items() if key != CELLS}
+    batch.summary = {**kept, "written": len(written), "counts": preview.counts}
     batch.save(update_fields=["state", "committed_at", "evidence", "summary"])
     return CommitResult(batch, written, preview.counts[UNCHANGED])
+
+
+def _save_rows(
+    batch: ImportBatch, rows: list[PreviewRow], mode: str, confirm_note: str, upload, actor
+) -> services.SavedReports:
+    """Every row through the reporting service at once (``save_reports``: the checks of
+    ``save_report``, optimistic locking against the versions seen at the preview, history),
+    the file kept as evidence of the reports written. A refusal names its row, and the
+    caller's transaction writes nothing. An unusual figure without its own 异常值说明 takes
+    the note given on the preview page."""
+    if not rows:
+        return services.SavedReports([], [])
+    entries = [
+        services.ReportEntry(
+            target=row.owed.target,
+            value=row.value,
+            note=row.note or (row.owed.report.note if row.owed.report else ""),
+            confirm_note=row.confirm_note,
+            version=batch.seen_versions.get(str(row.owed.target.pk), 0),
+        )
+        for row in rows
+    ]
+    try:
+        return services.save_reports(
+            actor=actor,
+            region=batch.region,
+            period=batch.period,
+            entries=entries,
+            submit=mode == SUBMIT,
+            confirm_unusual=confirm_note,
+            evidence=[upload],
+        )
+    except ServiceError as error:
+        index = getattr(error, "entry", None)
+        if index is None:
+            raise
+        row = rows[index]
+        if isinstance(error, services.NeedsConfirmation):
+            raise ImportRefused(
+                "confirmation_required",
+                f"第 {row.row} 行（{row.label}）：{error.message}；"
+                "请在“异常值说明”列或本页填写说明后再导入，本次没有导入任何数据",
+            ) from None
+        raise ImportRefused(
+            error.code, f"第 {row.row} 行（{row.label}）：{error.message}；本次没有导入任何数据"
+        ) from None

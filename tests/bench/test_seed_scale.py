@@ -10,8 +10,11 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
+from fireplan import bulkload
 from fireplan.bench.synthetic import figure
 from planning.models import Plan, Region
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
@@ -71,6 +74,119 @@ def test_seed_scale_builds_exactly_the_requested_scale(empty_database):
         expected = reports.filter(target=target, period="2021Q3").aggregate(s=Sum("value"))["s"]
         assert expected == Decimal(sum(figure(c, 1, 2, 3) for c in range(12)))
         assert row.effective_value == expected
+
+
+LOADED = ["targets_progressreport", "targets_allocation", "targets_reportrollup"]
+
+
+def schema(tables: list[str]) -> dict[str, list[tuple]]:
+    """Every constraint, index and (non-internal) trigger of ``tables`` by name, with its
+    definition as PostgreSQL prints it."""
+    found = {}
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                """
+                SELECT conname, contype::text, pg_get_constraintdef(oid), condeferrable,
+                       condeferred, convalidated
+                  FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY conname
+                """,
+                [table],
+            )
+            rows = [("constraint", *row) for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                "ORDER BY indexname",
+                [table],
+            )
+            rows += [("index", *row) for row in cursor.fetchall()]
+            cursor.execute(
+                """
+                SELECT tgname, pg_get_triggerdef(oid), tgenabled::text FROM pg_trigger
+                 WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname
+                """,
+                [table],
+            )
+            rows += [("trigger", *row) for row in cursor.fetchall()]
+            found[table] = rows
+    return found
+
+
+def test_seed_scale_leaves_keys_indexes_foreign_keys_and_triggers_as_they_were(empty_database):
+    before = schema(LOADED)
+    kinds = {
+        table: {row[2] for row in rows if row[0] == "constraint"} for table, rows in before.items()
+    }
+    assert all({"p", "u", "f"} <= found for found in kinds.values())
+    assert any(row[0] == "trigger" for row in before["targets_progressreport"])
+    with CaptureQueriesContext(connection) as queries:
+        seed()
+    # The load did drop them (the three tables were empty) and made them again.
+    statements = [query["sql"] for query in queries.captured_queries]
+    for table in LOADED:
+        for name, kind in ((row[1], row[2]) for row in before[table] if row[0] == "constraint"):
+            if kind == "f":
+                assert f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"' in statements
+                assert any(
+                    sql.startswith(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" FOREIGN KEY')
+                    for sql in statements
+                )
+    assert schema(LOADED) == before
+    assert ProgressReport.objects.count() == 240
+
+
+def test_seed_scale_takes_as_many_queries_for_four_times_the_figures(empty_database):
+    counts = []
+    for regions, targets in ((12, 5), (24, 10)):
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            call_command(
+                "seed_scale", regions=regions, targets=targets, periods=4, stdout=io.StringIO()
+            )
+            assert ProgressReport.objects.count() == regions * targets * 4
+            transaction.set_rollback(True)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_a_foreign_key_made_again_after_a_load_checks_the_loaded_rows(empty_database):
+    table = "targets_allocation"
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # nothing pending (see the next test)
+        dropped = bulkload.drop_for_load(cursor, table)
+        assert {kind for kind, _, _ in dropped} == {"p", "u", "i", "f"}
+        # Check constraints and triggers stay.
+        left = schema([table])[table]
+        assert {row[0] for row in left} == {"constraint", "trigger"}
+        assert {row[2] for row in left if row[0] == "constraint"} == {"c"}
+        cursor.execute(
+            f"INSERT INTO {table} (target_id, region_id, value, source_text) VALUES (-1, -1, 1, '')"
+        )
+        with pytest.raises(IntegrityError, match="violates foreign key"), transaction.atomic():
+            bulkload.recreate(cursor, table, dropped)
+
+
+def test_nothing_is_dropped_when_a_table_the_foreign_keys_reference_has_checks_pending(
+    empty_database,
+):
+    """Deleting the plans queued deferred checks on the targets table: PostgreSQL refuses to
+    alter it, so the foreign keys stay, and then so must everything (rows loaded with foreign
+    keys queue checks that would block re-creating the keys)."""
+    table = "targets_allocation"
+    before = schema([table])[table]
+    with connection.cursor() as cursor:
+        assert bulkload.drop_for_load(cursor, table) == []
+    assert schema([table])[table] == before
+
+
+def test_a_later_full_rebuild_keeps_the_schema_and_agrees_with_the_figures(empty_database):
+    seed()
+    before = schema(LOADED)
+    out = io.StringIO()
+    call_command("rebuild_rollups", stdout=out)  # the table is not empty: nothing dropped
+    assert "已重建填报汇总" in out.getvalue()
+    assert schema(LOADED) == before
+    call_command("rebuild_rollups", "--check", stdout=out)
+    assert "一致" in out.getvalue()
 
 
 def test_seed_scale_refuses_to_seed_twice(empty_database):
