@@ -13,7 +13,11 @@ import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models import IntegerField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse
 from django.utils.functional import cached_property
 from django.views.defaults import page_not_found, server_error
@@ -40,15 +44,68 @@ MESSAGES = {
 
 class CappedCountPaginator(DjangoPaginator):
     """Counts at most ``limit`` + 1 rows (``SELECT COUNT(*) FROM (… LIMIT n)``), so a list of
-    millions of reports never pays for an exact COUNT(*) in a request."""
+    millions of reports never pays for an exact COUNT(*) in a request.
+
+    The count rides along with the page's rows: one query, the capped count an uncorrelated
+    sub-select that PostgreSQL evaluates once (issue 9: a list page in ≤ 4 queries). Only an
+    empty page after the first, which is refused anyway, counts on its own."""
 
     limit = 10_000
+    total_column = "capped_total_"
 
     @cached_property
     def count(self) -> int:
         counted = self.object_list[: self.limit + 1].count()
         self.capped = counted > self.limit
         return counted
+
+    def _counted(self, counted: int) -> None:
+        self.__dict__["count"] = counted  # what the cached property would hold
+        self.capped = counted > self.limit
+
+    def _capped_count(self) -> RawSQL:
+        capped = self.object_list.order_by().values("pk")[: self.limit + 1]
+        # elide_empty=False: a filter that can match nothing (pk__in=[]) counts 0, not raises
+        compiler = capped.query.get_compiler(using=self.object_list.db, elide_empty=False)
+        sql, params = compiler.as_sql()
+        return RawSQL(
+            f"SELECT COUNT(*) FROM ({sql}) AS capped_rows", params, output_field=IntegerField()
+        )
+
+    def _page_number(self, number) -> int:
+        """Django's checks of the number that need no count (the rest: validate_number)."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def page(self, number):
+        rows_of_models = isinstance(self.object_list, QuerySet) and (
+            self.object_list._iterable_class is ModelIterable
+        )
+        if "count" in self.__dict__ or not rows_of_models:
+            return super().page(number)
+        number = self._page_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            self.object_list.annotate(**{self.total_column: self._capped_count()})[
+                bottom : bottom + self.per_page + self.orphans
+            ]
+        )
+        if rows:
+            self._counted(getattr(rows[0], self.total_column))
+        elif number == 1:
+            self._counted(0)
+        number = self.validate_number(number)  # the count is known: beyond the last → 404
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(rows[: top - bottom], number, self)
 
 
 class CursorByKey(CursorPagination):

@@ -80,7 +80,7 @@ class TargetFilterSet(ScopedFilterSet):
         from .status import compute_status, load_status_inputs
 
         candidates = list(queryset.select_related("plan"))
-        inputs = load_status_inputs(candidates)
+        inputs = load_status_inputs(candidates, allocation_regions=())  # the targets' own
         keep = [t.pk for t in candidates if compute_status(t, inputs).status == value]
         return queryset.filter(pk__in=keep)
 

@@ -62,6 +62,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     CharField,
     DecimalField,
     F,
@@ -277,20 +278,20 @@ def load_status_inputs(
     allocation_regions: Iterable[int] | None = None,
 ) -> StatusInputs:
     """Fetch what the engine needs for these targets in a fixed number of queries, whatever
-    their number — at most 4, and only those the targets need (issue 9: a list page, whose
-    targets come with their plans and milestones, costs one):
+    their number — at most 4, and only those the targets need (issue 9: for a list page,
+    whose targets come with their plans and milestones and judge no allocation, one):
 
     - plans: none when every target comes with its plan (``select_related("plan")``);
     - milestones: none when every target comes with them (``prefetch_related("milestones")``,
       all of them: a filtered prefetch would hide milestones from the schedule);
     - allocations: none for ``allocation_regions=()`` (below);
-    - the status query, one: the roll-up rows (source "rollups"), and what formula and
-      station-register targets read — fire statistics and base figures of the judged regions
-      (the targets', their loaded allocations' and ``regions``), stations in and below them,
-      and the region tree to count them — as one UNION ALL (``_StatusRow``); source "raw"
-      reads the raw approved reports in one more query.
-    The region tree is otherwise read when first used (``inputs.regions``: the raw figures,
-    callers' name look-ups), never for the roll-ups.
+    - the status query, always one, a UNION ALL (``_load_status_rows``): the figures (roll-up
+      rows, or the raw approved reports), and what formula and station-register targets
+      read — fire statistics and base figures of the judged regions (the targets', their
+      loaded allocations' and ``regions``), the stations in and below them — with the region
+      tree when stations are counted or raw figures summed.
+    Otherwise the region tree (``inputs.regions``) is read when a caller first looks at it
+    (names for a page); ``compute_status`` never needs it, so it never queries.
 
     ``source``: "rollups" reads the roll-up rows of the targets' regions and allocations (and
     of the tree's roots, for the demo flag), and of ``regions`` when a caller judges other
@@ -329,26 +330,15 @@ def load_status_inputs(
     for allocation in allocation_rows:  # an empty region list runs no query
         allocations[allocation.target_id].append(allocation)
 
-    figures: dict[int, list[Figure]] = defaultdict(list)
-    if source == "raw":
-        approved = ProgressReport.objects.filter(
-            target_id__in=ids, status=ReportStatus.APPROVED, value__isnull=False
-        ).values_list("target_id", "region_id", "period", "value", "is_demo")
-        for target_id, region_id, period, value, is_demo in approved:
-            starts_on, ends_on = period_bounds(period)
-            figures[target_id].append(Figure(period, region_id, value, starts_on, ends_on, is_demo))
-        for rows in figures.values():
-            rows.sort(key=lambda f: (f.ends_on, f.starts_on))
-
     # Each target's judged regions: its own, its allocations', the caller's.
     wanted: dict[int, set[int]] = {
         t.pk: {t.region_id, *extra_regions, *(a.region_id for a in allocations.get(t.pk, []))}
         for t in targets
     }
-    loaded = _load_status_rows(targets, wanted, with_rollups=source == "rollups")
+    loaded = _load_status_rows(targets, wanted, source=source)
     return StatusInputs(
         plans=plans,
-        figures=figures,
+        figures=loaded.figures,
         milestones=milestones,
         allocations=allocations,
         regions=loaded.tree,
@@ -366,10 +356,11 @@ def _prefetched(instance) -> dict:
 
 # The status query's rows: one layout for every kind (a UNION ALL needs one); each kind fills
 # its own columns, typed NULL elsewhere (PostgreSQL types an untyped NULL column as text).
-_TEXT, _INTEGER, _NUMBER = (
+_TEXT, _INTEGER, _NUMBER, _BOOLEAN = (
     (CharField(), "text"),
     (IntegerField(), "integer"),
     (DecimalField(), "numeric"),
+    (BooleanField(), "boolean"),
 )
 _LAYOUT: dict[str, tuple[Field, str]] = {
     "kind": _TEXT,
@@ -391,12 +382,27 @@ _LAYOUT: dict[str, tuple[Field, str]] = {
     "build_type": _TEXT,
     "completed_year": _INTEGER,
     "name": _TEXT,
+    "is_demo": _BOOLEAN,
     "position": _INTEGER,  # the rows' order where it decides (regions, base figures)
 }
 _StatusRow = namedtuple("_StatusRow", list(_LAYOUT))
-ROLLUP, FIRE_STATISTIC, BASE_FIGURE, STATION, REGION = (
-    "rollup", "fire_statistic", "base_figure", "station", "region",
+_REPORT, _ROLLUP, _FIRE_STATISTIC, _BASE_FIGURE, _STATION, _REGION = (
+    "report", "rollup", "fire_statistic", "base_figure", "station", "region",
 )  # fmt: skip
+
+
+# The decimal columns read (figures, roll-ups, base figures, fire losses) all have 4 places
+# (targets.models); PostgreSQL returns them so, SQLite only in a UNION's first branch.
+_SCALE = Decimal(1).scaleb(-ProgressReport._meta.get_field("value").decimal_places)
+_DECIMAL_COLUMNS = [i for i, (output, _) in enumerate(_LAYOUT.values()) if output is _NUMBER[0]]
+
+
+def _status_row(values: tuple) -> _StatusRow:
+    values = list(values)
+    for i in _DECIMAL_COLUMNS:
+        if values[i] is not None:
+            values[i] = Decimal(values[i]).quantize(_SCALE)
+    return _StatusRow(*values)
 
 
 def _in_layout(queryset: QuerySet, kind: str, *fields: str, **columns) -> QuerySet:
@@ -406,7 +412,9 @@ def _in_layout(queryset: QuerySet, kind: str, *fields: str, **columns) -> QueryS
         name: F(source) if isinstance(source, str) else source for name, source in columns.items()
     }
     annotations = {
-        f"status_{name}": filled.get(name) or RawSQL(f"CAST(NULL AS {sql_type})", (), output)
+        f"status_{name}": (
+            filled[name] if name in filled else RawSQL(f"CAST(NULL AS {sql_type})", (), output)
+        )
         for name, (output, sql_type) in _LAYOUT.items()
     }
     annotations["status_kind"] = Value(kind, output_field=CharField())
@@ -433,6 +441,7 @@ def _in_and_below(region_ids: set[int]) -> RawSQL:
 @dataclass
 class _Loaded:
     tree: _LazyRegionTree = field(default_factory=_LazyRegionTree)
+    figures: dict[int, list[Figure]] = field(default_factory=lambda: defaultdict(list))
     rollups: dict[int, dict[int, list[RegionFigure]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
@@ -445,22 +454,31 @@ class _Loaded:
 
 
 def _load_status_rows(
-    targets: list[Target], wanted: dict[int, set[int]], *, with_rollups: bool
+    targets: list[Target], wanted: dict[int, set[int]], *, source: str
 ) -> _Loaded:
-    """One query (none when nothing is needed): the roll-up rows of the regions the engine
-    judges and of the tree's roots (regions without a parent, read in the same query: their
-    demo count covers the whole target, so no tree is needed), plus what the formula and
-    station-register targets read (``_external_inputs``)."""
+    """One query (none without targets): the approved raw figures (source "raw"), or the
+    roll-up rows of the regions the engine judges and of the tree's roots (regions without a
+    parent, read in the same query: their demo count covers the whole target, so no tree is
+    needed); what the formula and station-register targets read (``_external_inputs``); the
+    region tree when stations are counted or raw figures summed. Each kind of row is a branch
+    of one UNION ALL in the shared ``_LAYOUT``."""
     judged = set().union(*wanted.values())
     needs = _external_inputs(targets)
     branches = []
-    if with_rollups and targets:
+    if source == "raw" and targets:
+        approved = ProgressReport.objects.filter(
+            target_id__in=list(wanted), status=ReportStatus.APPROVED, value__isnull=False
+        )
+        branches.append(
+            _in_layout(approved, _REPORT, "target_id", "region_id", "period", "value", "is_demo")
+        )
+    if source == "rollups" and targets:
         rollups = ReportRollup.objects.filter(target_id__in=list(wanted), report_count__gt=0)
         rollups = rollups.filter(Q(region_id__in=judged) | Q(region__parent__isnull=True))
         branches.append(
             _in_layout(
                 rollups,
-                ROLLUP,
+                _ROLLUP,
                 "target_id",
                 "region_id",
                 "period",
@@ -473,7 +491,7 @@ def _load_status_rows(
     if needs.fire_statistics:
         statistics = FireStatistic.objects.filter(region_id__in=judged)
         branches.append(
-            _in_layout(statistics, FIRE_STATISTIC, "region_id", "year", *FIRE_STATISTIC_FIELDS)
+            _in_layout(statistics, _FIRE_STATISTIC, "region_id", "year", *FIRE_STATISTIC_FIELDS)
         )
     if needs.base_figures:
         base_figures = BaseFigure.objects.filter(key__in=needs.base_figures, region_id__in=judged)
@@ -481,19 +499,21 @@ def _load_status_rows(
         position = _position("region__level", "region__name", "name", "year")
         branches.append(
             _in_layout(
-                base_figures, BASE_FIGURE, "region_id", "key", "year", "value", position=position
+                base_figures, _BASE_FIGURE, "region_id", "key", "year", "value", position=position
             )
         )
     if needs.stations:
         stations = Station.objects.filter(region_id__in=_in_and_below(judged))
         branches.append(
-            _in_layout(stations, STATION, "region_id", "status", "build_type", "completed_year")
+            _in_layout(stations, _STATION, "region_id", "status", "build_type", "completed_year")
         )
-        # The tree, to count the stations below each judged region.
+    if needs.stations or (source == "raw" and targets):
+        # The tree, to count the stations below each judged region and to sum raw figures
+        # below it: the engine then never queries.
         branches.append(
             _in_layout(
                 Region.objects.all(),
-                REGION,
+                _REGION,
                 "parent_id",
                 "name",
                 region_id="pk",
@@ -503,14 +523,21 @@ def _load_status_rows(
     loaded = _Loaded()
     if not branches:
         return loaded
-    query = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-    rows = [_StatusRow(*values) for values in query]
+    query = branches[0]
+    if len(branches) > 1:  # no order: the union would take the first model's Meta.ordering
+        query = query.union(*branches[1:], all=True).order_by()
+    rows = [_status_row(values) for values in query]
     bounds: dict[str, tuple[datetime.date, datetime.date]] = {}
     tree_rows, base_rows = [], []
     for row in rows:
-        if row.kind == ROLLUP:
-            if row.period not in bounds:
-                bounds[row.period] = period_bounds(row.period)
+        if row.kind in (_REPORT, _ROLLUP) and row.period not in bounds:
+            bounds[row.period] = period_bounds(row.period)
+        if row.kind == _REPORT:
+            starts_on, ends_on = bounds[row.period]
+            loaded.figures[row.target_id].append(
+                Figure(row.period, row.region_id, row.value, starts_on, ends_on, row.is_demo)
+            )
+        elif row.kind == _ROLLUP:
             starts_on, ends_on = bounds[row.period]
             if row.parent_id is None and row.demo_count:
                 loaded.demo_starts[row.target_id].append(starts_on)
@@ -518,20 +545,22 @@ def _load_status_rows(
                 loaded.rollups[row.target_id][row.region_id].append(
                     RegionFigure(row.period, row.own_value, row.below_value, starts_on, ends_on)
                 )
-        elif row.kind == FIRE_STATISTIC:
+        elif row.kind == _FIRE_STATISTIC:
             loaded.fire_statistics[(row.region_id, row.year)] = FireStatistic(
                 region_id=row.region_id,
                 year=row.year,
                 **{name: getattr(row, name) for name in FIRE_STATISTIC_FIELDS},
             )
-        elif row.kind == BASE_FIGURE:
+        elif row.kind == _BASE_FIGURE:
             base_rows.append(row)
-        elif row.kind == STATION:
+        elif row.kind == _STATION:
             loaded.stations.append(
                 StationRow(row.region_id, row.status, row.build_type, row.completed_year)
             )
         else:
             tree_rows.append(row)
+    for figures in loaded.figures.values():
+        figures.sort(key=lambda f: (f.ends_on, f.starts_on))
     for row in sorted(base_rows, key=lambda r: r.position):
         loaded.base_figures[(row.key, row.region_id)][row.year] = row.value
     if tree_rows:

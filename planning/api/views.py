@@ -3,6 +3,7 @@ task updates. Writes go through planning.services, as the pages do."""
 
 import datetime
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +26,7 @@ from planning.filtersets import (
     UnitFilterSet,
 )
 from planning.integrity import check_plan_integrity
-from planning.models import Plan, Region, Section, Task, TaskUpdate, Unit
+from planning.models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
 from targets.rollups import StatusBoard
 
 from .serializers import (
@@ -183,7 +184,8 @@ class TaskViewSet(ServiceWriteViewSet):
     serializer_class = TaskSerializer
     write_serializer_class = TaskWriteSerializer
     filterset_class = TaskFilterSet
-    prefetch = ("assignments__unit",)
+    # The assignments with their units in one query (not one for each).
+    prefetch = (Prefetch("assignments", queryset=TaskAssignment.objects.select_related("unit")),)
     ordering = ("plan_id", "order", "pk")
     ordering_fields = ["order", "due_on", "code"]
 

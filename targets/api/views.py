@@ -64,7 +64,8 @@ class TargetViewSet(ServiceWriteViewSet):
     serializer_class = TargetSerializer
     write_serializer_class = TargetWriteSerializer
     filterset_class = TargetFilterSet
-    prefetch = ("milestones",)
+    related = ("plan",)  # the status engine takes the plans from the targets
+    prefetch = ("milestones",)  # the serializer's and the engine's milestones
     ordering = ("plan_id", "order", "pk")
     ordering_fields = ["order", "name", "target_year", "code"]
 
@@ -80,7 +81,8 @@ class TargetViewSet(ServiceWriteViewSet):
             raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
 
     def _with_progress(self, targets):
-        inputs = load_status_inputs(targets)
+        # Each target is judged for its own region: no allocation is read (issue 9).
+        inputs = load_status_inputs(targets, allocation_regions=())
         on = self._on()
         return {t.pk: compute_status(t, inputs, on=on) for t in targets}
 

@@ -508,13 +508,13 @@ def test_plan_detail_costs_the_same_queries_for_1_and_for_30_tasks(test_city_sta
     thirty = count_queries(
         client, reverse("plan_detail", args=[_plan_with_tasks(30, test_city_staff).pk])
     )
-    # 21 queries: session, user with profile, region tree (the scope); the plan; its sections;
-    # StatusBoard: targets, tasks, then the status inputs (plans, approved reports, target
-    # milestones, allocations, fire statistics, base figures, stations, region tree), task
-    # milestones, latest percents, assignments with their units; plan history; header notices;
-    # the stages (timeline); the integrity check: the plan, its targets with their milestones
-    # and allocations, task milestones, dated tasks, base figures (planning.integrity).
-    assert one[0] == thirty[0] == 28, (one[1], thirty[1])
+    # 23 queries: session, user with profile, region tree (the scope); the plan; its sections;
+    # StatusBoard: targets (with their plans), tasks, then the status inputs (target
+    # milestones, allocations, the status query of the roll-ups), task milestones, latest
+    # percents, assignments with their units; plan history; header notices; the stages
+    # (timeline); the integrity check: the plan, its targets with their milestones and
+    # allocations, task milestones, dated tasks, base figures (planning.integrity).
+    assert one[0] == thirty[0] == 23, (one[1], thirty[1])
     assert Target.objects.filter(plan__code="q-30").count() == 30
 
 
@@ -536,11 +536,12 @@ def test_task_detail_costs_the_same_queries_for_1_and_for_30_updates(media, test
     client = client_for(test_city_staff)
     one = count_queries(client, reverse("task_detail", args=[task_with(1).pk]))
     thirty = count_queries(client, reverse("task_detail", args=[task_with(30).pk]))
-    # 22 queries: session, user with profile, region tree (the scope); the task with plan and
-    # section; StatusBoard (targets, tasks, 8 status inputs, task milestones, latest percents,
-    # assignments with units); may the user post (task in scope); task history; header
-    # notices; the updates with their authors; their evidence (one prefetch).
-    assert one[0] == thirty[0] == 22, (one[1], thirty[1])
+    # 17 queries: session, user with profile, region tree (the scope); the task with plan and
+    # section; StatusBoard (targets, tasks, 3 status inputs: milestones, allocations, the
+    # status query; task milestones, latest percents, assignments with units); may the user
+    # post (task in scope); task history; header notices; the updates with their authors;
+    # their evidence (one prefetch).
+    assert one[0] == thirty[0] == 17, (one[1], thirty[1])
 
 
 def test_plan_list_costs_the_same_queries_for_1_and_for_30_plans(test_city_staff):

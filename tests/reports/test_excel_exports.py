@@ -363,8 +363,9 @@ def test_assessment_page_queries_do_not_grow_with_items(client, seeded, staff_na
     assert response.status_code == 200
     assert len(response.context["assessment"].groups[0].items) == rows
     # session, user with profile, region tree, the chosen plan; the scheme (none); the status
-    # board: targets, tasks, the engine's inputs (plans, approved figures, milestones,
-    # allocations, fire statistics, base figures, stations, region tree) — the plan has no
-    # tasks, so no task milestones, updates or assignments are asked for; the rules link's
-    # CHANGE check; the header's notices. The same for 1 and for 30 targets.
-    assert len(queries) == 18, [q["sql"][:60] for q in queries]
+    # board: targets (with their plans), tasks, the engine's inputs (milestones, allocations,
+    # the status query of the roll-ups), the region tree when the allocations' names are
+    # read — the plan has no tasks, so no task milestones, updates or assignments are asked
+    # for; the rules link's CHANGE check; the header's notices. The same for 1 and for 30
+    # targets.
+    assert len(queries) == 14, [q["sql"][:60] for q in queries]

@@ -319,10 +319,11 @@ def test_a_change_that_leaves_the_approved_figure_as_it_was_writes_no_rollup(tre
 
 
 @pytest.mark.parametrize("source", ["rollups", "raw"])
-def test_loading_takes_eight_queries_for_one_target_or_all(seed_with_figures, source):
-    # plans, regions, allocations, figures (rollup rows or raw reports), milestones, fire
-    # statistics, base figures, stations
+def test_loading_takes_three_queries_for_one_target_or_all(seed_with_figures, source):
+    # milestones, allocations, and one status query: the figures (rollup rows or raw
+    # reports) with, for formula and register targets, fire statistics, base figures,
+    # stations and the regions. The targets come with their plans (select_related).
     for targets in (seed_with_figures[:1], seed_with_figures):
         with CaptureQueriesContext(connection) as queries:
             load_status_inputs(targets, source=source)
-        assert len(queries) == 8, [q["sql"][:80] for q in queries]
+        assert len(queries) == 3, [q["sql"][:80] for q in queries]

@@ -498,10 +498,11 @@ def test_the_board_costs_the_same_queries_for_10_and_for_1000_targets():
             status_board.unit_summary(status_board.assignments[0].unit_id)
         captured[owner.code] = len(queries)
     # 1 targets (with plan and region), 2 tasks (with section),
-    # load_status_inputs: 3 plans, 4 approved reports, 5 target milestones, 6 allocations,
-    # 7 fire statistics, 8 base figures, 9 stations, 10 regions;
-    # 11 task milestones, 12 updates with a percent (latest kept per task),
-    # 13 task assignments (with units). Summaries then compute without querying.
-    assert captured == {"small": 13, "large": 13}
+    # load_status_inputs: 3 target milestones, 4 allocations, 5 the status query (roll-ups;
+    # the plans come with the targets, no formula or register target needs more);
+    # 6 task milestones, 7 updates with a percent (latest kept per task),
+    # 8 task assignments (with units), 9 regions (read when region_summary first uses the
+    # tree). Summaries then compute without querying.
+    assert captured == {"small": 9, "large": 9}
     assert counts(summaries["small"]) == {"on_track": 10}  # 20 of 20 due
     assert counts(summaries["large"]) == {"on_track": 1000}

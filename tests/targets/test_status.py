@@ -352,9 +352,10 @@ def test_status_inputs_cost_a_fixed_number_of_queries(seeded):
         load_status_inputs(few)
     with CaptureQueriesContext(connection) as many_queries:
         inputs = load_status_inputs(many)
-    # plans, approved reports, milestones, allocations, fire statistics, base figures,
-    # stations, regions: 8 queries for 3 targets or for all of them.
-    assert len(few_queries) == len(many_queries) == 8
+    # plans, milestones, allocations, and one status query (roll-ups, with fire statistics,
+    # base figures, stations and the regions when a formula needs them): 4 queries for 3
+    # targets or for all of them.
+    assert len(few_queries) == len(many_queries) == 4
     with CaptureQueriesContext(connection) as compute_queries:
         for each in many:
             compute_status(each, inputs, on=D("2023-12-31"))
