@@ -162,8 +162,14 @@ def _check_open(target: Target, region: Region, period: str) -> ReportingPeriod:
 Shares = dict[int, Decimal]
 
 
-def _shares_of(target: Target) -> Shares:
-    return {a.region_id: a.value for a in target.allocations.all()}
+def _shares_of(target: Target, region_id: int | None = None) -> Shares:
+    """The target's allocations; with ``region_id``, only that region's (one row, not the
+    thousands of a national target's, unless they are already prefetched)."""
+    allocations = target.allocations.all()
+    prefetched = "allocations" in getattr(target, "_prefetched_objects_cache", {})
+    if region_id is not None and not prefetched:
+        allocations = allocations.filter(region_id=region_id)
+    return {a.region_id: a.value for a in allocations if region_id in (None, a.region_id)}
 
 
 def allocated_shares(plan_ids: Iterable[int]) -> dict[int, Shares]:
@@ -223,7 +229,7 @@ def _check_may_report(actor, target: Target, region: Region) -> None:
     region_in_scope = _may_report_in(actor, region)
     if not allows(actor, target, REPORT) or not region_in_scope:
         raise _out_of_scope()
-    _check_owed(target, region, _shares_of(target))
+    _check_owed(target, region, _shares_of(target, region.pk))
 
 
 def owed_targets(
@@ -283,7 +289,7 @@ def plausibility(target: Target, region: Region, period: str, value: Decimal) ->
         .values_list("value", flat=True)
         .first()
     )
-    return Plausibility(unusual(target, region.pk, value, previous, _shares_of(target)))
+    return Plausibility(unusual(target, region.pk, value, previous, _shares_of(target, region.pk)))
 
 
 def previous_figures(region: Region, period: str, plan_ids: Iterable[int]) -> dict[int, Decimal]:
