@@ -10,9 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fireplan.security import lockout_response
-
-from .services import obtain_api_token
+from accounts.services import obtain_api_token
+from core.security import lockout_response
 
 INVALID_CREDENTIALS = "用户名或密码不正确"
 

@@ -2,9 +2,10 @@
 
 from django.urls import reverse
 
-from .choices import NoticeLevel, Role
-from .models import Notice
-from .scope import APPROVE, CHANGE, EXPORT, MANAGE_USERS, REPORT, can, role_of
+from accounts.choices import NoticeLevel
+from accounts.models import Notice
+from core.choices import Role
+from core.scope import APPROVE, CHANGE, EXPORT, MANAGE_USERS, REPORT, can, role_of
 
 LEVEL_BADGE = {
     NoticeLevel.DANGER: "danger",

@@ -4,11 +4,10 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Q
 
-from planning.models import Region
+from core.choices import Role
+from core.models import Region
+from core.scope import MANAGE_USERS
 from targets.filtersets import RegionTreeFilter
-
-from .choices import Role
-from .scope import MANAGE_USERS
 
 ACTIVE_CHOICES = [("1", "启用"), ("0", "停用")]
 

@@ -8,12 +8,11 @@ can be told apart.
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
-from fireplan.forms import BootstrapFormMixin
-from planning.models import Region, Unit
-from planning.regions import RegionTree
-
-from .choices import Role
-from .scope import MANAGE_USERS, VIEW
+from core.choices import Role
+from core.forms import BootstrapFormMixin
+from core.models import Region, Unit
+from core.regions import RegionTree
+from core.scope import MANAGE_USERS, VIEW
 
 
 def region_path(tree: RegionTree, region_id: int) -> str:

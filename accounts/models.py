@@ -6,9 +6,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from planning.models import Region, Unit
-
-from .choices import NoticeLevel, Role
+from accounts.choices import NoticeLevel
+from core.choices import Role
+from core.models import Region, Unit
 
 
 class Profile(models.Model):

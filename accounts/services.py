@@ -19,13 +19,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import translation
 
-from fireplan.services import NotAllowed, ServiceError
-from planning.models import Region, Unit
-from planning.regions import RegionTree
-
-from .choices import Role
-from .models import Profile
-from .scope import MANAGE_USERS, forget_scope, require, restrict, scope_of
+from accounts.models import Profile
+from core.choices import Role
+from core.models import Region, Unit
+from core.regions import RegionTree
+from core.scope import MANAGE_USERS, forget_scope, require, restrict, scope_of
+from core.services import NotAllowed, ServiceError
 
 FULL_NAME_MAX = 150
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import user_views
+from accounts import user_views
 
 urlpatterns = [
     path("", user_views.user_list, name="user_list"),

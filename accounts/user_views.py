@@ -10,13 +10,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from fireplan.history import history_entries
-from fireplan.services import NotAllowed, ServiceError
-
-from . import services
-from .filtersets import UserFilterSet
-from .forms import SetPasswordForm, UserCreateForm, UserEditForm
-from .scope import MANAGE_USERS, require
+from accounts import services
+from accounts.filtersets import UserFilterSet
+from accounts.forms import SetPasswordForm, UserCreateForm, UserEditForm
+from core.history import history_entries
+from core.scope import MANAGE_USERS, require
+from core.services import NotAllowed, ServiceError
 
 # The service names a field by its own name; the forms name the password pair.
 FORM_FIELD = {"password": "password1"}

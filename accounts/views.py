@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .models import Notice
+from accounts.models import Notice
 
 
 def notice_list(request):
@@ -21,7 +21,7 @@ def api_token(request):
     """The user's own API token: create (shown once), replace or revoke it."""
     from rest_framework.authtoken.models import Token
 
-    from .services import issue_api_token, revoke_api_token
+    from accounts.services import issue_api_token, revoke_api_token
 
     new_key = None
     if request.method == "POST":

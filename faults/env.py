@@ -267,7 +267,8 @@ def prepare_cast() -> Cast:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Profile
-    from planning.models import Plan, Region
+    from core.models import Region
+    from planning.models import Plan
     from targets.choices import Feed
     from targets.models import ReportingPeriod, Target
 

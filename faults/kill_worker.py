@@ -70,8 +70,9 @@ def main(argv=None) -> int:
 
     url = env.fresh_database("kill")
     env.setup_django(url)
+    from core.models import Region
     from faults import invariants
-    from planning.models import Plan, Region
+    from planning.models import Plan
 
     cast = env.prepare_cast()
     journal = env.Journal()

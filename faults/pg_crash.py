@@ -93,8 +93,9 @@ def main(argv=None) -> int:
         env.setup_django(cluster.url)
         from django.db import connections
 
+        from core.models import Region
         from faults import invariants
-        from planning.models import Plan, Region
+        from planning.models import Plan
 
         cast = env.prepare_cast()
         connections.close_all()

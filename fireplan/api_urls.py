@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ObtainTokenView
-from fireplan.security import csp_override
+from core.security import csp_override
 from planning.api.urls import router as planning_router
 from stations.api import router as stations_router
 from targets.api.urls import router as targets_router

@@ -83,11 +83,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "axes",
+    "core",
     "planning",
     "targets",
     "stations",
     "reports",
     "accounts",
+    # Tooling (no runtime app imports these): seed plans, benchmarks.
+    "seeds",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +101,7 @@ MIDDLEWARE = [
     # Django 6.0+ sends SECURE_CSP itself; on 5.2 our stand-in does (fireplan.security).
     "django.middleware.csp.ContentSecurityPolicyMiddleware"
     if django.VERSION >= (6, 0)
-    else "fireplan.security.ContentSecurityPolicyMiddleware",
+    else "core.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,7 +111,7 @@ MIDDLEWARE = [
     "fireplan.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After sessions, auth and messages: idle and absolute session time-outs.
-    "fireplan.security.SessionTimeoutMiddleware",
+    "core.security.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # django-axes: turns a locked-out login into the lock-out page (fireplan.security).
@@ -115,7 +119,7 @@ MIDDLEWARE = [
     # API POSTs with an Idempotency-Key header: a replay gets the first response.
     "fireplan.idempotency.IdempotencyKeyMiddleware",
     # Lock/statement timeouts, deadlocks, a lost database → a clean 409/503, never a 500.
-    "fireplan.db_errors.DatabaseErrorMiddleware",
+    "core.db_errors.DatabaseErrorMiddleware",
 ]
 try:  # whitenoise serves static files under gunicorn; optional in development.
     import whitenoise  # noqa: F401
@@ -225,8 +229,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "fireplan.security.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "fireplan.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 # Behind N reverse proxies that append to X-Forwarded-For: the client address for lock-out.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
@@ -281,25 +285,25 @@ SEED_TEXT_DIR = BASE_DIR / "fixtures" / "sources"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is answered 401 with WWW-Authenticate.
-        "fireplan.api_auth.ThrottledTokenAuthentication",
+        "core.api_auth.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["fireplan.api_policies.RoleAndScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api_policies.RoleAndScope"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         # DRF's HTML pages, with the inline styles they need allowed (fireplan.api_auth).
-        "fireplan.api_auth.BrowsableAPIRenderer",
+        "core.api_auth.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "fireplan.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "fireplan.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "fireplan.api_policies.TokenRateThrottle",
+        "core.api_policies.TokenRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "60/min"),
@@ -334,7 +338,7 @@ SPECTACULAR_SETTINGS = {
     # Every operation documents the error bodies it can answer with (fireplan.api_schema).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "fireplan.api_schema.add_error_responses",
+        "core.api_schema.add_error_responses",
     ],
 }
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core.evidence_views import evidence_download
 from fireplan.health import healthz
-from planning.evidence_views import evidence_download
 from planning.views import home
 
 admin.site.site_header = "消防救援规划任务跟踪系统"
@@ -27,5 +27,5 @@ urlpatterns = [
     path("evidence/<int:pk>/download/", evidence_download, name="evidence_download"),
 ]
 
-handler404 = "fireplan.api.json_not_found"
-handler500 = "fireplan.api.json_server_error"
+handler404 = "core.api.json_not_found"
+handler500 = "core.api.json_server_error"

@@ -2,22 +2,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class RegionLevel(models.TextChoices):
-    PROVINCE = "province", _("省")
-    CITY = "city", _("市")
-    DISTRICT = "district", _("区/县/县级市")
-    TOWN = "town", _("镇/乡/街道")
-
-
-class UnitKind(models.TextChoices):
-    FIRE_RESCUE = "fire_rescue", _("消防救援机构")
-    GOVERNMENT = "government", _("人民政府")
-    DEPARTMENT = "department", _("政府部门")
-    COLLECTIVE = "collective", _("集合单位")
-    ENTERPRISE = "enterprise", _("企业")
-    OTHER = "other", _("其他")
-
-
 class PlanKind(models.TextChoices):
     FIVE_YEAR = "five_year", _("五年规划")
     ACTION_PLAN = "action_plan", _("行动计划")

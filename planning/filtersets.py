@@ -3,19 +3,12 @@
 import django_filters
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
-from targets.choices import Attribute, ProgressStatus
-
-from .choices import (
-    AssignmentRole,
-    PlanKind,
-    PlanStatus,
-    RegionLevel,
-    SectionKind,
-    TaskStatus,
-    UnitKind,
-)
-from .models import Plan, Region, Section, Task, TaskUpdate, Unit
+from core.choices import Attribute, RegionLevel, UnitKind
+from core.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
+from core.models import Region, Unit
+from planning.choices import AssignmentRole, PlanKind, PlanStatus, SectionKind, TaskStatus
+from planning.models import Plan, Section, Task, TaskUpdate
+from targets.choices import ProgressStatus
 
 
 class PlanFilterSet(ScopedFilterSet):

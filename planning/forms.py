@@ -4,14 +4,13 @@ services in planning.services validate and write."""
 from django import forms
 from django.db.models import Q
 
-from accounts.scope import VIEW
-from fireplan.forms import BootstrapFormMixin
-from fireplan.once import OnceFormMixin
-from targets.forms import MultipleFileField
-
-from .choices import AssignmentRole
-from .editing import DATE_WIDGET, ServiceModelForm
-from .models import Plan, Section, Task, TaskAssignment, Unit
+from core.editing import DATE_WIDGET, ServiceModelForm
+from core.forms import BootstrapFormMixin, MultipleFileField
+from core.models import Unit
+from core.once import OnceFormMixin
+from core.scope import VIEW
+from planning.choices import AssignmentRole
+from planning.models import Plan, Section, Task, TaskAssignment
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 

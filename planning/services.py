@@ -25,12 +25,12 @@ from typing import Any, TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 
-from accounts.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
-from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
-
-from .choices import AssignmentRole
-from .evidence import check_evidence_file, store_evidence
-from .models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
+from core.evidence import check_evidence_file, store_evidence
+from core.models import Region, Unit
+from core.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
+from core.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
+from planning.choices import AssignmentRole
+from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 
 M = TypeVar("M", bound=models.Model)
 

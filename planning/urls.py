@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from planning import views
 
 urlpatterns = [
     path("", views.plan_list, name="plan_list"),

@@ -16,22 +16,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.scope import REPORT, require
-from fireplan.history import history_entries
-from fireplan.once import once_per_form
-from fireplan.services import NotAllowed, ServiceError
+from core.editing import editable_or_404, may_change_region, run_service, visible_or_404
+from core.history import history_entries
+from core.models import Region, Unit
+from core.once import once_per_form
+from core.scope import REPORT, require
+from core.services import NotAllowed, ServiceError
+from planning import services
+from planning.choices import AssignmentRole
+from planning.filtersets import PlanFilterSet, PlanTaskFilterSet
+from planning.forms import PlanForm, SectionForm, TaskForm, TaskUpdateForm
+from planning.models import Plan, Section, Stage, Task, TaskUpdate
+from reports import dashboards
 from targets.choices import ProgressStatus
+from targets.integrity import check_plan_integrity
 from targets.models import Target
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress
-
-from . import dashboards, services
-from .choices import AssignmentRole
-from .editing import editable_or_404, may_change_region, run_service, visible_or_404
-from .filtersets import PlanFilterSet, PlanTaskFilterSet
-from .forms import PlanForm, SectionForm, TaskForm, TaskUpdateForm
-from .integrity import check_plan_integrity
-from .models import Plan, Region, Section, Stage, Task, TaskUpdate, Unit
 
 PAGE_SIZE = 50
 

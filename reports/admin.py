@@ -3,9 +3,8 @@ veto items inline (every change kept in history); import batches read-only."""
 
 from django.contrib import admin
 
-from planning.admin import HistoryAdmin
-
-from .models import AssessmentScheme, Deduction, GradeBand, ImportBatch, ItemWeight, VetoItem
+from core.admin import HistoryAdmin
+from reports.models import AssessmentScheme, Deduction, GradeBand, ImportBatch, ItemWeight, VetoItem
 
 
 class ItemWeightInline(admin.TabularInline):

@@ -28,10 +28,10 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from accounts.scope import VIEW, scope_of
+from core.regions import RegionTree
+from core.scope import VIEW, scope_of
 from planning.choices import AssignmentRole
 from planning.models import Plan, TaskAssignment
-from planning.regions import RegionTree
 from targets.choices import Feed, ReportStatus
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import excel_views as views
+from reports import excel_views as views
 
 urlpatterns = [
     path("", views.excel_home, name="excel_home"),

@@ -19,19 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.scope import CHANGE, EXPORT, REPORT, VIEW, can, require, scope_of
-from fireplan.once import once_per_form
-from fireplan.services import NotAllowed, ServiceError
+from core.once import once_per_form
+from core.scope import CHANGE, EXPORT, REPORT, VIEW, can, require, scope_of
+from core.services import NotAllowed, ServiceError
 from planning.filtersets import TaskFilterSet
 from planning.models import Plan, Task
-from stations.filtersets import StationFilterSet
-from stations.models import Station
-from targets.filtersets import ProgressReportFilterSet
-from targets.models import ProgressReport, ReportingPeriod
-from targets.owed import owed_items
-
-from .excel import exporters, importers, scoring
-from .excel.forms import (
+from reports.excel import exporters, importers, scoring
+from reports.excel.forms import (
     AssessmentForm,
     CommitForm,
     EvaluationForm,
@@ -40,8 +34,13 @@ from .excel.forms import (
     PenaltyForm,
     SchemeForm,
 )
-from .excel.templates import figures_template, owed_rows, template_filename
-from .models import AssessmentScheme, Deduction, ImportBatch, ImportState, VetoItem
+from reports.excel.templates import figures_template, owed_rows, template_filename
+from reports.models import AssessmentScheme, Deduction, ImportBatch, ImportState, VetoItem
+from stations.filtersets import StationFilterSet
+from stations.models import Station
+from targets.filtersets import ProgressReportFilterSet
+from targets.models import ProgressReport, ReportingPeriod
+from targets.owed import owed_items
 
 
 def xlsx_response(workbook, filename: str) -> FileResponse:

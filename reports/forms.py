@@ -10,14 +10,14 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.scope import CHANGE, VIEW
-from fireplan.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
+from core.models import Region
+from core.periods import is_valid_period
+from core.scope import CHANGE, VIEW
 from planning.choices import PlanStatus
-from planning.models import Plan, Region
-from targets.periods import is_valid_period
+from planning.models import Plan
+from reports.completeness import BY_REGION, BY_UNIT
 from targets.services import default_yearly_deadlines
-
-from .completeness import BY_REGION, BY_UNIT
 
 DATE_INPUT = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 DATE_ERROR = {"invalid": "日期格式应为 2025-01-31"}

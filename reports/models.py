@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.querysets import ScopedQuerySet
-from planning.models import YEAR_VALIDATORS, Plan, Region, Task, Unit
+from core.models import YEAR_VALIDATORS, Region, Unit
+from core.querysets import ScopedQuerySet
+from planning.models import Plan, Task
 from targets.models import Target
 
 POINTS = [MinValueValidator(0), MaxValueValidator(1000)]
@@ -315,7 +316,7 @@ class ImportBatch(models.Model):
     )
     summary = models.JSONField(_("导入结果"), default=dict, blank=True)
     evidence = models.ForeignKey(
-        "planning.Evidence",
+        "core.Evidence",
         verbose_name=_("佐证材料"),
         null=True,
         blank=True,

@@ -13,14 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.scope import CHANGE, VIEW, can, require
-from fireplan.services import NotAllowed, ServiceError
+from core.scope import CHANGE, VIEW, can, require
+from core.services import NotAllowed, ServiceError
 from planning.choices import PlanStatus
 from planning.models import Plan
+from reports.forms import LockExceptionForm, PeriodOpenForm
 from targets import services
 from targets.models import LockException, ReportingPeriod
-
-from .forms import LockExceptionForm, PeriodOpenForm
 
 
 def _add_error(form, error: ServiceError) -> None:

@@ -3,7 +3,7 @@ targets.urls): reporting periods and locks, and the completeness matrix."""
 
 from django.urls import path
 
-from . import period_views, views
+from reports import period_views, views
 
 urlpatterns = [
     path("completeness/", views.completeness_page, name="completeness"),

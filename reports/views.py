@@ -5,11 +5,10 @@
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from accounts.scope import APPROVE, CHANGE, EXPORT, can
+from core.scope import APPROVE, CHANGE, EXPORT, can
+from reports.completeness import BY_REGION, completeness
+from reports.forms import CompletenessFilterForm
 from targets.models import ReportingPeriod
-
-from .completeness import BY_REGION, completeness
-from .forms import CompletenessFilterForm
 
 
 def completeness_page(request):

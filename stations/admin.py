@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from planning.admin import HistoryAdmin, SourceTextMixin
-
-from .models import Station
+from core.admin import HistoryAdmin, SourceTextMixin
+from stations.models import Station
 
 
 @admin.register(Station)

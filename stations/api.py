@@ -3,7 +3,7 @@
 from rest_framework import serializers
 from rest_framework.routers import DefaultRouter
 
-from fireplan.api_views import ServiceWriteViewSet
+from core.api_views import ServiceWriteViewSet
 from stations import services
 from stations.filtersets import StationFilterSet
 from stations.models import Station

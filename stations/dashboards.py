@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 
-from .choices import StationClass, StationStatus
-from .models import Station
+from stations.choices import StationClass, StationStatus
+from stations.models import Station
 
 # Every status its own point shape on the map, so colour is never the only signal; the
 # legend and the table name the shape in words.

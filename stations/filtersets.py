@@ -4,11 +4,11 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
-from planning.models import Plan, Region
-
-from .choices import BuildType, ForceType, StationClass, StationStatus
-from .models import Station
+from core.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
+from core.models import Region
+from planning.models import Plan
+from stations.choices import BuildType, ForceType, StationClass, StationStatus
+from stations.models import Station
 
 
 class StationFilterSet(ScopedFilterSet):

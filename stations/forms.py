@@ -1,11 +1,11 @@
 """The station form: parses only; stations.services validates and writes."""
 
-from accounts.scope import CHANGE, VIEW
-from planning.editing import DATE_WIDGET, ServiceModelForm
+from core.editing import DATE_WIDGET, ServiceModelForm
+from core.models import Region
+from core.scope import CHANGE, VIEW
 from planning.forms import TEXTAREA
-from planning.models import Plan, Region
-
-from .models import Station
+from planning.models import Plan
+from stations.models import Station
 
 
 class StationForm(ServiceModelForm):

@@ -6,11 +6,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.querysets import ScopedQuerySet
-from planning.models import YEAR_VALIDATORS, Plan, Region
-from targets.models import decimal_field, non_negative
-
-from .choices import BuildType, ForceType, StationClass, StationStatus
+from core.models import YEAR_VALIDATORS, Region, decimal_field, non_negative
+from core.querysets import ScopedQuerySet
+from planning.models import Plan
+from stations.choices import BuildType, ForceType, StationClass, StationStatus
 
 
 class Station(models.Model):

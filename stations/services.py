@@ -8,11 +8,10 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.scope import VIEW
-from planning.models import Region
+from core.models import Region
+from core.scope import VIEW
 from planning.services import create_object, edit_object, invalid
-
-from .models import Station
+from stations.models import Station
 
 STATION_FIELDS = (
     "plan", "code", "name", "region", "address", "station_class", "force_type", "status",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from stations import views
 
 urlpatterns = [
     path("", views.station_list, name="station_list"),

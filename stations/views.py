@@ -7,15 +7,14 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.scope import CHANGE, can, require
-from fireplan.api import StandardPagination
-from fireplan.history import history_entries
-from planning.editing import editable_or_404, may_change_region, run_service, visible_or_404
-
-from . import dashboards, services
-from .filtersets import StationFilterSet
-from .forms import StationForm
-from .models import Station
+from core.api import StandardPagination
+from core.editing import editable_or_404, may_change_region, run_service, visible_or_404
+from core.history import history_entries
+from core.scope import CHANGE, can, require
+from stations import dashboards, services
+from stations.filtersets import StationFilterSet
+from stations.forms import StationForm
+from stations.models import Station
 
 PAGE_SIZE = 50
 

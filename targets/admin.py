@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from planning.admin import HistoryAdmin, SourceTextMixin
-
-from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+from core.admin import HistoryAdmin, SourceTextMixin
+from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
 
 
 class MilestoneInline(admin.TabularInline):

@@ -17,11 +17,6 @@ class Comparator(models.TextChoices):
     INCREASE_BY = "increase_by", _("提高")
 
 
-class Attribute(models.TextChoices):
-    BINDING = "binding", _("约束性")
-    EXPECTED = "expected", _("预期性")
-
-
 class ReportStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
     SUBMITTED = "submitted", _("已提交")

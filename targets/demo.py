@@ -16,9 +16,8 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from planning.models import Plan
-
-from .choices import Comparator, Feed, Measure, ReportStatus
-from .models import Milestone, ProgressReport, Target
+from targets.choices import Comparator, Feed, Measure, ReportStatus
+from targets.models import Milestone, ProgressReport, Target
 
 DEMO_NOTE = "演示数据（seed_demo 生成，非真实进度）"
 

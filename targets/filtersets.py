@@ -3,12 +3,13 @@
 import django_filters
 from django.db.models import Q
 
-from fireplan.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
+from core.choices import Attribute
+from core.filters import RegionTreeFilter, ScopedFilterSet, YearFilter
+from core.models import Region, Unit
 from planning.choices import AssignmentRole
-from planning.models import Plan, Region, Unit
-
-from .choices import Attribute, Feed, Measure, ProgressStatus, ReportStatus
-from .models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+from planning.models import Plan
+from targets.choices import Feed, Measure, ProgressStatus, ReportStatus
+from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
 
 
 class ProgressReportFilterSet(ScopedFilterSet):
@@ -77,7 +78,7 @@ class TargetFilterSet(ScopedFilterSet):
 
     def filter_status(self, queryset, name, value):
         """Status is computed, not stored: judge the candidates once (fixed queries)."""
-        from .status import compute_status, load_status_inputs
+        from targets.status import compute_status, load_status_inputs
 
         candidates = list(queryset.select_related("plan"))
         inputs = load_status_inputs(candidates, allocation_regions=())  # the targets' own

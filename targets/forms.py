@@ -1,24 +1,7 @@
 from django import forms
 
-from fireplan.forms import BootstrapFormMixin
-from fireplan.once import OnceFormMixin
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several evidence files in one input; checked by planning.evidence in the service."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+from core.forms import BootstrapFormMixin, MultipleFileField
+from core.once import OnceFormMixin
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):

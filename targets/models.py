@@ -2,33 +2,18 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.querysets import ScopedQuerySet
-from planning.models import YEAR_VALIDATORS, Evidence, Plan, Region, Section, Task
-
-from .choices import Attribute, Comparator, Feed, Measure, ReportStatus
-from .periods import PERIOD_PATTERN
-
-NON_NEGATIVE = [MinValueValidator(0)]
-
-
-def decimal_field(verbose_name, **kwargs) -> models.DecimalField:
-    kwargs.setdefault("null", True)
-    kwargs.setdefault("blank", True)
-    return models.DecimalField(
-        verbose_name, max_digits=18, decimal_places=4, validators=NON_NEGATIVE, **kwargs
-    )
-
-
-def non_negative(field: str, name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0}), name=name
-    )
+from core.choices import Attribute
+from core.models import YEAR_VALIDATORS, Evidence, Region, decimal_field, non_negative
+from core.periods import PERIOD_PATTERN
+from core.querysets import ScopedQuerySet
+from planning.models import Plan, Section, Task
+from targets.choices import Comparator, Feed, Measure, ReportStatus
 
 
 class Target(models.Model):
@@ -447,7 +432,7 @@ class ReportContribution(models.Model):
     )
     period = models.CharField(_("填报期间"), max_length=6)
     unit = models.ForeignKey(
-        "planning.Unit",
+        "core.Unit",
         verbose_name=_("配合单位"),
         on_delete=models.PROTECT,
         related_name="contributions",

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from accounts.scope import REPORT, scope_of
-from planning.regions import RegionTree
-
-from .choices import Feed
-from .models import Allocation, LockException, ProgressReport, ReportingPeriod, Target
+from core.regions import RegionTree
+from core.scope import REPORT, scope_of
+from targets.choices import Feed
+from targets.models import Allocation, LockException, ProgressReport, ReportingPeriod, Target
 
 NOT_STARTED = "not_started"
 STATE_LABELS = {

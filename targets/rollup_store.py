@@ -231,8 +231,8 @@ def deferred_rollups(using: str = "default", target_ids: Iterable[int] | None = 
 
 
 def _rebuild_tallies(target_ids: Iterable[int] | None, using: str) -> None:
-    from .models import Target
-    from .tally_store import rebuild_tally
+    from targets.models import Target
+    from targets.tally_store import rebuild_tally
 
     plan_ids = None
     if target_ids is not None:
@@ -359,7 +359,7 @@ def rebuild_rollups(target_ids: Iterable[int] | None = None, using: str = "defau
     regions and targets tables until commit — later rebuilds leave them alone."""
     if not supported(using):
         return 0
-    from fireplan import bulkload
+    from core import bulkload
 
     ids = None if target_ids is None else sorted({int(pk) for pk in target_ids})
     with transaction.atomic(using=using), connections[using].cursor() as cursor:

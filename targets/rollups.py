@@ -23,10 +23,9 @@ from django.utils import timezone
 
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import Plan, Task, TaskAssignment, TaskUpdate
-
-from .choices import MilestoneState, ProgressStatus
-from .models import Milestone, Target
-from .status import (
+from targets.choices import MilestoneState, ProgressStatus
+from targets.models import Milestone, Target
+from targets.status import (
     StatusInputs,
     StatusRules,
     TargetProgress,

@@ -7,8 +7,8 @@ import datetime
 
 from django.utils import timezone
 
-from .models import Target
-from .status import compute_allocations, compute_status, load_status_inputs, year_end
+from targets.models import Target
+from targets.status import compute_allocations, compute_status, load_status_inputs, year_end
 
 
 def _number(value):

@@ -21,13 +21,14 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from accounts.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
-from fireplan.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
-from planning.evidence import check_evidence_file, store_evidence
-from planning.models import Evidence, Plan, Region
-
-from .choices import Feed, ReportStatus
-from .models import (
+from core.evidence import check_evidence_file, store_evidence
+from core.models import Evidence, Region
+from core.periods import is_valid_period, period_bounds
+from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
+from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
+from planning.models import Plan
+from targets.choices import Feed, ReportStatus
+from targets.models import (
     Allocation,
     LockException,
     ProgressReport,
@@ -35,7 +36,6 @@ from .models import (
     ReportingPeriod,
     Target,
 )
-from .periods import is_valid_period, period_bounds
 
 EDITABLE = {ReportStatus.DRAFT, ReportStatus.RETURNED}
 COUNT_UNITS = {"个", "座", "支", "人", "辆", "台", "套", "件", "处", "家", "次", "名", "所", "条"}

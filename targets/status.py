@@ -77,21 +77,22 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from planning.models import Plan, Region
-from planning.regions import RegionTree
+from core.models import Region
+from core.periods import period_bounds
+from core.regions import RegionTree
+from planning.models import Plan
 from stations.choices import BuildType, StationStatus
 from stations.models import Station
-
-from . import rollup_store
-from .choices import Comparator, Feed, Measure, MilestoneState, ProgressStatus, ReportStatus
-from .formulas import (
+from targets import rollup_store
+from targets.choices import Comparator, Feed, Measure, MilestoneState, ProgressStatus, ReportStatus
+from targets.formulas import (
     FIRE_STATISTIC_FIELDS,
     STATIONS_IN_SERVICE,
     FormulaError,
     MissingInput,
     parse_formula,
 )
-from .models import (
+from targets.models import (
     Allocation,
     BaseFigure,
     FireStatistic,
@@ -100,7 +101,6 @@ from .models import (
     ReportRollup,
     Target,
 )
-from .periods import period_bounds
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

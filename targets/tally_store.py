@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connections, transaction
 
-from .rollup_store import DEFER_SETTING, supported
+from targets.rollup_store import DEFER_SETTING, supported
 
 TABLE = "targets_reportingtally"
 REPORTS = "targets_progressreport"

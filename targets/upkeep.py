@@ -10,13 +10,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.scope import CHANGE
+from core.scope import CHANGE
 from planning.models import Plan
 from planning.services import create_object, edit_object, invalid, same_plan
-
-from .choices import Feed
-from .formulas import FormulaError, parse_formula
-from .models import Milestone, Target
+from targets.choices import Feed
+from targets.formulas import FormulaError, parse_formula
+from targets.models import Milestone, Target
 
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",

@@ -1,12 +1,12 @@
 """Edit forms for targets and milestones: they parse only; targets.upkeep validates and
 writes."""
 
-from accounts.scope import CHANGE
-from planning.editing import DATE_WIDGET, ServiceModelForm
+from core.editing import DATE_WIDGET, ServiceModelForm
+from core.models import Region
+from core.scope import CHANGE
 from planning.forms import TEXTAREA
-from planning.models import Region, Section, Task
-
-from .models import Milestone, Target
+from planning.models import Section, Task
+from targets.models import Milestone, Target
 
 
 def _regions(user, current_id: int | None):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import upkeep_views as views
+from targets import upkeep_views as views
 
 urlpatterns = [
     path("<int:pk>/", views.target_detail, name="target_detail"),

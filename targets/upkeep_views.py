@@ -5,14 +5,13 @@ history, and the edit pages. Views parse input and call targets.upkeep; outside 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from fireplan.history import history_entries
-from planning.editing import editable_or_404, may_change_region, run_service, visible_or_404
-
-from . import upkeep
-from .models import Milestone, ProgressReport, Target
-from .series import target_series
-from .status import compute_allocations, compute_status, load_status_inputs, milestone_state
-from .upkeep_forms import MilestoneForm, TargetForm
+from core.editing import editable_or_404, may_change_region, run_service, visible_or_404
+from core.history import history_entries
+from targets import upkeep
+from targets.models import Milestone, ProgressReport, Target
+from targets.series import target_series
+from targets.status import compute_allocations, compute_status, load_status_inputs, milestone_state
+from targets.upkeep_forms import MilestoneForm, TargetForm
 
 
 def target_detail(request, pk: int):

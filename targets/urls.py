@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from targets import views
 
 urlpatterns = [
     path("my/", views.my_reports, name="my_reports"),

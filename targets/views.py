@@ -14,19 +14,18 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.scope import APPROVE, REPORT, VIEW, can, require, scope_of
-from fireplan.history import history_entries
-from fireplan.once import once_per_form
-from fireplan.services import NotAllowed, ServiceError
-from planning.models import Region
-
-from . import services
-from .choices import ReportStatus
-from .filtersets import ProgressReportFilterSet
-from .forms import ReasonForm, ReportForm
-from .models import ProgressReport, ReportContribution, Target
-from .owed import owed_items
-from .periods import is_valid_period
+from core.history import history_entries
+from core.models import Region
+from core.once import once_per_form
+from core.periods import is_valid_period
+from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
+from core.services import NotAllowed, ServiceError
+from targets import services
+from targets.choices import ReportStatus
+from targets.filtersets import ProgressReportFilterSet
+from targets.forms import ReasonForm, ReportForm
+from targets.models import ProgressReport, ReportContribution, Target
+from targets.owed import owed_items
 
 
 def my_reports(request):
@@ -35,7 +34,7 @@ def my_reports(request):
     state = request.GET.get("state", "")
     if state:
         items = [item for item in items if item.state == state]
-    from .owed import STATE_LABELS
+    from targets.owed import STATE_LABELS
 
     context = {"items": items, "state": state, "state_choices": STATE_LABELS.items()}
     return render(request, "targets/my_reports.html", context)

@@ -70,7 +70,7 @@ def staff_user(db) -> User:
 
 def make_user(username: str, role: str, region_name: str, unit_name: str | None = None, **kw):
     from accounts.models import Profile
-    from planning.models import Region, Unit
+    from core.models import Region, Unit
 
     region = Region.objects.get(name=region_name)
     user = User.objects.create_user(username, password="Pass-word-2021", **kw)

@@ -1,6 +1,7 @@
 """Small builders for rows the tests need beyond the seed plans."""
 
-from planning.models import Plan, Region, Task
+from core.models import Region
+from planning.models import Plan, Task
 from targets.models import Target
 
 

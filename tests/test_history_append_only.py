@@ -21,8 +21,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 from simple_history.signals import post_create_historical_record
 
+from core.admin import HistoryAdmin
 from planning import services as planning_services
-from planning.admin import HistoryAdmin
 from planning.models import Plan
 from stations import services as station_services
 from stations.models import Station

@@ -20,17 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Notice
+from core.models import Evidence, Region, Unit
 from fireplan.api_urls import router
-from planning.models import (
-    Evidence,
-    Plan,
-    Region,
-    Section,
-    Task,
-    TaskAssignment,
-    TaskUpdate,
-    Unit,
-)
+from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 from stations.models import Station
 from targets.models import (
     Allocation,

@@ -26,7 +26,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from fireplan import logs, security
+from core import security
+from fireplan import logs
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Pass-word-2021"  # tests/conftest.make_user

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from core.models import Region, Unit
+from core.regions import RegionTree
 from planning import services as planning_services
-from planning.models import Plan, Region, Section, Task, Unit
-from planning.regions import RegionTree
+from planning.models import Plan, Section, Task
 from reports.models import ImportBatch
 from stations.models import Station
 from targets import services as target_services

@@ -28,7 +28,8 @@ def prepare(liaisons: int) -> dict:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Profile
-    from planning.models import Plan, Region
+    from core.models import Region
+    from planning.models import Plan
 
     cast = env.prepare_cast()
     region = Region.objects.get(name=env.SAVE_REGION)

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
-from planning.evidence_views import download_url as evidence_download_url
-from planning.models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
+from core.evidence_views import download_url as evidence_download_url
+from core.models import Region, Unit
+from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 
 
 class RegionSerializer(serializers.ModelSerializer):

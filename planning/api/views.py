@@ -13,23 +13,12 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.scope import REPORT, VIEW
-from fireplan.api_views import ReadOnly, ServiceWriteViewSet
-from fireplan.services import ServiceError
+from core.api_views import ReadOnly, ServiceWriteViewSet
+from core.models import Region, Unit
+from core.scope import REPORT, VIEW
+from core.services import ServiceError
 from planning import services
-from planning.filtersets import (
-    PlanFilterSet,
-    RegionFilterSet,
-    SectionFilterSet,
-    TaskFilterSet,
-    TaskUpdateFilterSet,
-    UnitFilterSet,
-)
-from planning.integrity import check_plan_integrity
-from planning.models import Plan, Region, Section, Task, TaskAssignment, TaskUpdate, Unit
-from targets.rollups import StatusBoard
-
-from .serializers import (
+from planning.api.serializers import (
     PlanSerializer,
     PlanWriteSerializer,
     RegionSerializer,
@@ -41,6 +30,17 @@ from .serializers import (
     TaskWriteSerializer,
     UnitSerializer,
 )
+from planning.filtersets import (
+    PlanFilterSet,
+    RegionFilterSet,
+    SectionFilterSet,
+    TaskFilterSet,
+    TaskUpdateFilterSet,
+    UnitFilterSet,
+)
+from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
+from targets.integrity import check_plan_integrity
+from targets.rollups import StatusBoard
 
 ON_PARAMETER = OpenApiParameter("on", str, description="判断日期 YYYY-MM-DD（默认今天）")
 

@@ -12,18 +12,17 @@ from rest_framework import permissions
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
-from accounts.scope import EXPORT, REPORT, VIEW, can
+from core.scope import EXPORT, REPORT, VIEW, can
 from planning.filtersets import TaskFilterSet
 from planning.models import Task
+from reports.excel import exporters, scoring
+from reports.excel.forms import AssessmentForm, EvaluationForm, FiguresTemplateForm
+from reports.excel.templates import figures_template, owed_rows, template_filename
 from reports.excel_views import xlsx_response
 from stations.filtersets import StationFilterSet
 from stations.models import Station
 from targets.filtersets import ProgressReportFilterSet
 from targets.models import ProgressReport, ReportingPeriod
-
-from . import exporters, scoring
-from .forms import AssessmentForm, EvaluationForm, FiguresTemplateForm
-from .templates import figures_template, owed_rows, template_filename
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

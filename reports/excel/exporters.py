@@ -37,8 +37,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import TaskAssignment, TaskUpdate
-
-from .scoring import Assessment, EvaluationRow, Group, Item
+from reports.excel.scoring import Assessment, EvaluationRow, Group, Item
 
 FONT = "宋体"
 TITLE_FONT = Font(name=FONT, size=16, bold=True)

@@ -9,15 +9,15 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from accounts.scope import CHANGE, REPORT, VIEW
-from fireplan.forms import BootstrapFormMixin
-from fireplan.once import OnceFormMixin
+from core.forms import BootstrapFormMixin
+from core.models import Region, Unit
+from core.once import OnceFormMixin
+from core.periods import is_valid_period
+from core.scope import CHANGE, REPORT, VIEW
 from planning.choices import PlanStatus
-from planning.models import Plan, Region, Unit
-from targets.periods import is_valid_period
-
-from .importers import DRAFT, SUBMIT
-from .scoring import GROUP_BY_REGION, GROUP_BY_UNIT
+from planning.models import Plan
+from reports.excel.importers import DRAFT, SUBMIT
+from reports.excel.scoring import GROUP_BY_REGION, GROUP_BY_UNIT
 
 
 class PlanField(forms.ModelChoiceField):

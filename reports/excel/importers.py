@@ -60,17 +60,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from accounts.scope import REPORT, require, scope_of
-from fireplan.services import NotAllowed, ServiceError
-from planning.models import Evidence, Plan, Region
-from reports.models import ImportBatch, ImportState
-from targets import services
-from targets.choices import ReportStatus
-from targets.models import ProgressReport, ReportingPeriod
-
-from . import upload_guard
-from .exporters import unescape_text
-from .templates import (
+from core.models import Evidence, Region
+from core.scope import REPORT, require, scope_of
+from core.services import NotAllowed, ServiceError
+from planning.models import Plan
+from reports.excel import upload_guard
+from reports.excel.exporters import unescape_text
+from reports.excel.templates import (
     CONFIRM_COLUMN,
     DATA_SHEET,
     FIRST_ROW,
@@ -85,6 +81,10 @@ from .templates import (
     column_name,
     read_token,
 )
+from reports.models import ImportBatch, ImportState
+from targets import services
+from targets.choices import ReportStatus
+from targets.models import ProgressReport, ReportingPeriod
 
 MiB = upload_guard.MiB
 ImportRefused = upload_guard.ImportRefused  # the whole file is refused; nothing was written

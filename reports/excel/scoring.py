@@ -37,10 +37,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.scope import CHANGE, VIEW, allows, require, scope_of
-from fireplan.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
+from core.choices import Attribute
+from core.models import Region, Unit
+from core.scope import CHANGE, VIEW, allows, require, scope_of
+from core.services import NotAllowed, ServiceError, lock_for_edit, save_versioned
 from planning.choices import AssignmentRole, TaskStatus
-from planning.models import Plan, Region, Task, Unit
+from planning.models import Plan, Task
 from reports.models import (
     AssessmentScheme,
     Deduction,
@@ -49,7 +51,7 @@ from reports.models import (
     ScoreBasis,
     VetoItem,
 )
-from targets.choices import Attribute, Comparator, Measure, ProgressStatus
+from targets.choices import Comparator, Measure, ProgressStatus
 from targets.models import Target
 from targets.rollups import StatusBoard
 from targets.status import (

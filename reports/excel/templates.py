@@ -24,14 +24,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from accounts.scope import REPORT, scope_of
-from planning.models import Plan, Region
-from targets.choices import Feed, Measure, ReportStatus
-from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
-from targets.services import COUNT_UNITS, owed_regions
-from targets.status import compute_status, load_status_inputs, year_end
-
-from .exporters import (
+from core.models import Region
+from core.scope import REPORT, scope_of
+from planning.models import Plan
+from reports.excel.exporters import (
     BODY_FONT,
     CENTER,
     HEADER_FILL,
@@ -45,6 +41,10 @@ from .exporters import (
     excel_number,
     number_format,
 )
+from targets.choices import Feed, Measure, ReportStatus
+from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
+from targets.services import COUNT_UNITS, owed_regions
+from targets.status import compute_status, load_status_inputs, year_end
 
 KIND = "fireplan-figures-template"
 VERSION = 1

@@ -32,7 +32,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from fireplan.services import ServiceError
+from core.services import ServiceError
 
 MiB = 1024 * 1024
 CHUNK = MiB

@@ -4,7 +4,7 @@ comes from the map the view built once (``context["progress"]``), never from a q
 from rest_framework import serializers
 
 from accounts.models import Notice
-from planning.evidence_views import download_url as evidence_download_url
+from core.evidence_views import download_url as evidence_download_url
 from targets.models import (
     Allocation,
     BaseFigure,

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from targets.api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("targets", views.TargetViewSet, basename="target")

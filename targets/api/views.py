@@ -14,12 +14,28 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Notice
-from accounts.scope import APPROVE, REPORT, VIEW
-from fireplan.api import ETagMixin
-from fireplan.api_views import ReadOnly, ServiceWriteViewSet
-from fireplan.services import ServiceError
-from planning.models import Region
+from core.api import ETagMixin
+from core.api_views import ReadOnly, ServiceWriteViewSet
+from core.models import Region
+from core.scope import APPROVE, REPORT, VIEW
+from core.services import ServiceError
 from targets import services, upkeep
+from targets.api.serializers import (
+    AllocationSerializer,
+    BaseFigureSerializer,
+    EvidenceUploadSerializer,
+    FireStatisticSerializer,
+    MilestoneSerializer,
+    MilestoneWriteSerializer,
+    NoticeSerializer,
+    ProgressReportSerializer,
+    ProgressReportWriteSerializer,
+    ReasonSerializer,
+    ReportUpdateSerializer,
+    TargetSerializer,
+    TargetWriteSerializer,
+    VersionSerializer,
+)
 from targets.filtersets import (
     AllocationFilterSet,
     BaseFigureFilterSet,
@@ -38,23 +54,6 @@ from targets.models import (
 )
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
-
-from .serializers import (
-    AllocationSerializer,
-    BaseFigureSerializer,
-    EvidenceUploadSerializer,
-    FireStatisticSerializer,
-    MilestoneSerializer,
-    MilestoneWriteSerializer,
-    NoticeSerializer,
-    ProgressReportSerializer,
-    ProgressReportWriteSerializer,
-    ReasonSerializer,
-    ReportUpdateSerializer,
-    TargetSerializer,
-    TargetWriteSerializer,
-    VersionSerializer,
-)
 
 
 class TargetViewSet(ServiceWriteViewSet):

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notice
-from accounts.notices import generate_notices, send_digests
-from planning.models import Region
+from core.models import Region
+from reports.notices import generate_notices, send_digests
 from targets import services
 from targets.models import Target
 from tests.conftest import open_period
@@ -232,7 +232,7 @@ def test_a_failed_mail_is_retried_next_time(deadlines, liaison_nanzhao, monkeypa
     def refuse(message):
         raise ConnectionRefusedError("SMTP 服务器无响应")
 
-    monkeypatch.setattr("accounts.notices.EmailMessage.send", refuse)
+    monkeypatch.setattr("reports.notices.EmailMessage.send", refuse)
     err = io.StringIO()
     with pytest.raises(CommandError, match="1 封邮件发送失败"):
         call_command("send_notices", "--email", stdout=io.StringIO(), stderr=err)

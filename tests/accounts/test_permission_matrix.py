@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from planning.models import Plan, Region
+from core.models import Region
+from planning.models import Plan
 from targets import services
 from targets.models import ProgressReport, Target
 from tests.conftest import make_user

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import Profile
-from planning.models import Region, Unit
+from core.models import Region, Unit
 
 STRONG = "Qinhuai-fire-2024"
 

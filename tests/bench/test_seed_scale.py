@@ -14,9 +14,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from fireplan import bulkload
-from fireplan.bench.synthetic import figure
-from planning.models import Plan, Region
+from bench.synthetic import figure
+from core import bulkload
+from core.models import Region
+from planning.models import Plan
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,8 @@ change; another city's object is 404. Screenshots of the main pages go to artifa
 import pytest
 from django.urls import reverse
 
-from planning.models import Plan, Region
+from core.models import Region
+from planning.models import Plan
 from stations.models import Station
 from targets.models import Target
 

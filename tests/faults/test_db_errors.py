@@ -19,8 +19,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from accounts.scope import APPROVE
-from fireplan.db_errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
+from core.db_errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
+from core.scope import APPROVE
 from targets.models import ProgressReport
 from tests.api import client_for
 

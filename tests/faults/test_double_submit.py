@@ -14,8 +14,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from fireplan.once import ALREADY_SENT
-from planning.models import Evidence, TaskUpdate
+from core.models import Evidence
+from core.once import ALREADY_SENT
+from planning.models import TaskUpdate
 from reports.models import ImportBatch, ImportState
 from targets.models import ProgressReport
 from tests import factories

@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from planning.models import Plan, Section, Task, TaskAssignment, Unit
+from core.models import Unit
+from planning.models import Plan, Section, Task, TaskAssignment
 from stations.models import Station
 from targets.models import Milestone, Target
 from tests.api import client_for, count_list_queries, error_code, if_match
@@ -146,7 +147,7 @@ def test_plan_integrity_lists_the_contradictions(staff_nanyang):
 
 
 def test_region_summary_includes_the_countys_allocations(liaison_nanzhao):
-    from planning.models import Region
+    from core.models import Region
 
     county = Region.objects.get(name="南召县")
     body = client_for(liaison_nanzhao).get(f"/api/v1/regions/{county.pk}/summary/").json()

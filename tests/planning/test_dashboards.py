@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Plan, Region, Task, TaskAssignment
+from core.models import Region
+from planning.models import Plan, Task, TaskAssignment
 from targets.models import Allocation, Milestone, ProgressReport, ReportingPeriod, Target
 from targets.rollups import StatusBoard
 

@@ -11,8 +11,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.models import Evidence, Region
 from planning import services as planning_services
-from planning.models import Evidence, Region, Task
+from planning.models import Task
 from targets import services
 from targets.models import Target
 
@@ -65,7 +66,7 @@ def test_the_default_upload_folder_is_not_served_as_static_files():
 
 
 def test_an_unknown_extension_is_stored_as_bin():
-    from planning.models import evidence_upload_to
+    from core.models import evidence_upload_to
 
     assert evidence_upload_to(None, "x.php").endswith(".bin")
     assert evidence_upload_to(None, "报告.PDF").endswith(".pdf")

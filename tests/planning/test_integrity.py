@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from planning.integrity import ERROR, WARNING, check_plan_integrity, indicator_key
 from planning.models import Plan
+from targets.integrity import ERROR, WARNING, check_plan_integrity, indicator_key
 from targets.models import Allocation, BaseFigure, Milestone
 from tests import factories
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from planning.models import Region, Section, Stage, TaskAssignment, TaskUpdate, Unit
+from core.models import Region, Unit
+from planning.models import Section, Stage, TaskAssignment, TaskUpdate
 from tests import factories
 
 pytestmark = pytest.mark.django_db

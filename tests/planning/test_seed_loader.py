@@ -7,8 +7,9 @@ import yaml
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from planning.models import Plan, Region
-from planning.seed_loader import fixture_files, load_seed_plans
+from core.models import Region
+from planning.models import Plan
+from seeds.loader import fixture_files, load_seed_plans
 from targets.models import Target
 
 pytestmark = pytest.mark.django_db

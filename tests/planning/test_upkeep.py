@@ -11,16 +11,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.scope import forget_scope
-from fireplan.services import NotAllowed, StaleEdit
+from core.models import Evidence, Unit
+from core.scope import forget_scope
+from core.services import NotAllowed, StaleEdit
 from planning import services
 from planning.choices import AssignmentRole
-from planning.models import Evidence, Plan, Section, Task, TaskAssignment, TaskUpdate, Unit
+from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 from targets.models import Target
 from tests import factories
 from tests.conftest import make_user
-
-from .editing import count_queries, form_data
+from tests.planning.editing import count_queries, form_data
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -235,7 +235,7 @@ def test_the_service_refuses_a_plan_outside_the_actors_scope(outsider, nanyang):
 
 
 def test_staff_create_plans_sections_and_tasks_only_inside_their_scope(staff_nanyang, outsider):
-    from planning.models import Region
+    from core.models import Region
 
     nanzhao = Region.objects.get(name="南召县")
     plan = services.create_plan(

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Plan, Region, TaskAssignment, Unit
+from core.models import Region, Unit
+from planning.models import Plan, TaskAssignment
 from reports.completeness import BY_UNIT, NO_UNIT_LABEL, completeness
 from targets import services
 from targets.models import ProgressReport, ReportingPeriod, Target

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from planning.models import Plan, Region, Task, TaskUpdate
+from core.models import Region
+from planning.models import Plan, Task, TaskUpdate
 from reports.excel import exporters
 from stations.models import Station
 from targets import services

@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Evidence, Plan, Region
+from core.models import Evidence, Region
+from planning.models import Plan
 from reports.excel import importers
 from reports.excel.templates import ID_COLUMN
 from reports.models import ImportBatch, ImportState

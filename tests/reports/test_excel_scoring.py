@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from fireplan.services import NotAllowed
-from planning.models import Plan, Region
+from core.models import Region
+from core.services import NotAllowed
+from planning.models import Plan
 from reports.excel import scoring
 from reports.models import AssessmentScheme, Deduction, GradeBand, VetoItem
 from targets.models import ProgressReport

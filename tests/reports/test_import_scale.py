@@ -17,7 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from planning.models import Evidence, Plan, Region
+from core.models import Evidence, Region
+from planning.models import Plan
 from reports.excel import importers
 from reports.excel.templates import FIRST_ROW, VALUE_COLUMN, figures_template, owed_rows
 from reports.models import ImportBatch, ImportState

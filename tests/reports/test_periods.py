@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Plan, Region
+from core.models import Region
+from planning.models import Plan
 from targets import services
 from targets.models import LockException, ReportingPeriod, Target
 from tests.conftest import open_period

@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from core.models import Region
 from planning import services as planning_services
-from planning.models import Plan, Region, Task
+from planning.models import Plan, Task
 from reports.excel import importers
 from reports.excel.exporters import escape_text, unescape_text
 from reports.excel.templates import figures_template, owed_rows

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from planning.integrity import ERROR, WARNING, check_plan_integrity
 from planning.models import Plan
+from targets.integrity import ERROR, WARNING, check_plan_integrity
 from targets.models import Target
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from planning.models import Plan, Region, Section, Stage, Task, TaskAssignment, Unit
+from core.models import Region, Unit
+from planning.models import Plan, Section, Stage, Task, TaskAssignment
 from stations.models import Station
 from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, Target
 

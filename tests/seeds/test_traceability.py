@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planning.seed_loader import fixture_files
+from seeds.loader import fixture_files
 
 SOURCES = Path(__file__).resolve().parents[2] / "fixtures" / "sources"
 NUMBER_FIELDS = {

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.scope import forget_scope
-from fireplan.services import NotAllowed, StaleEdit
-from planning.models import Region
+from core.models import Region
+from core.scope import forget_scope
+from core.services import NotAllowed, StaleEdit
 from planning.services import InvalidInput
 from stations import services
 from stations.models import Station

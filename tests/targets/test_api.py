@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from planning.models import Region
+from core.models import Region
 from targets import services
 from targets.models import BaseFigure, FireStatistic, ProgressReport, Target
 from tests import factories
@@ -422,7 +422,7 @@ def test_the_big_collections_list_in_four_queries_with_cursors():
 
 
 def test_report_pages_cap_the_count_and_cursor_pages_walk_every_row(staff_nanyang, settings):
-    from fireplan.api import CappedCountPaginator
+    from core.api import CappedCountPaginator
 
     city = Region.objects.get(name="南阳市")
     owner = factories.plan("bulk-api", region=city, start_year=2021, end_year=2025)

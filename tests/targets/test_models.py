@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from core.periods import is_valid_period, period_bounds
 from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport
-from targets.periods import is_valid_period, period_bounds
 from tests import factories
 from tests.planning.test_models import refused
 

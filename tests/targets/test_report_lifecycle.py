@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Evidence, Region
+from core.models import Evidence, Region
 from targets import services
 from targets.models import ProgressReport, ReportingPeriod, Target
 from tests import factories
@@ -523,7 +523,7 @@ def test_a_bad_second_evidence_file_stores_neither_file(
     """The database rolls back on a bad file; the good file before it must not be left on disk."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from planning.models import Evidence
+    from core.models import Evidence
     from targets import services as report_services
 
     settings.MEDIA_ROOT = tmp_path

@@ -21,7 +21,8 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.models import Plan, Region
+from core.models import Region
+from planning.models import Plan
 from targets import rollup_store, services
 from targets.demo import generate_demo_progress
 from targets.models import Allocation, ProgressReport, ReportRollup, Target

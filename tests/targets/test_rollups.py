@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from planning.models import Plan, Region, Task, TaskAssignment, TaskUpdate, Unit
+from core.models import Region, Unit
+from planning.models import Plan, Task, TaskAssignment, TaskUpdate
 from targets.models import Allocation, Milestone, ProgressReport, Target
 from targets.rollups import StatusBoard, Summary, combine
 from tests import factories

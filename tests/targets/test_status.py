@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from planning.models import Region
+from core.models import Region
 from stations.models import Station
 from targets.choices import Feed, MilestoneState
 from targets.models import BaseFigure, FireStatistic, Milestone, ProgressReport, Target

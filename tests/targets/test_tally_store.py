@@ -23,9 +23,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.dashboards import plans_in_scope, reporting_from_reports, reporting_from_tally
-from planning.models import Plan, Region
-from planning.regions import RegionTree
+from core.models import Region
+from core.regions import RegionTree
+from planning.models import Plan
+from reports.dashboards import plans_in_scope, reporting_from_reports, reporting_from_tally
 from targets import tally_store
 from targets.demo import generate_demo_progress
 from targets.models import Allocation, ProgressReport, ReportingPeriod, ReportingTally, Target
@@ -340,7 +341,7 @@ def test_the_overview_page_says_how_many_rows_it_does_not_list(
 ):
     from django.urls import reverse
 
-    from planning import dashboards
+    from reports import dashboards
 
     monkeypatch.setattr(dashboards, "OWED_NOW_LIMIT", 2)
     total = reporting_from_tally(

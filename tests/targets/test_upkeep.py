@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from fireplan.services import NotAllowed, StaleEdit
-from planning.models import Plan, Region, Task
+from core.models import Region
+from core.services import NotAllowed, StaleEdit
+from planning.models import Plan, Task
 from planning.services import InvalidInput
 from targets import upkeep
 from targets.models import Milestone, Target

@@ -18,11 +18,11 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
-from accounts.choices import Role
 from accounts.forms import region_path
-from fireplan.services import ServiceError
-from planning.models import Region, Unit
-from planning.regions import RegionTree
+from core.choices import Role
+from core.models import Region, Unit
+from core.regions import RegionTree
+from core.services import ServiceError
 
 RANDOM_ALPHABET = string.ascii_letters + string.digits
 

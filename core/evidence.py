@@ -1,0 +1,95 @@
+"""Evidence files (佐证材料): checked for size and type, stored with their SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
+
+from core.models import Evidence
+from core.services import ServiceError
+
+# The first bytes each allowed type must start with; a renamed executable is refused.
+SIGNATURES = {
+    "pdf": [b"%PDF"],
+    "png": [b"\x89PNG\r\n\x1a\n"],
+    "jpg": [b"\xff\xd8\xff"],
+    "jpeg": [b"\xff\xd8\xff"],
+    "docx": [b"PK\x03\x04"],
+    "xlsx": [b"PK\x03\x04"],
+    "zip": [b"PK\x03\x04"],
+    "ofd": [b"PK\x03\x04"],
+    "doc": [b"\xd0\xcf\x11\xe0"],
+    "xls": [b"\xd0\xcf\x11\xe0"],
+}
+
+
+def _size(size: int) -> str:
+    if size >= 1048576:
+        return f"{size / 1048576:.1f}".rstrip("0").rstrip(".") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} 字节"
+
+
+def check_evidence_file(upload: UploadedFile) -> str:
+    """Refuse files that are too big or not of an allowed type; return the SHA-256."""
+    name = upload.name or ""
+    extension = PurePath(name).suffix.lower().lstrip(".")
+    allowed = settings.EVIDENCE_EXTENSIONS
+    if extension not in allowed:
+        raise ServiceError(
+            "evidence_type",
+            f"佐证材料“{name}”的类型不允许，应为 {'、'.join(allowed)} 之一",
+            field="evidence",
+        )
+    limit = settings.EVIDENCE_MAX_BYTES
+    if upload.size > limit:
+        raise ServiceError(
+            "evidence_too_large",
+            f"佐证材料“{name}”大小 {_size(upload.size)}，超过上限 {_size(limit)}",
+            field="evidence",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    if not any(head.startswith(sig) for sig in SIGNATURES.get(extension, [b""])):
+        raise ServiceError(
+            "evidence_content",
+            f"佐证材料“{name}”的内容与扩展名 .{extension} 不符",
+            field="evidence",
+        )
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _lock_digest(sha256: str) -> None:
+    """Two requests storing the same file at once (a double-clicked upload) would both miss
+    the existing row and create two; a transaction-scoped advisory lock on the digest makes
+    the second wait for the first and reuse its row."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [sha256])
+
+
+def store_evidence(upload: UploadedFile, *, actor) -> Evidence:
+    """Check and keep one uploaded file; the same content uploaded again is reused."""
+    sha256 = check_evidence_file(upload)
+    _lock_digest(sha256)
+    existing = Evidence.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return existing
+    return Evidence.objects.create(
+        file=upload,
+        original_name=PurePath(upload.name).name[:255],
+        content_type=getattr(upload, "content_type", "") or "",
+        size_bytes=upload.size,
+        sha256=sha256,
+        uploaded_by=actor,
+    )

@@ -1,0 +1,203 @@
+"""The one place that answers "may this user see / change / report / approve this?".
+
+Two levels, as in NetBox's ``restrict(user, action)``:
+- the role decides which actions a user may take at all (``can``; lacking it → 403);
+- the scope decides which objects (``restrict``; outside it → 404, because the user must not
+  learn the object exists).
+
+Scope: a user's region with every region below it. Plans, their targets, tasks and the
+register are visible when they belong to a region in the scope *or above it* (a district
+liaison reads the city plan whose targets are allocated to the district); they can be
+changed only inside the scope. Reports belong to one region: visible, reportable and
+approvable only inside the scope. A liaison with a unit reports only for targets of tasks
+that unit is assigned to (lead or support).
+
+Every queryset, view, form choice, importer and API endpoint goes through ``restrict``; the
+models' ``objects.for_user(user, action)`` is a shortcut for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from core.choices import Role
+from core.regions import RegionTree
+
+VIEW, CHANGE, REPORT, APPROVE, EXPORT, MANAGE_USERS = (
+    "view", "change", "report", "approve", "export", "manage_users",
+)  # fmt: skip
+
+ROLE_ACTIONS: dict[str, set[str]] = {
+    Role.ADMIN: {VIEW, CHANGE, REPORT, APPROVE, EXPORT, MANAGE_USERS},
+    Role.STAFF: {VIEW, CHANGE, REPORT, APPROVE, EXPORT},
+    Role.LIAISON: {VIEW, REPORT},
+    Role.SUPERVISOR: {VIEW, EXPORT},
+    Role.VIEWER: {VIEW},
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str | None
+    region_id: int | None
+    region_ids: frozenset[int]  # the user's region and every region below it
+    above_ids: frozenset[int]  # the regions above it
+    unit_id: int | None
+    everything: bool = False  # superusers
+
+    @property
+    def visible_region_ids(self) -> frozenset[int]:
+        return self.region_ids | self.above_ids
+
+
+NO_SCOPE = Scope(None, None, frozenset(), frozenset(), None)
+
+
+def scope_of(user) -> Scope:
+    """The user's scope, computed once per request (cached on the user object)."""
+    cached = getattr(user, "_fireplan_scope", None)
+    if cached is not None:
+        return cached
+    scope = _compute_scope(user)
+    if user is not None and getattr(user, "is_authenticated", False):
+        user._fireplan_scope = scope
+    return scope
+
+
+def _compute_scope(user) -> Scope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_SCOPE
+    if user.is_superuser:
+        return Scope(Role.ADMIN, None, frozenset(), frozenset(), None, everything=True)
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return NO_SCOPE
+    tree = RegionTree.load()
+    return Scope(
+        role=profile.role,
+        region_id=profile.region_id,
+        region_ids=frozenset(tree.subtree(profile.region_id)),
+        above_ids=frozenset(tree.ancestors(profile.region_id)),
+        unit_id=profile.unit_id,
+    )
+
+
+def forget_scope(user) -> None:
+    """Drop the cached scope (after a profile or region change in the same request)."""
+    if hasattr(user, "_fireplan_scope"):
+        del user._fireplan_scope
+
+
+def can(user, action: str) -> bool:
+    scope = scope_of(user)
+    return scope.everything or action in ROLE_ACTIONS.get(scope.role, set())
+
+
+def require(user, action: str) -> None:
+    if not can(user, action):
+        raise PermissionDenied(f"角色无权执行此操作（{action}）")
+
+
+def role_of(user) -> str | None:
+    return scope_of(user).role
+
+
+# --------------------------------------------------------------------------- per model
+
+
+def _regions(prefix: str, ids: frozenset[int]) -> Q:
+    return Q(**{f"{prefix}__in": ids})
+
+
+def _located(field: str):
+    """Objects in a region: readable in or above the scope, changeable only inside it."""
+
+    def rule(scope: Scope, action: str) -> Q:
+        ids = scope.visible_region_ids if action in (VIEW, EXPORT) else scope.region_ids
+        return _regions(field, ids)
+
+    return rule
+
+
+def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
+    """Targets a liaison owes figures for: set for, or allocated to, a region in scope."""
+    in_scope = Q(**{f"{prefix}region_id__in": scope.region_ids}) | Q(
+        **{f"{prefix}allocations__region_id__in": scope.region_ids}
+    )
+    if scope.unit_id:
+        in_scope &= Q(**{f"{prefix}task__assignments__unit_id": scope.unit_id})
+    return in_scope
+
+
+def _target_rule(scope: Scope, action: str) -> Q:
+    if action == REPORT:
+        return _reportable_targets(scope)
+    return _located("plan__region_id")(scope, action)
+
+
+def _report_rule(scope: Scope, action: str) -> Q:
+    rule = Q(region_id__in=scope.region_ids)
+    if action == REPORT and scope.unit_id:
+        rule &= Q(target__task__assignments__unit_id=scope.unit_id)
+    return rule
+
+
+RULES = {
+    "core.region": _located("id"),
+    "core.unit": _located("region_id"),
+    "planning.plan": _located("region_id"),
+    "planning.stage": _located("plan__region_id"),
+    "planning.section": _located("plan__region_id"),
+    "planning.task": _located("plan__region_id"),
+    "planning.taskassignment": _located("task__plan__region_id"),
+    "planning.taskupdate": _located("task__plan__region_id"),
+    "core.evidence": lambda s, a: (
+        Q(reports__region_id__in=s.region_ids)
+        | Q(task_updates__task__plan__region_id__in=s.visible_region_ids)
+    ),
+    "targets.target": _target_rule,
+    "targets.milestone": _located("plan__region_id"),
+    "targets.allocation": _located("target__plan__region_id"),
+    "targets.progressreport": _report_rule,
+    "targets.firestatistic": _located("region_id"),
+    "targets.basefigure": _located("region_id"),
+    "stations.station": _located("region_id"),
+    "targets.reportingperiod": _located("plan__region_id"),
+    "targets.lockexception": lambda s, a: Q(region_id__in=s.region_ids),
+    "targets.reportcontribution": lambda s, a: Q(region_id__in=s.region_ids),
+    "reports.assessmentscheme": _located("plan__region_id"),
+    "reports.itemweight": _located("scheme__plan__region_id"),
+    "reports.deduction": _located("scheme__plan__region_id"),
+    "reports.vetoitem": _located("scheme__plan__region_id"),
+    "reports.gradeband": _located("scheme__plan__region_id"),
+    "reports.importbatch": lambda s, a: Q(region_id__in=s.region_ids),
+    "accounts.profile": lambda s, a: Q(region_id__in=s.region_ids),
+    "auth.user": lambda s, a: Q(profile__region_id__in=s.region_ids),
+}
+DISTINCT = {"targets.target", "core.evidence", "targets.progressreport"}
+
+
+def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
+    """The objects of ``queryset`` that ``user`` may take ``action`` on (none if the role
+    lacks the action)."""
+    if not can(user, action):
+        return queryset.none()
+    scope = scope_of(user)
+    if scope.everything:
+        return queryset
+    label = queryset.model._meta.label_lower
+    if label not in RULES:
+        raise LookupError(f"no scope rule for {label}")
+    filtered = queryset.filter(RULES[label](scope, action))
+    if label in DISTINCT:
+        # Joins through allocations and assignments can repeat rows; keep each object once.
+        return queryset.filter(pk__in=filtered.values("pk"))
+    return filtered
+
+
+def allows(user, obj, action: str = VIEW) -> bool:
+    """Whether ``user`` may take ``action`` on this one object (one query)."""
+    return restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
