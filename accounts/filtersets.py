@@ -5,9 +5,9 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 
 from core.choices import Role
+from core.filters import RegionTreeFilter
 from core.models import Region
 from core.scope import MANAGE_USERS
-from targets.filtersets import RegionTreeFilter
 
 ACTIVE_CHOICES = [("1", "启用"), ("0", "停用")]
 

@@ -33,6 +33,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from accounts.models import Profile
 from bench import excel
 from bench.measure import Timing, peak_memory, rolled_back, timed
 from bench.synthetic import LIAISON_USERNAME, MARK, PLAN_CODE_PREFIX, STAFF_USERNAME, seed_scale
@@ -429,8 +430,6 @@ class Bench:
         self.rng = random.Random(2021)
         # The Excel plans live in the synthetic city; staff of 合成全国 cannot see it, so the
         # import runs as a staff member of that city.
-        from accounts.models import Profile
-
         self.excel_actor = get_user_model().objects.create_user(f"bench_excel_{stamp}")
         Profile.objects.create(user=self.excel_actor, role="staff", region=self.city)
 

@@ -40,6 +40,7 @@ from core import bulkload
 from core.models import Region
 from core.periods import period_bounds
 from planning.models import Plan
+from targets import rollup_store
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
 
 MARK = "【合成数据】"
@@ -411,18 +412,10 @@ def _bulk_load(using: str):
     """One transaction for the load. With B1's rollup triggers present, they are switched off
     for it (``deferred_rollups``) and the rollups rebuilt set-based at the end, which is far
     cheaper than 11 M trigger deltas; without them, a plain transaction."""
-    try:
-        from targets.rollup_store import deferred_rollups
-    except ImportError:
-        return transaction.atomic(using=using)
-    return deferred_rollups(using=using)
+    return rollup_store.deferred_rollups(using=using)
 
 
 def _rollup_state(using: str) -> tuple[str, int]:
-    try:
-        from targets.rollup_store import rebuild_rollups  # noqa: F401
-    except ImportError:
-        return "targets.rollup_store 尚不存在，未重建 (not present yet)", 0
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute(f"SELECT count(*) FROM {ROLLUP_TABLE}")

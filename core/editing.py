@@ -15,12 +15,12 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 
 from core.forms import BootstrapFormMixin
 from core.scope import CHANGE, VIEW, allows, can, require, scope_of
-from core.services import NotAllowed, ServiceError, StaleEdit
-from planning.services import InvalidInput
+from core.services import InvalidInput, NotAllowed, ServiceError, StaleEdit
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 STALE_STATUS = 409  # Conflict: the page reloads the record, the user's input stays on the form
@@ -100,3 +100,12 @@ def run_service(form: ServiceModelForm, call: Callable[[dict, int | None], Any])
         form.add_service_error(error)
         return None, 400
     return obj, 200
+
+
+def export_redirect(request, url_name: str):
+    """A list page's ``?export=xlsx`` answered by the export view of the same filters (the
+    export lives in the reports layer, which the list's app does not import)."""
+    query = request.GET.copy()
+    query.pop("export", None)
+    encoded = query.urlencode()
+    return redirect(reverse(url_name) + (f"?{encoded}" if encoded else ""))

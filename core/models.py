@@ -167,5 +167,3 @@ class Evidence(models.Model):
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
-
-

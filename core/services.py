@@ -7,8 +7,19 @@ because every service runs in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+
+from core.scope import CHANGE, allows, require
+
+M = TypeVar("M", bound=models.Model)
+
+OUT_OF_SCOPE = "该记录不在您的管理范围内"
+MOVED_OUT = "修改后该记录将不在您的管理范围内，未保存"
 
 
 class ServiceError(Exception):
@@ -65,3 +76,155 @@ def save_versioned(obj: models.Model, fields: list[str], *, actor, reason: str =
     obj._history_user = actor
     obj._change_reason = reason or None
     obj.save(update_fields=[*fields, "version"])
+
+
+# ------------------------------------------------------------------ the shared write path
+
+
+class InvalidInput(ServiceError):
+    """The values break the model's rules. ``errors`` maps every wrong field to its messages
+    (``None`` for the record as a whole); ``field`` is the first one, for single-field callers."""
+
+    def __init__(self, errors: Mapping[str | None, list[str]], labels: Mapping[str, str]):
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+        parts = [
+            f"{labels.get(field, field)}：{message}" if field else message
+            for field, messages in self.errors.items()
+            for message in messages
+        ]
+        super().__init__("invalid", "；".join(parts), field=next(iter(self.errors), None))
+
+    @classmethod
+    def for_model(cls, model: type[models.Model], errors: Mapping[str | None, list[str]]):
+        return cls(errors, field_labels(model))
+
+    @classmethod
+    def from_validation_error(cls, model: type[models.Model], error: ValidationError):
+        errors: dict[str | None, list[str]] = {}
+        for name, messages in error.message_dict.items():
+            key = None if name == NON_FIELD_ERRORS else name
+            errors.setdefault(key, []).extend(str(m) for m in messages)
+        return cls.for_model(model, errors)
+
+
+def field_labels(model: type[models.Model]) -> dict[str, str]:
+    return {f.name: str(f.verbose_name) for f in model._meta.get_fields() if hasattr(f, "attname")}
+
+
+def invalid(model: type[models.Model], field: str | None, message: str) -> InvalidInput:
+    return InvalidInput.for_model(model, {field: [message]})
+
+
+# ------------------------------------------------------------------------------ shared path
+
+
+def check_may_change(actor, obj: models.Model) -> None:
+    require(actor, CHANGE)
+    if not allows(actor, obj, CHANGE):
+        raise NotAllowed("out_of_scope", OUT_OF_SCOPE)
+
+
+def _related_checks(
+    actor, model: type[models.Model], values: Mapping[str, Any], actions: Mapping[str, str]
+) -> None:
+    """Objects the record is pointed at must be in the actor's reach (``actions`` says which
+    action each foreign key needs: a region to change, a plan to see …)."""
+    for name, action in actions.items():
+        value = values.get(name)
+        if isinstance(value, models.Model) and not allows(actor, value, action):
+            label = field_labels(model).get(name, name)
+            raise NotAllowed("related_out_of_scope", f"所选{label}“{value}”不在您的范围内")
+
+
+def _differs(obj: models.Model, name: str, value: Any) -> bool:
+    field = obj._meta.get_field(name)
+    current = getattr(obj, field.attname)
+    if isinstance(field, models.ForeignKey):
+        value = value.pk if isinstance(value, models.Model) else value
+    return current != value
+
+
+def _check_fields(model: type[models.Model], values: Mapping[str, Any], allowed: Sequence[str]):
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ServiceError(
+            "unknown_field",
+            "不能通过此操作修改的字段：{}".format("、".join(unknown)),
+            field=unknown[0],
+        )
+
+
+def validate(obj: models.Model) -> None:
+    """The model's own rules (field validators, ``clean``, unique keys, constraints)."""
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise InvalidInput.from_validation_error(type(obj), error) from None
+
+
+def edit_object(
+    model: type[M],
+    obj: M,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    allowed: Sequence[str],
+    related: Mapping[str, str] | None = None,
+    rules: Callable[[M], None] | None = None,
+    reason: str = "",
+    extra: Callable[[M], str] | None = None,
+) -> M:
+    """Change some fields of ``obj`` (call inside ``transaction.atomic``).
+
+    ``rules(obj)`` checks what the model cannot (raising ``InvalidInput``); ``extra(obj)``
+    writes related rows in the same transaction and returns a note for the history record
+    (a change of units bumps the task's version even when no field of the task changed).
+    """
+    check_may_change(actor, obj)
+    _check_fields(model, changes, allowed)
+    obj = lock_for_edit(model, obj.pk, version)
+    changed = [name for name, value in changes.items() if _differs(obj, name, value)]
+    # Only what the actor points the record at anew must be in reach; a value it already had
+    # (a region set by the plan's authors) stays allowed.
+    _related_checks(actor, model, {name: changes[name] for name in changed}, related or {})
+    for name in changed:
+        setattr(obj, name, changes[name])
+    if rules is not None:
+        rules(obj)
+    validate(obj)
+    note = extra(obj) if extra is not None else ""
+    if changed or note:
+        save_versioned(obj, changed, actor=actor, reason="；".join(filter(None, [reason, note])))
+        if not allows(actor, obj, CHANGE):
+            raise NotAllowed("moved_out_of_scope", MOVED_OUT)
+    return obj
+
+
+def create_object(
+    model: type[M],
+    *,
+    actor,
+    values: Mapping[str, Any],
+    allowed: Sequence[str],
+    within: models.Model,
+    related: Mapping[str, str] | None = None,
+    rules: Callable[[M], None] | None = None,
+    reason: str = "",
+) -> M:
+    """Create a row inside ``within`` (the plan or region the actor must be able to change)."""
+    require(actor, CHANGE)
+    if not allows(actor, within, CHANGE):
+        raise NotAllowed("out_of_scope", OUT_OF_SCOPE)
+    _check_fields(model, values, allowed)
+    _related_checks(actor, model, values, related or {})
+    obj = model(**values)
+    if rules is not None:
+        rules(obj)
+    validate(obj)
+    obj._history_user = actor
+    obj._change_reason = reason or None
+    obj.save()
+    if not allows(actor, obj, CHANGE):
+        raise NotAllowed("moved_out_of_scope", MOVED_OUT)
+    return obj

@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import ObtainTokenView
 from core.security import csp_override
 from planning.api.urls import router as planning_router
+from reports import api as reports_api
 from stations.api import router as stations_router
 from targets.api.urls import router as targets_router
 
@@ -22,6 +23,13 @@ router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
 for app_router in (planning_router, targets_router, stations_router):
     router.registry.extend(app_router.registry)
+# Plans and regions are served with the actions that read targets (summary, integrity), which
+# the reports layer adds to planning's viewsets.
+EXTENDED = {"plans": reports_api.PlanViewSet, "regions": reports_api.RegionViewSet}
+router.registry[:] = [
+    (prefix, EXTENDED.get(prefix, viewset), basename)
+    for prefix, viewset, basename in router.registry
+]
 
 # Redoc builds its styles at run time (styled-components' <style> elements) and searches in a
 # blob: worker; it cannot run under the site's policy, so its one page allows both.

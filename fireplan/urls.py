@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from core.evidence_views import evidence_download
 from fireplan.health import healthz
-from planning.views import home
+from reports.plan_views import home
 
 admin.site.site_header = "消防救援规划任务跟踪系统"
 admin.site.site_title = "消防规划跟踪"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("fireplan.api_urls")),
     path("accounts/users/", include("accounts.user_urls")),
     path("planning-office/", include("reports.urls")),
+    path("plans/", include("reports.plan_urls")),
     path("plans/", include("planning.urls")),
     path("stations/", include("stations.urls")),
     path("targets/", include("targets.upkeep_urls")),

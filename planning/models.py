@@ -4,7 +4,6 @@ Integrity lives in the database as far as it can (unique keys, checks, and on Po
 trigger that refuses region cycles); ``clean()`` repeats the rules for friendly form errors.
 """
 
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator

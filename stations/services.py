@@ -10,7 +10,7 @@ from django.db import transaction
 
 from core.models import Region
 from core.scope import VIEW
-from planning.services import create_object, edit_object, invalid
+from core.services import create_object, edit_object, invalid
 from stations.models import Station
 
 STATION_FIELDS = (

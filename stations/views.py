@@ -8,7 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from core.api import StandardPagination
-from core.editing import editable_or_404, may_change_region, run_service, visible_or_404
+from core.editing import (
+    editable_or_404,
+    export_redirect,
+    may_change_region,
+    run_service,
+    visible_or_404,
+)
 from core.history import history_entries
 from core.scope import CHANGE, can, require
 from stations import dashboards, services
@@ -21,10 +27,8 @@ PAGE_SIZE = 50
 
 def station_list(request):
     if request.GET.get("export") == "xlsx":
-        # The same FilterSet and scope as this page (reports.excel_views).
-        from reports.excel_views import station_register_export
-
-        return station_register_export(request)
+        # Old links: the register export is a reports view (same filters).
+        return export_redirect(request, "excel_station_register")
     queryset = Station.objects.for_user(request.user).select_related("region", "plan")
     filterset = StationFilterSet(request.GET, queryset=queryset, request=request)
     stations = filterset.qs

@@ -65,6 +65,8 @@ from contextlib import contextmanager
 
 from django.db import connections, transaction
 
+from core import bulkload
+
 TABLE = "targets_reportrollup"
 REPORTS = "targets_progressreport"
 REGIONS = "planning_region"
@@ -353,14 +355,12 @@ def rebuild_rollups(target_ids: Iterable[int] | None = None, using: str = "defau
     trigger needs the table lock) and then add their delta on top, so nothing is lost. A full
     rebuild truncates the table: readers wait until it commits (minutes at national scale).
     The first full build, into an empty table (a migration, ``seed_scale``), drops the table's
-    keys, indexes and foreign keys and creates them again after it (``fireplan.bench.bulkload``):
+    keys, indexes and foreign keys and creates them again after it (``core.bulkload``):
     one sort per index and one validating pass per foreign key instead of a deferred check per
     row at COMMIT (≈ 20 µs × 2 × 12.6 M rows at national scale), at the price of locking the
     regions and targets tables until commit — later rebuilds leave them alone."""
     if not supported(using):
         return 0
-    from core import bulkload
-
     ids = None if target_ids is None else sorted({int(pk) for pk in target_ids})
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         dropped = []

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.scope import CHANGE
+from core.services import create_object, edit_object, invalid
 from planning.models import Plan
-from planning.services import create_object, edit_object, invalid, same_plan
+from planning.services import same_plan
 from targets.choices import Feed
 from targets.formulas import FormulaError, parse_formula
 from targets.models import Milestone, Target

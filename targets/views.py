@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.editing import export_redirect
 from core.history import history_entries
 from core.models import Region
 from core.once import once_per_form
@@ -135,9 +136,8 @@ def _period_problem(target, region, period) -> str:
 
 def review_inbox(request):
     if request.GET.get("export") == "xlsx":
-        from reports.excel_views import report_ledger_export
-
-        return report_ledger_export(request)
+        # Old links: the ledger export is a reports view (same filters).
+        return export_redirect(request, "excel_report_ledger")
     require(request.user, APPROVE)
     data = request.GET.copy()
     data.setdefault("status", ReportStatus.SUBMITTED)

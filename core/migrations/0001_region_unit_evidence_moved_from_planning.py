@@ -2,12 +2,12 @@
 their names (planning_region, planning_unit, planning_evidence and the two history tables), no
 row moves. The content types are renamed so permissions and admin log entries follow."""
 
-import core.models
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import core.models
 
 MOVED = ("region", "unit", "evidence", "historicalregion", "historicalunit")
 

@@ -1,22 +1,17 @@
-"""API endpoints for regions, units, plans (with summary and integrity), sections, tasks and
-task updates. Writes go through planning.services, as the pages do."""
-
-import datetime
+"""API endpoints for regions, units, plans, sections, tasks and task updates. Writes go
+through planning.services, as the pages do. The summary and integrity actions, which read
+targets, are added by reports.api."""
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region, Unit
 from core.scope import REPORT, VIEW
-from core.services import ServiceError
 from planning import services
 from planning.api.serializers import (
     PlanSerializer,
@@ -39,26 +34,6 @@ from planning.filtersets import (
     UnitFilterSet,
 )
 from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
-from targets.integrity import check_plan_integrity
-from targets.rollups import StatusBoard
-
-ON_PARAMETER = OpenApiParameter("on", str, description="判断日期 YYYY-MM-DD（默认今天）")
-
-
-def date_param(request) -> datetime.date:
-    raw = request.query_params.get("on")
-    if not raw:
-        return timezone.localdate()
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
-
-
-def summary_data(parts: dict, board: StatusBoard) -> dict:
-    data = {name: part.as_dict() for name, part in parts.items()}
-    data["on"] = board.on.isoformat()
-    return data
 
 
 class RegionViewSet(ReadOnly):
@@ -70,18 +45,6 @@ class RegionViewSet(ReadOnly):
     ordering = ("level", "name", "pk")
     ordering_fields = ["name", "level"]
 
-    @extend_schema(
-        parameters=[ON_PARAMETER],
-        summary="区划汇总：本区划及下级的指标状态与分解",
-        responses={200: OpenApiTypes.OBJECT},
-    )
-    @action(detail=True, methods=["get"])
-    def summary(self, request, pk=None):
-        region = self.get_object()
-        plans = Plan.objects.for_user(request.user, VIEW).exclude(status="reference")
-        board = StatusBoard(plans, on=date_param(request))
-        return Response(summary_data(board.region_summary(region.pk), board))
-
 
 class UnitViewSet(ReadOnly):
     model = Unit
@@ -92,7 +55,7 @@ class UnitViewSet(ReadOnly):
 
 
 class PlanViewSet(ServiceWriteViewSet):
-    """规划：委员会办公室工作人员可新建、修改；含状态汇总与一致性检查。"""
+    """规划：委员会办公室工作人员可新建、修改（状态汇总与一致性检查见 reports.api）。"""
 
     model = Plan
     serializer_class = PlanSerializer
@@ -106,56 +69,6 @@ class PlanViewSet(ServiceWriteViewSet):
 
     def update_with_service(self, obj, values, version):
         return services.update_plan(obj, actor=self.request.user, version=version, changes=values)
-
-    @extend_schema(
-        parameters=[ON_PARAMETER], summary="规划汇总：按状态计数、约束性指标滞后、填报完整率"
-    )
-    @action(detail=True, methods=["get"])
-    def summary(self, request, pk=None):
-        plan = self.get_object()
-        board = StatusBoard([plan], on=date_param(request))
-        return Response(summary_data(board.plan_summary(plan), board))
-
-    @extend_schema(
-        summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）",
-        responses={
-            200: inline_serializer(
-                name="IntegrityFinding",
-                many=True,
-                fields={
-                    "level": serializers.CharField(help_text="error 错误 / warning 提示"),
-                    "code": serializers.CharField(help_text="检查项代码"),
-                    "message": serializers.CharField(help_text="中文说明"),
-                    "items": serializers.ListField(
-                        child=serializers.DictField(), help_text="涉及的条目及原文依据"
-                    ),
-                },
-            )
-        },
-    )
-    @action(detail=True, methods=["get"])
-    def integrity(self, request, pk=None):
-        plan = self.get_object()
-        findings = check_plan_integrity(Plan.objects.filter(pk=plan.pk))
-        return Response(
-            [
-                {
-                    "level": f.level,
-                    "code": f.code,
-                    "message": f.message,
-                    "items": [
-                        {
-                            "kind": i.kind,
-                            "code": i.code,
-                            "label": i.label,
-                            "source_text": i.source_text,
-                        }
-                        for i in f.items
-                    ],
-                }
-                for f in findings
-            ]
-        )
 
 
 class SectionViewSet(ServiceWriteViewSet):

@@ -279,7 +279,7 @@ def test_staff_create_plans_sections_and_tasks_only_inside_their_scope(staff_nan
 
 def test_a_task_cannot_be_filed_under_another_plans_section(staff_nanyang, task, lianzhou):
     foreign = Section.objects.filter(plan=lianzhou).first()
-    from planning.services import InvalidInput
+    from core.services import InvalidInput
 
     with pytest.raises(InvalidInput) as refused:
         services.update_task(task, actor=staff_nanyang, version=1, changes={"section": foreign})

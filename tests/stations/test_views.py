@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from core.models import Region
 from core.scope import forget_scope
-from core.services import NotAllowed, StaleEdit
-from planning.services import InvalidInput
+from core.services import InvalidInput, NotAllowed, StaleEdit
 from stations import services
 from stations.models import Station
 from tests import factories

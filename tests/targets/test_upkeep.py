@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Region
-from core.services import NotAllowed, StaleEdit
+from core.services import InvalidInput, NotAllowed, StaleEdit
 from planning.models import Plan, Task
-from planning.services import InvalidInput
 from targets import upkeep
 from targets.models import Milestone, Target
 from tests.conftest import make_user

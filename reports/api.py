@@ -1,0 +1,107 @@
+"""The API actions that read plans together with their targets: plan and region summaries
+(status engine) and the plan integrity check. They extend planning's viewsets, which know no
+target (fireplan/api_urls.py routes these classes)."""
+
+import datetime
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.scope import VIEW
+from core.services import ServiceError
+from planning.api import views as planning_api
+from planning.models import Plan
+from targets.integrity import check_plan_integrity
+from targets.rollups import StatusBoard
+
+ON_PARAMETER = OpenApiParameter("on", str, description="判断日期 YYYY-MM-DD（默认今天）")
+
+
+def date_param(request) -> datetime.date:
+    raw = request.query_params.get("on")
+    if not raw:
+        return timezone.localdate()
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
+
+
+def summary_data(parts: dict, board: StatusBoard) -> dict:
+    data = {name: part.as_dict() for name, part in parts.items()}
+    data["on"] = board.on.isoformat()
+    return data
+
+
+class RegionViewSet(planning_api.RegionViewSet):
+    """行政区划（含上级与下级，范围内可见）。"""
+
+    @extend_schema(
+        parameters=[ON_PARAMETER],
+        summary="区划汇总：本区划及下级的指标状态与分解",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"])
+    def summary(self, request, pk=None):
+        region = self.get_object()
+        plans = Plan.objects.for_user(request.user, VIEW).exclude(status="reference")
+        board = StatusBoard(plans, on=date_param(request))
+        return Response(summary_data(board.region_summary(region.pk), board))
+
+
+class PlanViewSet(planning_api.PlanViewSet):
+    """规划：委员会办公室工作人员可新建、修改；含状态汇总与一致性检查。"""
+
+    @extend_schema(
+        parameters=[ON_PARAMETER], summary="规划汇总：按状态计数、约束性指标滞后、填报完整率"
+    )
+    @action(detail=True, methods=["get"])
+    def summary(self, request, pk=None):
+        plan = self.get_object()
+        board = StatusBoard([plan], on=date_param(request))
+        return Response(summary_data(board.plan_summary(plan), board))
+
+    @extend_schema(
+        summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）",
+        responses={
+            200: inline_serializer(
+                name="IntegrityFinding",
+                many=True,
+                fields={
+                    "level": serializers.CharField(help_text="error 错误 / warning 提示"),
+                    "code": serializers.CharField(help_text="检查项代码"),
+                    "message": serializers.CharField(help_text="中文说明"),
+                    "items": serializers.ListField(
+                        child=serializers.DictField(), help_text="涉及的条目及原文依据"
+                    ),
+                },
+            )
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def integrity(self, request, pk=None):
+        plan = self.get_object()
+        findings = check_plan_integrity(Plan.objects.filter(pk=plan.pk))
+        return Response(
+            [
+                {
+                    "level": f.level,
+                    "code": f.code,
+                    "message": f.message,
+                    "items": [
+                        {
+                            "kind": i.kind,
+                            "code": i.code,
+                            "label": i.label,
+                            "source_text": i.source_text,
+                        }
+                        for i in f.items
+                    ],
+                }
+                for f in findings
+            ]
+        )

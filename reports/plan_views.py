@@ -1,0 +1,319 @@
+"""The pages that read plans together with their targets and progress: the overview, the plan
+list and plan page, task pages, region and unit pages (reports layer: they read across apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from core.editing import may_change_region, visible_or_404
+from core.history import history_entries
+from core.models import Region, Unit
+from core.once import once_per_form
+from core.scope import REPORT, require
+from core.services import NotAllowed, ServiceError
+from planning import services
+from planning.choices import AssignmentRole
+from planning.filtersets import PlanFilterSet
+from planning.forms import TaskUpdateForm
+from planning.models import Plan, Section, Stage, Task, TaskUpdate
+from reports import dashboards
+from reports.filtersets import PlanTaskFilterSet
+from targets.choices import ProgressStatus
+from targets.integrity import check_plan_integrity
+from targets.models import Target
+from targets.rollups import StatusBoard, Summary
+from targets.status import LIGHTS, TargetProgress
+
+PAGE_SIZE = 50
+
+
+def home(request):
+    """总览: every plan in scope with its lights, binding targets lagging, milestones due soon,
+    who has not reported for the open period, recent changes (planning.dashboards)."""
+    return render(request, "planning/home.html", dashboards.overview(request.user))
+
+
+def region_detail(request, pk: int):
+    region = visible_or_404(request, Region.objects.select_related("parent"), pk)
+    return render(
+        request, "planning/region_detail.html", dashboards.region_page(request.user, region)
+    )
+
+
+def unit_detail(request, pk: int):
+    unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
+    return render(request, "planning/unit_detail.html", dashboards.unit_page(request.user, unit))
+
+
+def _count(model, **outer) -> Coalesce:
+    """Rows of ``model`` per plan, as a subquery (no join that would multiply the plans)."""
+    rows = (
+        model.objects.filter(**{key: OuterRef(value) for key, value in outer.items()})
+        .order_by()
+        .values(*outer)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def plan_list(request):
+    queryset = (
+        Plan.objects.for_user(request.user)
+        .select_related("region", "parent")
+        .annotate(task_count=_count(Task, plan="pk"), target_count=_count(Target, plan="pk"))
+        .order_by("region__name", "-start_year", "title")
+    )
+    filterset = PlanFilterSet(request.GET, queryset=queryset, request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for plan in page:
+        plan.can_change = may_change_region(request.user, plan.region_id)
+    return render(request, "planning/plan_list.html", {"filterset": filterset, "page": page})
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    progress: object
+    lead: list[Unit] = field(default_factory=list)
+    support: list[Unit] = field(default_factory=list)
+    targets: list[tuple[Target, TargetProgress]] = field(default_factory=list)
+
+
+@dataclass
+class SectionNode:
+    section: Section | None
+    depth: int
+    tasks: list[TaskRow] = field(default_factory=list)
+    targets: list[tuple[Target, TargetProgress]] = field(default_factory=list)
+
+
+@dataclass
+class TreeFilter:
+    """What the plan page's filters keep: the matching tasks (None: every task), the sections
+    chosen with those below them (None: all), and the attribute and light that the targets
+    shown must have. ``tasks_only`` when a filter concerns tasks alone (unit, role, task
+    status, search): targets set in a section without a task then drop out."""
+
+    task_ids: set[int] | None = None
+    section_ids: set[int] | None = None
+    attribute: str = ""
+    progress: str = ""
+    tasks_only: bool = False
+
+    @classmethod
+    def from_filterset(cls, filterset: PlanTaskFilterSet) -> TreeFilter:
+        chosen = filterset.chosen()
+        if not chosen:
+            return cls()
+        return cls(
+            task_ids=set(filterset.qs.values_list("pk", flat=True)),
+            section_ids=filterset.section_ids(),
+            attribute=chosen.get("attribute", ""),
+            progress=chosen.get("progress", ""),
+            tasks_only=bool(chosen.keys() & {"unit", "role", "status", "search"}),
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.task_ids is not None
+
+    def keeps_loose(self, target: Target, progress: TargetProgress) -> bool:
+        """Whether a target set in a section without a task stays."""
+        return not self.tasks_only and (
+            (self.section_ids is None or target.section_id in self.section_ids)
+            and (not self.attribute or target.attribute == self.attribute)
+            and (not self.progress or progress.status == self.progress)
+        )
+
+
+def plan_tree(
+    sections: list[Section], board: StatusBoard, keep: TreeFilter | None = None
+) -> list[SectionNode]:
+    """Sections depth-first with their tasks (units, targets, statuses) and the targets set
+    in a section without a task; what has no section comes last. With an active filter, only
+    the matching tasks and targets, in the sections that hold them and those above. Pure
+    Python over what the board already loaded."""
+    keep = keep or TreeFilter()
+    rows: dict[int, TaskRow] = {
+        task.pk: TaskRow(task, board.task_progress[task.pk])
+        for task in board.tasks
+        if keep.task_ids is None or task.pk in keep.task_ids
+    }
+    for assignment in sorted(board.assignments, key=lambda a: (a.order, a.pk)):
+        row = rows.get(assignment.task_id)
+        if row is not None:
+            role_list = row.lead if assignment.role == AssignmentRole.LEAD else row.support
+            role_list.append(assignment.unit)
+    loose_targets: dict[int | None, list] = {}
+    for target in board.targets:
+        pair = (target, board.target_progress[target.pk])
+        if target.task_id in rows:
+            if not keep.attribute or target.attribute == keep.attribute:
+                rows[target.task_id].targets.append(pair)
+        elif not keep.active or (target.task_id is None and keep.keeps_loose(*pair)):
+            loose_targets.setdefault(target.section_id, []).append(pair)
+
+    known = {s.pk for s in sections}
+    children: dict[int | None, list[Section]] = {}
+    for section in sections:
+        parent = section.parent_id if section.parent_id in known else None
+        children.setdefault(parent, []).append(section)
+    tasks_by_section: dict[int | None, list[TaskRow]] = {}
+    for row in rows.values():
+        key = row.task.section_id if row.task.section_id in known else None
+        tasks_by_section.setdefault(key, []).append(row)
+    shown = _sections_shown(sections, tasks_by_section, loose_targets) if keep.active else known
+
+    nodes: list[SectionNode] = []
+    stack = [(s, 0) for s in reversed(children.get(None, []))]
+    while stack:
+        section, depth = stack.pop()
+        if section.pk in shown:
+            nodes.append(
+                SectionNode(
+                    section,
+                    depth,
+                    tasks_by_section.get(section.pk, []),
+                    loose_targets.pop(section.pk, []),
+                )
+            )
+        stack.extend((child, depth + 1) for child in reversed(children.get(section.pk, [])))
+    leftover = [pair for pairs in loose_targets.values() for pair in pairs]
+    if tasks_by_section.get(None) or leftover:
+        nodes.append(SectionNode(None, 0, tasks_by_section.get(None, []), leftover))
+    return nodes
+
+
+def _sections_shown(sections: list[Section], tasks_by_section: dict, targets: dict) -> set[int]:
+    """The sections holding a task or target, and every section above them."""
+    parents = {s.pk: s.parent_id for s in sections}
+    shown: set[int] = set()
+    for pk in {*tasks_by_section, *targets} & set(parents):
+        while pk in parents and pk not in shown:
+            shown.add(pk)
+            pk = parents[pk]
+    return shown
+
+
+def status_counts(summary: Summary) -> list[tuple[str, str, int]]:
+    """(light, label, count) per status, in the engine's order, for the summary line."""
+    return [(LIGHTS[s], str(s.label), summary.counts[s.value]) for s in ProgressStatus]
+
+
+def plan_detail(request, pk: int):
+    plan = visible_or_404(request, Plan.objects.select_related("region", "parent"), pk)
+    sections = list(Section.objects.filter(plan=plan).order_by("order", "pk"))
+    board = StatusBoard([plan])
+    summary = board.plan_summary(plan)
+    filterset = PlanTaskFilterSet(
+        request.GET or None,
+        queryset=Task.objects.filter(plan=plan),
+        request=request,
+        sections=sections,
+        board=board,
+    )
+    keep = TreeFilter.from_filterset(filterset)
+    context = {
+        "plan": plan,
+        "nodes": plan_tree(sections, board, keep),
+        "filterset": filterset,
+        "matching_tasks": len(keep.task_ids) if keep.active else None,
+        "summary": summary,
+        "target_counts": status_counts(summary["targets"]),
+        "task_counts": status_counts(summary["tasks"]),
+        "can_change": may_change_region(request.user, plan.region_id),
+        "history": history_entries(plan),
+        "stages": stage_timeline(plan),
+        "findings": check_plan_integrity(Plan.objects.filter(pk=plan.pk)),
+    }
+    return render(request, "planning/plan_detail.html", context)
+
+
+def stage_timeline(plan: Plan) -> list[tuple[Stage, str]]:
+    """The plan's stages with where today falls: past, current or future."""
+    today = timezone.localdate()
+    rows = []
+    for stage in Stage.objects.filter(plan=plan).order_by("order", "starts_on", "pk"):
+        if stage.ends_on and stage.ends_on < today:
+            when = "past"
+        elif stage.starts_on and stage.starts_on > today:
+            when = "future"
+        else:
+            when = "current" if stage.starts_on or stage.ends_on else "future"
+        rows.append((stage, when))
+    return rows
+
+
+def _task_context(request, task: Task, update_form: TaskUpdateForm) -> dict:
+    board = StatusBoard([task.plan], targets=Target.objects.filter(task=task))
+    assignments = sorted(
+        (a for a in board.assignments if a.task_id == task.pk), key=lambda a: (a.order, a.pk)
+    )
+    updates = (
+        TaskUpdate.objects.filter(task=task)
+        .select_related("author")
+        .prefetch_related("evidence")
+        .order_by("-created_at", "-pk")
+    )
+    return {
+        "task": task,
+        "plan": task.plan,
+        "progress": board.task_progress[task.pk],
+        "lead": [a.unit for a in assignments if a.role == AssignmentRole.LEAD],
+        "support": [a.unit for a in assignments if a.role == AssignmentRole.SUPPORT],
+        "targets": [(t, board.target_progress[t.pk]) for t in board.targets],
+        "milestones": [
+            (m, board.task_progress[task.pk].milestone_states[m.pk])
+            for m in board.task_milestones[task.pk]
+        ],
+        "updates": updates,
+        "update_form": update_form,
+        "can_change": may_change_region(request.user, task.plan.region_id),
+        "can_post": services.may_post_update(request.user, task),
+        "history": history_entries(task),
+    }
+
+
+def task_detail(request, pk: int):
+    task = visible_or_404(request, Task.objects.select_related("plan__region", "section"), pk)
+    return render(
+        request, "planning/task_detail.html", _task_context(request, task, TaskUpdateForm())
+    )
+
+
+@require_POST
+@once_per_form
+def task_update_create(request, pk: int):
+    require(request.user, REPORT)
+    task = visible_or_404(request, Task.objects.select_related("plan__region", "section"), pk)
+    form = TaskUpdateForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.post_task_update(
+                task,
+                actor=request.user,
+                text=data["text"],
+                percent=data["percent"],
+                evidence=data["evidence"],
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "已添加进展")
+            return redirect(reverse("task_detail", args=[task.pk]) + "#updates")
+    context = _task_context(request, task, form)
+    return render(request, "planning/task_detail.html", context, status=400)
