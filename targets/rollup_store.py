@@ -1,3 +1,6 @@
+# Migrations are history: targets/migrations/ hold a frozen copy of the SQL installed here.
+# If the store's SQL changed: add a migration that installs the new SQL
+# (tests/test_migrations_are_history.py fails until then).
 """Roll-ups of approved figures (``ReportRollup``): one row per target × region × period that
 holds the region's own approved figure and the sum of every approved figure below it, so the
 status engine and the dashboards read a few rows instead of aggregating raw reports (issue 9:

@@ -1,3 +1,6 @@
+# Migrations are history: targets/migrations/ hold a frozen copy of the SQL installed here.
+# If the store's SQL changed: add a migration that installs the new SQL
+# (tests/test_migrations_are_history.py fails until then).
 """Reporting tallies (``ReportingTally``): per plan, period and region, the figures owed and
 the reports among them by status, on time or late — what ``planning.dashboards.reporting()``
 used to count by walking every target × owing region × period (≈ 11 million cells at national
