@@ -35,10 +35,11 @@ PROJECT_MODULES = {
     "bench",
     "faults",
 }
-EXCLUDED = {
-    # handled in the core move (its upload_to callable imports planning.models)
-    "planning/migrations/0004_evidence_random_file_names.py",
-}
+EXCLUDED: set[str] = set()
+# Django records a field's upload_to callable by its dotted path and compares it with the
+# model's: the migration that creates a model with one must import it (Django's documented
+# rule: keep such a function as long as a migration names it). Only that, nowhere else.
+ALLOWED = {"core/migrations/0001_region_unit_evidence_moved_from_planning.py": {"core.models"}}
 STORE_CHANGED = "the store's SQL changed: add a migration that installs the new SQL"
 
 
@@ -80,7 +81,14 @@ def test_no_migration_imports_project_code():
     offending = {
         path.relative_to(ROOT).as_posix(): found
         for path in files
-        if (found := forbidden_imports(path))
+        if (
+            found := [
+                line
+                for line in forbidden_imports(path)
+                if line.split("import ", 1)[-1]
+                not in ALLOWED.get(path.relative_to(ROOT).as_posix(), ())
+            ]
+        )
     }
     assert offending == {}, "migrations are history: freeze the code into the migration"
 
