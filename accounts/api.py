@@ -45,7 +45,7 @@ class ObtainTokenView(APIView):
         ),
         auth=[],
         request=TokenRequestSerializer,
-        # 400 and 429 get the shared error body from fireplan.api_schema.
+        # 400 and 429 get the shared error body from core.api_schema.
         responses={200: TokenSerializer},
     )
     def post(self, request):

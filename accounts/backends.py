@@ -1,6 +1,6 @@
 """Django's model backend, loading the user's profile with the user.
 
-Every request computes the user's scope from the profile (accounts.scope); reading both in
+Every request computes the user's scope from the profile (core.scope); reading both in
 one query keeps every page and endpoint one query shorter, whatever it shows.
 """
 

@@ -59,7 +59,7 @@ class ThrottledTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         """DRF's check, with the user's profile in the same query: every request needs it
-        for the scope (accounts.scope), so a list endpoint stays at a fixed small count."""
+        for the scope (core.scope), so a list endpoint stays at a fixed small count."""
         model = self.get_model()
         try:
             token = model.objects.select_related("user__profile").get(key=key)

@@ -1,6 +1,6 @@
 """API permission and throttle classes, named in settings.REST_FRAMEWORK.
 
-Kept apart from fireplan.api: DRF imports these while ``rest_framework.views`` is still
+Kept apart from core.api: DRF imports these while ``rest_framework.views`` is still
 loading, so this module must not import DRF views.
 """
 

@@ -7,7 +7,7 @@ database that is gone → 503 「数据库暂时不可用，请稍后重试」. 
 transaction that failed has been rolled back, so nothing was written.
 
 Three doors lead here: pages through ``DatabaseErrorMiddleware.process_exception``, the API
-through ``fireplan.api.exception_handler``, and failures outside any view (the session or the
+through ``core.api.exception_handler``, and failures outside any view (the session or the
 user loaded by middleware while PostgreSQL is down) through the 500 handler, which asks
 ``classify`` about the exception being handled.
 """

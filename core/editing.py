@@ -72,7 +72,7 @@ def editable_or_404(request, queryset: QuerySet, pk: int) -> models.Model:
 
 def may_change_region(user, region_id: int | None) -> bool:
     """Whether ``user`` may change objects located in this region — the rule of
-    accounts.scope for located objects, answered from the cached scope without a query (for
+    core.scope for located objects, answered from the cached scope without a query (for
     showing edit links on list rows)."""
     if not can(user, CHANGE):
         return False

@@ -1,7 +1,7 @@
 """Downloading an evidence file (佐证材料): the only way a stored upload leaves the server.
 
 Evidence lives under MEDIA_ROOT with random names and no URL serves MEDIA_ROOT; this view
-finds the file through the user's scope (``accounts.scope``: the reports and task updates it
+finds the file through the user's scope (``core.scope``: the reports and task updates it
 belongs to; outside the scope it does not exist → 404) and answers it as an attachment with
 the type its extension stands for, never one the uploader claimed, and ``nosniff``, so a
 browser never renders an uploaded file as a page of this site.

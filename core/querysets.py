@@ -1,5 +1,5 @@
-"""``Model.objects.for_user(user, action)``: the scope rule of accounts.scope, as a queryset
-method. Kept apart from accounts.scope so models can import it without an import cycle."""
+"""``Model.objects.for_user(user, action)``: the scope rule of core.scope, as a queryset
+method. Kept apart from core.scope so models can import it without an import cycle."""
 
 from django.db.models import QuerySet
 

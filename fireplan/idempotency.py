@@ -7,7 +7,7 @@ different body is refused (422 ``idempotency_key_reused``). Two requests with th
 the same moment: the second waits for the first and replays its answer, or, if the first is
 still running after a few seconds, gets 409 ``idempotency_in_progress`` with Retry-After.
 
-Only answers below 500 are kept (409/503 from fireplan.db_errors are not kept either: they
+Only answers below 500 are kept (409/503 from core.db_errors are not kept either: they
 wrote nothing and a retry should run). Storage is Django's cache: Redis when ``REDIS_URL`` is
 set, which several gunicorn workers need to share the keys; without it each worker keeps its
 own (README).

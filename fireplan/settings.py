@@ -98,7 +98,7 @@ MIDDLEWARE = [
     # First: the request id and the access log line cover everything below (fireplan.logs).
     "fireplan.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Django 6.0+ sends SECURE_CSP itself; on 5.2 our stand-in does (fireplan.security).
+    # Django 6.0+ sends SECURE_CSP itself; on 5.2 our stand-in does (core.security).
     "django.middleware.csp.ContentSecurityPolicyMiddleware"
     if django.VERSION >= (6, 0)
     else "core.security.ContentSecurityPolicyMiddleware",
@@ -114,7 +114,7 @@ MIDDLEWARE = [
     "core.security.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    # django-axes: turns a locked-out login into the lock-out page (fireplan.security).
+    # django-axes: turns a locked-out login into the lock-out page (core.security).
     "axes.middleware.AxesMiddleware",
     # API POSTs with an Idempotency-Key header: a replay gets the first response.
     "fireplan.idempotency.IdempotencyKeyMiddleware",
@@ -186,7 +186,7 @@ def env_milliseconds(name: str, default: int) -> int:
 
 
 # A write waits at most DB_LOCK_TIMEOUT_MS for a row another request holds, and no statement
-# runs longer than DB_STATEMENT_TIMEOUT_MS (0 = no limit); fireplan.db_errors answers 409/503.
+# runs longer than DB_STATEMENT_TIMEOUT_MS (0 = no limit); core.db_errors answers 409/503.
 DB_LOCK_TIMEOUT_MS = env_milliseconds("DB_LOCK_TIMEOUT_MS", 5000)
 # Maintenance commands (migrate, rebuild_rollups, seed_scale, load_seed_plans …) may run for
 # minutes on a national database: they get no statement limit unless one is set explicitly;
@@ -238,7 +238,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Evidence files (佐证材料): size and type limits, checked by planning.evidence.
+# Evidence files (佐证材料): size and type limits, checked by core.evidence.
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 EVIDENCE_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "ofd", "zip"]
 # Excel uploads (reports.excel.upload_guard): the largest workbook accepted, before it is read.
@@ -291,7 +291,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.api_policies.RoleAndScope"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        # DRF's HTML pages, with the inline styles they need allowed (fireplan.api_auth).
+        # DRF's HTML pages, with the inline styles they need allowed (core.api_auth).
         "core.api_auth.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": [
@@ -308,7 +308,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "60/min"),
         "token": os.environ.get("API_TOKEN_RATE", "1200/min"),
-        # Wrong tokens per client address (fireplan.api_auth): DRF authenticates before it
+        # Wrong tokens per client address (core.api_auth): DRF authenticates before it
         # throttles, so the anonymous rate never sees them.
         "bad_token": os.environ.get("API_BAD_TOKEN_RATE", "10/min"),
     },
@@ -328,14 +328,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlanKindEnum": "planning.choices.PlanKind",
         "PlanStatusEnum": "planning.choices.PlanStatus",
-        "UnitKindEnum": "planning.choices.UnitKind",
+        "UnitKindEnum": "core.choices.UnitKind",
         "SectionKindEnum": "planning.choices.SectionKind",
         "TaskStatusEnum": "planning.choices.TaskStatus",
         "StationStatusEnum": "stations.choices.StationStatus",
         "ReportStatusEnum": "targets.choices.ReportStatus",
         "ProgressStatusEnum": "targets.choices.ProgressStatus",
     },
-    # Every operation documents the error bodies it can answer with (fireplan.api_schema).
+    # Every operation documents the error bodies it can answer with (core.api_schema).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_schema.add_error_responses",
@@ -373,7 +373,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Idle time-out: the session lives SESSION_COOKIE_AGE seconds from the last request
-# (fireplan.security.SessionTimeoutMiddleware renews it once a minute rather than saving the
+# (core.security.SessionTimeoutMiddleware renews it once a minute rather than saving the
 # session on every request). Absolute: a login ends SESSION_ABSOLUTE_SECONDS after it began.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
@@ -385,7 +385,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy: only this host's scripts and styles, no inline script, style
 # element or style attribute anywhere (scripts set styles through the CSSOM, which the policy
 # allows). data: images are Bootstrap's inline SVG icons. Views that cannot comply get their
-# own policy with fireplan.security.csp_override (see fireplan/api_urls.py).
+# own policy with core.security.csp_override (see fireplan/api_urls.py).
 SECURE_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],

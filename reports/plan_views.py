@@ -39,7 +39,7 @@ PAGE_SIZE = 50
 
 def home(request):
     """总览: every plan in scope with its lights, binding targets lagging, milestones due soon,
-    who has not reported for the open period, recent changes (planning.dashboards)."""
+    who has not reported for the open period, recent changes (reports.dashboards)."""
     return render(request, "planning/home.html", dashboards.overview(request.user))
 
 

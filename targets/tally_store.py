@@ -2,11 +2,11 @@
 # If the store's SQL changed: add a migration that installs the new SQL
 # (tests/test_migrations_are_history.py fails until then).
 """Reporting tallies (``ReportingTally``): per plan, period and region, the figures owed and
-the reports among them by status, on time or late — what ``planning.dashboards.reporting()``
+the reports among them by status, on time or late — what ``reports.dashboards.reporting()``
 used to count by walking every target × owing region × period (≈ 11 million cells at national
 scale, issue 9). The dashboards now read one row per region.
 
-Semantics (exactly ``planning.dashboards.reporting_from_reports``, the raw path kept as the
+Semantics (exactly ``reports.dashboards.reporting_from_reports``, the raw path kept as the
 reference): a region owes a report-fed target's figure for a period of the target's plan when
 the target is set for the region or allocated to it and the period's year is not after the
 target's year (the plan's last year when the target has none). ``owed`` counts such figures;

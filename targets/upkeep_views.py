@@ -1,6 +1,6 @@
 """Target and milestone pages: a target with its status, milestones, allocations and
 history, and the edit pages. Views parse input and call targets.upkeep; outside the scope is
-404, lacking the role 403 (planning.editing)."""
+404, lacking the role 403 (core.editing)."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render

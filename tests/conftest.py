@@ -9,7 +9,7 @@ from django.db import connection
 
 from planning.models import Plan
 
-SEED_APPS = ["planning", "targets", "stations", "reports"]
+SEED_APPS = ["core", "planning", "targets", "stations", "reports"]
 
 
 def pytest_configure(config):

@@ -5,8 +5,8 @@ every feed among them) and in both pagination modes.
 The endpoints come from the API's router, and every ``*-list`` route under /api/v1/ in the
 URLconf must be among them, so a new list is walked as soon as it exists. The user comes with
 its profile, as the session backend and token authentication load it (accounts.backends,
-fireplan.api_auth); the queries counted are then the request's own: the scope's region tree,
-the page (page-number mode: with its capped count, fireplan.api), the page's prefetches and,
+core.api_auth); the queries counted are then the request's own: the scope's region tree,
+the page (page-number mode: with its capped count, core.api), the page's prefetches and,
 for targets, the status engine's one query (targets.status.load_status_inputs).
 """
 

@@ -29,7 +29,7 @@ apostrophe (``exporters.escape_text``) are read back without it.
 The commit writes every row at once through ``targets.services.save_reports`` — the checks
 of ``save_report`` (the browser form's), plausibility warnings (answered with the row's
 异常值说明 or the note given on the preview page), optimistic locking and history — inside one
-outer transaction, and keeps the file as evidence (``planning.evidence.store_evidence``)
+outer transaction, and keeps the file as evidence (``core.evidence.store_evidence``)
 linked to the reports it wrote. Rows whose figure is already what the file says are not
 written, so the same file uploaded twice changes nothing; a report changed by someone else
 since the preview makes the commit refuse (a row that already holds the file's value is merged

@@ -1,7 +1,7 @@
 """API endpoints for targets, milestones, allocations, reports, statistics and notices.
 
 Querysets go through ``for_user`` (outside the scope → 404); the role check is
-fireplan.api.RoleAndScope; writes call targets.services, the same functions as the pages.
+core.api.RoleAndScope; writes call targets.services, the same functions as the pages.
 """
 
 from django.shortcuts import get_object_or_404

@@ -1,5 +1,5 @@
 """A form or an upload sent twice — a double click, a reload, a retry after a lost answer —
-has one effect. Pages: the one-time form token (fireplan.once). API: the Idempotency-Key
+has one effect. Pages: the one-time form token (core.once). API: the Idempotency-Key
 header (fireplan.idempotency). Files: the same SHA-256 is one Evidence row."""
 
 from __future__ import annotations

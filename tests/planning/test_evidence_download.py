@@ -158,7 +158,7 @@ def test_the_admin_links_evidence_to_the_scoped_download_not_to_media(client, ev
     from django.urls import reverse
 
     client.force_login(User.objects.create_superuser("evidence_admin", password=None))
-    page = client.get(reverse("admin:planning_evidence_change", args=[evidence.pk])).content
+    page = client.get(reverse("admin:core_evidence_change", args=[evidence.pk])).content
     assert reverse("evidence_download", args=[evidence.pk]).encode() in page
     assert b"/media/" not in page
-    assert client.get(reverse("admin:planning_evidence_add")).status_code == 403
+    assert client.get(reverse("admin:core_evidence_add")).status_code == 403

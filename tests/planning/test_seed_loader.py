@@ -28,7 +28,7 @@ def row_counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"planning", "targets", "stations"}
+        if model._meta.app_label in {"core", "planning", "targets", "stations"}
     }
 
 

@@ -513,7 +513,7 @@ def test_plan_detail_costs_the_same_queries_for_1_and_for_30_tasks(test_city_sta
     # milestones, allocations, the status query of the roll-ups), task milestones, latest
     # percents, assignments with their units; plan history; header notices; the stages
     # (timeline); the integrity check: the plan, its targets with their milestones and
-    # allocations, task milestones, dated tasks, base figures (planning.integrity).
+    # allocations, task milestones, dated tasks, base figures (targets.integrity).
     assert one[0] == thirty[0] == 23, (one[1], thirty[1])
     assert Target.objects.filter(plan__code="q-30").count() == 30
 

@@ -1,4 +1,5 @@
-"""?export=xlsx on the station register and the review inbox exports the page's own rows."""
+"""The export buttons of the station register and the review inbox export the page's own rows;
+?export=xlsx on the list pages (older links) leads to the same export with the same filters."""
 
 import io
 
@@ -16,7 +17,10 @@ def test_station_register_exports_the_filtered_scoped_rows(client, staff_nanyang
     client.force_login(staff_nanyang)
     page = client.get("/stations/")
     assert "导出 Excel" in page.content.decode()
-    response = client.get("/stations/?station_class=training&export=xlsx")
+    old_link = client.get("/stations/?station_class=training&export=xlsx")
+    assert old_link.status_code == 302
+    assert old_link["Location"] == "/excel/ledgers/stations/?station_class=training"
+    response = client.get(old_link["Location"])
     assert response.status_code == 200 and response["Content-Type"].startswith(XLSX)
     book = openpyxl.load_workbook(
         io.BytesIO(b"".join(response.streaming_content))
@@ -39,10 +43,10 @@ def test_station_register_exports_the_filtered_scoped_rows(client, staff_nanyang
 
 def test_a_liaison_cannot_export_the_inbox(client, liaison_nanzhao):
     client.force_login(liaison_nanzhao)
-    assert client.get("/reports/review/?export=xlsx").status_code == 403
+    assert client.get("/reports/review/?export=xlsx", follow=True).status_code == 403
 
 
 def test_staff_export_the_inbox(client, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.get("/reports/review/?export=xlsx")
+    response = client.get("/reports/review/?export=xlsx", follow=True)
     assert response.status_code == 200 and response["Content-Type"].startswith(XLSX)

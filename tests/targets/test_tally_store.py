@@ -4,7 +4,7 @@ periods and plans change (issue 9).
 
 Three computations are compared: the tallies kept by the triggers, a set-based recomputation
 (``tally_matches_reports``) and the dashboards' original cell-by-cell count
-(``planning.dashboards.reporting_from_reports``) against ``reporting_from_tally``.
+(``reports.dashboards.reporting_from_reports``) against ``reporting_from_tally``.
 """
 
 import datetime

@@ -1,6 +1,6 @@
 """Scale benchmark (issue 9): each operation next to its raw baseline, on the synthetic data of
 ``seed_scale``; prints both figures and their ratio and writes them as JSON
-(``bench/results/<scale>-<date>.json``). See fireplan.bench.operations and the README's
+(``bench/results/<scale>-<date>.json``). See bench.operations and the README's
 「性能基准 Benchmarks」.
 
     DATABASE_URL=postgres://…/fireplan_scale_province manage.py bench --scale province

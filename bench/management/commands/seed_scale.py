@@ -1,4 +1,4 @@
-"""Generate clearly synthetic data at a given scale (fireplan.bench.synthetic).
+"""Generate clearly synthetic data at a given scale (bench.synthetic).
 
     DATABASE_URL=postgres://…/fireplan_scale_province manage.py migrate
     DATABASE_URL=postgres://…/fireplan_scale_province manage.py seed_scale \\
