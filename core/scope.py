@@ -13,11 +13,14 @@ approvable only inside the scope. A liaison with a unit reports only for targets
 that unit is assigned to (lead or support).
 
 Every queryset, view, form choice, importer and API endpoint goes through ``restrict``; the
-models' ``objects.for_user(user, action)`` is a shortcut for it.
+models' ``objects.for_user(user, action)`` is a shortcut for it. The rule of each model is
+declared by the app that owns it (``<app>/scope_rules.py``, loaded in its AppConfig.ready());
+this module holds the mechanism and knows no domain rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -108,76 +111,39 @@ def role_of(user) -> str | None:
 # --------------------------------------------------------------------------- per model
 
 
-def _regions(prefix: str, ids: frozenset[int]) -> Q:
+Rule = Callable[[Scope, str], Q]
+
+# Filled by each app's ``scope_rules`` module (imported in its AppConfig.ready()): the app
+# that owns a model says who may see and change it. This module knows no domain rule.
+RULES: dict[str, Rule] = {}
+# Models whose rule joins through to-many relations and may repeat rows.
+DISTINCT: set[str] = set()
+
+
+def register(label: str, rule: Rule, *, distinct: bool = False) -> None:
+    """Declare the scope rule of the model ``label`` ("app_label.model_name")."""
+    RULES[label] = rule
+    if distinct:
+        DISTINCT.add(label)
+
+
+def in_regions(prefix: str, ids: frozenset[int]) -> Q:
     return Q(**{f"{prefix}__in": ids})
 
 
-def _located(field: str):
+def located(field: str) -> Rule:
     """Objects in a region: readable in or above the scope, changeable only inside it."""
 
     def rule(scope: Scope, action: str) -> Q:
         ids = scope.visible_region_ids if action in (VIEW, EXPORT) else scope.region_ids
-        return _regions(field, ids)
+        return in_regions(field, ids)
 
     return rule
 
 
-def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
-    """Targets a liaison owes figures for: set for, or allocated to, a region in scope."""
-    in_scope = Q(**{f"{prefix}region_id__in": scope.region_ids}) | Q(
-        **{f"{prefix}allocations__region_id__in": scope.region_ids}
-    )
-    if scope.unit_id:
-        in_scope &= Q(**{f"{prefix}task__assignments__unit_id": scope.unit_id})
-    return in_scope
-
-
-def _target_rule(scope: Scope, action: str) -> Q:
-    if action == REPORT:
-        return _reportable_targets(scope)
-    return _located("plan__region_id")(scope, action)
-
-
-def _report_rule(scope: Scope, action: str) -> Q:
-    rule = Q(region_id__in=scope.region_ids)
-    if action == REPORT and scope.unit_id:
-        rule &= Q(target__task__assignments__unit_id=scope.unit_id)
-    return rule
-
-
-RULES = {
-    "core.region": _located("id"),
-    "core.unit": _located("region_id"),
-    "planning.plan": _located("region_id"),
-    "planning.stage": _located("plan__region_id"),
-    "planning.section": _located("plan__region_id"),
-    "planning.task": _located("plan__region_id"),
-    "planning.taskassignment": _located("task__plan__region_id"),
-    "planning.taskupdate": _located("task__plan__region_id"),
-    "core.evidence": lambda s, a: (
-        Q(reports__region_id__in=s.region_ids)
-        | Q(task_updates__task__plan__region_id__in=s.visible_region_ids)
-    ),
-    "targets.target": _target_rule,
-    "targets.milestone": _located("plan__region_id"),
-    "targets.allocation": _located("target__plan__region_id"),
-    "targets.progressreport": _report_rule,
-    "targets.firestatistic": _located("region_id"),
-    "targets.basefigure": _located("region_id"),
-    "stations.station": _located("region_id"),
-    "targets.reportingperiod": _located("plan__region_id"),
-    "targets.lockexception": lambda s, a: Q(region_id__in=s.region_ids),
-    "targets.reportcontribution": lambda s, a: Q(region_id__in=s.region_ids),
-    "reports.assessmentscheme": _located("plan__region_id"),
-    "reports.itemweight": _located("scheme__plan__region_id"),
-    "reports.deduction": _located("scheme__plan__region_id"),
-    "reports.vetoitem": _located("scheme__plan__region_id"),
-    "reports.gradeband": _located("scheme__plan__region_id"),
-    "reports.importbatch": lambda s, a: Q(region_id__in=s.region_ids),
-    "accounts.profile": lambda s, a: Q(region_id__in=s.region_ids),
-    "auth.user": lambda s, a: Q(profile__region_id__in=s.region_ids),
-}
-DISTINCT = {"targets.target", "core.evidence", "targets.progressreport"}
+def inside(field: str) -> Rule:
+    """Objects of one region (figures, exceptions, profiles): only inside the scope."""
+    return lambda scope, action: in_regions(field, scope.region_ids)
 
 
 def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:

@@ -1,0 +1,52 @@
+"""Who may see, change, report and approve targets and figures (core.scope).
+
+Targets are read with their plan (in or above the scope) but reported only where they are
+owed: set for, or allocated to, a region in the scope — and by a liaison with a unit only for
+targets of tasks that unit takes part in. Figures belong to one region: visible, reportable
+and approvable only inside the scope. Evidence is visible through the figures and task
+updates it proves (registered here, the lowest app that knows both)."""
+
+from django.db.models import Q
+
+from core.scope import REPORT, Scope, inside, located, register
+
+
+def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
+    """Targets a liaison owes figures for: set for, or allocated to, a region in scope."""
+    in_scope = Q(**{f"{prefix}region_id__in": scope.region_ids}) | Q(
+        **{f"{prefix}allocations__region_id__in": scope.region_ids}
+    )
+    if scope.unit_id:
+        in_scope &= Q(**{f"{prefix}task__assignments__unit_id": scope.unit_id})
+    return in_scope
+
+
+def _target_rule(scope: Scope, action: str) -> Q:
+    if action == REPORT:
+        return _reportable_targets(scope)
+    return located("plan__region_id")(scope, action)
+
+
+def _report_rule(scope: Scope, action: str) -> Q:
+    rule = Q(region_id__in=scope.region_ids)
+    if action == REPORT and scope.unit_id:
+        rule &= Q(target__task__assignments__unit_id=scope.unit_id)
+    return rule
+
+
+def _evidence_rule(scope: Scope, action: str) -> Q:
+    return Q(reports__region_id__in=scope.region_ids) | Q(
+        task_updates__task__plan__region_id__in=scope.visible_region_ids
+    )
+
+
+register("core.evidence", _evidence_rule, distinct=True)
+register("targets.target", _target_rule, distinct=True)
+register("targets.milestone", located("plan__region_id"))
+register("targets.allocation", located("target__plan__region_id"))
+register("targets.progressreport", _report_rule, distinct=True)
+register("targets.firestatistic", located("region_id"))
+register("targets.basefigure", located("region_id"))
+register("targets.reportingperiod", located("plan__region_id"))
+register("targets.lockexception", inside("region_id"))
+register("targets.reportcontribution", inside("region_id"))
