@@ -6,7 +6,10 @@ The seeded schema is built once into a template database on the server named by
 ``DATABASE_URL`` (``<name>_faults_template``, rebuilt when a migration or a seed file
 changes) and copied from there: ``CREATE DATABASE … TEMPLATE`` on the same server, or
 pg_dump | pg_restore into a throwaway cluster. Everything runs on loopback only.
-"""
+
+Imports of the apps sit inside functions on purpose: this runs as a plain script
+(``python -m faults.…``) that sets Django up first (``faults.env.setup_django``); a model
+imported at the top would load before the settings."""
 
 from __future__ import annotations
 

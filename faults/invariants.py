@@ -13,7 +13,10 @@
   with its history row.
 
 ``python -m faults.invariants`` checks the database named by DATABASE_URL.
-"""
+
+Imports of the apps sit inside functions on purpose: this runs as a plain script
+(``python -m faults.…``) that sets Django up first (``faults.env.setup_django``); a model
+imported at the top would load before the settings."""
 
 from __future__ import annotations
 

@@ -12,7 +12,10 @@ transaction open, until that has happened twice.
 Afterwards (faults.invariants): every answer 2xx is in the database with its history row; the
 only failures are cut connections (never a 500); each import is all or nothing — its rows
 all carry the new value or all still carry the previous one.
-"""
+
+Imports of the apps sit inside functions on purpose: this runs as a plain script
+(``python -m faults.…``) that sets Django up first (``faults.env.setup_django``); a model
+imported at the top would load before the settings."""
 
 from __future__ import annotations
 

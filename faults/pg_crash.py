@@ -11,7 +11,10 @@ again (crash recovery from the WAL), wait until the app answers again.
 Afterwards (faults.invariants): every acknowledged save, submission, approval and import is in
 the database with its history; the import is all or nothing; no approved figure changed
 without a recorded reopening.
-"""
+
+Imports of the apps sit inside functions on purpose: this runs as a plain script
+(``python -m faults.…``) that sets Django up first (``faults.env.setup_django``); a model
+imported at the top would load before the settings."""
 
 from __future__ import annotations
 

@@ -6,7 +6,10 @@ true.
 
 A throwaway database copied from the seeded template (faults.env), one staff user, a token
 reader and --liaisons liaisons of 南阳市, each with its own share of the city's figures.
-"""
+
+Imports of the apps sit inside functions on purpose: this runs as a plain script
+(``python -m faults.…``) that sets Django up first (``faults.env.setup_django``); a model
+imported at the top would load before the settings."""
 
 from __future__ import annotations
 
