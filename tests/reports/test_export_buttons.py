@@ -39,10 +39,10 @@ def test_station_register_exports_the_filtered_scoped_rows(client, staff_nanyang
 
 def test_a_liaison_cannot_export_the_inbox(client, liaison_nanzhao):
     client.force_login(liaison_nanzhao)
-    assert client.get("/reports/review/?export=xlsx").status_code == 403
+    assert client.get("/reporting/review/?export=xlsx").status_code == 403
 
 
 def test_staff_export_the_inbox(client, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.get("/reports/review/?export=xlsx")
+    response = client.get("/reporting/review/?export=xlsx")
     assert response.status_code == 200 and response["Content-Type"].startswith(XLSX)
