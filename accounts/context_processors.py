@@ -15,15 +15,15 @@ LEVEL_BADGE = {
 
 # (url name, label, action the role needs)
 MENU = [
-    ("home", "总览", None),
-    ("plan_list", "规划", None),
-    ("station_list", "消防站台账", None),
-    ("my_reports", "我的填报", REPORT),
-    ("review_inbox", "审核", APPROVE),
-    ("completeness", "填报完整性", (APPROVE, EXPORT)),
-    ("period_list", "填报期间", CHANGE),
-    ("excel_home", "Excel 导入导出", (REPORT, EXPORT)),
-    ("user_list", "用户管理", MANAGE_USERS),
+    ("reports:home", "总览", None),
+    ("reports:plan_list", "规划", None),
+    ("stations:station_list", "消防站台账", None),
+    ("targets:my_reports", "我的填报", REPORT),
+    ("targets:review_inbox", "审核", APPROVE),
+    ("reports:completeness", "填报完整性", (APPROVE, EXPORT)),
+    ("reports:period_list", "填报期间", CHANGE),
+    ("reports:excel_home", "Excel 导入导出", (REPORT, EXPORT)),
+    ("accounts:user_list", "用户管理", MANAGE_USERS),
 ]
 
 

@@ -60,7 +60,7 @@ def user_create(request):
             _add_error(form, error)
         else:
             messages.success(request, f"已创建用户 {user.username}")
-            return redirect("user_edit", pk=user.pk)
+            return redirect("accounts:user_edit", pk=user.pk)
     return render(
         request, "accounts/user_form.html", {"form": form}, status=400 if form.errors else 200
     )
@@ -110,7 +110,7 @@ def user_edit(request, pk: int):
             _add_error(form, error)
         else:
             messages.success(request, f"已保存用户 {user.username}")
-            return redirect("user_edit", pk=user.pk)
+            return redirect("accounts:user_edit", pk=user.pk)
     return _edit_page(request, user, form, SetPasswordForm())
 
 
@@ -129,6 +129,6 @@ def user_password(request, pk: int):
             _add_error(password_form, error)
         else:
             messages.success(request, f"已重置 {user.username} 的密码")
-            return redirect("user_edit", pk=user.pk)
+            return redirect("accounts:user_edit", pk=user.pk)
     form = UserEditForm(initial=UserEditForm.initial_for(user), actor=request.user)
     return _edit_page(request, user, form, password_form)

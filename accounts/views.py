@@ -14,7 +14,7 @@ def notice_list(request):
 @require_POST
 def notices_mark_read(request):
     Notice.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
-    return redirect("notice_list")
+    return redirect("accounts:notice_list")
 
 
 def api_token(request):

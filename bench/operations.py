@@ -296,7 +296,7 @@ class Bench:
             (
                 "county_dashboard",
                 "区县页 county dashboard",
-                f"/plans/regions/{self.county.pk}/",
+                f"/regions/{self.county.pk}/",
                 self.county,
             ),
         ):

@@ -82,5 +82,5 @@ class EvidenceAdmin(admin.ModelAdmin):
     def download_link(self, obj) -> str:
         if obj.pk is None:
             return "—"
-        url = reverse("evidence_download", args=[obj.pk])
+        url = reverse("core:evidence_download", args=[obj.pk])
         return format_html('<a href="{}">下载 {}</a>', url, obj.original_name)

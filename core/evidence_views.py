@@ -36,7 +36,7 @@ FALLBACK_TYPE = "application/octet-stream"
 
 
 def download_url(evidence: Evidence) -> str:
-    return reverse("evidence_download", args=[evidence.pk])
+    return reverse("core:evidence_download", args=[evidence.pk])
 
 
 def content_disposition(name: str, fallback: str) -> str:

@@ -33,9 +33,9 @@ def probe_while_down(server, browser, api, cast, journal) -> list[str]:
     problems: list[str] = []
     target, region = cast.pairs[0]
     checks = {
-        "page": lambda: browser.get(f"{server.url}/reports/my/", timeout=30),
+        "page": lambda: browser.get(f"{server.url}/reporting/my/", timeout=30),
         "report form POST": lambda: browser.post(
-            f"{server.url}/reports/{target}/{region}/{env.PERIOD}/",
+            f"{server.url}/reporting/{target}/{region}/{env.PERIOD}/",
             data={"value": "1", "save": ""},
             timeout=30,
         ),

@@ -235,7 +235,7 @@ AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "reports:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Evidence files (佐证材料): size and type limits, checked by core.evidence.

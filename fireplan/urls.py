@@ -1,31 +1,33 @@
+"""The URL map. Each app's pages are in its own ``urls`` module under the app's namespace
+(``reports:plan_detail``, ``targets:report_edit``…); README, 页面地址 URLs, lists them."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from core.evidence_views import evidence_download
 from fireplan.health import healthz
-from reports.plan_views import home
 
 admin.site.site_header = "消防救援规划任务跟踪系统"
 admin.site.site_title = "消防规划跟踪"
 admin.site.index_title = "数据管理"
 
 urlpatterns = [
-    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("accounts/", include("accounts.urls")),
-    path("reports/", include("targets.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("fireplan.api_urls")),
-    path("accounts/users/", include("accounts.user_urls")),
-    path("planning-office/", include("reports.urls")),
-    path("plans/", include("reports.plan_urls")),
+    # /, /plans/ (plan, task), /regions/, /units/, /reporting/ (completeness, periods), /excel/
+    path("", include("reports.urls")),
+    # /plans/…/edit/ (plan, section, task)
     path("plans/", include("planning.urls")),
+    # /reporting/ (my reports, review, a report), /targets/ (target, milestone)
+    path("", include("targets.urls")),
     path("stations/", include("stations.urls")),
-    path("targets/", include("targets.upkeep_urls")),
-    path("excel/", include("reports.excel_urls")),
+    # /accounts/notices/, /accounts/token/, /accounts/users/
+    path("accounts/", include("accounts.urls")),
     # Evidence files only through this scope-checked view; nothing serves MEDIA_URL.
-    path("evidence/<int:pk>/download/", evidence_download, name="evidence_download"),
+    path("evidence/", include("core.urls")),
+    # Old addresses of pages that moved: permanent redirects to where they are now.
+    path("", include("fireplan.moved_urls")),
 ]
 
 handler404 = "core.api.json_not_found"

@@ -28,7 +28,7 @@ def plan_edit(request, pk: int):
         )
         if saved is not None:
             messages.success(request, f"已保存：{saved.title}")
-            return redirect("plan_detail", pk=saved.pk)
+            return redirect("reports:plan_detail", pk=saved.pk)
     context = {"plan": plan, "form": form, "history": history_entries(plan)}
     return render(request, "planning/plan_form.html", context, status=status)
 
@@ -48,7 +48,9 @@ def section_edit(request, pk: int):
         )
         if saved is not None:
             messages.success(request, f"已保存：{saved}")
-            return redirect(reverse("plan_detail", args=[saved.plan_id]) + f"#section-{saved.pk}")
+            return redirect(
+                reverse("reports:plan_detail", args=[saved.plan_id]) + f"#section-{saved.pk}"
+            )
     context = {"section": section, "form": form, "history": history_entries(section)}
     return render(request, "planning/section_form.html", context, status=status)
 
@@ -73,6 +75,6 @@ def task_edit(request, pk: int):
         )
         if saved is not None:
             messages.success(request, f"已保存：{saved}")
-            return redirect("task_detail", pk=saved.pk)
+            return redirect("reports:task_detail", pk=saved.pk)
     context = {"task": task, "form": form, "history": history_entries(task)}
     return render(request, "planning/task_form.html", context, status=status)

@@ -356,12 +356,18 @@ def recent_changes(plan_ids: list[int], limit: int = RECENT_CHANGES) -> list[Cha
     Reports are listed by their target (a figure's region may lie outside the reader's scope,
     so the value itself is not shown here)."""
     sources = [
-        (Target.history.filter(plan_id__in=plan_ids), "指标", "target_detail", "name", "id"),
-        (Task.history.filter(plan_id__in=plan_ids), "任务", "task_detail", "title", "id"),
+        (
+            Target.history.filter(plan_id__in=plan_ids),
+            "指标",
+            "targets:target_detail",
+            "name",
+            "id",
+        ),
+        (Task.history.filter(plan_id__in=plan_ids), "任务", "reports:task_detail", "title", "id"),
         (
             ProgressReport.history.filter(target__plan_id__in=plan_ids).select_related("target"),
             "填报",
-            "target_detail",
+            "targets:target_detail",
             None,
             "target_id",
         ),

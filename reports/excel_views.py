@@ -169,7 +169,7 @@ def figures_template_download(request):
 def figures_upload(request):
     require(request.user, REPORT)
     if request.method != "POST":
-        return redirect("excel_home")
+        return redirect("reports:excel_home")
     form = FiguresUploadForm(request.POST, request.FILES, user=request.user, auto_id="upload_%s")
     if not form.is_valid():
         context = _home_context(request, upload_form=form)
@@ -234,7 +234,7 @@ def figures_preview(request, pk: int):
     batch = _own_batch(request, pk)
     if batch.state == ImportState.COMMITTED:
         messages.info(request, f"“{batch.original_name}”已于导入完成")
-        return redirect("excel_home")
+        return redirect("reports:excel_home")
     with batch.file.open("rb") as handle:
         content = handle.read()
     try:
@@ -249,7 +249,7 @@ def figures_preview(request, pk: int):
         )
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect("excel_home")
+        return redirect("reports:excel_home")
     return _render_preview(request, preview, batch, batch.original_name)
 
 
@@ -260,21 +260,21 @@ def figures_commit(request, pk: int):
     batch = _own_batch(request, pk)
     form = CommitForm(request.POST)
     if not form.is_valid():
-        return redirect("excel_preview", pk=batch.pk)
+        return redirect("reports:excel_preview", pk=batch.pk)
     try:
         result = importers.commit_batch(
             batch.pk, actor=request.user, confirm_note=form.cleaned_data["confirm_note"]
         )
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect("excel_preview", pk=batch.pk)
+        return redirect("reports:excel_preview", pk=batch.pk)
     verb = "提交" if batch.summary.get("mode") == importers.SUBMIT else "保存"
     messages.success(
         request,
         f"已导入“{batch.original_name}”：{verb} {len(result.written)} 条，"
         f"未变 {result.unchanged} 条。文件已作为佐证材料保存。",
     )
-    return redirect("excel_home")
+    return redirect("reports:excel_home")
 
 
 # ------------------------------------------------------------------------------ 考核表
@@ -353,7 +353,7 @@ def _render_scheme(request, plan, year, scheme, *, form=None, penalty_form=None,
 
 def _scheme_post(request, plan, year):
     action = request.POST.get("action", "")
-    back = reverse("excel_scheme", args=[plan.pk, year])
+    back = reverse("reports:excel_scheme", args=[plan.pk, year])
     try:
         if action == "create":
             scoring.ensure_scheme(plan, year, actor=request.user)

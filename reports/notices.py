@@ -86,7 +86,7 @@ def deadline_notices(items: Iterable[OwedItem], on: datetime.date) -> list[Draft
         if item.state in NOT_SUBMITTED:
             pending[item.reporting_period.pk].append(item)
     drafts = []
-    url = _url("my_reports")
+    url = _url("targets:my_reports")
     for group in pending.values():
         period = group[0].reporting_period
         plan = group[0].target.plan
@@ -138,7 +138,7 @@ def pace_notices(user, board: StatusBoard, on: datetime.date) -> list[Draft]:
                     NoticeLevel.WARNING,
                     f"pace:target:{target.pk}:{progress.status}:{on.year}",
                     _target_text(target, target.region.name, progress.status),
-                    _url("target_detail", target.pk),
+                    _url("targets:target_detail", target.pk),
                 )
             )
     for task in board.tasks:
@@ -152,7 +152,7 @@ def pace_notices(user, board: StatusBoard, on: datetime.date) -> list[Draft]:
                     NoticeLevel.WARNING,
                     f"pace:task:{task.pk}:{progress.status}:{on.year}",
                     _clip(f"任务{label}：{plan.title} · {number}{task.title}"),
-                    _url("task_detail", task.pk),
+                    _url("reports:task_detail", task.pk),
                 )
             )
     return drafts
@@ -183,7 +183,7 @@ def _liaison_pace(user, board: StatusBoard, on: datetime.date) -> list[Draft]:
                     NoticeLevel.WARNING,
                     f"pace:target:{target.pk}:{region_id}:{progress.status}:{on.year}",
                     _target_text(target, region_name, progress.status),
-                    _url("target_detail", target.pk),
+                    _url("targets:target_detail", target.pk),
                 )
             )
     return drafts
@@ -247,7 +247,7 @@ def digest_text(user, notices: list[Notice], base_url: str = "") -> str:
             if notice.url:
                 lines.append(f"  {base_url}{notice.url}")
         lines.append("")
-    lines.append(f"查看全部提醒：{base_url}{reverse('notice_list')}")
+    lines.append(f"查看全部提醒：{base_url}{reverse('accounts:notice_list')}")
     lines += ["", "（本邮件由系统自动发送，请勿直接回复）"]
     return "\n".join(lines)
 

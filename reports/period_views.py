@@ -121,7 +121,7 @@ def period_open(request):
                 f"{verb} {found.period} 期间：{found.due_on:%Y-%m-%d} 截止，"
                 f"{found.locks_on:%Y-%m-%d} 后锁定",
             )
-            return redirect(f"{reverse('period_list')}?plan={found.plan_id}")
+            return redirect(f"{reverse('reports:period_list')}?plan={found.plan_id}")
     return render(
         request, "reports/period_form.html", {"form": form}, status=400 if form.errors else 200
     )
@@ -156,7 +156,7 @@ def lock_exception_grant(request, pk: int):
                 f"已为{exception.region.name}开放 {reporting_period.period} 期间填报，"
                 f"至 {exception.until:%Y-%m-%d}",
             )
-            return redirect(f"{reverse('period_list')}?plan={reporting_period.plan_id}")
+            return redirect(f"{reverse('reports:period_list')}?plan={reporting_period.plan_id}")
     context = {"form": form, "reporting_period": reporting_period}
     return render(
         request,

@@ -314,6 +314,6 @@ def task_update_create(request, pk: int):
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(request, "已添加进展")
-            return redirect(reverse("task_detail", args=[task.pk]) + "#updates")
+            return redirect(reverse("reports:task_detail", args=[task.pk]) + "#updates")
     context = _task_context(request, task, form)
     return render(request, "planning/task_detail.html", context, status=400)

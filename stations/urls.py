@@ -2,6 +2,8 @@ from django.urls import path
 
 from stations import views
 
+app_name = "stations"
+
 urlpatterns = [
     path("", views.station_list, name="station_list"),
     path("new/", views.station_create, name="station_create"),

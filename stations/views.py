@@ -28,7 +28,7 @@ PAGE_SIZE = 50
 def station_list(request):
     if request.GET.get("export") == "xlsx":
         # Old links: the register export is a reports view (same filters).
-        return export_redirect(request, "excel_station_register")
+        return export_redirect(request, "reports:excel_station_register")
     queryset = Station.objects.for_user(request.user).select_related("region", "plan")
     filterset = StationFilterSet(request.GET, queryset=queryset, request=request)
     stations = filterset.qs
@@ -123,7 +123,7 @@ def station_edit(request, pk: int):
         )
         if saved is not None:
             messages.success(request, f"已保存：{saved.name}")
-            return redirect("station_detail", pk=saved.pk)
+            return redirect("stations:station_detail", pk=saved.pk)
     context = {"station": station, "form": form, "history": history_entries(station)}
     return render(request, "stations/station_form.html", context, status=status)
 
@@ -139,5 +139,5 @@ def station_create(request):
         )
         if saved is not None:
             messages.success(request, f"已新增消防站：{saved.name}")
-            return redirect("station_detail", pk=saved.pk)
+            return redirect("stations:station_detail", pk=saved.pk)
     return render(request, "stations/station_form.html", {"form": form}, status=status)

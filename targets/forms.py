@@ -1,7 +1,16 @@
+"""The report forms (they parse; targets.services validates and writes) and the edit forms
+for targets and milestones (they parse only; targets.upkeep validates and writes)."""
+
 from django import forms
 
+from core.editing import DATE_WIDGET, ServiceModelForm
 from core.forms import BootstrapFormMixin, MultipleFileField
+from core.models import Region
 from core.once import OnceFormMixin
+from core.scope import CHANGE
+from planning.forms import TEXTAREA
+from planning.models import Section, Task
+from targets.models import Milestone, Target
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):
@@ -25,3 +34,56 @@ class ReasonForm(BootstrapFormMixin, forms.Form):
         label="理由", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+# ------------------------------------------------------------ targets and milestones
+
+
+def _regions(user, current_id: int | None):
+    """Regions the user may set a target for, and the one it has now (kept on save)."""
+    allowed = Region.objects.for_user(user, CHANGE).values("pk")
+    queryset = Region.objects.filter(pk__in=allowed)
+    if current_id:
+        queryset = queryset | Region.objects.filter(pk=current_id)
+    return queryset.order_by("level", "name")
+
+
+class TargetForm(ServiceModelForm):
+    class Meta:
+        model = Target
+        fields = [
+            "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
+            "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
+            "formula", "order", "source_text",
+        ]  # fmt: skip
+        widgets = {"source_text": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plan_id = self.instance.plan_id
+        self.fields["task"].queryset = Task.objects.filter(plan_id=plan_id)
+        self.fields["section"].queryset = Section.objects.filter(plan_id=plan_id)
+        self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
+
+
+class MilestoneForm(ServiceModelForm):
+    class Meta:
+        model = Milestone
+        fields = [
+            "due_on", "planned_value", "is_cumulative", "text", "completed_on", "region",
+            "order", "source_text",
+        ]  # fmt: skip
+        widgets = {
+            "due_on": DATE_WIDGET,
+            "completed_on": DATE_WIDGET,
+            "text": TEXTAREA,
+            "source_text": TEXTAREA,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.task_id:
+            # A task's milestone is qualitative: it is done on a date, it has no value.
+            del self.fields["planned_value"]
+            del self.fields["is_cumulative"]
+        self.fields["region"].queryset = _regions(self.user, self.instance.region_id)

@@ -1,8 +1,15 @@
-from django.urls import path
+"""The target pages (namespace ``targets``): the reporting workflow under /reporting/ —
+what I owe, the review inbox, a report and its actions — and under /targets/ a target with
+its edit page and the milestone edit page. The planning office's reporting pages
+(completeness, periods) are the reports app's, also under /reporting/ (reports/urls.py)."""
+
+from django.urls import include, path
 
 from targets import views
 
-urlpatterns = [
+app_name = "targets"
+
+reporting = [
     path("my/", views.my_reports, name="my_reports"),
     path("review/", views.review_inbox, name="review_inbox"),
     path("review/approve/", views.reports_bulk_approve, name="reports_bulk_approve"),
@@ -15,4 +22,15 @@ urlpatterns = [
     path("<int:pk>/approve/", views.report_approve, name="report_approve"),
     path("<int:pk>/return/", views.report_return, name="report_return"),
     path("<int:pk>/reopen/", views.report_reopen, name="report_reopen"),
+]
+
+upkeep = [
+    path("<int:pk>/", views.target_detail, name="target_detail"),
+    path("<int:pk>/edit/", views.target_edit, name="target_edit"),
+    path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+]
+
+urlpatterns = [
+    path("reporting/", include(reporting)),
+    path("targets/", include(upkeep)),
 ]

@@ -1,6 +1,8 @@
-"""Reporting pages: what I owe (我的填报), the report form, the review inbox.
+"""Target pages (targets.services, targets.upkeep): the reporting workflow — what I owe
+(我的填报), the report form, the review inbox — and the target page with the edit pages of
+targets and milestones (指标、时间节点的维护).
 
-Views parse input and call targets.services; they never write themselves. Objects outside
+Views parse input and call the services; they never write themselves. Objects outside
 the user's scope are 404 (restrict → get_object_or_404); actions the role lacks are 403.
 """
 
@@ -14,19 +16,27 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from core.editing import export_redirect
+from core.editing import (
+    editable_or_404,
+    export_redirect,
+    may_change_region,
+    run_service,
+    visible_or_404,
+)
 from core.history import history_entries
 from core.models import Region
 from core.once import once_per_form
 from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError
-from targets import services
+from targets import services, upkeep
 from targets.choices import ReportStatus
 from targets.filtersets import ProgressReportFilterSet
-from targets.forms import ReasonForm, ReportForm
-from targets.models import ProgressReport, ReportContribution, Target
+from targets.forms import MilestoneForm, ReasonForm, ReportForm, TargetForm
+from targets.models import Milestone, ProgressReport, ReportContribution, Target
 from targets.owed import owed_items
+from targets.series import target_series
+from targets.status import compute_allocations, compute_status, load_status_inputs, milestone_state
 
 
 def my_reports(request):
@@ -137,7 +147,7 @@ def _period_problem(target, region, period) -> str:
 def review_inbox(request):
     if request.GET.get("export") == "xlsx":
         # Old links: the ledger export is a reports view (same filters).
-        return export_redirect(request, "excel_report_ledger")
+        return export_redirect(request, "reports:excel_report_ledger")
     require(request.user, APPROVE)
     data = request.GET.copy()
     data.setdefault("status", ReportStatus.SUBMITTED)
@@ -169,7 +179,9 @@ def _safe_next(request, fallback: str) -> str:
 
 
 def _back(request, report: ProgressReport):
-    fallback = reverse("report_edit", args=[report.target_id, report.region_id, report.period])
+    fallback = reverse(
+        "targets:report_edit", args=[report.target_id, report.region_id, report.period]
+    )
     return redirect(_safe_next(request, fallback))
 
 
@@ -245,4 +257,84 @@ def reports_bulk_approve(request):
         messages.error(request, f"批量审核未执行：{error.message}")
     else:
         messages.success(request, f"已批量审核通过 {count} 条")
-    return redirect(_safe_next(request, reverse("review_inbox")))
+    return redirect(_safe_next(request, reverse("targets:review_inbox")))
+
+
+# ------------------------------------------------------------ targets and milestones
+
+
+def target_detail(request, pk: int):
+    target = visible_or_404(
+        request, Target.objects.select_related("plan__region", "task", "section", "region"), pk
+    )
+    # The engine's inputs hold the milestones and allocations too: no query per row.
+    inputs = load_status_inputs([target])
+    names = inputs.regions.names
+    progress = compute_status(target, inputs)
+    context = {
+        "target": target,
+        "plan": target.plan,
+        "progress": progress,
+        "milestones": [
+            (m, milestone_state(m), names.get(m.region_id, ""))
+            for m in inputs.milestones.get(target.pk, [])
+        ],
+        "allocations": [
+            (allocation, names.get(allocation.region_id, ""), allocation_progress)
+            for allocation, allocation_progress in compute_allocations(target, inputs)
+        ],
+        "can_change": may_change_region(request.user, target.plan.region_id),
+        "history": history_entries(target),
+        # The chart fetches the same series from the API; the table under it shows it as text.
+        "series": target_series(target),
+        "reports": ProgressReport.objects.for_user(request.user)
+        .filter(target=target)
+        .select_related("region", "submitted_by")
+        .prefetch_related("evidence")
+        .order_by("-period", "region__name"),
+    }
+    return render(request, "targets/target_detail.html", context)
+
+
+def target_edit(request, pk: int):
+    target = editable_or_404(request, Target.objects.select_related("plan", "region"), pk)
+    form = TargetForm(
+        request.POST if request.method == "POST" else None, instance=target, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: upkeep.update_target(
+                target, actor=request.user, version=version, changes=changes
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"已保存：{saved.name}")
+            return redirect("targets:target_detail", pk=saved.pk)
+    context = {"target": target, "form": form, "history": history_entries(target)}
+    return render(request, "targets/target_form.html", context, status=status)
+
+
+def milestone_edit(request, pk: int):
+    milestone = editable_or_404(
+        request, Milestone.objects.select_related("plan", "target", "task"), pk
+    )
+    form = MilestoneForm(
+        request.POST if request.method == "POST" else None, instance=milestone, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: upkeep.update_milestone(
+                milestone, actor=request.user, version=version, changes=changes
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"已保存时间节点：{saved.due_on:%Y-%m-%d}")
+            if saved.target_id:
+                return redirect("targets:target_detail", pk=saved.target_id)
+            return redirect("reports:task_detail", pk=saved.task_id)
+    context = {"milestone": milestone, "form": form, "history": history_entries(milestone)}
+    return render(request, "targets/milestone_form.html", context, status=status)

@@ -164,7 +164,11 @@ def test_pages_have_no_inline_script_style_or_handler(client, staff_nanyang, see
 
     client.force_login(staff_nanyang)
     plan = Plan.objects.get(code="nanyang-2021-2025")
-    for url in ["/", reverse("plan_detail", args=[plan.pk]), reverse("station_list")]:
+    for url in [
+        "/",
+        reverse("reports:plan_detail", args=[plan.pk]),
+        reverse("stations:station_list"),
+    ]:
         html = client.get(url).content.decode()
         assert "style=" not in html, url
         assert "<style" not in html, url

@@ -7,6 +7,9 @@ is refused (403); a page that answers only another method may say 405. Never 200
 redirect to success, never 500. The admin site is for superusers only: everyone else is sent
 to its login. Lists (no parameters) answer, but never show a 连州 object (SENTINEL).
 
+Old addresses of moved pages (kind "moved") answer every one of them with a permanent redirect
+to the page's new address (tests/test_moved_urls.py checks where each leads).
+
 A new URL with parameters fails ``test_every_url_pattern_is_walked`` until tests/url_map.py
 says which object its parameters name: no page can forget the check unnoticed.
 """
@@ -79,6 +82,11 @@ def foreign_filters(lianzhou) -> dict:
     }  # fmt: skip
 
 
+def fill_moved(pattern, url: str) -> str:
+    """Where the old address ``url`` of ``pattern`` leads: its page with the same parameters."""
+    return reverse(pattern.moved_to, kwargs=resolve(url).kwargs)
+
+
 def is_login_redirect(response, *login_urls: str) -> bool:
     return response.status_code == 302 and response["Location"].startswith(login_urls)
 
@@ -92,9 +100,23 @@ def test_every_url_pattern_is_walked(lianzhou):
     )
 
 
+def test_every_page_is_named_in_the_namespace_of_its_app():
+    """A page's name is ``app:name``, the app whose view module serves it (README, 页面地址
+    URLs); Django's own pages and the project's /healthz keep plain names."""
+    wrong = []
+    for pattern in url_map.patterns():
+        if pattern.route.startswith(("admin/", "api/")) or pattern.kind == "moved":
+            continue
+        app = pattern.pattern.callback.__module__.split(".")[0]
+        namespace = pattern.name.rpartition(":")[0]
+        if namespace != ("" if app in ("django", "fireplan") else app):
+            wrong.append(f"{pattern} (view in {pattern.pattern.callback.__module__})")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_the_walk_covers_pages_admin_and_api(lianzhou):
     kinds = {pattern.kind for pattern, _ in walked(lianzhou)}
-    assert kinds == {"page", "admin", "api", "public"}
+    assert kinds == {"page", "admin", "api", "public", "moved"}
     with_objects = [p for p, _ in walked(lianzhou) if p.object_params and p.kind != "admin"]
     assert len(with_objects) >= len(url_map.PAGE_PARAMS) + len(url_map.API_OBJECTS)
 
@@ -115,6 +137,10 @@ def test_anonymous_users_are_sent_to_the_login_everywhere(client, lianzhou):
                 )
             elif pattern.kind == "api":
                 ok = code == 401
+            elif pattern.kind == "moved":
+                # An old address leads to the page's new one, whose login then applies
+                # (tests/test_moved_urls.py).
+                ok = code in (301, 308) and response["Location"] == fill_moved(pattern, url)
             else:
                 ok = is_login_redirect(response, page_login) or code == 405
             if not ok:
@@ -130,7 +156,9 @@ def test_users_outside_the_scope_get_404_or_403_on_every_url_with_an_object(
     for who, user in outsiders.items():
         client.force_login(user)
         for pattern, url in walked(lianzhou):
-            if pattern.kind == "public" or not (pattern.object_params or pattern.kind == "admin"):
+            if pattern.kind in ("public", "moved"):
+                continue  # no login needed; moved: the redirect shows nothing (the page checks)
+            if not (pattern.object_params or pattern.kind == "admin"):
                 continue
             for method in ("get", "post"):
                 response = getattr(client, method)(url, POSTED if method == "post" else {})
@@ -179,8 +207,8 @@ def test_the_sentinel_does_show_inside_the_scope(client, lianzhou, staff_lianzho
     API and in exported workbooks."""
     client.force_login(staff_lianzhou)
     sentinel = url_map.SENTINEL.encode()
-    assert sentinel in body(client.get(reverse("station_list")))
-    assert sentinel in body(client.get(reverse("excel_station_register")))
+    assert sentinel in body(client.get(reverse("stations:station_list")))
+    assert sentinel in body(client.get(reverse("reports:excel_station_register")))
     assert sentinel in body(client_for(staff_lianzhou).get("/api/v1/reports/"))
 
 

@@ -118,33 +118,39 @@ def _pk(name: str) -> Callable[[Objects], dict]:
     return lambda o: {"pk": getattr(o, name).pk}
 
 
-# Every page with path parameters → the 连州 object(s) they name.
+# Every page with path parameters (by its namespaced name) → the 连州 object(s) they name. The
+# old addresses of moved pages (namespace "moved", fireplan/moved_urls.py) take the parameters
+# of the page they lead to.
 PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
-    "report_edit": lambda o: {"target_id": o.target.pk, "region_id": o.region.pk, "period": "2024"},
-    "report_submit": _pk("report"),
-    "report_approve": _pk("report"),
-    "report_return": _pk("report"),
-    "report_reopen": _pk("report"),
-    "user_edit": _pk("user"),
-    "user_password": _pk("user"),
-    "lock_exception_grant": _pk("period"),
-    "plan_detail": _pk("plan"),
-    "plan_edit": _pk("plan"),
-    "section_edit": _pk("section"),
-    "task_detail": _pk("task"),
-    "task_edit": _pk("task"),
-    "task_update_create": _pk("task"),
-    "region_detail": _pk("region"),
-    "unit_detail": _pk("unit"),
-    "station_detail": _pk("station"),
-    "station_edit": _pk("station"),
-    "target_detail": _pk("target"),
-    "target_edit": _pk("target"),
-    "milestone_edit": _pk("milestone"),
-    "excel_preview": _pk("batch"),
-    "excel_commit": _pk("batch"),
-    "excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},
-    "evidence_download": _pk("evidence"),
+    "targets:report_edit": lambda o: {
+        "target_id": o.target.pk,
+        "region_id": o.region.pk,
+        "period": "2024",
+    },
+    "targets:report_submit": _pk("report"),
+    "targets:report_approve": _pk("report"),
+    "targets:report_return": _pk("report"),
+    "targets:report_reopen": _pk("report"),
+    "accounts:user_edit": _pk("user"),
+    "accounts:user_password": _pk("user"),
+    "reports:lock_exception_grant": _pk("period"),
+    "reports:plan_detail": _pk("plan"),
+    "planning:plan_edit": _pk("plan"),
+    "planning:section_edit": _pk("section"),
+    "reports:task_detail": _pk("task"),
+    "planning:task_edit": _pk("task"),
+    "reports:task_update_create": _pk("task"),
+    "reports:region_detail": _pk("region"),
+    "reports:unit_detail": _pk("unit"),
+    "stations:station_detail": _pk("station"),
+    "stations:station_edit": _pk("station"),
+    "targets:target_detail": _pk("target"),
+    "targets:target_edit": _pk("target"),
+    "targets:milestone_edit": _pk("milestone"),
+    "reports:excel_preview": _pk("batch"),
+    "reports:excel_commit": _pk("batch"),
+    "reports:excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},
+    "core:evidence_download": _pk("evidence"),
 }
 
 # Every API resource (router basename) with a detail route → its 连州 object.
@@ -184,18 +190,27 @@ API_SEGMENTS = {
 @dataclass
 class Pattern:
     route: str  # the pattern's text, prefixes joined: "plans/<int:pk>/edit/"
-    name: str  # "plan_edit", "admin:planning_plan_change", "" when unnamed
+    name: str  # "planning:plan_edit", "admin:planning_plan_change", "" when unnamed
     pattern: URLPattern
 
     @property
     def kind(self) -> str:
         if self.name.split(":")[-1] in PUBLIC:  # the admin's login and logout too
             return "public"
+        if self.moved_to:
+            return "moved"
         if self.route.startswith("admin/"):
             return "admin"
         if self.route.startswith("api/"):
             return "api"
         return "page"
+
+    @property
+    def moved_to(self) -> str:
+        """For an old address (fireplan/moved_urls.py): the name of the page it leads to."""
+        if not self.name.startswith("moved:"):
+            return ""
+        return self.pattern.callback.view_initkwargs["pattern_name"]
 
     @property
     def params(self) -> list[str]:
@@ -241,7 +256,6 @@ def fill(route: str, values: dict, positional: list | tuple = ()) -> str:
 
 def url_of(pattern: Pattern, objects: Objects) -> str | None:
     """The URL of ``pattern`` naming the 连州 objects (None: parameters not mapped)."""
-    short = pattern.name.split(":")[-1]
     params = pattern.object_params
     if pattern.kind == "admin":
         values = {
@@ -256,8 +270,8 @@ def url_of(pattern: Pattern, objects: Objects) -> str | None:
         url = fill(pattern.route, PUBLIC_VALUES | {"format": "json"})
     elif not params:
         url = fill(pattern.route, {"format": "json"})
-    elif short in PAGE_PARAMS:
-        url = fill(pattern.route, PAGE_PARAMS[short](objects))
+    elif (pattern.moved_to or pattern.name) in PAGE_PARAMS:
+        url = fill(pattern.route, PAGE_PARAMS[pattern.moved_to or pattern.name](objects))
     elif pattern.kind == "api" and params == ["pk"] and pattern.basename in API_OBJECTS:
         obj = getattr(objects, API_OBJECTS[pattern.basename])
         url = fill(pattern.route, {"pk": obj.pk, "format": "json"})

@@ -61,12 +61,12 @@ class Liaison(Browser):
 
     @task(2)
     def read_my_reports(self):
-        self.client.get("/reports/my/", name="/reports/my/")
+        self.client.get("/reporting/my/", name="/reporting/my/")
 
     @task(5)
     def save_or_submit(self):
         target, region = self.rng.choice(self.pairs)
-        url = f"/reports/{target}/{region}/{CONFIG['period']}/"
+        url = f"/reporting/{target}/{region}/{CONFIG['period']}/"
         page = self.client.get(url, name="report form")
         fields = hidden_fields(page.text)
         if "once_token" not in fields:
@@ -110,12 +110,12 @@ class Staff(Browser):
         return response.json()["results"] if response.status_code == 200 else []
 
     def _post(self, path: str, data: dict, name: str) -> None:
-        inbox = self.client.get("/reports/review/", name="/reports/review/")
+        inbox = self.client.get("/reporting/review/", name="/reporting/review/")
         data = {"csrfmiddlewaretoken": hidden_fields(inbox.text)["csrfmiddlewaretoken"]} | data
         with self.client.post(
             path,
             data=data,
-            headers={"Referer": f"{self.host}/reports/review/"},
+            headers={"Referer": f"{self.host}/reporting/review/"},
             name=name,
             allow_redirects=False,
             catch_response=True,
@@ -127,8 +127,8 @@ class Staff(Browser):
     def approve(self):
         for report in self._reports("submitted")[:3]:
             self._post(
-                f"/reports/{report['id']}/approve/",
-                {"version": report["version"], "next": "/reports/review/"},
+                f"/reporting/{report['id']}/approve/",
+                {"version": report["version"], "next": "/reporting/review/"},
                 "approve",
             )
 
@@ -138,7 +138,7 @@ class Staff(Browser):
         if approved:
             report = self.rng.choice(approved)
             self._post(
-                f"/reports/{report['id']}/reopen/",
+                f"/reporting/{report['id']}/reopen/",
                 {"version": report["version"], "reason": "负载测试：重新核对", "next": "/"},
                 "reopen",
             )

@@ -74,7 +74,7 @@ def test_a_liaison_is_told_of_a_deadline_within_a_week_and_of_one_passed(
         f"南阳市“十四五”消防救援事业发展规划 2024 期间填报将于 {due:%Y-%m-%d} 截止"
         "（还剩 3 天），尚有 3 项未提交"
     )
-    assert soon.url == reverse("my_reports")
+    assert soon.url == reverse("targets:my_reports")
     passed = Notice.objects.get(user=liaison_nanzhao, level="danger")
     assert f"2023 期间填报已于 {deadlines['passed'].due_on:%Y-%m-%d} 截止" in passed.text
     assert passed.text.endswith("仍有 3 项未提交，请尽快补报")
@@ -185,7 +185,7 @@ def test_each_user_gets_one_digest_of_their_new_notices(
     for notice in Notice.objects.filter(user=liaison_nanzhao):
         assert notice.text in message.body
         assert notice.emailed_at is not None
-    assert "https://fireplan.example.cn/reports/my/" in message.body
+    assert "https://fireplan.example.cn/reporting/my/" in message.body
     assert not Notice.objects.filter(user=liaison_xixia, emailed_at__isnull=False).exists()
 
     assert send_digests() == (0, [])  # nothing new to send
@@ -249,11 +249,11 @@ def test_the_header_badge_counts_unread_notices_in_the_worst_colour(
 ):
     generate_notices()
     client.force_login(liaison_nanzhao)
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("reports:home")).content.decode()
 
     assert 'class="badge bg-danger" data-testid="notice-count">2</span>' in page
-    listing = client.get(reverse("notice_list")).content.decode()
+    listing = client.get(reverse("accounts:notice_list")).content.decode()
     assert "尚有 3 项未提交" in listing and "仍有 3 项未提交" in listing
 
-    client.post(reverse("notices_mark_read"))
-    assert 'data-testid="notice-count"' not in client.get(reverse("home")).content.decode()
+    client.post(reverse("accounts:notices_mark_read"))
+    assert 'data-testid="notice-count"' not in client.get(reverse("reports:home")).content.decode()

@@ -80,7 +80,7 @@ class Figure:
 
     @property
     def page(self) -> str:
-        return reverse("report_edit", args=[self.target.pk, self.region.pk, self.period])
+        return reverse("targets:report_edit", args=[self.target.pk, self.region.pk, self.period])
 
     def report(self) -> ProgressReport | None:
         return ProgressReport.objects.filter(
@@ -130,14 +130,14 @@ def act(client, action: str, item: Figure):
     if action == "view":
         return client.get(item.page)
     if action == "inbox":
-        return client.get(reverse("review_inbox"))
+        return client.get(reverse("targets:review_inbox"))
     if action == "home":
-        return client.get(reverse("home"))
+        return client.get(reverse("reports:home"))
     if action in ("edit", "submit"):
         data = {"value": "2", "note": "", "confirm_note": "", "version": "0", action: ""}
         return client.post(item.page, data)
     data = {"version": report.version, "reason": "核对后重新填报"}
-    return client.post(reverse(f"report_{action}", args=[report.pk]), data)
+    return client.post(reverse(f"targets:report_{action}", args=[report.pk]), data)
 
 
 def cases():
@@ -195,7 +195,7 @@ def test_a_county_liaison_cannot_open_the_city_figure_above_it(
         )
     client.force_login(liaison_nanzhao)
 
-    response = client.get(reverse("report_edit", args=[item.target.pk, city.pk, "2024"]))
+    response = client.get(reverse("targets:report_edit", args=[item.target.pk, city.pk, "2024"]))
 
     assert response.status_code == 404
 
@@ -228,7 +228,8 @@ def test_bulk_approve_refuses_a_batch_with_a_figure_outside_scope(
     client.force_login(staff_nanyang)
 
     response = client.post(
-        reverse("reports_bulk_approve"), {"report": [inside.report().pk, outside.report().pk]}
+        reverse("targets:reports_bulk_approve"),
+        {"report": [inside.report().pk, outside.report().pk]},
     )
 
     assert response.status_code == 403

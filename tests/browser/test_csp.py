@@ -33,21 +33,21 @@ def test_main_pages_admin_and_api_docs_render_without_a_csp_violation(
     staff = open_session("staff_nanyang")
     for url in [
         "/",
-        reverse("plan_detail", args=[plan.pk]),
-        reverse("task_detail", args=[task.pk]),
-        reverse("station_list"),
-        reverse("review_inbox"),
-        reverse("completeness"),
+        reverse("reports:plan_detail", args=[plan.pk]),
+        reverse("reports:task_detail", args=[task.pk]),
+        reverse("stations:station_list"),
+        reverse("targets:review_inbox"),
+        reverse("reports:completeness"),
         "/admin/",
         reverse("admin:planning_plan_changelist"),
     ]:
         visit(staff, url)
     if Station.objects.exists():
-        visit(staff, reverse("station_detail", args=[Station.objects.first().pk]))
+        visit(staff, reverse("stations:station_detail", args=[Station.objects.first().pk]))
 
     visit(
         staff,
-        reverse("target_detail", args=[target.pk]),
+        reverse("targets:target_detail", args=[target.pk]),
         wait_for="#target-chart[data-loaded=true]",
     )
     assert staff.csp_violations == []
@@ -64,5 +64,5 @@ def test_main_pages_admin_and_api_docs_render_without_a_csp_violation(
     visit(staff, "/api/v1/plans/")
 
     liaison = open_session("liaison_nanzhao")
-    visit(liaison, reverse("my_reports"))
+    visit(liaison, reverse("targets:my_reports"))
     # The sessions' close() asserts no violation, no JavaScript error, no other host.

@@ -55,7 +55,7 @@ def test_liaison_reports_staff_approves_and_the_chart_and_overview_show_it(
     )
     liaison.shot("report-form")
     page.get_by_role("button", name="提交审核").click()
-    page.goto(reverse("report_edit", args=[target.pk, nanzhao.pk, "2024"]))
+    page.goto(reverse("targets:report_edit", args=[target.pk, nanzhao.pk, "2024"]))
     assert page.get_by_test_id("report-status").inner_text() == "已提交"
 
     page = staff.page
@@ -66,7 +66,7 @@ def test_liaison_reports_staff_approves_and_the_chart_and_overview_show_it(
     page.get_by_role("button", name="审核通过").click()
     page.wait_for_load_state()
 
-    page.goto(reverse("target_detail", args=[target.pk]))
+    page.goto(reverse("targets:target_detail", args=[target.pk]))
     page.wait_for_selector("#target-chart[data-loaded=true]")
     assert page.locator("#target-chart").get_attribute("data-last-actual") == "2"
     assert page.locator("#target-chart svg").count() == 1
@@ -88,7 +88,7 @@ def test_supervisor_sees_the_plan_and_target_but_cannot_edit(open_session, super
     supervisor = open_session("supervisor_nanyang")
     page = supervisor.page
 
-    page.goto(reverse("plan_detail", args=[plan.pk]))
+    page.goto(reverse("reports:plan_detail", args=[plan.pk]))
     assert page.get_by_role("heading", name=plan.title).is_visible()
     assert page.get_by_role("link", name="编辑规划").count() == 0
     assert page.get_by_role("link", name="编辑章节").count() == 0
@@ -96,18 +96,18 @@ def test_supervisor_sees_the_plan_and_target_but_cannot_edit(open_session, super
     supervisor.shot("plan")
     supervisor.shot("plan-top", full_page=False)
 
-    page.goto(reverse("target_detail", args=[target.pk]))
+    page.goto(reverse("targets:target_detail", args=[target.pk]))
     page.wait_for_selector("#target-chart[data-loaded=true]")
     assert page.get_by_role("link", name="编辑指标").count() == 0
 
-    response = page.goto(reverse("plan_edit", args=[plan.pk]))
+    response = page.goto(reverse("planning:plan_edit", args=[plan.pk]))
     assert response.status == 403
 
-    page.goto(reverse("station_list"))
+    page.goto(reverse("stations:station_list"))
     assert supervisor.axe_violations() == []
     supervisor.shot("stations")
 
-    page.goto(reverse("region_detail", args=[Region.objects.get(name="南召县").pk]))
+    page.goto(reverse("reports:region_detail", args=[Region.objects.get(name="南召县").pk]))
     assert page.get_by_test_id("completeness").is_visible()
     assert supervisor.axe_violations() == []
     supervisor.shot("district")
@@ -117,8 +117,8 @@ def test_an_object_of_another_city_is_not_found(open_session, outsider):
     target = nanyang_new_stations()
     plan = Plan.objects.get(code="nanyang-2021-2025")
     page = open_session("outsider_fuxin").page
-    assert page.goto(reverse("target_detail", args=[target.pk])).status == 404
-    assert page.goto(reverse("plan_detail", args=[plan.pk])).status == 404
+    assert page.goto(reverse("targets:target_detail", args=[target.pk])).status == 404
+    assert page.goto(reverse("reports:plan_detail", args=[plan.pk])).status == 404
     page.goto("/")
     assert "南阳市“十四五”" not in page.locator("main").inner_text()
 
@@ -138,7 +138,7 @@ def test_the_station_register_maps_located_stations_without_leaving_the_host(
     staff = open_session("staff_nanyang")
     page = staff.page
 
-    page.goto(reverse("station_list"))
+    page.goto(reverse("stations:station_list"))
     page.wait_for_selector("#station-map[data-loaded=true]")
     assert page.locator("#station-map").get_attribute("data-count") == "3"
     assert page.locator("#station-map canvas").count() >= 1
@@ -151,7 +151,7 @@ def test_the_station_register_maps_located_stations_without_leaving_the_host(
 
     # Filtered to 西峡县: the map asks the API with the same filters.
     xixia = Region.objects.get(name="西峡县")
-    page.goto(f"{reverse('station_list')}?region={xixia.pk}")
+    page.goto(f"{reverse('stations:station_list')}?region={xixia.pk}")
     page.wait_for_selector("#station-map[data-loaded=true]")
     assert page.locator("#station-map").get_attribute("data-count") == "2"
 
@@ -159,7 +159,7 @@ def test_the_station_register_maps_located_stations_without_leaving_the_host(
     settings.STATION_MAP_TILE_URL = "/tiles/{z}/{x}/{y}.png"
     tiles: list[str] = []
     page.on("request", lambda r: tiles.append(r.url) if "/tiles/" in r.url else None)
-    page.goto(reverse("station_list"))
+    page.goto(reverse("stations:station_list"))
     page.wait_for_selector("#station-map[data-loaded=true]")
     page.wait_for_timeout(300)
     assert tiles and all(url.startswith(staff.base_url + "/tiles/") for url in tiles)
@@ -169,7 +169,7 @@ def test_the_plan_page_filter_narrows_the_tree_in_the_browser(open_session, supe
     plan = Plan.objects.get(code="nanyang-2021-2025")
     supervisor = open_session("supervisor_nanyang")
     page = supervisor.page
-    page.goto(reverse("plan_detail", args=[plan.pk]))
+    page.goto(reverse("reports:plan_detail", args=[plan.pk]))
     all_rows = page.get_by_test_id("task-row").count()
     assert all_rows == plan.tasks.count()
 

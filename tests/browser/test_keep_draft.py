@@ -1,6 +1,6 @@
 """A login that ends while a liaison types keeps what was typed: the report form is sent,
 the server sends the browser to the login page (with the way back), and after logging in the
-form shows the typed values again with 「已恢复未提交的内容」 (static/js/keep-draft.js). Once
+form shows the typed values again with 「已恢复未提交的内容」 (static/core/keep-draft.js). Once
 saved, the kept copy is gone."""
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class World:
     period: str = "2024"
 
     def page(self, target: Target) -> str:
-        return reverse("report_edit", args=[target.pk, self.region.pk, self.period])
+        return reverse("targets:report_edit", args=[target.pk, self.region.pk, self.period])
 
     def report(self, target: Target) -> ProgressReport | None:
         return ProgressReport.objects.filter(

@@ -205,7 +205,9 @@ def test_a_deadlock_between_a_bulk_approval_and_an_edit_lets_one_finish_and_answ
     with request_options("-c deadlock_timeout=1000 -c lock_timeout=0"):
         thread.start()
         time.sleep(0.2)  # the editor holds B
-        response = client.post(reverse("reports_bulk_approve"), {"report": [first.pk, second.pk]})
+        response = client.post(
+            reverse("targets:reports_bulk_approve"), {"report": [first.pk, second.pk]}
+        )
     thread.join(20)
 
     assert editor_done.is_set() and not editor_errors, editor_errors
@@ -230,7 +232,7 @@ def test_with_the_database_gone_pages_and_api_answer_503_not_500(committed_world
     settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", "1"  # nothing listens there
     connection.close()
     try:
-        page = client.get(reverse("my_reports"))
+        page = client.get(reverse("targets:my_reports"))
         save = client.post(world.page(world.stations), {"value": 3, "save": ""})
         response = api.get("/api/v1/reports/")
     finally:

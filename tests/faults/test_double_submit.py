@@ -85,8 +85,8 @@ def task(world):
 
 def test_a_task_update_sent_twice_is_added_once(client, world, task):
     client.force_login(world.liaison)
-    token = token_on(client.get(reverse("task_detail", args=[task.pk])))
-    url = reverse("task_update_create", args=[task.pk])
+    token = token_on(client.get(reverse("reports:task_detail", args=[task.pk])))
+    url = reverse("reports:task_update_create", args=[task.pk])
     data = {"text": "主体完工", "percent": "60", "once_token": token}
 
     first = client.post(url, data)
@@ -100,7 +100,7 @@ def test_a_task_update_sent_twice_is_added_once(client, world, task):
 def test_without_a_token_a_task_update_is_added_each_time(client, world, task):
     """What the token prevents (and proof that old pages without it still work)."""
     client.force_login(world.liaison)
-    url = reverse("task_update_create", args=[task.pk])
+    url = reverse("reports:task_update_create", args=[task.pk])
     for _ in range(2):
         assert client.post(url, {"text": "主体完工"}).status_code == 302
     assert TaskUpdate.objects.filter(task=task).count() == 2
@@ -110,7 +110,7 @@ def test_two_concurrent_task_updates_with_one_token_add_one(committed_world):
     world = committed_world
     task = factories.task(world.plan, "t-fault", title="建设消防站")
     token = "concurrent-token-0123456789"
-    url = reverse("task_update_create", args=[task.pk])
+    url = reverse("reports:task_update_create", args=[task.pk])
     statuses: list[int] = []
     start = threading.Barrier(2)
 
@@ -140,7 +140,7 @@ def test_an_excel_import_confirmed_twice_is_committed_once(client, open_2024, li
     preview = upload(client, liaison_nanzhao, data)
     token = token_on(preview)
     batch = ImportBatch.objects.get()
-    url = reverse("excel_commit", args=[batch.pk])
+    url = reverse("reports:excel_commit", args=[batch.pk])
 
     first = client.post(url, {"confirm_note": "", "once_token": token})
     history = ProgressReport.history.count()

@@ -156,13 +156,13 @@ def test_region_summary_includes_the_countys_allocations(liaison_nanzhao):
 
 def test_a_token_created_in_the_browser_works_and_stops_when_revoked(client, staff_nanyang):
     client.force_login(staff_nanyang)
-    page = client.post(reverse("api_token"), {"action": "issue"})
+    page = client.post(reverse("accounts:api_token"), {"action": "issue"})
     key = Token.objects.get(user=staff_nanyang).key
     assert key in page.content.decode()
     api = client_for()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/plans/").status_code == 200
-    client.post(reverse("api_token"), {"action": "revoke"})
+    client.post(reverse("accounts:api_token"), {"action": "revoke"})
     response = api.get("/api/v1/plans/")
     assert (response.status_code, error_code(response)) == (401, "authentication_failed")
 

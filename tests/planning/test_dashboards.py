@@ -106,7 +106,7 @@ def count_queries(client, url: str) -> int:
 
 def test_overview_shows_the_plan_lights_as_words_and_numbers(client, staff_nanyang, open_2024):
     client.force_login(staff_nanyang)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("reports:home"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "南阳市“十四五”消防救援事业发展规划" in html
@@ -121,14 +121,14 @@ def test_overview_shows_the_plan_lights_as_words_and_numbers(client, staff_nanya
 )
 def test_every_role_in_nanyang_sees_the_nanyang_overview(client, request, user_fixture):
     client.force_login(request.getfixturevalue(user_fixture))
-    response = client.get(reverse("home"))
+    response = client.get(reverse("reports:home"))
     assert response.status_code == 200
     assert "南阳市“十四五”消防救援事业发展规划" in response.content.decode()
 
 
 def test_overview_of_another_city_does_not_show_nanyang(client, outsider):
     client.force_login(outsider)
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("reports:home")).content.decode()
     assert "南阳市“十四五”" not in html
     assert "阜新" in html
 
@@ -137,7 +137,7 @@ def test_a_county_liaison_is_told_only_of_its_own_missing_figures(
     client, liaison_nanzhao, open_2024
 ):
     client.force_login(liaison_nanzhao)
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("reports:home")).content.decode()
     table = html[html.index('data-testid="not-reported"') :]
     table = table[: table.index("</table>")]
     assert "南召县" in table
@@ -145,14 +145,14 @@ def test_a_county_liaison_is_told_only_of_its_own_missing_figures(
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, seeded):
-    response = client.get(reverse("home"))
+    response = client.get(reverse("reports:home"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
 
 
 def test_overview_query_count_is_the_same_with_ten_times_the_data(client, staff_nanyang, open_2024):
     client.force_login(staff_nanyang)
-    url = reverse("home")
+    url = reverse("reports:home")
     count_queries(client, url)  # warm the per-process caches (content types, …)
     seed = count_queries(client, url)
     grow(10)
@@ -168,7 +168,7 @@ def test_overview_query_count_is_the_same_with_ten_times_the_data(client, staff_
 def test_plan_page_shows_stages_integrity_findings_and_progress(client, staff_nanyang):
     client.force_login(staff_nanyang)
     plan = Plan.objects.get(code=NANYANG)
-    html = client.get(reverse("plan_detail", args=[plan.pk])).content.decode()
+    html = client.get(reverse("reports:plan_detail", args=[plan.pk])).content.decode()
     assert 'data-testid="findings"' in html
     assert "规划一致性检查" in html
     if plan.stages.exists():
@@ -178,13 +178,13 @@ def test_plan_page_shows_stages_integrity_findings_and_progress(client, staff_na
 def test_plan_page_of_another_city_is_not_found(client, outsider):
     client.force_login(outsider)
     plan = Plan.objects.get(code=NANYANG)
-    assert client.get(reverse("plan_detail", args=[plan.pk])).status_code == 404
+    assert client.get(reverse("reports:plan_detail", args=[plan.pk])).status_code == 404
 
 
 def test_plan_page_query_count_does_not_grow_with_the_plan(client, staff_nanyang):
     client.force_login(staff_nanyang)
     plan = Plan.objects.get(code=NANYANG)
-    url = reverse("plan_detail", args=[plan.pk])
+    url = reverse("reports:plan_detail", args=[plan.pk])
     count_queries(client, url)
     seed = count_queries(client, url)
     # Ten times the tasks and targets in the same plan.
@@ -204,7 +204,7 @@ def test_plan_page_query_count_does_not_grow_with_the_plan(client, staff_nanyang
 def test_target_page_has_the_chart_and_its_numbers_as_a_table(client, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
     target = nanyang_new_stations()
-    html = client.get(reverse("target_detail", args=[target.pk])).content.decode()
+    html = client.get(reverse("targets:target_detail", args=[target.pk])).content.decode()
     assert f'data-url="/api/v1/targets/{target.pk}/series/"' in html
     assert 'data-testid="series-table"' in html
     assert "vendor/echarts-6.1.0/echarts.min.js" in html
@@ -218,7 +218,7 @@ def test_target_page_labels_demo_figures(client, staff_nanyang, open_2024):
         target=target, region=region, period="2024", value=1, status="approved", is_demo=True
     )
     client.force_login(staff_nanyang)
-    html = client.get(reverse("target_detail", args=[target.pk])).content.decode()
+    html = client.get(reverse("targets:target_detail", args=[target.pk])).content.decode()
     assert 'data-testid="demo-badge"' in html
     assert "演示数据" in html
 
@@ -226,13 +226,13 @@ def test_target_page_labels_demo_figures(client, staff_nanyang, open_2024):
 def test_target_page_of_another_city_is_not_found(client, outsider):
     client.force_login(outsider)
     target = nanyang_new_stations()
-    assert client.get(reverse("target_detail", args=[target.pk])).status_code == 404
+    assert client.get(reverse("targets:target_detail", args=[target.pk])).status_code == 404
 
 
 def test_target_page_query_count_does_not_grow_with_reports(client, staff_nanyang):
     client.force_login(staff_nanyang)
     target = nanyang_new_stations()
-    url = reverse("target_detail", args=[target.pk])
+    url = reverse("targets:target_detail", args=[target.pk])
     regions = [a.region_id for a in target.allocations.all()]
     ProgressReport.objects.create(
         target=target, region_id=regions[0], period="2021", value=1, status="approved"
@@ -254,7 +254,7 @@ def test_target_page_query_count_does_not_grow_with_reports(client, staff_nanyan
 def test_district_page_shows_its_allocations_and_what_it_owes(client, liaison_nanzhao, open_2024):
     client.force_login(liaison_nanzhao)
     region = Region.objects.get(name="南召县")
-    response = client.get(reverse("region_detail", args=[region.pk]))
+    response = client.get(reverse("reports:region_detail", args=[region.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     assert "新建消防站" in html
@@ -265,7 +265,7 @@ def test_district_page_shows_its_allocations_and_what_it_owes(client, liaison_na
 def test_district_of_another_city_is_not_found(client, liaison_nanzhao):
     client.force_login(liaison_nanzhao)
     other = Region.objects.get(name="阜新市")
-    assert client.get(reverse("region_detail", args=[other.pk])).status_code == 404
+    assert client.get(reverse("reports:region_detail", args=[other.pk])).status_code == 404
 
 
 def test_unit_page_lists_the_tasks_it_leads(client, staff_nanyang):
@@ -275,7 +275,7 @@ def test_unit_page_lists_the_tasks_it_leads(client, staff_nanyang):
         .select_related("unit", "task")
         .first()
     )
-    response = client.get(reverse("unit_detail", args=[assignment.unit_id]))
+    response = client.get(reverse("reports:unit_detail", args=[assignment.unit_id]))
     assert response.status_code == 200
     assert assignment.task.title[:20] in response.content.decode()
 
@@ -283,7 +283,7 @@ def test_unit_page_lists_the_tasks_it_leads(client, staff_nanyang):
 def test_unit_of_another_city_is_not_found(client, outsider):
     client.force_login(outsider)
     unit = TaskAssignment.objects.filter(task__plan__code=NANYANG).first().unit
-    assert client.get(reverse("unit_detail", args=[unit.pk])).status_code == 404
+    assert client.get(reverse("reports:unit_detail", args=[unit.pk])).status_code == 404
 
 
 def test_district_and_unit_pages_query_counts_are_the_same_with_ten_times_the_data(
@@ -292,7 +292,10 @@ def test_district_and_unit_pages_query_counts_are_the_same_with_ten_times_the_da
     client.force_login(staff_nanyang)
     region = Region.objects.get(name="南召县")
     unit_id = TaskAssignment.objects.filter(task__plan__code=NANYANG).first().unit_id
-    urls = [reverse("region_detail", args=[region.pk]), reverse("unit_detail", args=[unit_id])]
+    urls = [
+        reverse("reports:region_detail", args=[region.pk]),
+        reverse("reports:unit_detail", args=[unit_id]),
+    ]
     for url in urls:
         count_queries(client, url)
     # header (session, user, profile, region tree, notices); the region or unit; plans;
@@ -306,7 +309,7 @@ def test_district_and_unit_pages_query_counts_are_the_same_with_ten_times_the_da
 
 
 def plan_page(client, plan: Plan, **query):
-    response = client.get(reverse("plan_detail", args=[plan.pk]), query)
+    response = client.get(reverse("reports:plan_detail", args=[plan.pk]), query)
     assert response.status_code == 200
     return response
 
@@ -354,7 +357,7 @@ def test_plan_page_filtered_by_unit_shows_the_tasks_it_leads_or_supports(client,
     assert 0 < len(expected) < plan.tasks.count()
     assert f"共 {len(expected)} 项任务符合筛选条件" in html
     assert f'<option value="{unit_id}" selected>' in html  # the form keeps the choice
-    clear = reverse("plan_detail", args=[plan.pk])
+    clear = reverse("reports:plan_detail", args=[plan.pk])
     assert f'href="{clear}" data-testid="clear-filters">清除筛选' in html
     assert shown_loose_targets(response) == set()  # a unit filter is about tasks
 
@@ -435,7 +438,7 @@ def test_filtered_plan_page_query_count_does_not_grow_with_the_plan(client, staf
     plan = Plan.objects.get(code=NANYANG)
     assignment = TaskAssignment.objects.filter(task__plan=plan).first()
     section = plan.sections.get(number="第五章")
-    url = reverse("plan_detail", args=[plan.pk])
+    url = reverse("reports:plan_detail", args=[plan.pk])
     query = f"?unit={assignment.unit_id}&section={section.pk}&progress=no_data&attribute=expected"
     count_queries(client, url + query)
     unfiltered, filtered = count_queries(client, url), count_queries(client, url + query)

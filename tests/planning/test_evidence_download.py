@@ -49,7 +49,7 @@ def evidence(report) -> Evidence:
 def download(client, user, evidence: Evidence):
     if user is not None:
         client.force_login(user)
-    return client.get(reverse("evidence_download", args=[evidence.pk]))
+    return client.get(reverse("core:evidence_download", args=[evidence.pk]))
 
 
 def test_files_are_stored_under_random_names_outside_the_web_root(evidence, media):
@@ -134,23 +134,28 @@ def test_task_update_evidence_follows_the_task_scope(
     assert download(client, viewer_nanyang, file).status_code == 200
     assert download(client, outsider, file).status_code == 404
     client.force_login(viewer_nanyang)
-    page = client.get(reverse("task_detail", args=[task.pk])).content.decode()
-    assert f'href="{reverse("evidence_download", args=[file.pk])}"' in page
+    page = client.get(reverse("reports:task_detail", args=[task.pk])).content.decode()
+    assert f'href="{reverse("core:evidence_download", args=[file.pk])}"' in page
     api = client.get(f"/api/v1/task-updates/{update.pk}/").json()
-    assert api["evidence"][0]["download_url"] == reverse("evidence_download", args=[file.pk])
+    assert api["evidence"][0]["download_url"] == reverse("core:evidence_download", args=[file.pk])
 
 
 def test_the_report_pages_and_the_api_link_to_the_download(
     client, report, evidence, liaison_nanzhao, staff_nanyang
 ):
-    link = f'href="{reverse("evidence_download", args=[evidence.pk])}"'
+    link = f'href="{reverse("core:evidence_download", args=[evidence.pk])}"'
     client.force_login(liaison_nanzhao)
-    form = reverse("report_edit", args=[report.target_id, report.region_id, report.period])
+    form = reverse("targets:report_edit", args=[report.target_id, report.region_id, report.period])
     assert link in client.get(form).content.decode()
     client.force_login(staff_nanyang)
-    assert link in client.get(reverse("target_detail", args=[report.target_id])).content.decode()
+    assert (
+        link
+        in client.get(reverse("targets:target_detail", args=[report.target_id])).content.decode()
+    )
     api = client.get(f"/api/v1/reports/{report.pk}/").json()
-    assert api["evidence"][0]["download_url"] == reverse("evidence_download", args=[evidence.pk])
+    assert api["evidence"][0]["download_url"] == reverse(
+        "core:evidence_download", args=[evidence.pk]
+    )
 
 
 def test_the_admin_links_evidence_to_the_scoped_download_not_to_media(client, evidence):
@@ -159,6 +164,6 @@ def test_the_admin_links_evidence_to_the_scoped_download_not_to_media(client, ev
 
     client.force_login(User.objects.create_superuser("evidence_admin", password=None))
     page = client.get(reverse("admin:core_evidence_change", args=[evidence.pk])).content
-    assert reverse("evidence_download", args=[evidence.pk]).encode() in page
+    assert reverse("core:evidence_download", args=[evidence.pk]).encode() in page
     assert b"/media/" not in page
     assert client.get(reverse("admin:core_evidence_add")).status_code == 403

@@ -173,14 +173,16 @@ def test_the_unit_variant_counts_by_the_lead_unit_of_the_targets_task(filled, st
 
 def test_the_page_shows_the_matrix_with_links_to_the_review_inbox(client, filled, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.get(reverse("completeness"), {"plan": plan().pk})
+    response = client.get(reverse("reports:completeness"), {"plan": plan().pk})
     page = response.content.decode()
     nanzhao = region("南召县").pk
 
     assert response.status_code == 200
     cell = page.split(f'data-testid="cell-{nanzhao}-2024"')[1].split("</td>")[0]
     assert "1/3" in cell and "（33%）" in cell and "草稿 1" in cell and "未报 1" in cell
-    inbox = f"{reverse('review_inbox')}?plan={plan().pk}&amp;period=2024&amp;region={nanzhao}"
+    inbox = (
+        f"{reverse('targets:review_inbox')}?plan={plan().pk}&amp;period=2024&amp;region={nanzhao}"
+    )
     assert f"{inbox}&amp;status=submitted" in cell
     assert 'class="table-danger" data-testid="cell-' in page
 
@@ -188,7 +190,7 @@ def test_the_page_shows_the_matrix_with_links_to_the_review_inbox(client, filled
 def test_the_page_filters_one_period_and_groups_by_unit(client, filled, staff_nanyang):
     client.force_login(staff_nanyang)
     page = client.get(
-        reverse("completeness"), {"plan": plan().pk, "period": "2023", "by": "unit"}
+        reverse("reports:completeness"), {"plan": plan().pk, "period": "2023", "by": "unit"}
     ).content.decode()
 
     assert "牵头单位" in page and NO_UNIT_LABEL in page
@@ -198,17 +200,17 @@ def test_the_page_filters_one_period_and_groups_by_unit(client, filled, staff_na
 
 def test_supervisors_may_open_it_without_review_links(client, filled, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
-    response = client.get(reverse("completeness"))
+    response = client.get(reverse("reports:completeness"))
 
     assert response.status_code == 200
     assert "南召县" in response.content.decode()
-    assert reverse("review_inbox") + "?" not in response.content.decode()
+    assert reverse("targets:review_inbox") + "?" not in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["liaison_nanzhao", "viewer_nanyang"])
 def test_liaisons_and_viewers_may_not(client, request, name):
     client.force_login(request.getfixturevalue(name))
-    assert client.get(reverse("completeness")).status_code == 403
+    assert client.get(reverse("reports:completeness")).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_liaisons_and_viewers_may_not(client, request, name):
 )
 def test_bad_filters_say_what_is_expected(client, filled, staff_nanyang, query, message):
     client.force_login(staff_nanyang)
-    response = client.get(reverse("completeness"), {"plan": plan().pk} | query)
+    response = client.get(reverse("reports:completeness"), {"plan": plan().pk} | query)
 
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -229,7 +231,7 @@ def test_bad_filters_say_what_is_expected(client, filled, staff_nanyang, query, 
 
 def test_a_plan_outside_the_scope_is_not_offered(client, filled, outsider):
     client.force_login(outsider)
-    response = client.get(reverse("completeness"), {"plan": plan().pk})
+    response = client.get(reverse("reports:completeness"), {"plan": plan().pk})
 
     assert response.status_code == 400
     assert "所选规划不存在或不在您的范围内" in response.content.decode()
@@ -247,10 +249,10 @@ def test_the_page_runs_the_same_queries_for_1_and_30_reports(
         for t in targets
     )
     client.force_login(staff_nanyang)
-    client.get(reverse("completeness"))  # warm the session
+    client.get(reverse("reports:completeness"))  # warm the session
     query = {"plan": plan().pk}
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("completeness"), query)
+        response = client.get(reverse("reports:completeness"), query)
 
     cell = response.content.decode().split(f'data-testid="cell-{city.pk}-2024"')[1]
     assert f"{rows}/{CITY_TARGETS}" in cell.split("</td>")[0]
@@ -263,8 +265,8 @@ def test_the_page_runs_the_same_queries_for_1_and_30_reports(
 
 def test_a_plan_without_periods_says_so(client, staff_lianzhou):
     client.force_login(staff_lianzhou)
-    response = client.get(reverse("completeness"))
+    response = client.get(reverse("reports:completeness"))
 
     assert response.status_code == 200
     assert "该规划尚未开放填报期间" in response.content.decode()
-    assert reverse("period_list") in response.content.decode()
+    assert reverse("reports:period_list") in response.content.decode()

@@ -63,7 +63,7 @@ def test_assessment_sheet_is_laid_out_as_a_government_form(
 ):
     client.force_login(supervisor_nanyang)
     response = client.get(
-        reverse("excel_assessment"), {"plan": nanyang().pk, "year": 2024, "export": "xlsx"}
+        reverse("reports:excel_assessment"), {"plan": nanyang().pk, "year": 2024, "export": "xlsx"}
     )
     workbook = workbook_of(response)
     counties = sorted({a.region.name for t in nanyang().targets.all() for a in t.allocations.all()})
@@ -114,7 +114,7 @@ def test_assessment_sheet_is_laid_out_as_a_government_form(
 def test_assessment_sheet_by_unit_has_one_sheet_per_lead_unit(client, seeded, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
     response = client.get(
-        reverse("excel_assessment"),
+        reverse("reports:excel_assessment"),
         {"plan": nanyang().pk, "year": 2023, "by": "unit", "export": "xlsx"},
     )
     workbook = workbook_of(response)
@@ -130,7 +130,7 @@ def test_assessment_sheet_by_unit_has_one_sheet_per_lead_unit(client, seeded, su
 
 def test_assessment_page_shows_scores_and_offers_the_export(client, approved_2024, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.get(reverse("excel_assessment"), {"plan": nanyang().pk, "year": 2024})
+    response = client.get(reverse("reports:excel_assessment"), {"plan": nanyang().pk, "year": 2024})
     assert response.status_code == 200
     page = response.content.decode()
     assert "export=xlsx" in page and "评分规则" in page
@@ -140,7 +140,7 @@ def test_assessment_page_shows_scores_and_offers_the_export(client, approved_202
 
 def test_assessment_of_a_year_outside_the_plan_says_so(client, seeded, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
-    response = client.get(reverse("excel_assessment"), {"plan": nanyang().pk, "year": 2030})
+    response = client.get(reverse("reports:excel_assessment"), {"plan": nanyang().pk, "year": 2030})
     assert response.status_code == 400
     assert "不在该规划的规划期 2021—2025 内" in response.content.decode()
 
@@ -150,9 +150,9 @@ def test_liaisons_cannot_export_and_outsiders_cannot_pick_the_plan(
 ):
     client.force_login(liaison_nanzhao)
     query = {"plan": nanyang().pk, "year": 2024, "export": "xlsx"}
-    assert client.get(reverse("excel_assessment"), query).status_code == 403
+    assert client.get(reverse("reports:excel_assessment"), query).status_code == 403
     client.force_login(outsider)
-    response = client.get(reverse("excel_assessment"), query)
+    response = client.get(reverse("reports:excel_assessment"), query)
     assert response.status_code == 400
     assert "不在您的范围内" in response.content.decode()
 
@@ -163,7 +163,7 @@ def test_a_county_supervisor_gets_only_the_county_sheet(client, seeded):
     county = make_user("supervisor_nanzhao", "supervisor", "南召县")
     client.force_login(county)
     response = client.get(
-        reverse("excel_assessment"), {"plan": nanyang().pk, "year": 2024, "export": "xlsx"}
+        reverse("reports:excel_assessment"), {"plan": nanyang().pk, "year": 2024, "export": "xlsx"}
     )
     assert workbook_of(response).sheetnames == ["汇总", "南阳市本级", "南召县"]
 
@@ -176,7 +176,8 @@ def test_evaluation_table_has_baseline_target_current_pace_and_verdict(
 ):
     client.force_login(supervisor_nanyang)
     response = client.get(
-        reverse("excel_evaluation"), {"plan": nanyang().pk, "on": "2024-12-31", "export": "xlsx"}
+        reverse("reports:excel_evaluation"),
+        {"plan": nanyang().pk, "on": "2024-12-31", "export": "xlsx"},
     )
     sheet = workbook_of(response)["中期评估"]
     assert sheet["A1"].value == "南阳市“十四五”消防救援事业发展规划实施情况评估表"
@@ -197,7 +198,7 @@ def test_evaluation_table_has_baseline_target_current_pace_and_verdict(
 
 def test_evaluation_page_lists_the_targets(client, seeded, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
-    response = client.get(reverse("excel_evaluation"), {"plan": nanyang().pk})
+    response = client.get(reverse("reports:excel_evaluation"), {"plan": nanyang().pk})
     assert response.status_code == 200
     assert len(response.context["rows"]) == 57 + 36  # targets and their county allocations
 
@@ -211,7 +212,7 @@ def test_task_ledger_lists_units_due_dates_status_and_latest_update(
     task = Task.objects.filter(plan__code=NANYANG, assignments__isnull=False).first()
     TaskUpdate.objects.create(task=task, text="已完成选址", percent=30)
     client.force_login(supervisor_nanyang)
-    response = client.get(reverse("excel_task_ledger"), {"plan": nanyang().pk})
+    response = client.get(reverse("reports:excel_task_ledger"), {"plan": nanyang().pk})
     sheet = workbook_of(response)["任务台账"]
     assert [c.value for c in sheet[3]] == [
         "序号", "规划", "章节", "任务编号", "重点任务", "牵头单位", "配合单位", "完成时限",
@@ -226,7 +227,7 @@ def test_task_ledger_lists_units_due_dates_status_and_latest_update(
 
 def test_station_register_is_scoped_and_filtered_like_the_page(client, seeded, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
-    sheet = workbook_of(client.get(reverse("excel_station_register")))["消防站台账"]
+    sheet = workbook_of(client.get(reverse("reports:excel_station_register")))["消防站台账"]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     visible = Station.objects.for_user(supervisor_nanyang)
     assert len(rows) == visible.count() > 0
@@ -237,21 +238,23 @@ def test_station_register_is_scoped_and_filtered_like_the_page(client, seeded, s
         .exists()
     )
     status = Station.objects.filter(pk__in=visible).values_list("status", flat=True).first()
-    filtered = workbook_of(client.get(reverse("excel_station_register"), {"status": status}))
+    filtered = workbook_of(
+        client.get(reverse("reports:excel_station_register"), {"status": status})
+    )
     expected = visible.filter(status=status).count()
     assert len(list(filtered["消防站台账"].iter_rows(min_row=4))) == expected
 
 
 def test_a_bad_filter_is_refused_rather_than_ignored(client, seeded, supervisor_nanyang):
     client.force_login(supervisor_nanyang)
-    response = client.get(reverse("excel_station_register"), {"status": "demolished"})
+    response = client.get(reverse("reports:excel_station_register"), {"status": "demolished"})
     assert response.status_code == 400
     assert "状态" in response.content.decode()
 
 
 def test_report_ledger_lists_reports_with_their_status(client, approved_2024, staff_nanyang):
     client.force_login(staff_nanyang)
-    sheet = workbook_of(client.get(reverse("excel_report_ledger"), {"plan": nanyang().pk}))[
+    sheet = workbook_of(client.get(reverse("reports:excel_report_ledger"), {"plan": nanyang().pk}))[
         "填报记录"
     ]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
@@ -262,8 +265,8 @@ def test_report_ledger_lists_reports_with_their_status(client, approved_2024, st
 
 def test_viewers_cannot_export_ledgers(client, seeded, viewer_nanyang):
     client.force_login(viewer_nanyang)
-    assert client.get(reverse("excel_task_ledger")).status_code == 403
-    assert client.get(reverse("excel_station_register")).status_code == 403
+    assert client.get(reverse("reports:excel_task_ledger")).status_code == 403
+    assert client.get(reverse("reports:excel_station_register")).status_code == 403
 
 
 @pytest.mark.parametrize("rows", [1, 30])
@@ -275,7 +278,7 @@ def test_ledger_queries_do_not_grow_with_rows(client, seeded, supervisor_nanyang
         task.assignments.create(unit=unit, role="lead")
         TaskUpdate.objects.create(task=task, text="进展", percent=10)
     client.force_login(supervisor_nanyang)
-    url = reverse("excel_task_ledger")
+    url = reverse("reports:excel_task_ledger")
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, {"plan": owner.pk})
         workbook_of(response)
@@ -290,7 +293,7 @@ def test_ledger_queries_do_not_grow_with_rows(client, seeded, supervisor_nanyang
 
 def test_excel_home_offers_templates_owed_and_the_exports(client, open_2024, liaison_nanzhao):
     client.force_login(liaison_nanzhao)
-    response = client.get(reverse("excel_home"))
+    response = client.get(reverse("reports:excel_home"))
     assert response.status_code == 200
     owed = response.context["owed"]
     assert [(e["region_name"], e["period"].period, e["owed"]) for e in owed] == [
@@ -302,18 +305,18 @@ def test_excel_home_offers_templates_owed_and_the_exports(client, open_2024, lia
 
 def test_excel_home_is_closed_to_viewers(client, seeded, viewer_nanyang):
     client.force_login(viewer_nanyang)
-    assert client.get(reverse("excel_home")).status_code == 403
+    assert client.get(reverse("reports:excel_home")).status_code == 403
 
 
 def test_anonymous_users_are_sent_to_log_in(client, seeded):
-    response = client.get(reverse("excel_assessment"))
+    response = client.get(reverse("reports:excel_assessment"))
     assert response.status_code == 302 and "login" in response["Location"]
 
 
 def test_lianzhou_assessment_weighs_binding_targets_more(client, seeded, staff_lianzhou):
     client.force_login(staff_lianzhou)
     plan = Plan.objects.get(code=LIANZHOU)
-    response = client.get(reverse("excel_assessment"), {"plan": plan.pk, "year": 2023})
+    response = client.get(reverse("reports:excel_assessment"), {"plan": plan.pk, "year": 2023})
     items = response.context["assessment"].overall.items
     points = {i.name: i.points for i in items if i.kind == "target"}
     assert points["年均10万人口火灾死亡率"] == Decimal(10)  # binding
@@ -360,7 +363,7 @@ def test_assessment_page_queries_do_not_grow_with_items(client, seeded, staff_na
         )
     client.force_login(staff_nanyang)
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("excel_assessment"), {"plan": owner.pk, "year": 2023})
+        response = client.get(reverse("reports:excel_assessment"), {"plan": owner.pk, "year": 2023})
     assert response.status_code == 200
     assert len(response.context["assessment"].groups[0].items) == rows
     # session, user with profile, region tree, the chosen plan; the scheme (none); the status

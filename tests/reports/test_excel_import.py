@@ -45,7 +45,7 @@ def target(code: str) -> Target:
 def download(client, user, county="南召县", period="2024") -> bytes:
     client.force_login(user)
     response = client.get(
-        reverse("excel_template"),
+        reverse("reports:excel_template"),
         {"plan": plan().pk, "region": region(county).pk, "period": period},
     )
     assert response.status_code == 200, response.content[:500]
@@ -75,11 +75,13 @@ def upload(client, user, data: bytes, *, county="南召县", period="2024", name
         "mode": "submit",
         "file": file,
     } | extra
-    return client.post(reverse("excel_upload"), fields)
+    return client.post(reverse("reports:excel_upload"), fields)
 
 
 def commit(client, batch: ImportBatch, confirm_note: str = ""):
-    return client.post(reverse("excel_commit", args=[batch.pk]), {"confirm_note": confirm_note})
+    return client.post(
+        reverse("reports:excel_commit", args=[batch.pk]), {"confirm_note": confirm_note}
+    )
 
 
 def snapshot() -> tuple:
@@ -129,7 +131,7 @@ def test_template_has_one_locked_labelled_row_per_target_owed(template, liaison_
 def test_template_for_a_region_outside_the_scope_is_refused(client, open_2024, liaison_xixia):
     client.force_login(liaison_xixia)
     response = client.get(
-        reverse("excel_template"),
+        reverse("reports:excel_template"),
         {"plan": plan().pk, "region": region("南召县").pk, "period": "2024"},
     )
     assert response.status_code == 400
@@ -175,7 +177,7 @@ def test_round_trip_from_template_to_assessment_sheet(
         services.approve_report(report, actor=staff_nanyang)
     client.force_login(supervisor_nanyang)
     response = client.get(
-        reverse("excel_assessment"), {"plan": plan().pk, "year": 2024, "export": "xlsx"}
+        reverse("reports:excel_assessment"), {"plan": plan().pk, "year": 2024, "export": "xlsx"}
     )
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     sheet = workbook["南召县"]
@@ -557,7 +559,7 @@ def test_every_seed_plan_gives_its_own_region_a_template(
     open_period(plan_code, period)
     client.force_login(django_user_model.objects.create_superuser("root_office", password=None))
     response = client.get(
-        reverse("excel_template"),
+        reverse("reports:excel_template"),
         {
             "plan": Plan.objects.get(code=plan_code).pk,
             "region": Region.objects.get(name=region_name).pk,

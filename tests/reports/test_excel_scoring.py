@@ -160,7 +160,7 @@ def test_nothing_scored_yet_is_not_graded():
 
 def test_staff_set_up_a_scheme_and_the_assessment_follows_it(client, seeded, staff_nanyang):
     client.force_login(staff_nanyang)
-    url = reverse("excel_scheme", args=[nanyang().pk, 2024])
+    url = reverse("reports:excel_scheme", args=[nanyang().pk, 2024])
     assert client.get(url).status_code == 200
     client.post(url, {"action": "create"})
     scheme = AssessmentScheme.objects.get(plan=nanyang(), year=2024)
@@ -196,7 +196,7 @@ def test_staff_set_up_a_scheme_and_the_assessment_follows_it(client, seeded, sta
 
 def test_a_deduction_needs_an_owner_and_points(client, seeded, staff_nanyang):
     client.force_login(staff_nanyang)
-    url = reverse("excel_scheme", args=[nanyang().pk, 2024])
+    url = reverse("reports:excel_scheme", args=[nanyang().pk, 2024])
     client.post(url, {"action": "create"})
     response = client.post(url, {"action": "deduction", "text": "迟报", "points": "3"})
     assert response.status_code == 400
@@ -209,13 +209,13 @@ def test_a_deduction_needs_an_owner_and_points(client, seeded, staff_nanyang):
 
 def test_supervisors_read_but_do_not_edit_rules(client, seeded, supervisor_nanyang, outsider):
     client.force_login(supervisor_nanyang)
-    assert client.get(reverse("excel_scheme", args=[nanyang().pk, 2024])).status_code == 403
+    assert client.get(reverse("reports:excel_scheme", args=[nanyang().pk, 2024])).status_code == 403
     with pytest.raises(PermissionDenied):
         scoring.ensure_scheme(nanyang(), 2024, actor=supervisor_nanyang)
     with pytest.raises(NotAllowed):
         scoring.ensure_scheme(nanyang(), 2024, actor=outsider)
     client.force_login(outsider)
-    assert client.get(reverse("excel_scheme", args=[nanyang().pk, 2024])).status_code == 404
+    assert client.get(reverse("reports:excel_scheme", args=[nanyang().pk, 2024])).status_code == 404
 
 
 def test_item_points_override_the_default(seeded, staff_nanyang):

@@ -43,10 +43,10 @@ def test_station_register_exports_the_filtered_scoped_rows(client, staff_nanyang
 
 def test_a_liaison_cannot_export_the_inbox(client, liaison_nanzhao):
     client.force_login(liaison_nanzhao)
-    assert client.get("/reports/review/?export=xlsx", follow=True).status_code == 403
+    assert client.get("/reporting/review/?export=xlsx", follow=True).status_code == 403
 
 
 def test_staff_export_the_inbox(client, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.get("/reports/review/?export=xlsx", follow=True)
+    response = client.get("/reporting/review/?export=xlsx", follow=True)
     assert response.status_code == 200 and response["Content-Type"].startswith(XLSX)

@@ -53,11 +53,11 @@ def report(actor, name: str, period: str, value="1"):
 
 def test_staff_open_a_yearly_period_with_the_default_deadlines(client, staff_nanyang):
     client.force_login(staff_nanyang)
-    response = client.post(reverse("period_open"), open_form())
+    response = client.post(reverse("reports:period_open"), open_form())
 
     found = ReportingPeriod.objects.get(plan=plan(), period="2024")
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('period_list')}?plan={plan().pk}"
+    assert response["Location"] == f"{reverse('reports:period_list')}?plan={plan().pk}"
     assert (found.due_on, found.locks_on) == (
         datetime.date(2025, 1, 31),
         datetime.date(2025, 3, 31),
@@ -71,7 +71,7 @@ def test_staff_open_a_yearly_period_with_the_default_deadlines(client, staff_nan
 def test_staff_open_a_half_year_with_their_own_dates_and_later_change_them(client, staff_nanyang):
     client.force_login(staff_nanyang)
     client.post(
-        reverse("period_open"),
+        reverse("reports:period_open"),
         open_form(period="2025h1", due_on="2025-07-15", locks_on="2025-08-31"),
     )
     found = ReportingPeriod.objects.get(plan=plan(), period="2025H1")
@@ -80,10 +80,10 @@ def test_staff_open_a_half_year_with_their_own_dates_and_later_change_them(clien
         datetime.date(2025, 8, 31),
     )
 
-    form = client.get(reverse("period_open"), {"plan": plan().pk, "period": "2025H1"})
+    form = client.get(reverse("reports:period_open"), {"plan": plan().pk, "period": "2025H1"})
     assert 'value="2025-07-15"' in text(form)  # the form shows the dates it will change
     response = client.post(
-        reverse("period_open"),
+        reverse("reports:period_open"),
         open_form(period="2025H1", due_on="2025-07-20", locks_on="2025-09-30"),
         follow=True,
     )
@@ -109,7 +109,7 @@ def test_a_bad_period_is_refused_with_what_is_expected_and_nothing_opened(
     client, staff_nanyang, overrides, message
 ):
     client.force_login(staff_nanyang)
-    response = client.post(reverse("period_open"), open_form(**overrides))
+    response = client.post(reverse("reports:period_open"), open_form(**overrides))
 
     assert response.status_code == 400
     assert message in text(response)
@@ -118,7 +118,7 @@ def test_a_bad_period_is_refused_with_what_is_expected_and_nothing_opened(
 
 def test_a_plan_outside_the_scope_cannot_be_chosen(client, outsider):
     client.force_login(outsider)
-    response = client.post(reverse("period_open"), open_form())
+    response = client.post(reverse("reports:period_open"), open_form())
 
     assert response.status_code == 400
     assert plan().title not in text(response)
@@ -130,7 +130,7 @@ def test_a_plan_above_the_scope_is_readable_but_cannot_be_given_periods(client, 
 
     county_staff = make_user("staff_nanzhao", "staff", "南召县")
     client.force_login(county_staff)
-    assert client.post(reverse("period_open"), open_form()).status_code == 400
+    assert client.post(reverse("reports:period_open"), open_form()).status_code == 400
     with pytest.raises(services.NotAllowed):
         services.open_period(
             actor=county_staff,
@@ -146,8 +146,8 @@ def test_a_plan_above_the_scope_is_readable_but_cannot_be_given_periods(client, 
 def test_roles_without_change_cannot_open_periods(client, request, name):
     user = request.getfixturevalue(name)
     client.force_login(user)
-    assert client.get(reverse("period_open")).status_code == 403
-    assert client.post(reverse("period_open"), open_form()).status_code == 403
+    assert client.get(reverse("reports:period_open")).status_code == 403
+    assert client.post(reverse("reports:period_open"), open_form()).status_code == 403
     assert not ReportingPeriod.objects.exists()
 
 
@@ -157,21 +157,21 @@ def test_roles_without_change_cannot_open_periods(client, request, name):
 def test_the_list_shows_each_plans_periods_with_their_state(client, staff_nanyang, open_2024):
     past = open_period(NANYANG, "2022", due_in_days=-60, locks_in_days=-30)
     client.force_login(staff_nanyang)
-    page = text(client.get(reverse("period_list")))
+    page = text(client.get(reverse("reports:period_list")))
 
     assert "填报中（10 天后截止）" in page
     assert f'data-testid="period-{past.pk}"' in page
     assert "已锁定" in page
-    assert reverse("lock_exception_grant", args=[past.pk]) in page
+    assert reverse("reports:lock_exception_grant", args=[past.pk]) in page
     assert "连州" not in page  # another city's plan
 
 
 def test_readers_see_the_deadlines_without_the_buttons(client, viewer_nanyang, open_2024):
     client.force_login(viewer_nanyang)
-    page = text(client.get(reverse("period_list")))
+    page = text(client.get(reverse("reports:period_list")))
 
     assert open_2024[NANYANG].due_on.strftime("%Y-%m-%d") in page
-    assert reverse("period_open") not in page
+    assert reverse("reports:period_open") not in page
     assert "为区划开放" not in page
 
 
@@ -189,9 +189,9 @@ def test_the_list_runs_the_same_queries_for_1_and_30_periods(client, staff_nanya
             reporting_period=period, region=region("南召县"), until=today, reason="补报"
         )
     client.force_login(staff_nanyang)
-    client.get(reverse("period_list"))  # warm the session
+    client.get(reverse("reports:period_list"))  # warm the session
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("period_list"))
+        response = client.get(reverse("reports:period_list"))
 
     assert response.content.decode().count("南召县 至") == rows
     # session, user with profile, region tree (scope), header notices; plans in scope, their
@@ -226,7 +226,7 @@ def test_a_lock_exception_reopens_exactly_one_region(
     client.force_login(staff_nanyang)
     until = timezone.localdate() + datetime.timedelta(days=7)
     response = client.post(
-        reverse("lock_exception_grant", args=[locked_2022.pk]),
+        reverse("reports:lock_exception_grant", args=[locked_2022.pk]),
         {"region": region("南召县").pk, "until": until.isoformat(), "reason": "县政府延期上报"},
         follow=True,
     )
@@ -245,7 +245,7 @@ def test_a_lock_exception_reopens_exactly_one_region(
 
 def test_an_exception_offers_only_the_plans_regions_in_scope(client, locked_2022, staff_nanyang):
     client.force_login(staff_nanyang)
-    page = text(client.get(reverse("lock_exception_grant", args=[locked_2022.pk])))
+    page = text(client.get(reverse("reports:lock_exception_grant", args=[locked_2022.pk])))
 
     assert "南召县" in page and "南阳市" in page
     assert "阜新市" not in page and "连州市" not in page
@@ -269,7 +269,7 @@ def test_a_bad_exception_is_refused_and_nothing_reopened(
     if data.get("region") == "阜新市":
         data = {"region": region("阜新市").pk}  # exists, but outside the scope and the plan
     form = {"region": region("南召县").pk, "until": until.isoformat(), "reason": "延期"} | data
-    response = client.post(reverse("lock_exception_grant", args=[locked_2022.pk]), form)
+    response = client.post(reverse("reports:lock_exception_grant", args=[locked_2022.pk]), form)
 
     assert response.status_code == 400
     assert message in text(response)
@@ -279,7 +279,7 @@ def test_a_bad_exception_is_refused_and_nothing_reopened(
 def test_a_period_outside_the_scope_is_404_and_a_liaison_403(
     client, locked_2022, outsider, liaison_nanzhao
 ):
-    url = reverse("lock_exception_grant", args=[locked_2022.pk])
+    url = reverse("reports:lock_exception_grant", args=[locked_2022.pk])
     client.force_login(outsider)
     assert client.get(url).status_code == 404
     client.force_login(liaison_nanzhao)

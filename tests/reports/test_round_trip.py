@@ -267,12 +267,15 @@ def test_every_export_escapes_text_that_starts_like_a_formula(
     client.force_login(staff_lianzhou)
     xlsx = {"plan": plan.pk, "export": "xlsx"}
     exports = {
-        "template": ("excel_template", {"plan": plan.pk, "region": region.pk, "period": "2024"}),
-        "task ledger": ("excel_task_ledger", {"plan": plan.pk}),
-        "station register": ("excel_station_register", {}),
-        "report ledger": ("excel_report_ledger", {}),
-        "assessment": ("excel_assessment", {**xlsx, "year": 2024}),
-        "evaluation": ("excel_evaluation", xlsx),
+        "template": (
+            "reports:excel_template",
+            {"plan": plan.pk, "region": region.pk, "period": "2024"},
+        ),
+        "task ledger": ("reports:excel_task_ledger", {"plan": plan.pk}),
+        "station register": ("reports:excel_station_register", {}),
+        "report ledger": ("reports:excel_report_ledger", {}),
+        "assessment": ("reports:excel_assessment", {**xlsx, "year": 2024}),
+        "evaluation": ("reports:excel_evaluation", xlsx),
     }
     for name, (url, query) in exports.items():
         response = client.get(reverse(url), query)

@@ -1,5 +1,5 @@
 """The station register's counts (by status, by class) and its map: the stations with
-coordinates, drawn by static/js/station_map.js from the API with the page's filters, and the
+coordinates, drawn by static/stations/station_map.js from the API with the page's filters, and the
 same stations as a table. The seeds hold no coordinates; tests give a few stations some."""
 
 import re
@@ -22,7 +22,7 @@ def staff_haimen(seeded):
 def register(user, **query):
     client = Client()
     client.force_login(user)
-    response = client.get(reverse("station_list"), query)
+    response = client.get(reverse("stations:station_list"), query)
     assert response.status_code == 200
     return response
 
@@ -133,7 +133,7 @@ def test_the_register_with_counts_and_map_costs_the_same_with_ten_times_the_stat
 ):
     client = Client()
     client.force_login(staff_haimen)
-    url = reverse("station_list")
+    url = reverse("stations:station_list")
     count_queries(client, url)
     locate("常乐站")
     seed = count_queries(client, url)

@@ -31,7 +31,7 @@ def station(seeded) -> Station:
 
 
 def test_the_register_lists_only_stations_in_scope(staff_nanyang, station):
-    page = client_for(staff_nanyang).get(reverse("station_list"))
+    page = client_for(staff_nanyang).get(reverse("stations:station_list"))
     body = page.content.decode()
     assert page.status_code == 200
     assert station.name in body and "南阳市西峡县创业路消防站" in body
@@ -61,13 +61,13 @@ def test_the_register_lists_only_stations_in_scope(staff_nanyang, station):
 def test_the_register_filters_by_search_class_status_and_region(staff_nanyang, query, expected):
     if "region" in query:
         query = query | {"region": Region.objects.get(name=query["region"]).pk}
-    page = client_for(staff_nanyang).get(reverse("station_list"), query)
+    page = client_for(staff_nanyang).get(reverse("stations:station_list"), query)
     assert {s.name for s in page.context["page"].object_list} == expected
 
 
 def test_a_region_outside_scope_is_not_a_filter_choice(staff_nanyang, seeded):
     haimen = Region.objects.get(name="海门区")
-    page = client_for(staff_nanyang).get(reverse("station_list"), {"region": haimen.pk})
+    page = client_for(staff_nanyang).get(reverse("stations:station_list"), {"region": haimen.pk})
     assert page.status_code == 200
     assert page.context["filterset"].errors  # not a valid choice: nothing revealed
     assert "常乐站" not in page.content.decode()
@@ -75,7 +75,7 @@ def test_a_region_outside_scope_is_not_a_filter_choice(staff_nanyang, seeded):
 
 def test_staff_edit_a_station_and_the_history_names_them(staff_nanyang, station):
     client = client_for(staff_nanyang)
-    url = reverse("station_edit", args=[station.pk])
+    url = reverse("stations:station_edit", args=[station.pk])
 
     response = client.post(
         url, form_data(client.get(url), floor_area_m2="2650.5", station_class="class1")
@@ -89,14 +89,14 @@ def test_staff_edit_a_station_and_the_history_names_them(staff_nanyang, station)
         2,
     )
     assert station.history.first().history_user == staff_nanyang
-    detail = client.get(reverse("station_detail", args=[station.pk])).content.decode()
+    detail = client.get(reverse("stations:station_detail", args=[station.pk])).content.decode()
     assert "站级：— → 一级普通消防站" in detail
     assert "staff_nanyang" in detail
 
 
 def test_a_negative_area_changes_nothing_and_says_what_is_expected(staff_nanyang, station):
     client = client_for(staff_nanyang)
-    url = reverse("station_edit", args=[station.pk])
+    url = reverse("stations:station_edit", args=[station.pk])
 
     response = client.post(url, form_data(client.get(url), floor_area_m2="-30", name="改名"))
 
@@ -121,7 +121,7 @@ def test_a_negative_area_changes_nothing_and_says_what_is_expected(staff_nanyang
 )
 def test_bad_station_input_is_a_400_that_changes_nothing(staff_nanyang, station, changes, message):
     client = client_for(staff_nanyang)
-    url = reverse("station_edit", args=[station.pk])
+    url = reverse("stations:station_edit", args=[station.pk])
     response = client.post(url, form_data(client.get(url), **changes))
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -132,10 +132,10 @@ def test_bad_station_input_is_a_400_that_changes_nothing(staff_nanyang, station,
 def test_staff_create_a_station_in_their_region(staff_nanyang, seeded):
     client = client_for(staff_nanyang)
     tanghe = Region.objects.get(name="唐河县")
-    page = client.get(reverse("station_create"))
+    page = client.get(reverse("stations:station_create"))
 
     response = client.post(
-        reverse("station_create"),
+        reverse("stations:station_create"),
         form_data(
             page,
             name="唐河县新城消防站",
@@ -166,7 +166,8 @@ def test_a_station_cannot_be_created_or_moved_outside_the_scope(staff_nanyang, s
     assert not Station.objects.filter(name="越界站").exists()
     client = client_for(staff_nanyang)
     response = client.post(
-        reverse("station_create"), {"name": "越界站", "region": haimen.pk, "status": "planned"}
+        reverse("stations:station_create"),
+        {"name": "越界站", "region": haimen.pk, "status": "planned"},
     )
     assert response.status_code == 400  # not among the region choices
     assert not Station.objects.filter(name="越界站").exists()
@@ -184,11 +185,11 @@ def test_a_station_code_is_unique_within_its_plan(staff_nanyang, station):
 def test_outsider_gets_404_for_station_pages(outsider, station):
     client = client_for(outsider)
     for url in [
-        reverse("station_detail", args=[station.pk]),
-        reverse("station_edit", args=[station.pk]),
+        reverse("stations:station_detail", args=[station.pk]),
+        reverse("stations:station_edit", args=[station.pk]),
     ]:
         assert client.get(url).status_code == 404, url
-    response = client.post(reverse("station_edit", args=[station.pk]), {"name": "x"})
+    response = client.post(reverse("stations:station_edit", args=[station.pk]), {"name": "x"})
     assert response.status_code == 404
     station.refresh_from_db()
     assert station.name != "x"
@@ -197,11 +198,14 @@ def test_outsider_gets_404_for_station_pages(outsider, station):
 @pytest.mark.parametrize("who", ["liaison_nanzhao", "supervisor_nanyang", "viewer_nanyang"])
 def test_read_only_roles_see_stations_but_get_403_on_edit_and_create(who, request, station):
     client = client_for(request.getfixturevalue(who))
-    assert client.get(reverse("station_list")).status_code == 200
-    detail = client.get(reverse("station_detail", args=[station.pk]))
+    assert client.get(reverse("stations:station_list")).status_code == 200
+    detail = client.get(reverse("stations:station_detail", args=[station.pk]))
     assert detail.status_code == 200
-    assert reverse("station_edit", args=[station.pk]) not in detail.content.decode()
-    for url in [reverse("station_edit", args=[station.pk]), reverse("station_create")]:
+    assert reverse("stations:station_edit", args=[station.pk]) not in detail.content.decode()
+    for url in [
+        reverse("stations:station_edit", args=[station.pk]),
+        reverse("stations:station_create"),
+    ]:
         assert client.get(url).status_code == 403, url
         assert client.post(url, {"name": "x", "version": "1"}).status_code == 403, url
     station.refresh_from_db()
@@ -211,7 +215,7 @@ def test_read_only_roles_see_stations_but_get_403_on_edit_and_create(who, reques
 def test_the_second_of_two_concurrent_station_edits_is_refused(staff_nanyang, station):
     colleague = make_user("staff_nanyang_li", "staff", "南阳市", first_name="李四")
     first, second = client_for(colleague), client_for(staff_nanyang)
-    url = reverse("station_edit", args=[station.pk])
+    url = reverse("stations:station_edit", args=[station.pk])
     first_page, second_page = first.get(url), second.get(url)
 
     assert first.post(url, form_data(first_page, address="育才路1号")).status_code == 302
@@ -242,37 +246,37 @@ def test_the_register_costs_the_same_queries_for_1_and_for_30_stations(db):
             )
 
     add(1)
-    one = count_queries(client, reverse("station_list"))
+    one = count_queries(client, reverse("stations:station_list"))
     add(29)
     Station.objects.filter(name__endswith="-3").update(lon=121.17, lat=31.87)
-    thirty = count_queries(client, reverse("station_list"))
+    thirty = count_queries(client, reverse("stations:station_list"))
     # 11 queries: session, user with profile, region tree (the scope); count for the pager; the
     # page of stations with region and plan; counts by status (with those located), counts
     # by class, the stations with coordinates (map table); header notices; the region and
     # the plan choices of the filter bar.
     assert one[0] == thirty[0] == 11, (one[1], thirty[1])
-    assert len(client.get(reverse("station_list")).context["page"].object_list) == 30
+    assert len(client.get(reverse("stations:station_list")).context["page"].object_list) == 30
 
 
 def test_the_register_sorts_by_a_column_and_reverses_on_a_second_click(staff_nanyang, seeded):
     client = client_for(staff_nanyang)
-    ascending = client.get(reverse("station_list"), {"sort": "name"})
+    ascending = client.get(reverse("stations:station_list"), {"sort": "name"})
     names = [s.name for s in ascending.context["page"].object_list]
     assert names == sorted(names) and len(names) >= 5
     header = next(c for c in ascending.context["columns"] if c["key"] == "name")
     assert header["aria_sort"] == "ascending" and "sort=-name" in header["url"]
     assert 'aria-sort="ascending"' in ascending.content.decode()
 
-    descending = client.get(reverse("station_list"), {"sort": "-name"})
+    descending = client.get(reverse("stations:station_list"), {"sort": "-name"})
     assert [s.name for s in descending.context["page"].object_list] == sorted(names, reverse=True)
 
     xixia = Region.objects.get(name="西峡县")
-    by_name = client.get(reverse("station_list"), {"sort": "name", "region": xixia.pk})
+    by_name = client.get(reverse("stations:station_list"), {"sort": "name", "region": xixia.pk})
     names = [s.name for s in by_name.context["page"].object_list]
     assert names == sorted(names) and len(names) == 2  # sorting keeps the filters
 
 
 def test_an_unknown_sort_column_is_refused_not_a_500(staff_nanyang, seeded):
-    page = client_for(staff_nanyang).get(reverse("station_list"), {"sort": "password"})
+    page = client_for(staff_nanyang).get(reverse("stations:station_list"), {"sort": "password"})
     assert page.status_code == 200
     assert page.context["filterset"].errors  # shown as a form error; default order kept

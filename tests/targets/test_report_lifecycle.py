@@ -38,7 +38,7 @@ class Figure:
 
     @property
     def page(self) -> str:
-        return reverse("report_edit", args=[self.target.pk, self.region.pk, self.period])
+        return reverse("targets:report_edit", args=[self.target.pk, self.region.pk, self.period])
 
     def report(self) -> ProgressReport | None:
         return ProgressReport.objects.filter(
@@ -69,7 +69,7 @@ def fill(client, figure: Figure, value, *, submit=False, version=None, **extra):
 
 def review(client, action: str, figure: Figure, reason: str = ""):
     report = figure.report()
-    url = reverse(f"report_{action}", args=[report.pk])
+    url = reverse(f"targets:report_{action}", args=[report.pk])
     return client.post(url, {"version": report.version, "reason": reason})
 
 
@@ -97,7 +97,7 @@ def test_a_figure_goes_through_its_whole_life_in_the_pages_and_history(
     assert nanzhao.report().status == "returned"
     page = liaison.get(nanzhao.page)
     assert re.search(r'data-testid="return-reason">退回理由：缺少竣工验收佐证材料', text(page))
-    assert "已退回" in text(liaison.get(reverse("my_reports")))
+    assert "已退回" in text(liaison.get(reverse("targets:my_reports")))
 
     fill(liaison, nanzhao, "3", submit=True)
     assert (nanzhao.report().status, nanzhao.report().value) == ("submitted", 3)
@@ -162,7 +162,7 @@ def test_resubmitting_an_approved_figure_is_refused_with_a_message(
     services.approve_report(report, actor=staff_nanyang)
     client.force_login(liaison_nanzhao)
 
-    response = client.post(reverse("report_submit", args=[report.pk]), follow=True)
+    response = client.post(reverse("targets:report_submit", args=[report.pk]), follow=True)
 
     assert "只有“草稿、已退回”的报送才能执行此操作" in text(response) or (
         "只有“已退回、草稿”的报送才能执行此操作" in text(response)
@@ -207,7 +207,7 @@ def test_bulk_approve_is_all_or_nothing(client, three_figures, staff_nanyang):
     client.force_login(staff_nanyang)
     ids = [figure.report().pk for figure in three_figures]
 
-    response = client.post(reverse("reports_bulk_approve"), {"report": ids}, follow=True)
+    response = client.post(reverse("targets:reports_bulk_approve"), {"report": ids}, follow=True)
 
     assert "批量审核未执行" in text(response)
     assert [f.report().status for f in three_figures] == ["submitted", "submitted", "draft"]
@@ -220,7 +220,7 @@ def test_bulk_approve_approves_every_selected_figure_with_history(
     client.force_login(staff_nanyang)
 
     response = client.post(
-        reverse("reports_bulk_approve"),
+        reverse("targets:reports_bulk_approve"),
         {"report": [nanzhao.report().pk, xixia.report().pk]},
         follow=True,
     )
@@ -240,7 +240,7 @@ def test_a_locked_period_refuses_entry_and_says_so(client, seeded, liaison_nanzh
     figure = Figure("nanyang-2021-2025", "tg-new-stations", "南召县", period="2023")
     client.force_login(liaison_nanzhao)
 
-    owed = client.get(reverse("my_reports"))
+    owed = client.get(reverse("targets:my_reports"))
     response = fill(client, figure, "1", version=0)
 
     assert re.search(r"2023</td>.*?已锁定", text(owed), re.S)
@@ -378,9 +378,12 @@ def test_a_next_address_off_the_site_is_ignored(
     )  # fmt: skip
     client.force_login(staff_nanyang)
     if action == "bulk":
-        url, data = reverse("reports_bulk_approve"), {"report": [report.pk], "next": next_url}
+        url, data = (
+            reverse("targets:reports_bulk_approve"),
+            {"report": [report.pk], "next": next_url},
+        )
     else:
-        url, data = reverse("report_approve", args=[report.pk]), {"next": next_url}
+        url, data = reverse("targets:report_approve", args=[report.pk]), {"next": next_url}
 
     response = client.post(url, data)
 
@@ -416,7 +419,7 @@ def test_an_implausible_figure_needs_a_confirming_comment_then_saves(
         "submitted",
     )
     client.force_login(staff_nanyang)
-    assert "异常值已说明" in text(client.get(reverse("review_inbox")))
+    assert "异常值已说明" in text(client.get(reverse("targets:review_inbox")))
 
 
 # ------------------------------------------------------------------------------ contributions
@@ -505,7 +508,9 @@ def test_my_reports_costs_the_same_queries_for_1_and_30_rows(client, seeded, row
     # session, user with profile, region tree (scope), region tree (owed regions), reportable
     # targets, their allocations (prefetch), the plans' periods, the reports, the lock
     # exceptions, unread notices (header). Nothing per row.
-    assert count_queries(client, cast["liaison"], reverse("my_reports"), rows, "items") == 10
+    assert (
+        count_queries(client, cast["liaison"], reverse("targets:my_reports"), rows, "items") == 10
+    )
 
 
 @pytest.mark.parametrize("rows", [1, 30])
@@ -514,7 +519,7 @@ def test_review_inbox_costs_the_same_queries_for_1_and_30_rows(client, seeded, r
     # session, user with profile, region tree (scope), count, the page of reports with target,
     # plan, region and submitter joined, unread notices (header), plan choices and region
     # choices of the filter bar. Nothing per row.
-    assert count_queries(client, cast["staff"], reverse("review_inbox"), rows, "page") == 8
+    assert count_queries(client, cast["staff"], reverse("targets:review_inbox"), rows, "page") == 8
 
 
 def test_a_bad_second_evidence_file_stores_neither_file(

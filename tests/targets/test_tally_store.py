@@ -348,6 +348,6 @@ def test_the_overview_page_says_how_many_rows_it_does_not_list(
         superuser, plans_in_scope(superuser), on=timezone.localdate()
     ).owed_now_total
     client.force_login(superuser)
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("reports:home")).content.decode()
     assert 'data-testid="not-reported-more"' in html
     assert f"按截止日期和未报数排在前 2 条，共 {total} 条" in html

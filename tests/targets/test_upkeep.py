@@ -47,7 +47,7 @@ def task_milestone(seeded) -> Milestone:
 
 def test_the_target_page_shows_source_status_milestones_allocations(staff_lianzhou, seeded):
     target = Target.objects.get(plan__code="lianzhou-2021-2025", code="t-hydrants")
-    page = client_for(staff_lianzhou).get(reverse("target_detail", args=[target.pk]))
+    page = client_for(staff_lianzhou).get(reverse("targets:target_detail", args=[target.pk]))
     body = page.content.decode()
     assert page.status_code == 200
     assert target.source_text[:20] in body
@@ -57,7 +57,9 @@ def test_the_target_page_shows_source_status_milestones_allocations(staff_lianzh
 
 
 def test_the_target_page_lists_each_countys_allocation(supervisor_nanyang, stations_target):
-    page = client_for(supervisor_nanyang).get(reverse("target_detail", args=[stations_target.pk]))
+    page = client_for(supervisor_nanyang).get(
+        reverse("targets:target_detail", args=[stations_target.pk])
+    )
     allocations = {name: allocation.value for allocation, name, _ in page.context["allocations"]}
     assert allocations["南召县"] == 3
     assert "南召县" in page.content.decode()
@@ -65,7 +67,7 @@ def test_the_target_page_lists_each_countys_allocation(supervisor_nanyang, stati
 
 def test_staff_edit_a_target_and_the_history_names_them(staff_nanyang, stations_target):
     client = client_for(staff_nanyang)
-    url = reverse("target_edit", args=[stations_target.pk])
+    url = reverse("targets:target_edit", args=[stations_target.pk])
 
     response = client.post(url, form_data(client.get(url), target_value="26", attribute="binding"))
 
@@ -73,21 +75,23 @@ def test_staff_edit_a_target_and_the_history_names_them(staff_nanyang, stations_
     stations_target.refresh_from_db()
     assert (stations_target.target_value, stations_target.version) == (26, 2)
     assert stations_target.history.first().history_user == staff_nanyang
-    detail = client.get(reverse("target_detail", args=[stations_target.pk])).content.decode()
+    detail = client.get(
+        reverse("targets:target_detail", args=[stations_target.pk])
+    ).content.decode()
     assert "目标值：24 → 26" in detail
     assert "指标属性：— → 约束性" in detail
 
 
 def test_staff_mark_a_qualitative_milestone_done(staff_nanyang, task_milestone):
     client = client_for(staff_nanyang)
-    url = reverse("milestone_edit", args=[task_milestone.pk])
+    url = reverse("targets:milestone_edit", args=[task_milestone.pk])
     page = client.get(url)
     assert "planned_value" not in page.context["form"].fields  # a task's milestone has no value
 
     response = client.post(url, form_data(page, completed_on="2022-03-01"))
 
     assert response.status_code == 302
-    assert response.url == reverse("task_detail", args=[task_milestone.task_id])
+    assert response.url == reverse("reports:task_detail", args=[task_milestone.task_id])
     task_milestone.refresh_from_db()
     assert task_milestone.completed_on == datetime.date(2022, 3, 1)
     assert task_milestone.history.first().history_user == staff_nanyang
@@ -97,7 +101,7 @@ def test_staff_mark_a_qualitative_milestone_done(staff_nanyang, task_milestone):
 
 def test_staff_change_a_milestones_planned_value(staff_lianzhou, hydrant_milestone):
     client = client_for(staff_lianzhou)
-    url = reverse("milestone_edit", args=[hydrant_milestone.pk])
+    url = reverse("targets:milestone_edit", args=[hydrant_milestone.pk])
 
     response = client.post(url, form_data(client.get(url), planned_value="35"))
 
@@ -116,9 +120,9 @@ def test_outsider_gets_404_for_target_and_milestone_pages(
 ):
     client = client_for(outsider)
     for url in [
-        reverse("target_detail", args=[stations_target.pk]),
-        reverse("target_edit", args=[stations_target.pk]),
-        reverse("milestone_edit", args=[task_milestone.pk]),
+        reverse("targets:target_detail", args=[stations_target.pk]),
+        reverse("targets:target_edit", args=[stations_target.pk]),
+        reverse("targets:milestone_edit", args=[task_milestone.pk]),
     ]:
         assert client.get(url).status_code == 404, url
         assert client.post(url, {"name": "x"}).status_code == 404, url
@@ -131,12 +135,12 @@ def test_read_only_roles_see_targets_but_get_403_on_edits(
     who, request, stations_target, task_milestone
 ):
     client = client_for(request.getfixturevalue(who))
-    page = client.get(reverse("target_detail", args=[stations_target.pk]))
+    page = client.get(reverse("targets:target_detail", args=[stations_target.pk]))
     assert page.status_code == 200
-    assert reverse("target_edit", args=[stations_target.pk]) not in page.content.decode()
+    assert reverse("targets:target_edit", args=[stations_target.pk]) not in page.content.decode()
     for url in [
-        reverse("target_edit", args=[stations_target.pk]),
-        reverse("milestone_edit", args=[task_milestone.pk]),
+        reverse("targets:target_edit", args=[stations_target.pk]),
+        reverse("targets:milestone_edit", args=[task_milestone.pk]),
     ]:
         assert client.get(url).status_code == 403, url
         assert client.post(url, {"name": "x", "version": "1"}).status_code == 403, url
@@ -211,7 +215,7 @@ def test_the_second_of_two_concurrent_target_edits_is_refused_naming_the_first(
 ):
     colleague = make_user("staff_nanyang_wang", "staff", "南阳市", first_name="王五")
     first, second = client_for(colleague), client_for(staff_nanyang)
-    url = reverse("target_edit", args=[stations_target.pk])
+    url = reverse("targets:target_edit", args=[stations_target.pk])
     first_page, second_page = first.get(url), second.get(url)
 
     assert first.post(url, form_data(first_page, target_value="25")).status_code == 302
@@ -254,7 +258,7 @@ def test_bad_target_input_is_a_400_that_changes_nothing(
     staff_nanyang, stations_target, changes, message
 ):
     client = client_for(staff_nanyang)
-    url = reverse("target_edit", args=[stations_target.pk])
+    url = reverse("targets:target_edit", args=[stations_target.pk])
     response = client.post(url, form_data(client.get(url), **changes))
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -264,7 +268,7 @@ def test_bad_target_input_is_a_400_that_changes_nothing(
 
 def test_a_completion_date_in_the_future_is_refused(staff_nanyang, task_milestone):
     client = client_for(staff_nanyang)
-    url = reverse("milestone_edit", args=[task_milestone.pk])
+    url = reverse("targets:milestone_edit", args=[task_milestone.pk])
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
 
     response = client.post(url, form_data(client.get(url), completed_on=tomorrow.isoformat()))
@@ -277,7 +281,7 @@ def test_a_completion_date_in_the_future_is_refused(staff_nanyang, task_mileston
 
 def test_a_negative_planned_value_is_refused(staff_lianzhou, hydrant_milestone):
     client = client_for(staff_lianzhou)
-    url = reverse("milestone_edit", args=[hydrant_milestone.pk])
+    url = reverse("targets:milestone_edit", args=[hydrant_milestone.pk])
     response = client.post(url, form_data(client.get(url), planned_value="-1"))
     assert response.status_code == 400
     assert "计划值" in response.content.decode()

@@ -1,5 +1,5 @@
 /* 打印 buttons: a button with data-action="print" prints the page (the print stylesheet in
-   fireplan/site.css hides the navigation, buttons and filter forms). A static file, not an
+   core/site.css hides the navigation, buttons and filter forms). A static file, not an
    inline onclick, so a Content-Security-Policy of script-src 'self' holds. */
 (function () {
   "use strict";
