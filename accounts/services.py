@@ -36,8 +36,7 @@ def _check_may_manage(actor, region: Region) -> None:
     if actor is None:  # the command line
         return
     require(actor, MANAGE_USERS)
-    scope = scope_of(actor)
-    if not (scope.everything or region.pk in scope.region_ids):
+    if not scope_of(actor).covers(region):
         raise NotAllowed("out_of_scope", f"区划“{region.name}”不在您的用户管理范围内")
 
 

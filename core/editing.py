@@ -76,8 +76,7 @@ def may_change_region(user, region_id: int | None) -> bool:
     showing edit links on list rows)."""
     if not can(user, CHANGE):
         return False
-    scope = scope_of(user)
-    return scope.everything or region_id in scope.region_ids
+    return scope_of(user).covers(region_id)
 
 
 def run_service(form: ServiceModelForm, call: Callable[[dict, int | None], Any]):

@@ -55,6 +55,12 @@ class Scope:
     def visible_region_ids(self) -> frozenset[int]:
         return self.region_ids | self.above_ids
 
+    def covers(self, region) -> bool:
+        """Whether ``region`` (a region or its id) is in the scope: the user's region or one
+        below it (every region for superusers)."""
+        region_id = getattr(region, "pk", region)
+        return self.everything or region_id in self.region_ids
+
 
 NO_SCOPE = Scope(None, None, frozenset(), frozenset(), None)
 

@@ -1,10 +1,11 @@
 """Reporting completeness (填报完整性): for one plan and its reporting periods, how many of the
 figures owed have come in, by region (or by lead unit) × period.
 
-What is owed is what ``targets.owed`` lists for reporters: every report-fed target of the plan,
-for its own region and each region it is allocated to, for every open period up to the
-target's year (the plan's last year when the target has none). Only regions inside the user's
-scope count, so a county's staff see their county's row and nothing else.
+What is owed is what ``targets.owed`` lists for reporters (its rule: ``owing_regions``,
+``owes_period``): every report-fed target of the plan, for its own region and each region it is
+allocated to, for every open period up to the target's year (the plan's last year when the
+target has none). Only regions inside the user's scope count, so a county's staff see their
+county's row and nothing else.
 
 Per cell: the figures owed and the reports in each state (draft, submitted, approved,
 returned; ``missing`` = owed with no report at all); ``reported`` = submitted + approved, and
@@ -34,6 +35,7 @@ from planning.choices import AssignmentRole
 from planning.models import Plan, TaskAssignment
 from targets.choices import Feed, ReportStatus
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
+from targets.owed import owes_period, owing_regions
 
 BY_REGION, BY_UNIT = "region", "unit"
 NO_UNIT_LABEL = "未明确牵头单位"
@@ -183,12 +185,9 @@ def completeness(
     columns = [Cell() for _ in periods]
     total = Cell()
     for target in targets:
-        regions = {target.region_id, *(a.region_id for a in target.allocations.all())}
-        if not scope.everything:
-            regions &= scope.region_ids
-        last_year = target.target_year or plan.end_year
+        regions = owing_regions(target, scope=scope)
         for index, period in enumerate(periods):
-            if int(period.period[:4]) > last_year:
+            if not owes_period(target, period.period, plan):
                 continue
             for region_id in regions:
                 status, submitted_at = found.get(

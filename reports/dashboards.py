@@ -28,6 +28,7 @@ from reports.completeness import REPORTED, Cell, deadline
 from targets import rollup_store
 from targets.choices import Feed, ProgressStatus
 from targets.models import ProgressReport, ReportingPeriod, ReportingTally, Target
+from targets.owed import owed_periods, owing_q, owing_regions, past_lock_date
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress
 
@@ -199,7 +200,7 @@ def reporting_from_tally(
                 setattr(cell, name, getattr(cell, name) + row[name])
             if on > period.due_on:
                 cell.overdue += row["owed"] - row["submitted"] - row["approved"]
-    open_periods = [p for p in periods.values() if p.locks_on >= on]
+    open_periods = [p for p in periods.values() if not past_lock_date(p, on)]
     if not open_periods:
         return result
     due = Case(
@@ -262,12 +263,8 @@ def reporting_from_reports(
     codes = {p.period for ps in periods.values() for p in ps}
     wanted_by_target: dict[int, set[int]] = {}
     for target in targets:
-        wanted = {target.region_id, *(a.region_id for a in board.inputs.allocations[target.pk])}
-        if not scope.everything:
-            wanted &= scope.region_ids
-        if regions is not None:
-            wanted &= regions
-        wanted_by_target[target.pk] = wanted
+        allocated = (a.region_id for a in board.inputs.allocations[target.pk])
+        wanted_by_target[target.pk] = owing_regions(target, allocated, scope=scope, within=regions)
     # Only the owing regions' reports: at national scale a target has thousands of county
     # figures below its region, and reading them all would make the page grow with the data.
     found = {
@@ -282,11 +279,8 @@ def reporting_from_reports(
     owed_now: dict[tuple[int, int, str], Owed] = {}
     for target in targets:
         wanted = wanted_by_target[target.pk]
-        last_year = target.target_year or board.plans[target.plan_id].end_year
-        for period in periods[target.plan_id]:
-            if int(period.period[:4]) > last_year:
-                continue
-            is_open = period.locks_on >= on
+        for period in owed_periods(target, periods[target.plan_id], board.plans[target.plan_id]):
+            is_open = not past_lock_date(period, on)
             period_deadline = deadline(period)  # once per period, not per cell (profiled)
             for region_id in wanted:
                 status, submitted_at = found.get(
@@ -450,7 +444,7 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
         plan_id__in=plan_ids, assignments__unit__region_id__in=subtree
     ).distinct()
     targets = Target.objects.filter(plan_id__in=plan_ids).filter(
-        Q(region_id__in=subtree) | Q(allocations__region_id__in=subtree) | Q(task__in=tasks)
+        owing_q(subtree) | Q(task__in=tasks)
     )
     board = StatusBoard(
         plans,
@@ -462,8 +456,7 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
     targets = [
         t
         for t in board.targets
-        if t.region_id in subtree
-        or any(a.region_id in subtree for a in board.inputs.allocations[t.pk])
+        if owing_regions(t, (a.region_id for a in board.inputs.allocations[t.pk]), within=subtree)
     ]
     task_ids = {a.task_id for a in board.assignments if a.unit.region_id in subtree}
     tasks = [t for t in board.tasks if t.pk in task_ids]

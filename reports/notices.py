@@ -127,7 +127,7 @@ def pace_notices(user, board: StatusBoard, on: datetime.date) -> list[Draft]:
         return []
 
     def mine(plan_id: int) -> bool:
-        return scope.everything or board.plans[plan_id].region_id in scope.region_ids
+        return scope.covers(board.plans[plan_id].region_id)
 
     drafts = []
     for target in board.targets:

@@ -11,14 +11,17 @@ the region an exception.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core.evidence import check_evidence_file, store_evidence
@@ -36,6 +39,7 @@ from targets.models import (
     ReportingPeriod,
     Target,
 )
+from targets.owed import lock_exceptions, locked, owes_period, owes_region, past_lock_date
 
 EDITABLE = {ReportStatus.DRAFT, ReportStatus.RETURNED}
 COUNT_UNITS = {"个", "座", "支", "人", "辆", "台", "套", "件", "处", "家", "次", "名", "所", "条"}
@@ -120,14 +124,6 @@ def _period_not_open(period: str) -> ServiceError:
     return ServiceError("period_not_open", f"期间 {period} 尚未开放填报", field="period")
 
 
-def _period_locked(period: str, found: ReportingPeriod) -> ServiceError:
-    return ServiceError(
-        "period_locked",
-        f"{period} 期间已于 {found.locks_on} 锁定，如需补报请联系委员会办公室开放",
-        field="period",
-    )
-
-
 def reporting_period(target: Target, period: str) -> ReportingPeriod:
     _check_period_in_plan(target.plan, period)
     found = ReportingPeriod.objects.filter(plan_id=target.plan_id, period=period).first()
@@ -137,20 +133,35 @@ def reporting_period(target: Target, period: str) -> ReportingPeriod:
 
 
 def is_locked(period: ReportingPeriod, region: Region, on: datetime.date | None = None) -> bool:
-    """Locked after ``locks_on``, unless the region (or a region above it) has an exception."""
+    """``targets.owed.locked`` for one region: locked after ``locks_on``, unless the region
+    (or a region above it) has an exception (no query before the lock date)."""
     on = on or timezone.localdate()
-    if on <= period.locks_on:
+    if not past_lock_date(period, on):
         return False
     region_ids = [region.pk, *(r.pk for r in region.ancestors())]
-    return not LockException.objects.filter(
-        reporting_period=period, region_id__in=region_ids, until__gte=on
-    ).exists()
+    exceptions = lock_exceptions(on, reporting_period=period, region_id__in=region_ids)
+    return locked(period, region_ids, on, exceptions)
+
+
+def locked_error(
+    period: ReportingPeriod, region: Region, on: datetime.date | None = None
+) -> ServiceError | None:
+    """The refusal of every door (form, API, Excel import) when ``period`` is locked for
+    ``region``; None while figures may be entered."""
+    if not is_locked(period, region, on):
+        return None
+    message = _("%(period)s 期间已于 %(date)s 锁定，如需补报请联系委员会办公室开放") % {
+        "period": period.period,
+        "date": period.locks_on,
+    }
+    return ServiceError("period_locked", message, field="period")
 
 
 def _check_open(target: Target, region: Region, period: str) -> ReportingPeriod:
     found = reporting_period(target, period)
-    if is_locked(found, region):
-        raise _period_locked(period, found)
+    error = locked_error(found, region)
+    if error is not None:
+        raise error
     return found
 
 
@@ -172,25 +183,17 @@ def _shares_of(target: Target, region_id: int | None = None) -> Shares:
     return {a.region_id: a.value for a in allocations if region_id in (None, a.region_id)}
 
 
-def allocated_shares(plan_ids: Iterable[int]) -> dict[int, Shares]:
-    """Every allocation of the targets of these plans (one query): target id → region id →
-    value."""
+def allocated_shares(plan_ids: Iterable[int], region_id: int | None = None) -> dict[int, Shares]:
+    """Every allocation of the targets of these plans (one query), or with ``region_id`` only
+    those to that region (all the rules below look up): target id → region id → value."""
     shares: dict[int, Shares] = defaultdict(dict)
-    rows = Allocation.objects.filter(target__plan_id__in=list(plan_ids)).values_list(
-        "target_id", "region_id", "value"
-    )
+    rows = Allocation.objects.filter(target__plan_id__in=list(plan_ids))
+    if region_id is not None:
+        rows = rows.filter(region_id=region_id)
+    rows = rows.values_list("target_id", "region_id", "value")
     for target_id, region_id, value in rows:
         shares[target_id][region_id] = value
     return shares
-
-
-def owed_regions(target: Target) -> set[int]:
-    """Regions a figure may be reported for: the target's region and its allocations."""
-    return {target.region_id, *_shares_of(target)}
-
-
-def _owes(target: Target, region_id: int, shares: Shares) -> bool:
-    return region_id == target.region_id or region_id in shares
 
 
 def region_goal(target: Target, region_id: int, shares: Shares) -> Decimal | None:
@@ -206,16 +209,21 @@ def region_goal(target: Target, region_id: int, shares: Shares) -> Decimal | Non
 def _may_report_in(actor, region: Region) -> bool:
     """The role may report at all (otherwise PermissionDenied), and the region is in scope."""
     require(actor, REPORT)
-    scope = scope_of(actor)
-    return scope.everything or region.pk in scope.region_ids
+    return scope_of(actor).covers(region)
 
 
 def _out_of_scope() -> NotAllowed:
     return NotAllowed("out_of_scope", "该指标或区划不在您的填报范围内")
 
 
-def _check_owed(target: Target, region: Region, shares: Shares) -> None:
-    if not _owes(target, region.pk, shares):
+def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: Shares) -> None:
+    """Whether a figure of ``target`` may be entered for ``region`` at all: ``allowed`` (the
+    actor may report the target and the region is in scope), the region owes the target's
+    figures (``shares``: the target's allocations, at least the region's) and they are
+    reported, not computed."""
+    if not allowed:
+        raise _out_of_scope()
+    if not owes_region(target, region.pk, shares):
         raise ServiceError(
             "region_not_owed", f"{region.name}不承担该指标，无需填报", field="region"
         )
@@ -227,32 +235,29 @@ def _check_owed(target: Target, region: Region, shares: Shares) -> None:
 
 def _check_may_report(actor, target: Target, region: Region) -> None:
     region_in_scope = _may_report_in(actor, region)
-    if not allows(actor, target, REPORT) or not region_in_scope:
-        raise _out_of_scope()
-    _check_owed(target, region, _shares_of(target, region.pk))
+    allowed = allows(actor, target, REPORT) and region_in_scope
+    _check_reportable(target, region, allowed=allowed, shares=_shares_of(target, region.pk))
 
 
 def owed_targets(
-    actor, plan: Plan, region: Region, period: str
+    actor, plan: Plan, region: Region, period: str, *, related: Sequence[str] = ()
 ) -> tuple[list[Target], dict[int, Shares]]:
     """The targets of ``plan`` that ``actor`` reports for ``region`` in ``period`` — one row
-    each in the figures template — in the plan's order, each with ``plan`` attached, and
-    their allocated shares (``allocated_shares``). Two queries whatever the number of
-    targets: the importer checks thousands of rows against it."""
-    scope = scope_of(actor)
-    if not (scope.everything or region.pk in scope.region_ids):
+    each in the figures template — in the plan's order, each with ``plan`` attached (and the
+    ``related`` objects selected), and their shares allocated to ``region``
+    (``allocated_shares``). Two queries whatever the number of targets: the importer checks
+    thousands of rows against it."""
+    if not scope_of(actor).covers(region):
         return [], {}
-    year = int(period[:4])
-    candidates = list(
-        Target.objects.for_user(actor, REPORT)
-        .filter(plan=plan, feed=Feed.REPORTS)
-        .order_by("order", "pk")
-    )
-    shares = allocated_shares([plan.pk])
+    query = Target.objects.for_user(actor, REPORT).filter(plan=plan, feed=Feed.REPORTS)
+    if related:  # select_related() without names would follow every relation
+        query = query.select_related(*related)
+    candidates = list(query.order_by("order", "pk"))
+    shares = allocated_shares([plan.pk], region.pk)
     targets = []
     for target in candidates:
-        if _owes(target, region.pk, shares.get(target.pk, {})) and year <= (
-            target.target_year or plan.end_year
+        if owes_region(target, region.pk, shares.get(target.pk, {})) and owes_period(
+            target, period, plan
         ):
             target.plan = plan
             targets.append(target)
@@ -342,56 +347,6 @@ def _changes(*, actor, number, note: str, confirm_note: str, submit: bool) -> di
     return changes
 
 
-@transaction.atomic
-def save_report(
-    *,
-    actor,
-    target: Target,
-    region: Region,
-    period: str,
-    value,
-    note: str = "",
-    confirm_note: str = "",
-    evidence: Sequence = (),
-    version: int | None = None,
-    submit: bool = False,
-) -> ProgressReport:
-    """Create or change a draft (or returned) report; with ``submit`` also submit it."""
-    _check_may_report(actor, target, region)
-    _check_open(target, region, period)
-    # Check every file before writing anything, so a bad second file leaves no stored first
-    # file behind (the database rolls back; files on disk would not).
-    for upload in evidence:
-        check_evidence_file(upload)
-    number = parse_value(value, target)
-    _check_value(number, submit)
-    existing = ProgressReport.objects.filter(target=target, region=region, period=period).first()
-    if existing is not None:
-        report = lock_for_edit(ProgressReport, existing.pk, version)
-        _check_editable(report)
-    else:
-        _check_new(version)
-        report = ProgressReport(target=target, region=region, period=period, version=0)
-    if number is not None and not confirm_note.strip():
-        check = plausibility(target, region, period, number)
-        if check:
-            raise NeedsConfirmation(check.warnings)
-    changes = _changes(
-        actor=actor, number=number, note=note, confirm_note=confirm_note.strip(), submit=submit
-    )
-    for name, new in changes.items():
-        setattr(report, name, new)
-    if report.pk is None:
-        report.version = 1
-        report._history_user = actor
-        report._change_reason = _save_reason(submit)
-        report.save()
-    else:
-        save_versioned(report, [*changes, "updated_at"], actor=actor, reason=_save_reason(submit))
-    _attach(report, evidence, actor)
-    return report
-
-
 @dataclass
 class ReportEntry:
     """One figure for ``save_reports``: what ``save_report`` takes for one target."""
@@ -415,6 +370,46 @@ UPDATE_BATCH = 500
 
 
 @transaction.atomic
+def save_report(
+    *,
+    actor,
+    target: Target,
+    region: Region,
+    period: str,
+    value,
+    note: str = "",
+    confirm_note: str = "",
+    evidence: Sequence = (),
+    version: int | None = None,
+    submit: bool = False,
+) -> ProgressReport:
+    """Create or change a draft (or returned) report; with ``submit`` also submit it. The
+    checks are ``save_reports``' for one entry (``_checked_changes``); the one row is written
+    through the model (its history row by django-simple-history)."""
+    entry = ReportEntry(target, value, note=note, confirm_note=confirm_note, version=version)
+    created, changed = _checked_changes(
+        actor=actor, region=region, period=period, entries=[entry], submit=submit,
+        evidence=evidence,
+    )  # fmt: skip
+    if created:
+        [(_, changes)] = created
+        report = ProgressReport(target=target, region=region, period=period, **changes)
+        report.version = 1
+        report._history_user = actor
+        report._change_reason = _save_reason(submit)
+        report.save()
+    else:
+        [(report, changes)] = changed
+        for name, new in changes.items():
+            setattr(report, name, new)
+        save_versioned(report, [*changes, "updated_at"], actor=actor, reason=_save_reason(submit))
+    stored = [store_evidence(upload, actor=actor) for upload in evidence]
+    if stored:
+        report.evidence.add(*stored)
+    return report
+
+
+@transaction.atomic
 def save_reports(
     *,
     actor,
@@ -426,79 +421,21 @@ def save_reports(
     evidence: Sequence = (),
 ) -> SavedReports:
     """``save_report`` for many targets of one region and period at once, all or none (the
-    Excel import): the same checks, in the same order for each entry; then one insert, one
-    update, their history rows and the evidence links, each one statement — a fixed number
-    of queries whatever the number of entries.
+    Excel import): the same checks (``_checked_changes``), then one insert, one update, their
+    history rows and the evidence links, each one statement — a fixed number of queries
+    whatever the number of entries.
 
-    The first entry (in order) that ``save_report`` would refuse refuses the whole call with
-    the error ``save_report`` raises, its ``entry`` attribute set to the entry's index. An
-    unusual figure without its own confirming comment takes ``confirm_unusual`` when given
+    An unusual figure without its own confirming comment takes ``confirm_unusual`` when given
     (the note typed on the import's preview page), and raises ``NeedsConfirmation``
-    otherwise. The evidence files are checked once every entry has passed, stored once the
-    figures are written, and linked to every report written.
+    otherwise. The evidence files are stored once the figures are written, and linked to
+    every report written.
     """
     if not entries:
         return SavedReports([], [])
-    region_in_scope = _may_report_in(actor, region)
-    targets = [entry.target for entry in entries]
-    prefetch_related_objects([t for t in targets if not Target.plan.is_cached(t)], "plan")
-    plans = {t.plan_id: t.plan for t in targets}
-    # Read by plan rather than by a list of thousands of target ids (each id a parameter).
-    reportable = set(
-        Target.objects.for_user(actor, REPORT)
-        .filter(plan_id__in=plans)
-        .values_list("pk", flat=True)
-    )
-    shares = allocated_shares(plans)
-    periods = _open_periods(plans, region, period)
-    existing = _lock_reports(plans, {t.pk for t in targets}, region, period)
-    previous = previous_figures(region, period, plans)
-    confirm_unusual = confirm_unusual.strip()
-    created: list[tuple[int, dict]] = []
-    changed: list[tuple[ProgressReport, dict]] = []
-    seen: set[int] = set()
-    for index, entry in enumerate(entries):
-        target = entry.target
-        try:
-            if target.pk not in reportable or not region_in_scope:
-                raise _out_of_scope()
-            _check_owed(target, region, shares.get(target.pk, {}))
-            if isinstance(periods[target.plan_id], ServiceError):
-                raise periods[target.plan_id]
-            number = parse_value(entry.value, target)
-            _check_value(number, submit)
-            if target.pk in seen:
-                raise ServiceError("duplicate", "同一指标在本次填报中出现了两次")
-            seen.add(target.pk)
-            report = existing.get(target.pk)
-            if report is not None:
-                # lock_for_edit's check (the rows were locked above, all at once).
-                if entry.version is not None and report.version != entry.version:
-                    raise StaleEdit(report)
-                _check_editable(report)
-            else:
-                _check_new(entry.version)
-            confirm_note = entry.confirm_note.strip()
-            if number is not None and not confirm_note:
-                warnings = unusual(
-                    target, region.pk, number, previous.get(target.pk), shares.get(target.pk, {})
-                )
-                if warnings and not confirm_unusual:
-                    raise NeedsConfirmation(warnings)
-                if warnings:
-                    confirm_note = confirm_unusual
-        except ServiceError as error:
-            error.entry = index
-            raise
-        changes = _changes(
-            actor=actor, number=number, note=entry.note, confirm_note=confirm_note, submit=submit
-        )
-        if report is None:
-            created.append((target.pk, changes))
-        else:
-            changed.append((report, changes))
-    for upload in evidence:
-        check_evidence_file(upload)
+    created, changed = _checked_changes(
+        actor=actor, region=region, period=period, entries=entries, submit=submit,
+        confirm_unusual=confirm_unusual, evidence=evidence,
+    )  # fmt: skip
     written = _write_reports(
         region,
         period,
@@ -508,11 +445,118 @@ def save_reports(
         reason=_save_reason(submit),
         now=timezone.now(),
     )
-    report_ids = [written[target.pk] for target in targets]
+    report_ids = [written[entry.target.pk] for entry in entries]
     stored = [store_evidence(upload, actor=actor) for upload in evidence]
-    for item in stored:
-        _link_evidence(report_ids, item)
+    _link_evidence(report_ids, stored)
     return SavedReports(report_ids, stored)
+
+
+@contextmanager
+def _entry(index: int) -> Iterator[None]:
+    """Name the entry a refusal is about (``error.entry``: its index)."""
+    try:
+        yield
+    except ServiceError as error:
+        error.entry = index
+        raise
+
+
+def _checked_changes(
+    *,
+    actor,
+    region: Region,
+    period: str,
+    entries: Sequence[ReportEntry],
+    submit: bool,
+    confirm_unusual: str = "",
+    evidence: Sequence = (),
+) -> tuple[list[tuple[int, dict]], list[tuple[ProgressReport, dict]]]:
+    """The checks of every figure saved, whichever way it comes in (``save_report``,
+    ``save_reports``), and what to write: (target id, changes) of the reports to create,
+    (report, changes) of those to change — the existing ones locked (SELECT … FOR UPDATE).
+    A fixed number of queries whatever the number of entries: the targets the actor may
+    report, their allocations to the region, the periods, the existing reports and the
+    previous approved figures (once a figure needs them).
+
+    The checks, in this order; the first refusal refuses the whole call, its ``entry``
+    attribute set to the entry's index:
+
+    1. each entry: the actor may report the target in the region, the region owes its figures
+       and they are reported (``_check_reportable``), the period is open (``_open_periods``);
+    2. the evidence files — before anything is stored, as a stored file would not roll back;
+    3. each entry: its value (``parse_value``), a value when submitting, the same target
+       twice, the version the user saw (``StaleEdit``, as ``lock_for_edit``) and whether the
+       report may still be changed, then plausibility (``unusual``; ``NeedsConfirmation``
+       unless the entry or ``confirm_unusual`` explains it).
+    """
+    if not _may_report_in(actor, region):
+        with _entry(0):  # every entry is refused so: the first one names the refusal
+            raise _out_of_scope()
+    targets = [entry.target for entry in entries]
+    prefetch_related_objects([t for t in targets if not Target.plan.is_cached(t)], "plan")
+    plans = {t.plan_id: t.plan for t in targets}
+    # Read by plan rather than by a list of thousands of target ids (each id a parameter).
+    reportable = set(
+        Target.objects.for_user(actor, REPORT)
+        .filter(plan_id__in=plans)
+        .values_list("pk", flat=True)
+    )
+    shares = allocated_shares(plans, region.pk)
+    periods = _open_periods(plans, region, period)
+    for index, target in enumerate(targets):
+        with _entry(index):
+            allowed = target.pk in reportable
+            _check_reportable(target, region, allowed=allowed, shares=shares.get(target.pk, {}))
+            if isinstance(periods[target.plan_id], ServiceError):
+                raise periods[target.plan_id]
+    for upload in evidence:
+        check_evidence_file(upload)
+
+    # Read when the first figure needs them (a refused value reads neither).
+    @functools.cache
+    def existing() -> dict[int, ProgressReport]:
+        return _lock_reports(plans, {t.pk for t in targets}, region, period)
+
+    @functools.cache
+    def previous() -> dict[int, Decimal]:
+        return previous_figures(region, period, plans)
+
+    confirm_unusual = confirm_unusual.strip()
+    created: list[tuple[int, dict]] = []
+    changed: list[tuple[ProgressReport, dict]] = []
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        target = entry.target
+        with _entry(index):
+            number = parse_value(entry.value, target)
+            _check_value(number, submit)
+            if target.pk in seen:
+                raise ServiceError("duplicate", _("同一指标在本次填报中出现了两次"))
+            seen.add(target.pk)
+            report = existing().get(target.pk)
+            if report is not None:
+                if entry.version is not None and report.version != entry.version:
+                    raise StaleEdit(report)
+                _check_editable(report)
+            else:
+                _check_new(entry.version)
+            confirm_note = entry.confirm_note.strip()
+            if number is not None and not confirm_note:
+                warnings = unusual(
+                    target, region.pk, number, previous().get(target.pk), shares.get(target.pk, {})
+                )
+                if warnings and not confirm_unusual:
+                    raise NeedsConfirmation(warnings)
+                if warnings:
+                    confirm_note = confirm_unusual
+        changes = _changes(
+            actor=actor, number=number, note=entry.note, confirm_note=confirm_note, submit=submit
+        )
+        if report is None:
+            created.append((target.pk, changes))
+        else:
+            changed.append((report, changes))
+    return created, changed
 
 
 # Set-wise writes for ``save_reports``. On PostgreSQL each is one statement fed by arrays (a
@@ -648,12 +692,19 @@ def _unnest_select(columns: dict, *, named: bool = False) -> tuple[str, list]:
     return f"SELECT {', '.join(selected)}{source}", params + array_params
 
 
-def _link_evidence(report_ids: list[int], evidence: Evidence) -> None:
-    """Link one stored file to every report (links already there are kept)."""
+def _link_evidence(report_ids: list[int], evidence: list[Evidence]) -> None:
+    """Link every stored file to every report, in one statement (links already there are
+    kept)."""
+    if not evidence:
+        return
     link = ProgressReport.evidence.through
     if connection.vendor != "postgresql":
         link.objects.bulk_create(
-            [link(progressreport_id=pk, evidence_id=evidence.pk) for pk in report_ids],
+            [
+                link(progressreport_id=pk, evidence_id=item.pk)
+                for item in evidence
+                for pk in report_ids
+            ],
             ignore_conflicts=True,
         )
         return
@@ -661,8 +712,9 @@ def _link_evidence(report_ids: list[int], evidence: Evidence) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(link._meta.db_table)} (progressreport_id, evidence_id) "
-            "SELECT report, %s FROM unnest(%s::bigint[]) AS report ON CONFLICT DO NOTHING",
-            [evidence.pk, report_ids],
+            "SELECT report, item FROM unnest(%s::bigint[]) AS item "
+            "CROSS JOIN unnest(%s::bigint[]) AS report ON CONFLICT DO NOTHING",
+            [[item.pk for item in evidence], report_ids],
         )
 
 
@@ -700,10 +752,8 @@ def _open_periods(
         reporting = opened.get(plan_id)
         if reporting is None:
             found[plan_id] = _period_not_open(period)
-        elif is_locked(reporting, region):
-            found[plan_id] = _period_locked(period, reporting)
         else:
-            found[plan_id] = reporting
+            found[plan_id] = locked_error(reporting, region) or reporting
     return found
 
 
@@ -905,8 +955,7 @@ def grant_lock_exception(
     *, actor, reporting_period: ReportingPeriod, region: Region, until: datetime.date, reason: str
 ) -> LockException:
     require(actor, CHANGE)
-    scope = scope_of(actor)
-    if not (scope.everything or region.pk in scope.region_ids):
+    if not scope_of(actor).covers(region):
         raise NotAllowed("out_of_scope", "该区划不在您的管理范围内")
     if not allows(actor, reporting_period.plan, VIEW):
         raise NotAllowed("out_of_scope", "该规划不在您的管理范围内")

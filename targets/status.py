@@ -3,6 +3,8 @@
 ``load_status_inputs(targets)`` fetches everything once (a fixed number of queries, whatever
 the number of targets, regions and periods); ``compute_status(target, inputs, on=date)`` is
 pure Python and never queries. Pages, API, exports and ``plan_status`` all call these two.
+The pace behind a status is exported too, for the assessment and the figures template:
+``pace_ratio`` (progress ÷ expected progress) and ``year_plan`` (the value planned for a year).
 
 Reported figures come from the roll-ups (``ReportRollup``, ``targets/rollup_store.py``): per
 target, period and region the region's own approved figure and the sum of every approved figure
@@ -887,25 +889,14 @@ class _Judge:
             if points[-1][0] < year_end(min(last_complete, self.target_year)):
                 return ProgressStatus.NO_DATA
         if comparator == Comparator.LTE:
-            ratio = goal / result.actual if result.actual else ONE
-            return self._grade(ratio)
-        expected = result.expected
-        if expected is None:
+            return self._grade(_ceiling_ratio(goal, result.actual))
+        pace = _pace(self.target, result.actual, result.expected, self.baseline)
+        if pace is None:
             return ProgressStatus.NOT_DUE
-        start = self._start_value()
-        wanted = expected - start
-        if relative:
-            wanted, made = expected, self._measured(result.actual)
-        else:
-            made = result.actual - start
+        made, wanted = pace
         if wanted <= 0:
             return ProgressStatus.ON_TRACK
         return self._grade(made / wanted)
-
-    def _start_value(self) -> Decimal:
-        if self.target.measure == Measure.INCREMENT:
-            return ZERO
-        return self.baseline or ZERO
 
     def _grade(self, ratio: Decimal) -> str:
         if ratio >= self.rules.lagging_below:
@@ -959,6 +950,77 @@ def compute_status(
     on = on or timezone.localdate()
     rules = rules or StatusRules.from_settings()
     return _Judge(target, inputs, on, rules, region_id, target_value).compute()
+
+
+def year_plan(
+    target: Target,
+    inputs: StatusInputs,
+    year: int,
+    *,
+    region_id: int | None = None,
+    target_value: Decimal | None = None,
+) -> Decimal | None:
+    """The value planned for ``year`` (本年度计划值), from the 序时进度 (``expected``): for
+    increments the year's step (planned by its end less planned by the end of the year
+    before), otherwise the level planned by its end. ``region_id`` and ``target_value``: a
+    region's allocation, as for ``compute_status``. Never queries."""
+
+    def planned_by(end_of: int) -> Decimal | None:
+        judge = _Judge(target, inputs, year_end(end_of), StatusRules(), region_id, target_value)
+        return judge.expected()
+
+    end = planned_by(year)
+    if end is None or target.measure != Measure.INCREMENT:
+        return end
+    return end - (planned_by(year - 1) or ZERO)
+
+
+def pace_ratio(
+    target: Target, progress: TargetProgress, *, is_allocation: bool = False
+) -> Decimal | None:
+    """Progress made ÷ progress expected by the date (序时进度), both measured from the start
+    value (0 for increments, else the baseline) — the ratio ``compute_status`` grades with.
+
+    Ceilings (≤): 1 while the bound holds, else target ÷ actual. Relative targets (reduce or
+    increase by a percent): the change achieved ÷ the change expected by now. 1 when no
+    progress is expected yet. None when there is no figure or no pace to compare with (no
+    milestones, no baseline for a level); an allocation (``is_allocation``) has no baseline."""
+    actual = progress.actual
+    if actual is None:
+        return None
+    if target.comparator == Comparator.LTE:
+        goal = progress.target_value
+        return None if goal is None else _ceiling_ratio(goal, actual)
+    baseline = None if is_allocation else target.baseline_value
+    pace = _pace(target, actual, progress.expected, baseline)
+    if pace is None:
+        return None
+    made, wanted = pace
+    return ONE if wanted <= 0 else made / wanted
+
+
+def _ceiling_ratio(goal: Decimal, actual: Decimal) -> Decimal:
+    """A ceiling's (≤) pace: 1 while the bound holds, else target ÷ actual."""
+    if not actual:
+        return ONE
+    return ONE if actual <= goal else goal / actual
+
+
+def _pace(
+    target: Target, actual: Decimal, expected: Decimal | None, baseline: Decimal | None
+) -> tuple[Decimal, Decimal] | None:
+    """(progress made, progress expected) by the date, measured from the start value (0 for
+    increments, else the baseline or 0); for relative targets the change achieved and the
+    change expected, in percent of the baseline. None without an expected value, or for a
+    relative target without a baseline."""
+    if expected is None:
+        return None
+    if target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
+        if not baseline:
+            return None
+        return change_percent(target.comparator, baseline, actual), expected
+    start = ZERO if target.measure == Measure.INCREMENT else (baseline or ZERO)
+    return actual - start, expected - start
 
 
 def compute_allocations(

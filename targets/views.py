@@ -83,8 +83,7 @@ def report_edit(request, target_id: int, region_id: int, period: str):
         Target.objects.for_user(request.user, VIEW).select_related("plan", "region"), pk=target_id
     )
     region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=region_id)
-    scope = scope_of(request.user)
-    if not is_valid_period(period) or not (scope.everything or region.pk in scope.region_ids):
+    if not is_valid_period(period) or not scope_of(request.user).covers(region):
         # A figure belongs to one region: outside the user's sub-tree it does not exist for
         # them (a county liaison cannot open the city's own figure above it).
         raise Http404
@@ -139,9 +138,8 @@ def _period_problem(target, region, period) -> str:
         found = services.reporting_period(target, period)
     except ServiceError as error:
         return error.message
-    if services.is_locked(found, region):
-        return f"{period} 期间已于 {found.locks_on} 锁定，如需补报请联系委员会办公室开放"
-    return ""
+    locked = services.locked_error(found, region)
+    return locked.message if locked is not None else ""
 
 
 def review_inbox(request):

@@ -388,11 +388,9 @@ def check_period(plan: Plan, region: Region, period: str) -> ReportingPeriod:
     found = ReportingPeriod.objects.filter(plan=plan, period=period).first()
     if found is None:
         raise ImportRefused("period_not_open", f"{plan.title} 的 {period} 期间尚未开放填报")
-    if services.is_locked(found, region):
-        raise ImportRefused(
-            "period_locked",
-            f"{period} 期间已于 {found.locks_on} 锁定，不能再导入；如需补报请联系委员会办公室开放",
-        )
+    locked = services.locked_error(found, region)
+    if locked is not None:
+        raise ImportRefused(locked.code, locked.message)
     return found
 
 
@@ -441,8 +439,7 @@ def preview_upload(
 
 def _check_scope(actor, region: Region) -> None:
     require(actor, REPORT)
-    scope = scope_of(actor)
-    if not (scope.everything or region.pk in scope.region_ids):
+    if not scope_of(actor).covers(region):
         raise NotAllowed("out_of_scope", f"{region.name}不在您的填报范围内")
 
 

@@ -16,7 +16,8 @@ Points
 Completion used for the score (``basis``)
     met → 1; no figure although one is due (未填报) → 0; not yet due (未到期) → not scored.
     ``pace`` (default): the pace ratio (progress ÷ expected progress, the ratio behind the
-    engine's status; see ``pace_ratio``), else the engine's completion when there is no pace.
+    engine's status; ``targets.status.pace_ratio``), else the engine's completion when there
+    is no pace.
     ``target``: the engine's completion (actual ÷ target value). Both capped to 0–1.
     Tasks: met or on track → 1, otherwise the latest stated percent (0 without one).
 Score
@@ -51,16 +52,17 @@ from reports.models import (
     ScoreBasis,
     VetoItem,
 )
-from targets.choices import Comparator, Measure, ProgressStatus
+from targets.choices import Comparator, ProgressStatus
 from targets.models import Target
 from targets.rollups import StatusBoard
 from targets.status import (
     LIGHTS,
     StatusRules,
     TargetProgress,
-    change_percent,
     compute_status,
+    pace_ratio,
     year_end,
+    year_plan,
 )
 
 ZERO, ONE = Decimal(0), Decimal(1)
@@ -73,41 +75,7 @@ def quantize(value: Decimal | None, step: Decimal = CENT) -> Decimal | None:
     return None if value is None else value.quantize(step, rounding=ROUND_HALF_UP)
 
 
-# ------------------------------------------------------------------------------ pace
-
-
-def pace_ratio(
-    target: Target, progress: TargetProgress, *, is_allocation: bool = False
-) -> Decimal | None:
-    """Progress made ÷ progress expected by the date, both measured from the start value
-    (0 for increments, else the baseline) — the ratio the engine grades statuses with.
-
-    Ceilings (≤): 1 while the bound holds, else target ÷ actual. Relative targets (reduce or
-    increase by a percent): the change achieved ÷ the change expected by now. None when there
-    is no figure or no pace to compare with (no milestones, no baseline for a level)."""
-    actual = progress.actual
-    if actual is None:
-        return None
-    goal = progress.target_value
-    if target.comparator == Comparator.LTE:
-        if goal is None:
-            return None
-        return ONE if actual <= goal else (goal / actual if actual else ONE)
-    expected = progress.expected
-    if expected is None:
-        return None
-    baseline = None if is_allocation else target.baseline_value
-    if target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY):
-        if not baseline:
-            return None
-        made, wanted = change_percent(target.comparator, baseline, actual), expected
-    else:
-        start = ZERO if target.measure == Measure.INCREMENT else (baseline or ZERO)
-        made, wanted = actual - start, expected - start
-    if wanted <= 0:
-        return ONE
-    return made / wanted
-
+# ------------------------------------------------------------------------------ verdicts
 
 AHEAD, NORMAL, BEHIND, UNLIKELY, UNKNOWN = "ahead", "normal", "behind", "unlikely", "unknown"
 VERDICT_LABELS = {
@@ -417,7 +385,7 @@ def build_assessment(
                         builder.target_item(target, allocation.region_id, allocation.value)
                     )
         for region_id, items in by_region.items():
-            if not (scope.everything or region_id in scope.region_ids):
+            if not scope.covers(region_id):
                 continue
             group = Group("region", region_id, regions.names.get(region_id, ""), rules, items)
             _attach_penalties(group, rules, GROUP_BY_REGION, region_id)
@@ -470,22 +438,6 @@ class _ItemBuilder:
             if not self.board.targets_by_task.get(t.pk) and t.status != TaskStatus.CANCELLED
         ]
 
-    def _year_plan(self, target, region_id, share) -> Decimal | None:
-        """The value planned for the year: its share of the schedule for increments, the
-        level planned by its end otherwise."""
-        inputs, rules = self.board.inputs, self.board.rules
-        end = compute_status(
-            target, inputs, on=year_end(self.year), rules=rules, region_id=region_id,
-            target_value=share,
-        ).expected  # fmt: skip
-        if end is None or target.measure != Measure.INCREMENT:
-            return end
-        before = compute_status(
-            target, inputs, on=year_end(self.year - 1), rules=rules, region_id=region_id,
-            target_value=share,
-        ).expected  # fmt: skip
-        return end - (before or ZERO)
-
     def target_item(
         self, target: Target, region_id: int | None = None, share: Decimal | None = None
     ) -> Item:
@@ -513,7 +465,9 @@ class _ItemBuilder:
             measure_unit=target.measure_unit,
             attribute=target.get_attribute_display() if target.attribute else "",
             target_value=progress.target_value,
-            year_plan=self._year_plan(target, region_id, share),
+            year_plan=year_plan(
+                target, board.inputs, self.year, region_id=region_id, target_value=share
+            ),
             actual=progress.actual,
             completion=progress.completion,
             expected=progress.expected,
@@ -693,8 +647,7 @@ def _owner(scheme: AssessmentScheme, actor, region: Region | None, unit: Unit | 
     if (region is None) == (unit is None):
         raise ServiceError("owner_required", "请选择一个被考核区划或一个被考核单位", field="region")
     located = region.pk if region is not None else unit.region_id
-    scope = scope_of(actor)
-    if not (scope.everything or located in scope.region_ids):
+    if not scope_of(actor).covers(located):
         raise NotAllowed("out_of_scope", "该区划或单位不在您的管理范围内")
 
 

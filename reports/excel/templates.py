@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core import signing
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from openpyxl import Workbook
@@ -25,7 +24,6 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from core.models import Region
-from core.scope import REPORT, scope_of
 from planning.models import Plan
 from reports.excel.exporters import (
     BODY_FONT,
@@ -41,10 +39,10 @@ from reports.excel.exporters import (
     excel_number,
     number_format,
 )
-from targets.choices import Feed, Measure, ReportStatus
-from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
-from targets.services import COUNT_UNITS, owed_regions
-from targets.status import compute_status, load_status_inputs, year_end
+from targets.choices import ReportStatus
+from targets.models import ProgressReport, ReportingPeriod, Target
+from targets.services import COUNT_UNITS, owed_targets, region_goal
+from targets.status import load_status_inputs, year_plan
 
 KIND = "fireplan-figures-template"
 VERSION = 1
@@ -94,27 +92,14 @@ class OwedRow:
 def owed_rows(
     user, plan: Plan, region: Region, period: str, *, with_year_plan: bool = True
 ) -> list[OwedRow]:
-    """The targets of ``plan`` that ``user`` reports for ``region`` in ``period`` (a fixed
-    number of queries: targets with allocations, the engine's inputs, two report look-ups).
-    The importer does not need this year's planned value and skips the engine."""
-    scope = scope_of(user)
-    if not (scope.everything or region.pk in scope.region_ids):
-        return []
-    year = int(period[:4])
-    candidates = (
-        Target.objects.for_user(user, REPORT)
-        .filter(plan=plan, feed=Feed.REPORTS)
-        .select_related("plan", "task", "region")
-        .prefetch_related(Prefetch("allocations", queryset=Allocation.objects.all()))
-        .order_by("order", "pk")
-    )
-    targets = [
-        t
-        for t in candidates
-        if region.pk in owed_regions(t) and year <= (t.target_year or plan.end_year)
-    ]
+    """The targets of ``plan`` that ``user`` reports for ``region`` in ``period``
+    (``targets.services.owed_targets``, the importer's list) with what the template shows (a
+    fixed number of queries: the targets, their shares, the engine's inputs, two report
+    look-ups). The importer does not need this year's planned value and skips the engine."""
+    targets, shares = owed_targets(user, plan, region, period, related=["task"])
     if not targets:
         return []
+    year = int(period[:4])
     inputs = load_status_inputs(targets) if with_year_plan else None
     reports = {
         r.target_id: r
@@ -132,34 +117,28 @@ def owed_rows(
         last[target_id] = value
     rows = []
     for target in targets:
-        share = None
-        if region.pk != target.region_id:
-            share = next(a.value for a in target.allocations.all() if a.region_id == region.pk)
+        own = shares.get(target.pk, {})
+        share = own.get(region.pk) if region.pk != target.region_id else None
         rows.append(
             OwedRow(
                 target=target,
-                target_value=share if share is not None else target.target_value,
-                year_plan=year_plan(target, inputs, year, region, share) if inputs else None,
+                target_value=region_goal(target, region.pk, own),
+                year_plan=(
+                    year_plan(
+                        target,
+                        inputs,
+                        year,
+                        region_id=region.pk if share is not None else None,
+                        target_value=share,
+                    )
+                    if inputs
+                    else None
+                ),
                 last_approved=last.get(target.pk),
                 report=reports.get(target.pk),
             )
         )
     return rows
-
-
-def year_plan(target: Target, inputs, year: int, region: Region, share) -> Decimal | None:
-    """This year's planned value: the year's step of the schedule for increments, the level
-    planned by the end of the year otherwise (from the status engine's 序时进度)."""
-    region_id = region.pk if share is not None else None
-    end = compute_status(
-        target, inputs, on=year_end(year), region_id=region_id, target_value=share
-    ).expected
-    if end is None or target.measure != Measure.INCREMENT:
-        return end
-    before = compute_status(
-        target, inputs, on=year_end(year - 1), region_id=region_id, target_value=share
-    ).expected
-    return end - (before or Decimal(0))
 
 
 def row_checksum(plan_id: int, region_id: int, period: str, target_id: int) -> str:

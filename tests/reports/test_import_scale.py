@@ -24,7 +24,6 @@ from reports.excel.templates import FIRST_ROW, VALUE_COLUMN, figures_template, o
 from reports.models import ImportBatch, ImportState
 from targets import services
 from targets.models import LockException, ProgressReport, ReportingPeriod, Target
-from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -363,28 +362,6 @@ def test_the_bulk_path_refuses_what_save_report_refuses_naming_the_entry(
     assert refusal(liaison_nanzhao, ok) == ("not_editable", 1)
     submitted.refresh_from_db()
     assert submitted.version == 1
-
-
-def test_the_importer_owes_exactly_the_templates_rows(open_2024, liaison_nanzhao, staff_nanyang):
-    """``services.owed_targets`` (the importer's, two queries) and ``owed_rows`` (the
-    template's) give the same targets in the same order."""
-    add_targets(2)
-    unit_liaison = make_user("liaison_nanzhao_unit", "liaison", "南召县")
-    task = Target.objects.get(plan__code=NANYANG, code="tg-b3-key-town").task
-    unit = task.plan.region.units.first()
-    task.assignments.create(unit=unit, role="lead")
-    unit_liaison.profile.unit = unit
-    unit_liaison.profile.save()
-    for user in (liaison_nanzhao, staff_nanyang, unit_liaison):
-        for region_name in ("南召县", "南阳市", "西峡县"):
-            for period in ("2024", "2025"):
-                region = Region.objects.get(name=region_name)
-                expected = [
-                    r.target.pk
-                    for r in owed_rows(user, plan(), region, period, with_year_plan=False)
-                ]
-                targets, _ = services.owed_targets(user, plan(), region, period)
-                assert [t.pk for t in targets] == expected, (user, region_name, period)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ Three computations are compared: the tallies kept by the triggers, a set-based r
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -28,8 +29,10 @@ from core.regions import RegionTree
 from planning.models import Plan
 from reports.dashboards import plans_in_scope, reporting_from_reports, reporting_from_tally
 from targets import tally_store
+from targets.choices import Feed
 from targets.demo import generate_demo_progress
 from targets.models import Allocation, ProgressReport, ReportingPeriod, ReportingTally, Target
+from targets.owed import owed_periods, owing_regions
 from targets.rollups import StatusBoard
 from tests import factories
 
@@ -236,6 +239,17 @@ operation = st.tuples(
 )
 
 
+def random_changes(test):
+    """Run ``test(tree, operations)`` on lists of up to 15 generated operations."""
+    examples = settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    return examples(given(operations=st.lists(operation, min_size=1, max_size=15))(test))
+
+
 def apply(op, plan, targets, regions) -> None:
     kind, t, r, period, choice, on_time = op
     target, region = targets[t], regions[r]
@@ -279,13 +293,7 @@ def apply(op, plan, targets, regions) -> None:
         Plan.objects.filter(pk=plan.pk).update(end_year=2021 + choice % 3)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(operations=st.lists(operation, min_size=1, max_size=15))
+@random_changes
 def test_after_random_changes_tallies_equal_the_reports(tree, operations):
     plan, targets, regions = tree["plan"], tree["targets"], tree["regions"]
     superuser = get_user_model().objects.get_or_create(
@@ -298,6 +306,29 @@ def test_after_random_changes_tallies_equal_the_reports(tree, operations):
         plan.refresh_from_db()
         for on in (D("2022-02-15"), D("2024-06-30")):
             assert_same_reporting(superuser, on, [None, *(r.pk for r in regions)])
+
+
+@random_changes
+def test_the_tallies_owe_what_the_python_rule_owes(tree, operations):
+    """Who owes a figure is one rule (``targets.owed``) kept twice: in Python, and in the
+    tallies' SQL. After random changes, the tallies' ``owed`` counts are what the Python rule
+    gives for every report-fed target, period and region."""
+    plan, targets, regions = tree["plan"], tree["targets"], tree["regions"]
+    with rolled_back():
+        for op in operations:
+            apply(op, plan, targets, regions)
+        plan.refresh_from_db()
+        periods = list(ReportingPeriod.objects.filter(plan=plan))
+        owed: Counter[tuple[str, int]] = Counter()
+        for target in Target.objects.filter(plan=plan, feed=Feed.REPORTS).prefetch_related(
+            "allocations"
+        ):
+            for period in owed_periods(target, periods, plan):
+                for region_id in owing_regions(target):
+                    owed[(period.period, region_id)] += 1
+        tallied = ReportingTally.objects.filter(plan=plan)
+        rows = tallied.values_list("period", "region_id", "owed")
+        assert {(period, region_id): n for period, region_id, n in rows} == dict(owed)
 
 
 def test_a_name_change_recomputes_nothing(tree):
