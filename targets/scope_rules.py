@@ -9,15 +9,15 @@ updates it proves (registered here, the lowest app that knows both)."""
 from django.db.models import Q
 
 from core.scope import REPORT, Scope, inside, located, register
+from targets.owed import owing_q
 
 
-def _reportable_targets(scope: Scope, prefix: str = "") -> Q:
-    """Targets a liaison owes figures for: set for, or allocated to, a region in scope."""
-    in_scope = Q(**{f"{prefix}region_id__in": scope.region_ids}) | Q(
-        **{f"{prefix}allocations__region_id__in": scope.region_ids}
-    )
+def _reportable_targets(scope: Scope) -> Q:
+    """Targets a liaison owes figures for: set for, or allocated to, a region in scope (the
+    rule of targets.owed), and with a unit, of tasks that unit takes part in."""
+    in_scope = owing_q(scope.region_ids)
     if scope.unit_id:
-        in_scope &= Q(**{f"{prefix}task__assignments__unit_id": scope.unit_id})
+        in_scope &= Q(task__assignments__unit_id=scope.unit_id)
     return in_scope
 
 
