@@ -4,6 +4,7 @@ history, and the edit pages. Views parse input and call targets.upkeep; outside 
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from core.editing import editable_or_404, may_change_region, run_service, visible_or_404
 from core.history import history_entries
@@ -61,7 +62,7 @@ def target_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved.name}")
+            messages.success(request, _("已保存：%(name)s") % {"name": saved.name})
             return redirect("target_detail", pk=saved.pk)
     context = {"target": target, "form": form, "history": history_entries(target)}
     return render(request, "targets/target_form.html", context, status=status)
@@ -83,7 +84,9 @@ def milestone_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存时间节点：{saved.due_on:%Y-%m-%d}")
+            messages.success(
+                request, _("已保存时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
+            )
             if saved.target_id:
                 return redirect("target_detail", pk=saved.target_id)
             return redirect("task_detail", pk=saved.task_id)
