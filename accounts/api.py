@@ -4,6 +4,7 @@ page: failures count towards the lock-out, a locked-out pair is 429 with Retry-A
 unknown user, a wrong password and an inactive user get the same answer."""
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.services import obtain_api_token
 from core.security import lockout_response
 
-INVALID_CREDENTIALS = "用户名或密码不正确"
+INVALID_CREDENTIALS = gettext_lazy("用户名或密码不正确")
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -61,6 +62,6 @@ class ObtainTokenView(APIView):
         if getattr(django_request, "axes_locked_out", False):
             return lockout_response(django_request)
         if user is None:
-            body = {"code": "invalid_credentials", "message": INVALID_CREDENTIALS}
+            body = {"code": "invalid_credentials", "message": str(INVALID_CREDENTIALS)}
             return Response(body, status=400)
         return Response({"token": obtain_api_token(user)})

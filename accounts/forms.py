@@ -7,6 +7,7 @@ can be told apart.
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
+from django.utils.translation import gettext as _
 
 from core.choices import Role
 from core.forms import BootstrapFormMixin
@@ -73,7 +74,7 @@ class PasswordPairMixin:
         data = super().clean()
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "两次输入的密码不一致")
+            self.add_error("password2", _("两次输入的密码不一致"))
         return data
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import Profile
 from core.choices import Role
@@ -37,7 +38,9 @@ def _check_may_manage(actor, region: Region) -> None:
         return
     require(actor, MANAGE_USERS)
     if not scope_of(actor).covers(region):
-        raise NotAllowed("out_of_scope", f"区划“{region.name}”不在您的用户管理范围内")
+        raise NotAllowed(
+            "out_of_scope", _("区划“%(region)s”不在您的用户管理范围内") % {"region": region.name}
+        )
 
 
 def managed_users(actor):
@@ -47,8 +50,15 @@ def managed_users(actor):
 
 def _role(role: str) -> str:
     if role not in Role.values:
-        labels = "、".join(f"{value}（{label}）" for value, label in Role.choices)
-        raise ServiceError("bad_role", f"未知角色“{role}”，应为 {labels} 之一", field="role")
+        labels = "、".join(
+            _("%(value)s（%(label)s）") % {"value": value, "label": label}
+            for value, label in Role.choices
+        )
+        raise ServiceError(
+            "bad_role",
+            _("未知角色“%(role)s”，应为 %(labels)s 之一") % {"role": role, "labels": labels},
+            field="role",
+        )
     return role
 
 
@@ -62,7 +72,8 @@ def _unit(unit: Unit | None, region: Region) -> Unit | None:
     if unit.region_id not in allowed:
         raise ServiceError(
             "unit_outside_region",
-            f"单位“{unit.name}”属于{unit.region.name}，与管辖区划“{region.name}”无上下级关系",
+            _("单位“%(unit)s”属于%(unit_region)s，与管辖区划“%(region)s”无上下级关系")
+            % {"unit": unit.name, "unit_region": unit.region.name, "region": region.name},
             field="unit",
         )
     return unit
@@ -71,19 +82,24 @@ def _unit(unit: Unit | None, region: Region) -> Unit | None:
 def _username(username: str) -> str:
     username = (username or "").strip()
     if not username:
-        raise ServiceError("username_required", "请填写用户名", field="username")
+        raise ServiceError("username_required", _("请填写用户名"), field="username")
     if len(username) > 150:
-        raise ServiceError("username_too_long", "用户名不能超过 150 个字符", field="username")
+        raise ServiceError("username_too_long", _("用户名不能超过 150 个字符"), field="username")
     try:
         User.username_validator(username)
     except ValidationError:
         raise ServiceError(
             "bad_username",
-            f"用户名“{username}”含有不允许的字符，只能使用字母、数字和 @ . + - _",
+            _("用户名“%(username)s”含有不允许的字符，只能使用字母、数字和 @ . + - _")
+            % {"username": username},
             field="username",
         ) from None
     if User.objects.filter(username__iexact=username).exists():
-        raise ServiceError("username_taken", f"用户名“{username}”已被使用", field="username")
+        raise ServiceError(
+            "username_taken",
+            _("用户名“%(username)s”已被使用") % {"username": username},
+            field="username",
+        )
     return username
 
 
@@ -94,7 +110,9 @@ def _email(email: str) -> str:
             validate_email(email)
         except ValidationError:
             raise ServiceError(
-                "bad_email", f"“{email}”不是有效的电子邮箱地址", field="email"
+                "bad_email",
+                _("“%(email)s”不是有效的电子邮箱地址") % {"email": email},
+                field="email",
             ) from None
     return email
 
@@ -102,7 +120,7 @@ def _email(email: str) -> str:
 def _full_name(full_name: str) -> str:
     full_name = (full_name or "").strip()
     if len(full_name) > FULL_NAME_MAX:
-        raise ServiceError("full_name_too_long", "姓名不能超过 150 个字符", field="full_name")
+        raise ServiceError("full_name_too_long", _("姓名不能超过 150 个字符"), field="full_name")
     return full_name
 
 
@@ -110,13 +128,15 @@ def check_password(password: str, user: User) -> None:
     """Django's validators (settings.AUTH_PASSWORD_VALIDATORS), with their messages in
     Chinese whatever language the page is shown in: the service contract speaks Chinese."""
     if not password:
-        raise ServiceError("password_required", "请填写密码", field="password")
+        raise ServiceError("password_required", _("请填写密码"), field="password")
     with translation.override("zh-hans"):
         try:
             password_validation.validate_password(password, user)
         except ValidationError as error:
             raise ServiceError(
-                "weak_password", "密码强度不足：" + "".join(error.messages), field="password"
+                "weak_password",
+                _("密码强度不足：%(problems)s") % {"problems": "".join(error.messages)},
+                field="password",
             ) from None
 
 
@@ -170,7 +190,7 @@ def update_user(
     user = User.objects.select_for_update().get(pk=user.pk)
     profile = Profile.objects.select_for_update().filter(user=user).first()
     if profile is None:
-        raise NotAllowed("no_profile", "该账号没有角色与范围（超级用户），请在后台管理")
+        raise NotAllowed("no_profile", _("该账号没有角色与范围（超级用户），请在后台管理"))
     _check_may_manage(actor, profile.region)  # may manage the user as they are …
     _check_may_manage(actor, region)  # … and as they will be
     role = _role(role)
@@ -179,7 +199,7 @@ def update_user(
         if role != profile.role or region.pk != profile.region_id or not is_active:
             raise ServiceError(
                 "own_account",
-                "不能修改自己的角色、管辖区划或停用自己的账号，请由其他管理员办理",
+                _("不能修改自己的角色、管辖区划或停用自己的账号，请由其他管理员办理"),
             )
 
     notes = []
@@ -219,7 +239,7 @@ def set_password(user: User, *, actor, password: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     profile = Profile.objects.select_for_update().filter(user=user).first()
     if profile is None:
-        raise NotAllowed("no_profile", "该账号没有角色与范围（超级用户），请在后台管理")
+        raise NotAllowed("no_profile", _("该账号没有角色与范围（超级用户），请在后台管理"))
     _check_may_manage(actor, profile.region)
     check_password(password, user)
     user.set_password(password)

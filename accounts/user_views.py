@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -59,7 +60,7 @@ def user_create(request):
         except ServiceError as error:
             _add_error(form, error)
         else:
-            messages.success(request, f"已创建用户 {user.username}")
+            messages.success(request, _("已创建用户 %(username)s") % {"username": user.username})
             return redirect("accounts:user_edit", pk=user.pk)
     return render(
         request, "accounts/user_form.html", {"form": form}, status=400 if form.errors else 200
@@ -109,7 +110,7 @@ def user_edit(request, pk: int):
         except ServiceError as error:
             _add_error(form, error)
         else:
-            messages.success(request, f"已保存用户 {user.username}")
+            messages.success(request, _("已保存用户 %(username)s") % {"username": user.username})
             return redirect("accounts:user_edit", pk=user.pk)
     return _edit_page(request, user, form, SetPasswordForm())
 
@@ -128,7 +129,7 @@ def user_password(request, pk: int):
         except ServiceError as error:
             _add_error(password_form, error)
         else:
-            messages.success(request, f"已重置 {user.username} 的密码")
+            messages.success(request, _("已重置 %(username)s 的密码") % {"username": user.username})
             return redirect("accounts:user_edit", pk=user.pk)
     form = UserEditForm(initial=UserEditForm.initial_for(user), actor=request.user)
     return _edit_page(request, user, form, password_form)

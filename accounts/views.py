@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Notice
@@ -27,11 +28,11 @@ def api_token(request):
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             revoke_api_token(request.user)
-            messages.success(request, "访问令牌已撤销，使用它的系统将无法再访问")
+            messages.success(request, _("访问令牌已撤销，使用它的系统将无法再访问"))
         else:
             new_key = issue_api_token(request.user)
             messages.success(
-                request, "已生成新的访问令牌，旧令牌随即失效。请立即复制保存，离开本页后不再显示"
+                request, _("已生成新的访问令牌，旧令牌随即失效。请立即复制保存，离开本页后不再显示")
             )
     existing = Token.objects.filter(user=request.user).first()
     return render(request, "accounts/api_token.html", {"token": existing, "new_key": new_key})

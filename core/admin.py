@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.models import Evidence, Region, Unit
@@ -36,7 +37,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
-            raise PermissionDenied("历史记录只读，不能恢复或修改")
+            raise PermissionDenied(_("历史记录只读，不能恢复或修改"))
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

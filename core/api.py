@@ -20,6 +20,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -30,15 +32,15 @@ from core import db_errors
 from core.services import ServiceError, StaleEdit
 
 MESSAGES = {
-    "not_authenticated": "请先登录或提供有效的访问令牌",
-    "authentication_failed": "访问令牌无效或已被撤销",
-    "permission_denied": "您的角色无权执行此操作",
-    "not_found": "对象不存在或不在您的范围内",
-    "method_not_allowed": "不支持该请求方法",
-    "parse_error": "请求内容无法解析（应为合法的 JSON 或表单）",
-    "throttled": "请求过于频繁，请稍后再试",
-    "unsupported_media_type": "不支持的内容类型",
-    "not_acceptable": "无法提供所请求的格式",
+    "not_authenticated": gettext_lazy("请先登录或提供有效的访问令牌"),
+    "authentication_failed": gettext_lazy("访问令牌无效或已被撤销"),
+    "permission_denied": gettext_lazy("您的角色无权执行此操作"),
+    "not_found": gettext_lazy("对象不存在或不在您的范围内"),
+    "method_not_allowed": gettext_lazy("不支持该请求方法"),
+    "parse_error": gettext_lazy("请求内容无法解析（应为合法的 JSON 或表单）"),
+    "throttled": gettext_lazy("请求过于频繁，请稍后再试"),
+    "unsupported_media_type": gettext_lazy("不支持的内容类型"),
+    "not_acceptable": gettext_lazy("无法提供所请求的格式"),
 }
 
 
@@ -215,7 +217,8 @@ def _field_errors(detail, prefix: str = "") -> dict:
 def json_not_found(request, exception=None):
     """404 for /api/ paths that match no route (e.g. /api/v1/plans/0.5/): JSON, not HTML."""
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"code": "not_found", "message": MESSAGES["not_found"]}, status=404)
+        body = {"code": "not_found", "message": str(MESSAGES["not_found"])}
+        return JsonResponse(body, status=404)
     return page_not_found(request, exception)
 
 
@@ -226,7 +229,7 @@ def json_server_error(request):
     if clean is not None:
         return clean
     if request.path_info.startswith("/api/"):
-        body = {"code": "server_error", "message": "服务器内部错误，已记录，请稍后再试"}
+        body = {"code": "server_error", "message": _("服务器内部错误，已记录，请稍后再试")}
         return JsonResponse(body, status=500)
     return server_error(request)
 
@@ -235,7 +238,7 @@ def exception_handler(exc, context):
     refusal = db_errors.classify(exc)
     if refusal is not None:
         # Lock/statement timeout, deadlock, lost database: the transaction rolled back.
-        body = {"code": refusal.code, "message": refusal.message}
+        body = {"code": refusal.code, "message": str(refusal.message)}
         return Response(body, status=refusal.status, headers=refusal.headers())
     if isinstance(exc, StaleEdit):
         body = {"code": exc.code, "message": exc.message}
@@ -265,13 +268,13 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
             "code": "invalid",
-            "message": "提交的数据有误，请按字段说明修改",
+            "message": _("提交的数据有误，请按字段说明修改"),
             "errors": _field_errors(exc.detail),
         }
         return response
     code = getattr(exc, "default_code", "error")
     detail = getattr(exc, "detail", "")
-    message = MESSAGES.get(code) or str(detail)
+    message = str(MESSAGES.get(code) or detail)
     if (
         code == "permission_denied"
         and str(detail)
@@ -291,8 +294,10 @@ class PreconditionRequired(ServiceError):
     def __init__(self):
         super().__init__(
             "precondition_required",
-            "缺少版本前提：请先读取该记录，在 If-Match 请求头中带上它的 ETag"
-            "（或在请求体中给出 version）后再修改",
+            _(
+                "缺少版本前提：请先读取该记录，在 If-Match 请求头中带上它的 ETag"
+                "（或在请求体中给出 version）后再修改"
+            ),
         )
 
 
@@ -321,7 +326,7 @@ class ETagMixin:
         try:
             body_version = int(raw) if raw not in (None, "") else None
         except (TypeError, ValueError):
-            raise ServiceError("invalid", "version 应为整数", field="version") from None
+            raise ServiceError("invalid", _("version 应为整数"), field="version") from None
         header = (request.headers.get("If-Match") or "").strip()
         if header:
             tags = {tag.strip() for tag in header.split(",")}

@@ -10,6 +10,7 @@ Like api_policies, this module must not import DRF views.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, renderers
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.settings import api_settings
@@ -64,9 +65,9 @@ class ThrottledTokenAuthentication(TokenAuthentication):
         try:
             token = model.objects.select_related("user__profile").get(key=key)
         except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed("访问令牌无效或已被撤销") from None
+            raise exceptions.AuthenticationFailed(_("访问令牌无效或已被撤销")) from None
         if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("该用户已停用")
+            raise exceptions.AuthenticationFailed(_("该用户已停用"))
         return token.user, token
 
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger("core.db_errors")
 
-BUSY_MESSAGE = "数据正被他人处理，请稍后重试"
-UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试"
+BUSY_MESSAGE = gettext_lazy("数据正被他人处理，请稍后重试")
+UNAVAILABLE_MESSAGE = gettext_lazy("数据库暂时不可用，请稍后重试")
 
 # SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout, NOWAIT
@@ -100,7 +101,7 @@ def _log(request, refusal: Refusal, exc: BaseException) -> None:
 
 
 def json_response(refusal: Refusal) -> JsonResponse:
-    body = {"code": refusal.code, "message": refusal.message}
+    body = {"code": refusal.code, "message": str(refusal.message)}
     return JsonResponse(body, status=refusal.status, headers=refusal.headers())
 
 

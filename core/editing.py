@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import BootstrapFormMixin
 from core.scope import CHANGE, VIEW, allows, can, require, scope_of
@@ -32,7 +34,7 @@ class ServiceModelForm(BootstrapFormMixin, forms.ModelForm):
     version = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=0,
-        error_messages={"required": "缺少版本号，请刷新页面后重试"},
+        error_messages={"required": gettext_lazy("缺少版本号，请刷新页面后重试")},
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -66,7 +68,7 @@ def editable_or_404(request, queryset: QuerySet, pk: int) -> models.Model:
     require(request.user, CHANGE)
     obj = visible_or_404(request, queryset, pk)
     if not allows(request.user, obj, CHANGE):
-        raise PermissionDenied("该记录在您的管理范围之外，只能查看")
+        raise PermissionDenied(_("该记录在您的管理范围之外，只能查看"))
     return obj
 
 

@@ -8,6 +8,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from core.models import Evidence
 from core.services import ServiceError
@@ -32,7 +33,7 @@ def _size(size: int) -> str:
         return f"{size / 1048576:.1f}".rstrip("0").rstrip(".") + " MB"
     if size >= 1024:
         return f"{size / 1024:.0f} KB"
-    return f"{size} 字节"
+    return _("%(size)s 字节") % {"size": size}
 
 
 def check_evidence_file(upload: UploadedFile) -> str:
@@ -43,14 +44,16 @@ def check_evidence_file(upload: UploadedFile) -> str:
     if extension not in allowed:
         raise ServiceError(
             "evidence_type",
-            f"佐证材料“{name}”的类型不允许，应为 {'、'.join(allowed)} 之一",
+            _("佐证材料“%(name)s”的类型不允许，应为 %(allowed)s 之一")
+            % {"name": name, "allowed": "、".join(allowed)},
             field="evidence",
         )
     limit = settings.EVIDENCE_MAX_BYTES
     if upload.size > limit:
         raise ServiceError(
             "evidence_too_large",
-            f"佐证材料“{name}”大小 {_size(upload.size)}，超过上限 {_size(limit)}",
+            _("佐证材料“%(name)s”大小 %(size)s，超过上限 %(limit)s")
+            % {"name": name, "size": _size(upload.size), "limit": _size(limit)},
             field="evidence",
         )
     upload.seek(0)
@@ -58,7 +61,8 @@ def check_evidence_file(upload: UploadedFile) -> str:
     if not any(head.startswith(sig) for sig in SIGNATURES.get(extension, [b""])):
         raise ServiceError(
             "evidence_content",
-            f"佐证材料“{name}”的内容与扩展名 .{extension} 不符",
+            _("佐证材料“%(name)s”的内容与扩展名 .%(extension)s 不符")
+            % {"name": name, "extension": extension},
             field="evidence",
         )
     digest = hashlib.sha256()

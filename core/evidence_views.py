@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.models import Evidence
@@ -52,7 +53,7 @@ def evidence_download(request, pk: int):
     try:
         handle = evidence.file.open("rb")
     except (FileNotFoundError, ValueError):
-        raise Http404("佐证材料文件已不在服务器上，请联系管理员从备份恢复") from None
+        raise Http404(_("佐证材料文件已不在服务器上，请联系管理员从备份恢复")) from None
     response = FileResponse(handle, content_type=CONTENT_TYPES.get(extension, FALLBACK_TYPE))
     name = PurePath(evidence.original_name or "").name or f"evidence-{evidence.pk}"
     safe_extension = extension if extension in CONTENT_TYPES else "bin"

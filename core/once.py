@@ -27,9 +27,10 @@ from django import forms
 from django.contrib import messages
 from django.core.cache import cache
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy
 
 FIELD = "once_token"
-ALREADY_SENT = "该表单已提交，请勿重复提交"
+ALREADY_SENT = gettext_lazy("该表单已提交，请勿重复提交")
 PENDING = "pending"
 DONE_SECONDS = 24 * 3600
 PENDING_SECONDS = 120  # a claim whose request died without releasing it expires

@@ -20,6 +20,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 CSP_HEADER = "Content-Security-Policy"
 
@@ -82,8 +84,8 @@ def remember_login_time(sender, request, user, **kwargs):
 
 def _duration_text(seconds: int) -> str:
     if seconds % 3600 == 0:
-        return f"{seconds // 3600} 小时"
-    return f"{max(1, seconds // 60)} 分钟"
+        return _("%(hours)s 小时") % {"hours": seconds // 3600}
+    return _("%(minutes)s 分钟") % {"minutes": max(1, seconds // 60)}
 
 
 class SessionTimeoutMiddleware:
@@ -110,7 +112,9 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
     def expired(self, request, limit: int):
-        message = f"登录已超过 {_duration_text(limit)}，为安全起见请重新登录"
+        message = _("登录已超过 %(duration)s，为安全起见请重新登录") % {
+            "duration": _duration_text(limit)
+        }
         if request.path_info.startswith("/api/"):
             if "HTTP_AUTHORIZATION" in request.META:
                 return self.get_response(request)
@@ -135,14 +139,16 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-LOCKED_OUT_MESSAGE = "登录失败次数过多，请 {}后再试。如忘记密码，请联系系统管理员重置。"
+LOCKED_OUT_MESSAGE = gettext_lazy(
+    "登录失败次数过多，请 %(duration)s后再试。如忘记密码，请联系系统管理员重置。"
+)
 
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes' AXES_LOCKOUT_CALLABLE: 429 with Retry-After, a Chinese page (or the
     API's error body under /api/). The same for any user name, existing or not."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    message = LOCKED_OUT_MESSAGE.format(_duration_text(seconds))
+    message = LOCKED_OUT_MESSAGE % {"duration": _duration_text(seconds)}
     if request.path_info.startswith("/api/"):
         response = JsonResponse({"code": "locked_out", "message": message}, status=429)
     else:

@@ -13,19 +13,22 @@ from typing import Any, TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.scope import CHANGE, allows, require
 
 M = TypeVar("M", bound=models.Model)
 
-OUT_OF_SCOPE = "该记录不在您的管理范围内"
-MOVED_OUT = "修改后该记录将不在您的管理范围内，未保存"
+OUT_OF_SCOPE = gettext_lazy("该记录不在您的管理范围内")
+MOVED_OUT = gettext_lazy("修改后该记录将不在您的管理范围内，未保存")
 
 
 class ServiceError(Exception):
     status_code = 400
 
     def __init__(self, code: str, message: str, *, field: str | None = None):
+        message = str(message)  # a lazy constant (OUT_OF_SCOPE …) in the active language
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
 
@@ -41,8 +44,14 @@ class StaleEdit(ServiceError):
 
     def __init__(self, obj: models.Model):
         who, when = last_change(obj)
-        detail = f"（{who} 于 {when:%Y-%m-%d %H:%M} 修改）" if when else ""
-        super().__init__("stale_edit", f"该记录已被他人修改，请刷新后重试{detail}")
+        detail = (
+            _("（%(who)s 于 %(when)s 修改）") % {"who": who, "when": f"{when:%Y-%m-%d %H:%M}"}
+            if when
+            else ""
+        )
+        super().__init__(
+            "stale_edit", _("该记录已被他人修改，请刷新后重试%(detail)s") % {"detail": detail}
+        )
         self.changed_by, self.changed_at = who, when
 
 
@@ -52,7 +61,7 @@ def last_change(obj: models.Model) -> tuple[str, object]:
     if record is None:
         return "", None
     user = record.history_user
-    who = (user.get_full_name() or user.username) if user else "系统"
+    who = (user.get_full_name() or user.username) if user else _("系统")
     return who, timezone.localtime(record.history_date)
 
 
@@ -86,9 +95,11 @@ class InvalidInput(ServiceError):
     (``None`` for the record as a whole); ``field`` is the first one, for single-field callers."""
 
     def __init__(self, errors: Mapping[str | None, list[str]], labels: Mapping[str, str]):
-        self.errors = {field: list(messages) for field, messages in errors.items()}
+        self.errors = {field: [str(m) for m in messages] for field, messages in errors.items()}
         parts = [
-            f"{labels.get(field, field)}：{message}" if field else message
+            _("%(label)s：%(message)s") % {"label": labels.get(field, field), "message": message}
+            if field
+            else message
             for field, messages in self.errors.items()
             for message in messages
         ]
@@ -133,7 +144,10 @@ def _related_checks(
         value = values.get(name)
         if isinstance(value, models.Model) and not allows(actor, value, action):
             label = field_labels(model).get(name, name)
-            raise NotAllowed("related_out_of_scope", f"所选{label}“{value}”不在您的范围内")
+            raise NotAllowed(
+                "related_out_of_scope",
+                _("所选%(label)s“%(value)s”不在您的范围内") % {"label": label, "value": value},
+            )
 
 
 def _differs(obj: models.Model, name: str, value: Any) -> bool:
@@ -149,7 +163,7 @@ def _check_fields(model: type[models.Model], values: Mapping[str, Any], allowed:
     if unknown:
         raise ServiceError(
             "unknown_field",
-            "不能通过此操作修改的字段：{}".format("、".join(unknown)),
+            _("不能通过此操作修改的字段：%(fields)s") % {"fields": "、".join(unknown)},
             field=unknown[0],
         )
 

@@ -20,6 +20,7 @@ import time
 
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 
 HEADER = "Idempotency-Key"
 KEEP_SECONDS = 24 * 3600
@@ -63,7 +64,7 @@ class IdempotencyKeyMiddleware:
         if request.method != "POST" or not key or not request.path_info.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return _refuse(400, "invalid_idempotency_key", "Idempotency-Key 不能超过 255 个字符")
+            return _refuse(400, "invalid_idempotency_key", _("Idempotency-Key 不能超过 255 个字符"))
         caller = _caller(request)
         if not caller:
             return self.get_response(request)  # anonymous: answered 401 by the view
@@ -77,7 +78,7 @@ class IdempotencyKeyMiddleware:
                     return _refuse(
                         409,
                         "idempotency_in_progress",
-                        "相同 Idempotency-Key 的请求正在处理，请稍后重试",
+                        _("相同 Idempotency-Key 的请求正在处理，请稍后重试"),
                         **{"Retry-After": "2"},
                     )
             else:
@@ -123,7 +124,7 @@ class IdempotencyKeyMiddleware:
             return _refuse(
                 422,
                 "idempotency_key_reused",
-                "该 Idempotency-Key 已用于内容不同的请求，请使用新的键",
+                _("该 Idempotency-Key 已用于内容不同的请求，请使用新的键"),
             )
         response = HttpResponse(stored["content"], status=stored["status"])
         for name, value in stored["headers"].items():

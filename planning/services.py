@@ -24,6 +24,8 @@ from itertools import pairwise
 from typing import Any
 
 from django.db import models, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Region, Unit
@@ -50,14 +52,18 @@ TASK_FIELDS = (
 )  # fmt: skip
 TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
 TEXT_MAX = 5000
-PERCENT_MESSAGE = "完成百分比应为 0 到 100 之间的整数"
+PERCENT_MESSAGE = gettext_lazy("完成百分比应为 0 到 100 之间的整数")
 
 
 def same_plan(model: type[models.Model], obj, plan_id: int, *names: str) -> None:
     for name in names:
         related = getattr(obj, name)
         if related is not None and related.plan_id != plan_id:
-            raise invalid(model, name, f"“{related}”不属于本规划，请从本规划中选择")
+            raise invalid(
+                model,
+                name,
+                _("“%(related)s”不属于本规划，请从本规划中选择") % {"related": related},
+            )
 
 
 # ------------------------------------------------------------------------------ plans
@@ -65,14 +71,14 @@ def same_plan(model: type[models.Model], obj, plan_id: int, *names: str) -> None
 
 def _plan_rules(plan: Plan) -> None:
     if plan.parent_id and plan.parent_id == plan.pk:
-        raise invalid(Plan, "parent", "上位规划不能是本规划")
+        raise invalid(Plan, "parent", _("上位规划不能是本规划"))
 
 
 @transaction.atomic
 def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
     region = values.get("region")
     if not isinstance(region, Region):
-        raise invalid(Plan, "region", "请选择规划所属区划")
+        raise invalid(Plan, "region", _("请选择规划所属区划"))
     return create_object(
         Plan,
         actor=actor,
@@ -107,7 +113,7 @@ def _section_rules(section: Section) -> None:
     node, seen = section.parent, set()
     while node is not None and section.pk and node.pk not in seen:
         if node.pk == section.pk:
-            raise invalid(Section, "parent", "上级章节不能是本章节或其下级章节")
+            raise invalid(Section, "parent", _("上级章节不能是本章节或其下级章节"))
         seen.add(node.pk)
         node = node.parent
 
@@ -242,8 +248,13 @@ def _apply_assignments(
     both = [u for u in lead if u in support]
     if both:
         raise InvalidInput(
-            {"support_units": ["{}不能同时是牵头单位和配合单位".format("、".join(map(str, both)))]},
-            {"support_units": "配合单位"},
+            {
+                "support_units": [
+                    _("%(units)s不能同时是牵头单位和配合单位")
+                    % {"units": "、".join(map(str, both))}
+                ]
+            },
+            {"support_units": _("配合单位")},
         )
     wanted = [*lead, *support]
     roles = {u.pk: AssignmentRole.LEAD for u in lead} | {
@@ -262,7 +273,7 @@ def _apply_assignments(
         if outside:
             raise NotAllowed(
                 "related_out_of_scope",
-                "所选单位不在您的范围内：{}".format("、".join(map(str, outside))),
+                _("所选单位不在您的范围内：%(units)s") % {"units": "、".join(map(str, outside))},
             )
 
     def position(unit: Unit) -> tuple[int, int]:
@@ -345,12 +356,12 @@ def post_task_update(
     """
     require(actor, REPORT)
     if not may_post_update(actor, task):
-        raise NotAllowed("out_of_scope", "该任务不在您的填报范围内")
+        raise NotAllowed("out_of_scope", _("该任务不在您的填报范围内"))
     text = (text or "").strip()
     if not text:
-        raise invalid(TaskUpdate, "text", "请填写进展情况")
+        raise invalid(TaskUpdate, "text", _("请填写进展情况"))
     if len(text) > TEXT_MAX:
-        raise invalid(TaskUpdate, "text", f"进展情况不能超过 {TEXT_MAX} 字")
+        raise invalid(TaskUpdate, "text", _("进展情况不能超过 %(max)s 字") % {"max": TEXT_MAX})
     value = _percent(percent)
     # Check every file before storing any, so a bad second file leaves no orphan first file.
     for upload in evidence:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from core.editing import editable_or_404, run_service
 from core.history import history_entries
@@ -27,7 +28,7 @@ def plan_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved.title}")
+            messages.success(request, _("已保存：%(title)s") % {"title": saved.title})
             return redirect("reports:plan_detail", pk=saved.pk)
     context = {"plan": plan, "form": form, "history": history_entries(plan)}
     return render(request, "planning/plan_form.html", context, status=status)
@@ -47,7 +48,7 @@ def section_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved}")
+            messages.success(request, _("已保存：%(name)s") % {"name": saved})
             return redirect(
                 reverse("reports:plan_detail", args=[saved.plan_id]) + f"#section-{saved.pk}"
             )
@@ -74,7 +75,7 @@ def task_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved}")
+            messages.success(request, _("已保存：%(name)s") % {"name": saved})
             return redirect("reports:task_detail", pk=saved.pk)
     context = {"task": task, "form": form, "history": history_entries(task)}
     return render(request, "planning/task_form.html", context, status=status)

@@ -5,6 +5,7 @@ target (fireplan/api_urls.py routes these classes)."""
 import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -28,7 +29,7 @@ def date_param(request) -> datetime.date:
     try:
         return datetime.date.fromisoformat(raw)
     except ValueError:
-        raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
+        raise ServiceError("invalid", _("on 应为 YYYY-MM-DD 格式的日期"), field="on") from None
 
 
 def summary_data(parts: dict, board: StatusBoard) -> dict:

@@ -17,6 +17,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.once import once_per_form
@@ -64,7 +65,7 @@ def excel_home(request):
     user = request.user
     if not (can(user, REPORT) or can(user, EXPORT)):
         raise PermissionDenied(
-            "只有填报人员、委员会办公室工作人员和督查考核人员可以使用 Excel 导入导出"
+            _("只有填报人员、委员会办公室工作人员和督查考核人员可以使用 Excel 导入导出")
         )
     return render(request, "reports/excel_home.html", _home_context(request))
 
@@ -144,12 +145,19 @@ def figures_template_download(request):
     plan, region, period = (form.cleaned_data[k] for k in ("plan", "region", "period"))
     reporting_period = ReportingPeriod.objects.filter(plan=plan, period=period).first()
     if reporting_period is None:
-        form.add_error("period", f"{plan.title} 的 {period} 期间尚未开放填报")
+        form.add_error(
+            "period",
+            _("%(plan)s 的 %(period)s 期间尚未开放填报") % {"plan": plan.title, "period": period},
+        )
         context = _home_context(request, template_form=form)
         return render(request, "reports/excel_home.html", context, status=400)
     rows = owed_rows(request.user, plan, region, period)
     if not rows:
-        form.add_error(None, f"{region.name} 在 {period} 期间没有需要您填报的指标")
+        form.add_error(
+            None,
+            _("%(region)s 在 %(period)s 期间没有需要您填报的指标")
+            % {"region": region.name, "period": period},
+        )
         context = _home_context(request, template_form=form)
         return render(request, "reports/excel_home.html", context, status=400)
     workbook = figures_template(
@@ -180,8 +188,11 @@ def figures_upload(request):
         # Refused before the content is read into memory.
         form.add_error(
             "file",
-            f"文件大小 {upload.size / importers.MiB:.1f} MB，"
-            f"超过上限 {importers.MAX_BYTES / importers.MiB:.0f} MB",
+            _("文件大小 %(size)s MB，超过上限 %(limit)s MB")
+            % {
+                "size": f"{upload.size / importers.MiB:.1f}",
+                "limit": f"{importers.MAX_BYTES / importers.MiB:.0f}",
+            },
         )
         context = _home_context(request, upload_form=form)
         return render(request, "reports/excel_home.html", context, status=400)
@@ -233,7 +244,7 @@ def figures_preview(request, pk: int):
     require(request.user, REPORT)
     batch = _own_batch(request, pk)
     if batch.state == ImportState.COMMITTED:
-        messages.info(request, f"“{batch.original_name}”已于导入完成")
+        messages.info(request, _("“%(name)s”已于导入完成") % {"name": batch.original_name})
         return redirect("reports:excel_home")
     with batch.file.open("rb") as handle:
         content = handle.read()
@@ -268,11 +279,19 @@ def figures_commit(request, pk: int):
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect("reports:excel_preview", pk=batch.pk)
-    verb = "提交" if batch.summary.get("mode") == importers.SUBMIT else "保存"
+    verb = _("提交") if batch.summary.get("mode") == importers.SUBMIT else _("保存")
     messages.success(
         request,
-        f"已导入“{batch.original_name}”：{verb} {len(result.written)} 条，"
-        f"未变 {result.unchanged} 条。文件已作为佐证材料保存。",
+        _(
+            "已导入“%(name)s”：%(verb)s %(written)s 条，"
+            "未变 %(unchanged)s 条。文件已作为佐证材料保存。"
+        )
+        % {
+            "name": batch.original_name,
+            "verb": verb,
+            "written": len(result.written),
+            "unchanged": result.unchanged,
+        },
     )
     return redirect("reports:excel_home")
 
@@ -312,7 +331,7 @@ def scheme_edit(request, plan_id: int, year: int):
     require(request.user, CHANGE)
     plan = get_object_or_404(Plan.objects.for_user(request.user, VIEW), pk=plan_id)
     if not _may_change(request.user, plan):
-        raise PermissionDenied("该规划在您的管理范围之外，只能查看")
+        raise PermissionDenied(_("该规划在您的管理范围之外，只能查看"))
     if request.method == "POST":
         return _scheme_post(request, plan, year)
     scheme = AssessmentScheme.objects.filter(plan=plan, year=year).first()
@@ -357,7 +376,9 @@ def _scheme_post(request, plan, year):
     try:
         if action == "create":
             scoring.ensure_scheme(plan, year, actor=request.user)
-            messages.success(request, f"已建立 {year} 年度考核方案（默认分值和等级）")
+            messages.success(
+                request, _("已建立 %(year)s 年度考核方案（默认分值和等级）") % {"year": year}
+            )
             return redirect(back)
         scheme = get_object_or_404(AssessmentScheme, plan=plan, year=year)
         if action == "update":
@@ -368,7 +389,7 @@ def _scheme_post(request, plan, year):
             scoring.update_scheme(
                 scheme, actor=request.user, version=data.pop("version"), changes=data
             )
-            messages.success(request, "已保存考核方案")
+            messages.success(request, _("已保存考核方案"))
         elif action in ("deduction", "veto"):
             penalty = PenaltyForm(request.POST, user=request.user, plan=plan)
             if not penalty.is_valid():
@@ -377,14 +398,14 @@ def _scheme_post(request, plan, year):
             owner = {"region": data["region"], "unit": data["unit"]}
             if action == "deduction":
                 if data["points"] is None:
-                    penalty.add_error("points", "扣分项请填写扣分")
+                    penalty.add_error("points", _("扣分项请填写扣分"))
                     return _render_scheme(
                         request, plan, year, scheme, penalty_form=penalty, status=400
                     )
                 scoring.add_deduction(
                     scheme, actor=request.user, reason=data["text"], points=data["points"], **owner
                 )
-                messages.success(request, "已登记扣分项")
+                messages.success(request, _("已登记扣分项"))
             else:
                 scoring.add_veto(
                     scheme,
@@ -393,15 +414,15 @@ def _scheme_post(request, plan, year):
                     occurred_on=data["occurred_on"],
                     **owner,
                 )
-                messages.success(request, "已登记一票否决事项")
+                messages.success(request, _("已登记一票否决事项"))
         elif action in ("remove_deduction", "remove_veto"):
             model = Deduction if action == "remove_deduction" else VetoItem
             raw = request.POST.get("pk", "")
             row = get_object_or_404(model, scheme=scheme, pk=int(raw) if raw.isdigit() else 0)
             scoring.remove_penalty(row, actor=request.user)
-            messages.success(request, "已删除")
+            messages.success(request, _("已删除"))
         else:
-            messages.error(request, "未知操作")
+            messages.error(request, _("未知操作"))
     except NotAllowed as error:
         raise PermissionDenied(error.message) from None
     except ServiceError as error:
@@ -450,9 +471,10 @@ def _filtered(request, filterset_class, queryset):
 
 
 def _bad_filter(request, filterset):
+    fields = filterset.form.fields
     problems = [
-        f"{filterset.form.fields[name].label if name in filterset.form.fields else name}："
-        + "；".join(errors)
+        _("%(label)s：%(errors)s")
+        % {"label": fields[name].label if name in fields else name, "errors": "；".join(errors)}
         for name, errors in filterset.errors.items()
     ]
     context = {"problems": problems}

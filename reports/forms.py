@@ -9,6 +9,8 @@ import datetime
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import BootstrapFormMixin
 from core.models import Region
@@ -20,7 +22,7 @@ from reports.completeness import BY_REGION, BY_UNIT
 from targets.services import default_yearly_deadlines
 
 DATE_INPUT = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
-DATE_ERROR = {"invalid": "日期格式应为 2025-01-31"}
+DATE_ERROR = {"invalid": gettext_lazy("日期格式应为 2025-01-31")}
 EXCEPTION_DAYS = 14  # default length of a lock exception
 
 
@@ -67,7 +69,9 @@ class PeriodOpenForm(BootstrapFormMixin, forms.Form):
     def clean_period(self) -> str:
         period = self.cleaned_data["period"].strip().upper()
         if not is_valid_period(period):
-            raise forms.ValidationError(f"“{period}”不是有效期间，应为 2024、2024H1 或 2024Q3")
+            raise forms.ValidationError(
+                _("“%(period)s”不是有效期间，应为 2024、2024H1 或 2024Q3") % {"period": period}
+            )
         return period
 
     def clean(self):
@@ -77,13 +81,13 @@ class PeriodOpenForm(BootstrapFormMixin, forms.Form):
             return data
         if due_on is None and locks_on is None:
             if len(period) != 4:
-                self.add_error("due_on", "半年、季度期间请填写截止日期和锁定日期")
+                self.add_error("due_on", _("半年、季度期间请填写截止日期和锁定日期"))
                 return data
             data["due_on"], data["locks_on"] = default_yearly_deadlines(int(period))
         elif due_on is None:
-            self.add_error("due_on", "请填写截止日期（或两个日期都留空，使用默认日期）")
+            self.add_error("due_on", _("请填写截止日期（或两个日期都留空，使用默认日期）"))
         elif locks_on is None:
-            self.add_error("locks_on", "请填写锁定日期（或两个日期都留空，使用默认日期）")
+            self.add_error("locks_on", _("请填写锁定日期（或两个日期都留空，使用默认日期）"))
         return data
 
 
@@ -93,8 +97,10 @@ class LockExceptionForm(BootstrapFormMixin, forms.Form):
         queryset=Region.objects.none(),
         empty_label="请选择区划",
         error_messages={
-            "required": "请选择区划",
-            "invalid_choice": "所选区划不存在，或不承担该规划的指标，或不在您的管理范围内",
+            "required": gettext_lazy("请选择区划"),
+            "invalid_choice": gettext_lazy(
+                "所选区划不存在，或不承担该规划的指标，或不在您的管理范围内"
+            ),
         },
         help_text="只为这一个区划（及其下级）重新开放填报",
     )
@@ -102,7 +108,7 @@ class LockExceptionForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(
         label="理由",
         max_length=255,
-        error_messages={"required": "请填写理由"},
+        error_messages={"required": gettext_lazy("请填写理由")},
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="例如：县政府延期上报，经委员会办公室同意补报",
     )
@@ -131,13 +137,13 @@ class CompletenessFilterForm(BootstrapFormMixin, forms.Form):
         label="按",
         required=False,
         choices=[(BY_REGION, "区划"), (BY_UNIT, "牵头单位")],
-        error_messages={"invalid_choice": "分组方式应为“区划”或“牵头单位”"},
+        error_messages={"invalid_choice": gettext_lazy("分组方式应为“区划”或“牵头单位”")},
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["plan"].queryset = _plans(user, VIEW)
-        self.fields["plan"].error_messages["invalid_choice"] = "所选规划不存在或不在您的范围内"
+        self.fields["plan"].error_messages["invalid_choice"] = _("所选规划不存在或不在您的范围内")
         for field in self.fields.values():
             css = field.widget.attrs["class"]
             field.widget.attrs["class"] = f"{css} {css.split()[-1]}-sm"

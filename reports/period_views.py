@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.scope import CHANGE, VIEW, can, require
 from core.services import NotAllowed, ServiceError
@@ -115,11 +116,16 @@ def period_open(request):
         except ServiceError as error:
             _add_error(form, error)
         else:
-            verb = "已修改" if existed else "已开放"
+            verb = _("已修改") if existed else _("已开放")
             messages.success(
                 request,
-                f"{verb} {found.period} 期间：{found.due_on:%Y-%m-%d} 截止，"
-                f"{found.locks_on:%Y-%m-%d} 后锁定",
+                _("%(verb)s %(period)s 期间：%(due_on)s 截止，%(locks_on)s 后锁定")
+                % {
+                    "verb": verb,
+                    "period": found.period,
+                    "due_on": f"{found.due_on:%Y-%m-%d}",
+                    "locks_on": f"{found.locks_on:%Y-%m-%d}",
+                },
             )
             return redirect(f"{reverse('reports:period_list')}?plan={found.plan_id}")
     return render(
@@ -153,8 +159,12 @@ def lock_exception_grant(request, pk: int):
         else:
             messages.success(
                 request,
-                f"已为{exception.region.name}开放 {reporting_period.period} 期间填报，"
-                f"至 {exception.until:%Y-%m-%d}",
+                _("已为%(region)s开放 %(period)s 期间填报，至 %(until)s")
+                % {
+                    "region": exception.region.name,
+                    "period": reporting_period.period,
+                    "until": f"{exception.until:%Y-%m-%d}",
+                },
             )
             return redirect(f"{reverse('reports:period_list')}?plan={reporting_period.plan_id}")
     context = {"form": form, "reporting_period": reporting_period}

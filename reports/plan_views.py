@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.editing import may_change_region, visible_or_404
@@ -313,7 +314,7 @@ def task_update_create(request, pk: int):
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, "已添加进展")
+            messages.success(request, _("已添加进展"))
             return redirect(reverse("reports:task_detail", args=[task.pk]) + "#updates")
     context = _task_context(request, task, form)
     return render(request, "planning/task_detail.html", context, status=400)

@@ -4,6 +4,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from core.scope import APPROVE, CHANGE, EXPORT, can
 from reports.completeness import BY_REGION, completeness
@@ -14,7 +15,7 @@ from targets.models import ReportingPeriod
 def completeness_page(request):
     user = request.user
     if not (can(user, APPROVE) or can(user, EXPORT)):
-        raise PermissionDenied("只有委员会办公室工作人员和督查考核人员可以查看填报完整性")
+        raise PermissionDenied(_("只有委员会办公室工作人员和督查考核人员可以查看填报完整性"))
     form = CompletenessFilterForm(request.GET or None, user=user)
     if form.is_bound and not form.is_valid():
         return _render(request, form, None, [], status=400)
@@ -30,8 +31,12 @@ def completeness_page(request):
         if code:
             periods = [p for p in all_periods if p.period == code]
             if not periods:
-                choices = "、".join(p.period for p in all_periods) or "（尚未开放任何期间）"
-                form.add_error("period", f"该规划没有 {code} 期间，可选：{choices}")
+                choices = "、".join(p.period for p in all_periods) or _("（尚未开放任何期间）")
+                form.add_error(
+                    "period",
+                    _("该规划没有 %(code)s 期间，可选：%(choices)s")
+                    % {"code": code, "choices": choices},
+                )
                 return _render(request, form, None, all_periods, status=400)
         matrix = completeness(user, plan, periods=periods, by=data.get("by") or BY_REGION)
     return _render(request, form, matrix, all_periods)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.models import Region
 from core.scope import VIEW
@@ -29,20 +30,24 @@ def _rules(station: Station) -> None:
         if station.pk:
             clash = clash.exclude(pk=station.pk)
         if clash.exists():
-            raise invalid(Station, "code", f"该规划下已有编码为“{station.code}”的消防站")
+            raise invalid(
+                Station,
+                "code",
+                _("该规划下已有编码为“%(code)s”的消防站") % {"code": station.code},
+            )
     if (
         station.in_service_on
         and station.completed_year
         and station.in_service_on.year < station.completed_year
     ):
-        raise invalid(Station, "in_service_on", "投入执勤日期不能早于建成年度")
+        raise invalid(Station, "in_service_on", _("投入执勤日期不能早于建成年度"))
 
 
 @transaction.atomic
 def create_station(*, actor, values: Mapping[str, Any]) -> Station:
     region = values.get("region")
     if not isinstance(region, Region):
-        raise invalid(Station, "region", "请选择消防站所在区划")
+        raise invalid(Station, "region", _("请选择消防站所在区划"))
     return create_object(
         Station,
         actor=actor,

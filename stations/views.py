@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from core.api import StandardPagination
 from core.editing import (
@@ -122,7 +123,7 @@ def station_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved.name}")
+            messages.success(request, _("已保存：%(name)s") % {"name": saved.name})
             return redirect("stations:station_detail", pk=saved.pk)
     context = {"station": station, "form": form, "history": history_entries(station)}
     return render(request, "stations/station_form.html", context, status=status)
@@ -138,6 +139,6 @@ def station_create(request):
             lambda values, version: services.create_station(actor=request.user, values=values),
         )
         if saved is not None:
-            messages.success(request, f"已新增消防站：{saved.name}")
+            messages.success(request, _("已新增消防站：%(name)s") % {"name": saved.name})
             return redirect("stations:station_detail", pk=saved.pk)
     return render(request, "stations/station_form.html", {"form": form}, status=status)

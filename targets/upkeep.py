@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.scope import CHANGE
 from core.services import create_object, edit_object, invalid
@@ -36,14 +37,16 @@ RELATED = {"region": CHANGE}
 def _target_rules(target: Target) -> None:
     same_plan(Target, target, target.plan_id, "task", "section")
     if target.baseline_year and target.target_year and target.baseline_year > target.target_year:
-        raise invalid(Target, "target_year", "目标年度不能早于基期年度")
+        raise invalid(Target, "target_year", _("目标年度不能早于基期年度"))
     if target.feed == Feed.FORMULA:
         if not target.formula.strip():
-            raise invalid(Target, "formula", "数据来源为公式计算时请填写计算公式")
+            raise invalid(Target, "formula", _("数据来源为公式计算时请填写计算公式"))
         try:
             parse_formula(target.formula)
         except FormulaError as error:
-            raise invalid(Target, "formula", f"公式无法识别：{error}") from None
+            raise invalid(
+                Target, "formula", _("公式无法识别：%(error)s") % {"error": error}
+            ) from None
 
 
 @transaction.atomic
@@ -80,9 +83,9 @@ def update_target(
 def _milestone_rules(milestone: Milestone) -> None:
     same_plan(Milestone, milestone, milestone.plan_id, "target", "task")
     if milestone.task_id and milestone.planned_value is not None:
-        raise invalid(Milestone, "planned_value", "任务的时间节点是定性节点，不填计划值")
+        raise invalid(Milestone, "planned_value", _("任务的时间节点是定性节点，不填计划值"))
     if milestone.completed_on and milestone.completed_on > timezone.localdate():
-        raise invalid(Milestone, "completed_on", "完成日期不能晚于今天")
+        raise invalid(Milestone, "completed_on", _("完成日期不能晚于今天"))
 
 
 @transaction.atomic
@@ -90,7 +93,7 @@ def create_milestone(*, actor, values: Mapping[str, Any]) -> Milestone:
     """A milestone of a target (with a planned value) or of a task (qualitative)."""
     owner = values.get("target") or values.get("task")
     if owner is None:
-        raise invalid(Milestone, None, "时间节点必须属于一个目标指标或一个任务")
+        raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
     return create_object(
         Milestone,
         actor=actor,

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.editing import (
@@ -109,12 +110,24 @@ def report_edit(request, target_id: int, region_id: int, period: str):
             except NotAllowed as error:
                 raise PermissionDenied(error.message) from None
             except services.NeedsConfirmation as error:
-                form.add_error("confirm_note", f"{error.message}。请在“异常值说明”中说明后再保存。")
+                form.add_error(
+                    "confirm_note",
+                    _("%(warning)s。请在“异常值说明”中说明后再保存。") % {"warning": error.message},
+                )
             except ServiceError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                verb = "已提交" if report.status == ReportStatus.SUBMITTED else "已保存草稿"
-                messages.success(request, f"{verb}：{target.name} {region.name} {period}")
+                verb = _("已提交") if report.status == ReportStatus.SUBMITTED else _("已保存草稿")
+                messages.success(
+                    request,
+                    _("%(verb)s：%(target)s %(region)s %(period)s")
+                    % {
+                        "verb": verb,
+                        "target": target.name,
+                        "region": region.name,
+                        "period": period,
+                    },
+                )
                 return redirect(request.path)
     else:
         form = ReportForm(
@@ -205,7 +218,9 @@ def report_approve(request, pk: int):
     report = _reviewable(request, pk)
     if _run(request, report, services.approve_report):
         messages.success(
-            request, f"已审核通过：{report.target.name} {report.region.name} {report.period}"
+            request,
+            _("已审核通过：%(target)s %(region)s %(period)s")
+            % {"target": report.target.name, "region": report.region.name, "period": report.period},
         )
     return _back(request, report)
 
@@ -216,7 +231,9 @@ def report_return(request, pk: int):
     report = _reviewable(request, pk)
     if _run(request, report, services.return_report, reason=request.POST.get("reason", "")):
         messages.success(
-            request, f"已退回：{report.target.name} {report.region.name} {report.period}"
+            request,
+            _("已退回：%(target)s %(region)s %(period)s")
+            % {"target": report.target.name, "region": report.region.name, "period": report.period},
         )
     return _back(request, report)
 
@@ -226,7 +243,7 @@ def report_reopen(request, pk: int):
     require(request.user, APPROVE)
     report = _reviewable(request, pk)
     if _run(request, report, services.reopen_report, reason=request.POST.get("reason", "")):
-        messages.success(request, "已重新打开，填报人可修改后重新提交")
+        messages.success(request, _("已重新打开，填报人可修改后重新提交"))
     return _back(request, report)
 
 
@@ -235,7 +252,7 @@ def report_submit(request, pk: int):
     require(request.user, REPORT)
     report = _reviewable(request, pk)
     if _run(request, report, services.submit_report):
-        messages.success(request, "已提交")
+        messages.success(request, _("已提交"))
     return _back(request, report)
 
 
@@ -245,16 +262,16 @@ def reports_bulk_approve(request):
     ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
     reports = list(ProgressReport.objects.for_user(request.user, APPROVE).filter(pk__in=ids))
     if len(reports) != len(set(ids)):
-        raise PermissionDenied("所选报送中有不在您审核范围内的")
+        raise PermissionDenied(_("所选报送中有不在您审核范围内的"))
     try:
         with transaction.atomic():
             count = services.bulk_approve(reports, actor=request.user)
     except NotAllowed as error:
         raise PermissionDenied(error.message) from None
     except ServiceError as error:
-        messages.error(request, f"批量审核未执行：{error.message}")
+        messages.error(request, _("批量审核未执行：%(error)s") % {"error": error.message})
     else:
-        messages.success(request, f"已批量审核通过 {count} 条")
+        messages.success(request, _("已批量审核通过 %(count)s 条") % {"count": count})
     return redirect(_safe_next(request, reverse("targets:review_inbox")))
 
 
@@ -308,7 +325,7 @@ def target_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存：{saved.name}")
+            messages.success(request, _("已保存：%(name)s") % {"name": saved.name})
             return redirect("targets:target_detail", pk=saved.pk)
     context = {"target": target, "form": form, "history": history_entries(target)}
     return render(request, "targets/target_form.html", context, status=status)
@@ -330,7 +347,9 @@ def milestone_edit(request, pk: int):
             ),
         )
         if saved is not None:
-            messages.success(request, f"已保存时间节点：{saved.due_on:%Y-%m-%d}")
+            messages.success(
+                request, _("已保存时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
+            )
             if saved.target_id:
                 return redirect("targets:target_detail", pk=saved.target_id)
             return redirect("reports:task_detail", pk=saved.task_id)

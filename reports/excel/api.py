@@ -6,6 +6,7 @@ pages; parameters as query strings; bad parameters are 400 in the API's error fo
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
@@ -122,12 +123,12 @@ class FiguresTemplateExport(XlsxView):
         plan, region, period = data["plan"], data["region"], data["period"]
         reporting_period = ReportingPeriod.objects.filter(plan=plan, period=period).first()
         if reporting_period is None:
-            raise ValidationError({"period": [f"{plan.title} 的 {period} 期间尚未开放填报"]})
+            message = _("%(plan)s 的 %(period)s 期间尚未开放填报")
+            raise ValidationError({"period": [message % {"plan": plan.title, "period": period}]})
         rows = owed_rows(request.user, plan, region, period)
         if not rows:
-            raise ValidationError(
-                {"region": [f"{region.name} 在 {period} 期间没有需要您填报的指标"]}
-            )
+            message = _("%(region)s 在 %(period)s 期间没有需要您填报的指标")
+            raise ValidationError({"region": [message % {"region": region.name, "period": period}]})
         workbook = figures_template(
             rows, plan=plan, region=region, period=period, user=request.user,
             reporting_period=reporting_period,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import BootstrapFormMixin
 from core.models import Region, Unit
@@ -34,8 +36,14 @@ def _plans(user, action: str = VIEW):
     )
 
 
-PLAN_ERRORS = {"required": "请选择规划", "invalid_choice": "所选规划不存在或不在您的范围内"}
-REGION_ERRORS = {"required": "请选择区划", "invalid_choice": "所选区划不存在或不在您的填报范围内"}
+PLAN_ERRORS = {
+    "required": gettext_lazy("请选择规划"),
+    "invalid_choice": gettext_lazy("所选规划不存在或不在您的范围内"),
+}
+REGION_ERRORS = {
+    "required": gettext_lazy("请选择区划"),
+    "invalid_choice": gettext_lazy("所选区划不存在或不在您的填报范围内"),
+}
 
 
 class FiguresTemplateForm(BootstrapFormMixin, forms.Form):
@@ -47,7 +55,7 @@ class FiguresTemplateForm(BootstrapFormMixin, forms.Form):
         label="填报期间",
         max_length=6,
         help_text="年度填 2024，半年填 2024H1，季度填 2024Q3",
-        error_messages={"required": "请填写期间"},
+        error_messages={"required": gettext_lazy("请填写期间")},
         widget=forms.TextInput(attrs={"list": "open-periods", "placeholder": "2024"}),
     )
 
@@ -61,7 +69,9 @@ class FiguresTemplateForm(BootstrapFormMixin, forms.Form):
     def clean_period(self) -> str:
         period = self.cleaned_data["period"].strip().upper()
         if not is_valid_period(period):
-            raise forms.ValidationError(f"“{period}”不是有效期间，应为 2024、2024H1 或 2024Q3")
+            raise forms.ValidationError(
+                _("“%(period)s”不是有效期间，应为 2024、2024H1 或 2024Q3") % {"period": period}
+            )
         return period
 
 
@@ -70,11 +80,14 @@ class FiguresUploadForm(FiguresTemplateForm):
         label="导入后",
         choices=[(SUBMIT, "直接提交审核"), (DRAFT, "保存为草稿")],
         initial=SUBMIT,
-        error_messages={"invalid_choice": "请选择“直接提交审核”或“保存为草稿”"},
+        error_messages={"invalid_choice": gettext_lazy("请选择“直接提交审核”或“保存为草稿”")},
     )
     file = forms.FileField(
         label="填好的模板（.xlsx）",
-        error_messages={"required": "请选择要上传的文件", "empty": "上传的文件是空的"},
+        error_messages={
+            "required": gettext_lazy("请选择要上传的文件"),
+            "empty": gettext_lazy("上传的文件是空的"),
+        },
     )
 
 
@@ -94,13 +107,16 @@ class AssessmentForm(BootstrapFormMixin, forms.Form):
         label="考核年度",
         min_value=1949,
         max_value=2100,
-        error_messages={"required": "请填写考核年度", "invalid": "年度应为四位数字，如 2024"},
+        error_messages={
+            "required": gettext_lazy("请填写考核年度"),
+            "invalid": gettext_lazy("年度应为四位数字，如 2024"),
+        },
     )
     by = forms.ChoiceField(
         label="分表方式",
         required=False,
         choices=[(GROUP_BY_REGION, "按区县（每个区县一张表）"), (GROUP_BY_UNIT, "按牵头单位")],
-        error_messages={"invalid_choice": "分表方式应为“按区县”或“按牵头单位”"},
+        error_messages={"invalid_choice": gettext_lazy("分表方式应为“按区县”或“按牵头单位”")},
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -116,7 +132,9 @@ class AssessmentForm(BootstrapFormMixin, forms.Form):
         plan, year = data.get("plan"), data.get("year")
         if plan is not None and year is not None and not plan.start_year <= year <= plan.end_year:
             self.add_error(
-                "year", f"{year} 年不在该规划的规划期 {plan.start_year}—{plan.end_year} 内"
+                "year",
+                _("%(year)s 年不在该规划的规划期 %(start)s—%(end)s 内")
+                % {"year": year, "start": plan.start_year, "end": plan.end_year},
             )
         return data
 
@@ -127,7 +145,7 @@ class EvaluationForm(BootstrapFormMixin, forms.Form):
         label="评估日期",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": "日期格式应为 2023-12-31"},
+        error_messages={"invalid": gettext_lazy("日期格式应为 2023-12-31")},
         help_text="留空为今天；中期评估一般取规划期第三年年底",
     )
 
@@ -168,7 +186,9 @@ class PenaltyForm(BootstrapFormMixin, forms.Form):
     unit = forms.ModelChoiceField(
         label="或被考核单位", queryset=Unit.objects.none(), required=False
     )
-    text = forms.CharField(label="事由", max_length=255, error_messages={"required": "请填写事由"})
+    text = forms.CharField(
+        label="事由", max_length=255, error_messages={"required": gettext_lazy("请填写事由")}
+    )
     points = forms.DecimalField(
         label="扣分", required=False, min_value=0.01, max_value=1000, decimal_places=2
     )
@@ -193,5 +213,5 @@ class PenaltyForm(BootstrapFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         if bool(data.get("region")) == bool(data.get("unit")):
-            raise forms.ValidationError("请选择一个被考核区划或一个被考核单位（二选一）")
+            raise forms.ValidationError(_("请选择一个被考核区划或一个被考核单位（二选一）"))
         return data

@@ -58,6 +58,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from core.models import Evidence, Region
@@ -121,7 +122,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.row} 行“{self.column}”：{self.message}"
+        return _("第 %(row)s 行“%(column)s”：%(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 class CellError(Exception):
@@ -206,17 +211,20 @@ def read_number(value, number_format: str | None, measure_unit: str) -> Decimal 
     if value is None:
         return None
     if isinstance(value, bool):
-        raise CellError("应填写数字，而不是“是/否”")
+        raise CellError(_("应填写数字，而不是“是/否”"))
     if isinstance(value, datetime.date | datetime.time):
-        raise CellError("应填写数字，而不是日期或时间（请把单元格格式设为“常规”或“数值”）")
+        raise CellError(_("应填写数字，而不是日期或时间（请把单元格格式设为“常规”或“数值”）"))
     if isinstance(value, int | float | Decimal):
         number = Decimal(str(value))
         if not number.is_finite():
-            raise CellError("单元格不是有效数字（NaN 或无穷大），应填写数字")
+            raise CellError(_("单元格不是有效数字（NaN 或无穷大），应填写数字"))
         if number_format and "%" in number_format:
             # A cell formatted as a percentage holds a fraction: 0.95 shows as 95 %.
             if measure_unit != "%":
-                raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
+                raise CellError(
+                    _("该指标的计量单位是“%(unit)s”，不应填写百分数")
+                    % {"unit": measure_unit or _("无")}
+                )
             number *= 100
         return _in_range(number, value)
     raw = str(value)
@@ -241,23 +249,32 @@ def read_number(value, number_format: str | None, measure_unit: str) -> Decimal 
             text = text.replace(",", "")
         elif _DECIMAL_COMMA.match(text):
             raise CellError(
-                f"“{raw}”用逗号作了小数点；小数点请用“.”，如 {text.replace(',', '.')}"
-                "（千分位请写成 1,500 或 1500）"
-            )
+                _(
+                    "“%(raw)s”用逗号作了小数点；小数点请用“.”，如 %(fixed)s"
+                    "（千分位请写成 1,500 或 1500）"
+                )
+                % {"raw": raw, "fixed": text.replace(",", ".")}
+            )  # fmt: skip
         else:
-            raise CellError(f"“{raw}”的千分位写法有误，应写成 1,200 或 1200")
+            raise CellError(_("“%(raw)s”的千分位写法有误，应写成 1,200 或 1200") % {"raw": raw})
     if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
-        raise CellError(f"“{raw}”不是有效数字，应填写数字，如 12、1,200、3万、95%")
+        raise CellError(
+            _("“%(raw)s”不是有效数字，应填写数字，如 12、1,200、3万、95%%") % {"raw": raw}
+        )
     if not _NUMBER.match(text):
-        raise CellError(f"“{raw}”不是数字，应填写数字，如 12、1,200、3万、95%")
+        raise CellError(_("“%(raw)s”不是数字，应填写数字，如 12、1,200、3万、95%%") % {"raw": raw})
     try:
         number = Decimal(text) * multiplier
     except InvalidOperation:
-        raise CellError(f"“{raw}”不是数字") from None
+        raise CellError(_("“%(raw)s”不是数字") % {"raw": raw}) from None
     if percent and measure_unit != "%":
-        raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写百分数")
+        raise CellError(
+            _("该指标的计量单位是“%(unit)s”，不应填写百分数") % {"unit": measure_unit or _("无")}
+        )
     if permille and measure_unit != "‰":
-        raise CellError(f"该指标的计量单位是“{measure_unit or '无'}”，不应填写千分数")
+        raise CellError(
+            _("该指标的计量单位是“%(unit)s”，不应填写千分数") % {"unit": measure_unit or _("无")}
+        )
     return _in_range(number, raw)
 
 
@@ -265,10 +282,14 @@ def _in_range(number: Decimal, raw) -> Decimal:
     """What the database's numeric(18, 4) holds exactly: rounding it would change the figure
     silently, so a longer number is refused with what is allowed."""
     if abs(number) >= MAX_NUMBER:
-        raise CellError(f"“{raw}”数值过大，整数部分最多 {MAX_INTEGER_DIGITS} 位")
+        raise CellError(
+            _("“%(raw)s”数值过大，整数部分最多 %(digits)s 位")
+            % {"raw": raw, "digits": MAX_INTEGER_DIGITS}
+        )
     if number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES:
         raise CellError(
-            f"“{raw}”的小数位数过多，最多保留 {MAX_DECIMAL_PLACES} 位小数（请先四舍五入）"
+            _("“%(raw)s”的小数位数过多，最多保留 %(places)s 位小数（请先四舍五入）")
+            % {"raw": raw, "places": MAX_DECIMAL_PLACES}
         )
     return number
 
@@ -307,8 +328,10 @@ def _load(data: bytes):
         return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as error:  # openpyxl raises many kinds for a broken file
         if type(error).__module__.startswith("defusedxml"):
-            raise ImportRefused("xml_entities", "文件包含不安全的 XML 内容，已拒绝") from None
-        raise ImportRefused("unreadable", "文件无法读取，可能已损坏；请重新下载模板填写") from None
+            raise ImportRefused("xml_entities", _("文件包含不安全的 XML 内容，已拒绝")) from None
+        raise ImportRefused(
+            "unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写")
+        ) from None
 
 
 def _read(rows: Iterator, first_row: int = 1) -> Iterator:
@@ -324,8 +347,11 @@ def _read(rows: Iterator, first_row: int = 1) -> Iterator:
         except Exception:  # ValueError, XML ParseError, KeyError …: openpyxl has no common base
             raise ImportRefused(
                 "unreadable",
-                f"工作表第 {number} 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
-                "请在 Excel 或 WPS 中检查该行并重新保存后上传",
+                _(
+                    "工作表第 %(row)s 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
+                    "请在 Excel 或 WPS 中检查该行并重新保存后上传"
+                )
+                % {"row": number},
             ) from None
         number += 1
         yield row
@@ -335,14 +361,14 @@ def _identity(workbook) -> dict:
     if META_SHEET not in workbook.sheetnames or DATA_SHEET not in workbook.sheetnames:
         raise ImportRefused(
             "not_template",
-            "这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写",
+            _("这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写"),
         )
     rows = workbook[META_SHEET].iter_rows(min_row=1, max_row=1, max_col=2, values_only=True)
     kind, token = next(_read(rows), (None, None))
     identity = read_token(str(token)) if kind == KIND and token else None
     if identity is None:
         raise ImportRefused(
-            "tampered_template", "模板标识已被改动或不是本系统生成的模板，请重新下载模板填写"
+            "tampered_template", _("模板标识已被改动或不是本系统生成的模板，请重新下载模板填写")
         )
     return identity
 
@@ -372,22 +398,28 @@ def _refuse_identity(identity: dict, plan: Plan, region: Region, period: str) ->
     regions = dict(Region.objects.filter(pk=identity["region"]).values_list("pk", "name"))
     described = "、".join(
         [
-            names.get(identity["plan"], "其他规划"),
-            regions.get(identity["region"], "其他区划"),
+            names.get(identity["plan"], _("其他规划")),
+            regions.get(identity["region"], _("其他区划")),
             str(identity["period"]),
         ]
     )
     raise ImportRefused(
         "wrong_template",
-        f"该文件是“{described}”的模板，与所选的“{plan.title}、{region.name}、{period}”不符；"
-        "请下载所选规划、区划和期间的模板后填写",
+        _(
+            "该文件是“%(described)s”的模板，与所选的“%(plan)s、%(region)s、%(period)s”不符；"
+            "请下载所选规划、区划和期间的模板后填写"
+        )
+        % {"described": described, "plan": plan.title, "region": region.name, "period": period},
     )
 
 
 def check_period(plan: Plan, region: Region, period: str) -> ReportingPeriod:
     found = ReportingPeriod.objects.filter(plan=plan, period=period).first()
     if found is None:
-        raise ImportRefused("period_not_open", f"{plan.title} 的 {period} 期间尚未开放填报")
+        raise ImportRefused(
+            "period_not_open",
+            _("%(plan)s 的 %(period)s 期间尚未开放填报") % {"plan": plan.title, "period": period},
+        )
     locked = services.locked_error(found, region)
     if locked is not None:
         raise ImportRefused(locked.code, locked.message)
@@ -426,7 +458,8 @@ def preview_upload(
             rows_text = "、".join(str(r) for r in merged[:10])
             raise ImportRefused(
                 "merged_cells",
-                f"填报表第 {rows_text} 行有合并单元格；请取消合并，每个单元格只填一个值",
+                _("填报表第 %(rows)s 行有合并单元格；请取消合并，每个单元格只填一个值")
+                % {"rows": rows_text},
             )
         cells = _read_sheet(sheet)
     finally:
@@ -440,7 +473,9 @@ def preview_upload(
 def _check_scope(actor, region: Region) -> None:
     require(actor, REPORT)
     if not scope_of(actor).covers(region):
-        raise NotAllowed("out_of_scope", f"{region.name}不在您的填报范围内")
+        raise NotAllowed(
+            "out_of_scope", _("%(region)s不在您的填报范围内") % {"region": region.name}
+        )
 
 
 def _read_sheet(sheet) -> list[SheetRow]:
@@ -453,7 +488,8 @@ def _read_sheet(sheet) -> list[SheetRow]:
     for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
         if excel_row - FIRST_ROW >= MAX_ROWS:
             raise ImportRefused(
-                "too_many_rows", f"填报表超过 {MAX_ROWS} 行，不是本系统生成的模板，已拒绝"
+                "too_many_rows",
+                _("填报表超过 %(max)s 行，不是本系统生成的模板，已拒绝") % {"max": MAX_ROWS},
             )
         value_cell, note_cell, confirm_cell = cells_in_row[:3]
         key = cells_in_row[key_index].value
@@ -465,9 +501,17 @@ def _read_sheet(sheet) -> list[SheetRow]:
             if cell.data_type == "f" or (
                 isinstance(cell.value, str) and cell.value.startswith("=")
             ):
-                problems.append((number, f"不能使用公式（{str(cell.value)[:40]}），请直接填写数值"))
+                problems.append(
+                    (
+                        number,
+                        _("不能使用公式（%(formula)s），请直接填写数值")
+                        % {"formula": str(cell.value)[:40]},
+                    )
+                )
             elif cell.data_type == "e":
-                problems.append((number, f"单元格是错误值 {cell.value}，请填写数值"))
+                problems.append(
+                    (number, _("单元格是错误值 %(value)s，请填写数值") % {"value": cell.value})
+                )
         found.append(
             SheetRow(
                 row=excel_row,
@@ -535,7 +579,7 @@ def _parse_rows(
                 RowError(
                     excel_row,
                     column_name(ID_COLUMN),
-                    "不是模板中的行（缺少隐藏的指标编号），请勿插入行",
+                    _("不是模板中的行（缺少隐藏的指标编号），请勿插入行"),
                 )
             )
             continue
@@ -546,7 +590,7 @@ def _parse_rows(
                 RowError(
                     excel_row,
                     column_name(ID_COLUMN),
-                    "隐藏的指标编号被改动，无法确认是哪一项指标；请重新下载模板填写",
+                    _("隐藏的指标编号被改动，无法确认是哪一项指标；请重新下载模板填写"),
                 )
             )
             continue
@@ -556,7 +600,7 @@ def _parse_rows(
                 RowError(
                     excel_row,
                     column_name(ID_COLUMN),
-                    f"与第 {seen[target_id]} 行是同一项指标，请勿复制行",
+                    _("与第 %(row)s 行是同一项指标，请勿复制行") % {"row": seen[target_id]},
                 )
             )
             continue
@@ -568,7 +612,8 @@ def _parse_rows(
                 RowError(
                     excel_row,
                     column_name(ID_COLUMN),
-                    f"该指标不在您本期的填报范围内（{region.name} {period}），不能导入",
+                    _("该指标不在您本期的填报范围内（%(region)s %(period)s），不能导入")
+                    % {"region": region.name, "period": period},
                 )
             )
             continue
@@ -606,14 +651,17 @@ def _read_row(row: PreviewRow, cell: SheetRow, mode: str) -> None:
             RowError(
                 row.row,
                 column,
-                f"该项本期已{label}（{_plain(report.value)}），不能再修改；"
-                "如需更正，请联系审核人员退回或重新打开",
+                _(
+                    "该项本期已%(status)s（%(value)s），不能再修改；"
+                    "如需更正，请联系审核人员退回或重新打开"
+                )
+                % {"status": label, "value": _plain(report.value)},
             )
         )
 
 
 def _plain(value: Decimal | None) -> str:
-    return "无数值" if value is None else f"{value.normalize():f}"
+    return _("无数值") if value is None else f"{value.normalize():f}"
 
 
 def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
@@ -691,7 +739,7 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
     """Keep a previewed file until it is committed (only a file without row errors), with
     the rows the preview read from it."""
     if preview.errors:
-        raise ImportRefused("row_errors", "文件有错误，请改正后重新上传")
+        raise ImportRefused("row_errors", _("文件有错误，请改正后重新上传"))
     summary = {"mode": preview.mode, "counts": preview.counts}
     cells = dump_cells(preview.cells) if preview.cells else None
     if cells is not None:
@@ -732,7 +780,7 @@ def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResul
         # Another upload created one of the same reports between our check and our insert.
         raise ImportRefused(
             "concurrent_import",
-            "另一份上传同时写入了相同的报送，本次没有导入任何数据；请重新上传以查看最新预览",
+            _("另一份上传同时写入了相同的报送，本次没有导入任何数据；请重新上传以查看最新预览"),
         ) from None
 
 
@@ -770,16 +818,18 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
         .first()
     )
     if batch is None:
-        raise NotAllowed("not_found", "没有找到该上传记录")
+        raise NotAllowed("not_found", _("没有找到该上传记录"))
     if batch.state == ImportState.COMMITTED:
-        raise ImportRefused("already_committed", "该文件已经导入，无需重复导入")
+        raise ImportRefused("already_committed", _("该文件已经导入，无需重复导入"))
     with batch.file.open("rb") as handle:
         data = handle.read()
     mode = batch.summary.get("mode", SUBMIT)
     preview = _preview_again(batch, data, actor=actor, mode=mode)
     if preview.errors:
         listed = "；".join(str(e) for e in preview.errors[:5])
-        raise ImportRefused("row_errors", f"数据已变化，文件现有错误，未导入：{listed}")
+        raise ImportRefused(
+            "row_errors", _("数据已变化，文件现有错误，未导入：%(errors)s") % {"errors": listed}
+        )
     upload = SimpleUploadedFile(
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
         "officedocument.spreadsheetml.sheet",
@@ -833,9 +883,14 @@ def _save_rows(
         if isinstance(error, services.NeedsConfirmation):
             raise ImportRefused(
                 "confirmation_required",
-                f"第 {row.row} 行（{row.label}）：{error.message}；"
-                "请在“异常值说明”列或本页填写说明后再导入，本次没有导入任何数据",
+                _(
+                    "第 %(row)s 行（%(label)s）：%(message)s；"
+                    "请在“异常值说明”列或本页填写说明后再导入，本次没有导入任何数据"
+                )
+                % {"row": row.row, "label": row.label, "message": error.message},
             ) from None
         raise ImportRefused(
-            error.code, f"第 {row.row} 行（{row.label}）：{error.message}；本次没有导入任何数据"
+            error.code,
+            _("第 %(row)s 行（%(label)s）：%(message)s；本次没有导入任何数据")
+            % {"row": row.row, "label": row.label, "message": error.message},
         ) from None

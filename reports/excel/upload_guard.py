@@ -32,6 +32,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from core.services import ServiceError
 
 MiB = 1024 * 1024
@@ -67,15 +70,15 @@ class Limits:
 
 
 OTHER_FORMATS = {
-    b"%PDF": " PDF 文档",
-    b"\x89PNG": " PNG 图片",
-    b"\xff\xd8\xff": " JPEG 图片",
-    b"Rar!": " RAR 压缩包",
-    b"7z\xbc\xaf": " 7z 压缩包",
-    b"{\\rtf": " RTF 文档",
+    b"%PDF": gettext_lazy("PDF 文档"),
+    b"\x89PNG": gettext_lazy("PNG 图片"),
+    b"\xff\xd8\xff": gettext_lazy("JPEG 图片"),
+    b"Rar!": gettext_lazy("RAR 压缩包"),
+    b"7z\xbc\xaf": gettext_lazy("7z 压缩包"),
+    b"{\\rtf": gettext_lazy("RTF 文档"),
 }
-NOT_XLSX_HINT = "请在 Excel 或 WPS 中打开后另存为 .xlsx（Excel 工作簿）再上传"
-OLE_MESSAGE = "文件已加密或为旧版 .xls 格式，请另存为 .xlsx"
+NOT_XLSX_HINT = gettext_lazy("请在 Excel 或 WPS 中打开后另存为 .xlsx（Excel 工作簿）再上传")
+OLE_MESSAGE = gettext_lazy("文件已加密或为旧版 .xls 格式，请另存为 .xlsx")
 
 
 def _size(size: float) -> str:
@@ -88,10 +91,11 @@ def check_workbook_upload(name: str, data: bytes, limits: Limits) -> None:
     if len(data) > limits.max_bytes:
         raise ImportRefused(
             "too_large",
-            f"文件大小 {_size(len(data))}，超过上限 {limits.max_bytes / MiB:.0f} MB",
+            _("文件大小 %(size)s，超过上限 %(limit)s MB")
+            % {"size": _size(len(data)), "limit": f"{limits.max_bytes / MiB:.0f}"},
         )
     if not data:
-        raise ImportRefused("empty_file", "文件是空的（0 字节），请重新保存后上传")
+        raise ImportRefused("empty_file", _("文件是空的（0 字节），请重新保存后上传"))
     if not data.startswith(ZIP_MAGIC):
         _refuse_by_content(data)
     archive = _open_archive(data)
@@ -108,14 +112,13 @@ def _check_name(name: str) -> None:
     if suffix == ".xlsx":
         return
     hints = {
-        ".xls": "这是旧版 .xls 文件，" + NOT_XLSX_HINT,
-        ".xlsm": "启用宏的工作簿不能上传，" + NOT_XLSX_HINT,
-        ".csv": "CSV 文件不能直接上传，" + NOT_XLSX_HINT,
+        ".xls": _("这是旧版 .xls 文件，%(hint)s") % {"hint": NOT_XLSX_HINT},
+        ".xlsm": _("启用宏的工作簿不能上传，%(hint)s") % {"hint": NOT_XLSX_HINT},
+        ".csv": _("CSV 文件不能直接上传，%(hint)s") % {"hint": NOT_XLSX_HINT},
     }
+    hint = hints.get(suffix) or _("请上传从本系统下载的填报模板（Excel 2007 及以上格式）")
     raise ImportRefused(
-        "not_xlsx",
-        f"“{name}”不是 .xlsx 文件；"
-        + hints.get(suffix, "请上传从本系统下载的填报模板（Excel 2007 及以上格式）"),
+        "not_xlsx", _("“%(name)s”不是 .xlsx 文件；%(hint)s") % {"name": name, "hint": hint}
     )
 
 
@@ -124,28 +127,42 @@ def _refuse_by_content(data: bytes) -> None:
     if data.startswith(OLE_MAGIC[:4]):
         if ENCRYPTED_PACKAGE in data:
             raise ImportRefused(
-                "encrypted", f"{OLE_MESSAGE}（该文件设置了打开密码，请先取消密码保护）"
+                "encrypted",
+                _("%(message)s（该文件设置了打开密码，请先取消密码保护）")
+                % {"message": OLE_MESSAGE},
             )
-        raise ImportRefused("legacy_xls", f"{OLE_MESSAGE}（该文件是旧版 .xls 格式）")
+        raise ImportRefused(
+            "legacy_xls", _("%(message)s（该文件是旧版 .xls 格式）") % {"message": OLE_MESSAGE}
+        )
     for magic, what in OTHER_FORMATS.items():
         if data.startswith(magic):
-            raise ImportRefused("not_xlsx", f"文件内容是{what}，不是 xlsx 格式；{NOT_XLSX_HINT}")
+            raise ImportRefused(
+                "not_xlsx",
+                _("文件内容是 %(what)s，不是 xlsx 格式；%(hint)s")
+                % {"what": what, "hint": NOT_XLSX_HINT},
+            )
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         raise ImportRefused(
             "html_file",
-            "文件内容是网页（HTML）或 XML 文本，不是 xlsx 格式（常见于从网页或旧系统导出的"
-            f"“Excel”文件）；{NOT_XLSX_HINT}",
+            _(
+                "文件内容是网页（HTML）或 XML 文本，不是 xlsx 格式（常见于从网页或旧系统导出的"
+                "“Excel”文件）；%(hint)s"
+            )
+            % {"hint": NOT_XLSX_HINT},
         )
     if _looks_like_text(head):
         raise ImportRefused(
             "text_file",
-            f"文件内容是 CSV 或纯文本，不是 xlsx 格式（扩展名被改成了 .xlsx）；{NOT_XLSX_HINT}",
+            _("文件内容是 CSV 或纯文本，不是 xlsx 格式（扩展名被改成了 .xlsx）；%(hint)s")
+            % {"hint": NOT_XLSX_HINT},
         )
     raise ImportRefused(
         "not_xlsx",
-        "文件内容不是 xlsx 格式（可能是 .xls、.csv 或改了扩展名的文件），"
-        "请在 Excel 或 WPS 中另存为 .xlsx 后上传",
+        _(
+            "文件内容不是 xlsx 格式（可能是 .xls、.csv 或改了扩展名的文件），"
+            "请在 Excel 或 WPS 中另存为 .xlsx 后上传"
+        ),
     )
 
 
@@ -169,8 +186,10 @@ def _open_archive(data: bytes) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise ImportRefused(
             "corrupt",
-            "文件已损坏或不完整（可能没有完整下载、保存或上传），无法读取；"
-            "请在 Excel 或 WPS 中重新保存后上传",
+            _(
+                "文件已损坏或不完整（可能没有完整下载、保存或上传），无法读取；"
+                "请在 Excel 或 WPS 中重新保存后上传"
+            ),
         ) from None
 
 
@@ -178,54 +197,69 @@ def _check_entries(entries: list[zipfile.ZipInfo], limits: Limits) -> None:
     if len(entries) > limits.max_entries:
         raise ImportRefused(
             "too_many_parts",
-            f"文件包含 {len(entries)} 个部件（上限 {limits.max_entries}），"
-            "不是正常的 Excel 文件，已拒绝",
+            _("文件包含 %(count)s 个部件（上限 %(limit)s），不是正常的 Excel 文件，已拒绝")
+            % {"count": len(entries), "limit": limits.max_entries},
         )
     total = sum(entry.file_size for entry in entries)
     if total > limits.max_uncompressed_bytes:
         raise ImportRefused(
             "zip_bomb",
-            f"文件解压后达 {total / MiB:.0f} MB，超过上限 "
-            f"{limits.max_uncompressed_bytes / MiB:.0f} MB，可能是“压缩炸弹”，已拒绝",
+            _("文件解压后达 %(size)s MB，超过上限 %(limit)s MB，可能是“压缩炸弹”，已拒绝")
+            % {
+                "size": f"{total / MiB:.0f}",
+                "limit": f"{limits.max_uncompressed_bytes / MiB:.0f}",
+            },
         )
     for entry in entries:
         if entry.flag_bits & 0x1:
-            raise ImportRefused("encrypted", "文件已加密，请取消密码保护后另存为 .xlsx 再上传")
+            raise ImportRefused("encrypted", _("文件已加密，请取消密码保护后另存为 .xlsx 再上传"))
         if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise ImportRefused(
                 "not_xlsx",
-                f"文件使用了 Excel 不会使用的压缩方式，不是正常的 xlsx 文件；{NOT_XLSX_HINT}",
+                _("文件使用了 Excel 不会使用的压缩方式，不是正常的 xlsx 文件；%(hint)s")
+                % {"hint": NOT_XLSX_HINT},
             )
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > MiB and ratio > limits.max_ratio:
             raise ImportRefused(
                 "zip_bomb",
-                f"文件部件 {entry.filename[:60]} 的压缩比达 {ratio:.0f} 倍（可能是“压缩炸弹”），"
-                "不是正常的 Excel 文件，已拒绝",
+                _(
+                    "文件部件 %(part)s 的压缩比达 %(ratio)s 倍（可能是“压缩炸弹”），"
+                    "不是正常的 Excel 文件，已拒绝"
+                )
+                % {"part": entry.filename[:60], "ratio": f"{ratio:.0f}"},
             )
 
 
 def _check_parts(archive: zipfile.ZipFile, names: set[str]) -> None:
     lowered = {n.lower() for n in names}
     if "xl/workbook.bin" in lowered:
-        raise ImportRefused("not_xlsx", f"这是 .xlsb（二进制工作簿）文件；{NOT_XLSX_HINT}")
+        raise ImportRefused(
+            "not_xlsx", _("这是 .xlsb（二进制工作簿）文件；%(hint)s") % {"hint": NOT_XLSX_HINT}
+        )
     if not all(part in names for part in REQUIRED_PARTS):
-        what = "，是 Word 文档" if "word/document.xml" in lowered else ""
+        what = _("，是 Word 文档") if "word/document.xml" in lowered else ""
         raise ImportRefused(
             "not_workbook",
-            f"文件不是 Excel 工作簿（缺少工作簿结构{what}），无法读取；"
-            "请上传从本系统下载的填报模板",
+            _(
+                "文件不是 Excel 工作簿（缺少工作簿结构%(what)s），无法读取；"
+                "请上传从本系统下载的填报模板"
+            )
+            % {"what": what},
         )
     macros = any(MACRO_PARTS.search(n) for n in names)
     if not macros:
         info = archive.getinfo("[Content_Types].xml")
         if info.file_size > MiB:
-            raise ImportRefused("not_xlsx", "文件的内容类型清单异常，不是正常的 Excel 文件，已拒绝")
+            raise ImportRefused(
+                "not_xlsx", _("文件的内容类型清单异常，不是正常的 Excel 文件，已拒绝")
+            )
         content_types = _read(archive, info)
         macros = b"macroenabled" in content_types.lower() or b"vbaproject" in content_types.lower()
     if macros:
         raise ImportRefused(
-            "macros", "文件包含宏（.xlsm 或含 VBA 代码），已拒绝；请另存为不含宏的 .xlsx 文件后上传"
+            "macros",
+            _("文件包含宏（.xlsm 或含 VBA 代码），已拒绝；请另存为不含宏的 .xlsx 文件后上传"),
         )
 
 
@@ -234,7 +268,9 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         with archive.open(info) as part:
             return part.read(info.file_size + 1)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
-        raise ImportRefused("corrupt", "文件已损坏或不完整，无法读取；请重新保存后上传") from None
+        raise ImportRefused(
+            "corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")
+        ) from None
 
 
 def _scan_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits) -> None:
@@ -257,15 +293,17 @@ def _scan_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits)
                 if any(marker in window for marker in DANGEROUS_MARKUP):
                     raise ImportRefused(
                         "xml_entities",
-                        "文件包含 XML 文档类型或实体声明（可能是“XML 炸弹”或外部实体攻击），"
-                        "不是正常的 Excel 文件，已拒绝",
+                        _(
+                            "文件包含 XML 文档类型或实体声明（可能是“XML 炸弹”或外部实体攻击），"
+                            "不是正常的 Excel 文件，已拒绝"
+                        ),
                     )
                 if worksheet:
                     last_row = _check_rows(window, len(tail), last_row, entry.filename, limits)
                 tail = window[-1024:]
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         raise ImportRefused(
-            "corrupt", "文件已损坏或不完整（部件无法解压），无法读取；请重新保存后上传"
+            "corrupt", _("文件已损坏或不完整（部件无法解压），无法读取；请重新保存后上传")
         ) from None
 
 
@@ -286,12 +324,14 @@ def _check_encoding(head: bytes, name: str, xml: bool) -> None:
     printer settings are binary: only a UTF-16 byte-order mark is refused there.)"""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (xml and b"\x00" in head[:64]):
         raise ImportRefused(
-            "xml_encoding", f"文件部件 {name} 不是 UTF-8 编码，不是正常的 Excel 文件"
+            "xml_encoding",
+            _("文件部件 %(part)s 不是 UTF-8 编码，不是正常的 Excel 文件") % {"part": name},
         )
     match = _ENCODING.match(head.removeprefix(b"\xef\xbb\xbf"))
     if match and match.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise ImportRefused(
-            "xml_encoding", f"文件部件 {name} 不是 UTF-8 编码，不是正常的 Excel 文件"
+            "xml_encoding",
+            _("文件部件 %(part)s 不是 UTF-8 编码，不是正常的 Excel 文件") % {"part": name},
         )
 
 
@@ -299,8 +339,11 @@ def _too_many_rows(limits: Limits, name: str, rows: int) -> ImportRefused:
     sheet = PurePath(name).stem
     return ImportRefused(
         "too_many_rows",
-        f"工作表（{sheet}）至少有 {rows} 行，超过上限 {limits.max_rows} 行；"
-        "请删除多余的行，或使用本系统下载的填报模板",
+        _(
+            "工作表（%(sheet)s）至少有 %(rows)s 行，超过上限 %(limit)s 行；"
+            "请删除多余的行，或使用本系统下载的填报模板"
+        )
+        % {"sheet": sheet, "rows": rows, "limit": limits.max_rows},
     )
 
 

@@ -6,6 +6,7 @@ core.api.RoleAndScope; writes call targets.services, the same functions as the p
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -77,7 +78,7 @@ class TargetViewSet(ServiceWriteViewSet):
 
             return datetime.date.fromisoformat(raw)
         except ValueError:
-            raise ServiceError("invalid", "on 应为 YYYY-MM-DD 格式的日期", field="on") from None
+            raise ServiceError("invalid", _("on 应为 YYYY-MM-DD 格式的日期"), field="on") from None
 
     def _with_progress(self, targets):
         # Each target is judged for its own region: no allocation is read (issue 9).
@@ -176,8 +177,11 @@ class ReportExists(ServiceError):
     def __init__(self, report: ProgressReport):
         super().__init__(
             "report_exists",
-            f"该指标本期已有填报（编号 {report.pk}，版本 {report.version}），"
-            "请用 PATCH 并带 If-Match 修改，或在请求中写明 version",
+            _(
+                "该指标本期已有填报（编号 %(pk)s，版本 %(version)s），"
+                "请用 PATCH 并带 If-Match 修改，或在请求中写明 version"
+            )
+            % {"pk": report.pk, "version": report.version},
         )
 
 

@@ -100,7 +100,7 @@ def test_a_page_save_on_a_row_held_by_someone_else_answers_409_and_changes_nothi
         response = client.post(world.page(world.stations), form_data(world, report, 7))
 
     assert response.status_code == 409
-    assert BUSY_MESSAGE in response.content.decode()
+    assert str(BUSY_MESSAGE) in response.content.decode()
     assert response["Retry-After"] == "2"
     assert unchanged(report) == before
     assert report.history.count() == 1
@@ -155,7 +155,7 @@ def test_a_statement_timeout_answers_503_on_pages_and_in_the_api(committed_world
         )
 
     assert page.status_code == 503
-    assert UNAVAILABLE_MESSAGE in page.content.decode()
+    assert str(UNAVAILABLE_MESSAGE) in page.content.decode()
     assert (response.status_code, response.json()["code"]) == (503, "timeout")
     assert response["Retry-After"] == "5"
     assert unchanged(report) == before
@@ -213,7 +213,7 @@ def test_a_deadlock_between_a_bulk_approval_and_an_edit_lets_one_finish_and_answ
     assert editor_done.is_set() and not editor_errors, editor_errors
     assert response.status_code == 409
     body = response.content.decode()
-    assert BUSY_MESSAGE in body and 'data-code="deadlock"' in body
+    assert str(BUSY_MESSAGE) in body and 'data-code="deadlock"' in body
     rows = ProgressReport.objects.filter(pk__in=[first.pk, second.pk]).order_by("pk")
     assert {(r.status, r.note) for r in rows} == {("submitted", "A"), ("submitted", "B")}
 
@@ -240,7 +240,7 @@ def test_with_the_database_gone_pages_and_api_answer_503_not_500(committed_world
         connection.close()
 
     assert (page.status_code, save.status_code) == (503, 503)
-    assert UNAVAILABLE_MESSAGE in page.content.decode()
+    assert str(UNAVAILABLE_MESSAGE) in page.content.decode()
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
     assert response["Retry-After"] == "10"
