@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from core.choices import Role
 from core.regions import RegionTree
@@ -107,7 +108,7 @@ def can(user, action: str) -> bool:
 
 def require(user, action: str) -> None:
     if not can(user, action):
-        raise PermissionDenied(f"角色无权执行此操作（{action}）")
+        raise PermissionDenied(_("角色无权执行此操作（%(action)s）") % {"action": action})
 
 
 def role_of(user) -> str | None:

@@ -79,22 +79,33 @@ def parse_value(raw, target: Target) -> Decimal | None:
             value = Decimal(str(raw).strip().replace(",", ""))
         except InvalidOperation:
             raise ServiceError(
-                "not_a_number", f"“{raw}”不是数字，应填写{_expected(target)}", field="value"
+                "not_a_number",
+                _("“%(raw)s”不是数字，应填写%(expected)s")
+                % {"raw": raw, "expected": _expected(target)},
+                field="value",
             ) from None
     if not value.is_finite():
-        raise ServiceError("not_a_number", f"应填写{_expected(target)}", field="value")
+        raise ServiceError(
+            "not_a_number", _("应填写%(expected)s") % {"expected": _expected(target)}, field="value"
+        )
     if value < 0:
-        raise ServiceError("negative", f"不能为负数，应填写{_expected(target)}", field="value")
+        raise ServiceError(
+            "negative",
+            _("不能为负数，应填写%(expected)s") % {"expected": _expected(target)},
+            field="value",
+        )
     if target.measure_unit == "%" and value > 100:
-        raise ServiceError("out_of_range", "百分比应在 0 到 100 之间", field="value")
+        raise ServiceError("out_of_range", _("百分比应在 0 到 100 之间"), field="value")
     if target.measure_unit == "‰" and value > 1000:
-        raise ServiceError("out_of_range", "千分比应在 0 到 1000 之间", field="value")
+        raise ServiceError("out_of_range", _("千分比应在 0 到 1000 之间"), field="value")
     if target.measure_unit in COUNT_UNITS and value != value.to_integral_value():
         raise ServiceError(
-            "not_whole", f"计量单位为“{target.measure_unit}”，应填写整数", field="value"
+            "not_whole",
+            _("计量单位为“%(measure_unit)s”，应填写整数") % {"measure_unit": target.measure_unit},
+            field="value",
         )
     if abs(value) >= Decimal("1e14"):
-        raise ServiceError("out_of_range", "数值过大", field="value")
+        raise ServiceError("out_of_range", _("数值过大"), field="value")
     return value
 
 
@@ -110,18 +121,21 @@ def _expected(target: Target) -> str:
 
 def _check_period_in_plan(plan: Plan, period: str) -> None:
     if not is_valid_period(period):
-        raise ServiceError("bad_period", "期间格式应为 2022、2022H1 或 2022Q3", field="period")
+        raise ServiceError("bad_period", _("期间格式应为 2022、2022H1 或 2022Q3"), field="period")
     year = int(period[:4])
     if not plan.start_year <= year <= plan.end_year:
         raise ServiceError(
             "period_outside_plan",
-            f"期间 {period} 不在规划期 {plan.start_year}—{plan.end_year} 内",
+            _("期间 %(period)s 不在规划期 %(start_year)s—%(end_year)s 内")
+            % {"period": period, "start_year": plan.start_year, "end_year": plan.end_year},
             field="period",
         )
 
 
 def _period_not_open(period: str) -> ServiceError:
-    return ServiceError("period_not_open", f"期间 {period} 尚未开放填报", field="period")
+    return ServiceError(
+        "period_not_open", _("期间 %(period)s 尚未开放填报") % {"period": period}, field="period"
+    )
 
 
 def reporting_period(target: Target, period: str) -> ReportingPeriod:
@@ -213,7 +227,7 @@ def _may_report_in(actor, region: Region) -> bool:
 
 
 def _out_of_scope() -> NotAllowed:
-    return NotAllowed("out_of_scope", "该指标或区划不在您的填报范围内")
+    return NotAllowed("out_of_scope", _("该指标或区划不在您的填报范围内"))
 
 
 def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: Shares) -> None:
@@ -225,11 +239,13 @@ def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: 
         raise _out_of_scope()
     if not owes_region(target, region.pk, shares):
         raise ServiceError(
-            "region_not_owed", f"{region.name}不承担该指标，无需填报", field="region"
+            "region_not_owed",
+            _("%(name)s不承担该指标，无需填报") % {"name": region.name},
+            field="region",
         )
     if target.feed != Feed.REPORTS:
         raise ServiceError(
-            "not_reported", "该指标的实际值由系统计算（公式或台账），无需填报", field="value"
+            "not_reported", _("该指标的实际值由系统计算（公式或台账），无需填报"), field="value"
         )
 
 
@@ -318,20 +334,21 @@ def previous_figures(region: Region, period: str, plan_ids: Iterable[int]) -> di
 
 def _check_value(number: Decimal | None, submit: bool) -> None:
     if submit and number is None:
-        raise ServiceError("value_required", "提交前请填写数值", field="value")
+        raise ServiceError("value_required", _("提交前请填写数值"), field="value")
 
 
 def _check_editable(report: ProgressReport) -> None:
     if report.status not in EDITABLE:
         raise ServiceError(
             "not_editable",
-            f"该报送当前为“{report.get_status_display()}”，不能修改",
+            _("该报送当前为“%(get_status_display)s”，不能修改")
+            % {"get_status_display": report.get_status_display()},
         )
 
 
 def _check_new(version: int | None) -> None:
     if version not in (None, 0):
-        raise ServiceError("stale_edit", "该报送已被删除，请刷新后重试")
+        raise ServiceError("stale_edit", _("该报送已被删除，请刷新后重试"))
 
 
 def _save_reason(submit: bool) -> str:
@@ -763,7 +780,7 @@ def attach_evidence(report: ProgressReport, files: Sequence, *, actor) -> Progre
     _check_may_report(actor, report.target, report.region)
     report = lock_for_edit(ProgressReport, report.pk, None)
     if report.status == ReportStatus.APPROVED:
-        raise ServiceError("not_editable", "已审核的报送不能再添加佐证材料，请先重新打开")
+        raise ServiceError("not_editable", _("已审核的报送不能再添加佐证材料，请先重新打开"))
     _attach(report, files, actor)
     return report
 
@@ -783,7 +800,8 @@ def _transition(report: ProgressReport, *, actor, version, allowed: set[str], to
         labels = "、".join(str(ReportStatus(s).label) for s in allowed)
         raise ServiceError(
             "bad_transition",
-            f"该报送当前为“{report.get_status_display()}”，只有“{labels}”的报送才能执行此操作",
+            _("该报送当前为“%(get_status_display)s”，只有“%(labels)s”的报送才能执行此操作")
+            % {"get_status_display": report.get_status_display(), "labels": labels},
         )
     report.status = to
     return report
@@ -794,7 +812,7 @@ def submit_report(report: ProgressReport, *, actor, version: int | None = None) 
     _check_may_report(actor, report.target, report.region)
     _check_open(report.target, report.region, report.period)
     if report.value is None:
-        raise ServiceError("value_required", "提交前请填写数值", field="value")
+        raise ServiceError("value_required", _("提交前请填写数值"), field="value")
     report = _transition(
         report, actor=actor, version=version, allowed=EDITABLE, to=ReportStatus.SUBMITTED, reason=""
     )
@@ -806,7 +824,7 @@ def submit_report(report: ProgressReport, *, actor, version: int | None = None) 
 def _check_may_review(actor, report: ProgressReport) -> None:
     require(actor, APPROVE)
     if not allows(actor, report, APPROVE):
-        raise NotAllowed("out_of_scope", "该报送不在您的审核范围内")
+        raise NotAllowed("out_of_scope", _("该报送不在您的审核范围内"))
 
 
 @transaction.atomic
@@ -833,7 +851,7 @@ def approve_report(report: ProgressReport, *, actor, version: int | None = None)
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("reason_required", "请填写理由", field="reason")
+        raise ServiceError("reason_required", _("请填写理由"), field="reason")
     return reason[:2000]
 
 
@@ -904,11 +922,11 @@ def save_contribution(
     """A supporting unit's figure; the lead unit sees it when consolidating."""
     scope = scope_of(actor)
     if scope.unit_id is None:
-        raise ServiceError("no_unit", "您的账号未绑定责任单位，无法作为配合单位报送")
+        raise ServiceError("no_unit", _("您的账号未绑定责任单位，无法作为配合单位报送"))
     _check_may_report(actor, target, region)
     _check_open(target, region, period)
     number = parse_value(value, target)
-    contribution, _ = ReportContribution.objects.select_for_update().get_or_create(
+    contribution, _created = ReportContribution.objects.select_for_update().get_or_create(
         target=target, region=region, period=period, unit_id=scope.unit_id
     )
     contribution.value, contribution.note, contribution.submitted_by = number, note, actor
@@ -929,15 +947,19 @@ def open_period(
 ) -> ReportingPeriod:
     require(actor, CHANGE)
     if not allows(actor, plan, CHANGE):
-        raise NotAllowed("out_of_scope", "该规划不在您的管理范围内")
+        raise NotAllowed("out_of_scope", _("该规划不在您的管理范围内"))
     if not is_valid_period(period):
-        raise ServiceError("bad_period", "期间格式应为 2022、2022H1 或 2022Q3", field="period")
+        raise ServiceError("bad_period", _("期间格式应为 2022、2022H1 或 2022Q3"), field="period")
     if not plan.start_year <= int(period[:4]) <= plan.end_year:
-        raise ServiceError("period_outside_plan", f"期间 {period} 不在规划期内", field="period")
+        raise ServiceError(
+            "period_outside_plan",
+            _("期间 %(period)s 不在规划期内") % {"period": period},
+            field="period",
+        )
     if due_on > locks_on:
-        raise ServiceError("bad_dates", "截止日期不能晚于锁定日期", field="due_on")
+        raise ServiceError("bad_dates", _("截止日期不能晚于锁定日期"), field="due_on")
     if due_on < period_bounds(period)[0]:
-        raise ServiceError("bad_dates", "截止日期不能早于期间开始", field="due_on")
+        raise ServiceError("bad_dates", _("截止日期不能早于期间开始"), field="due_on")
     found, created = ReportingPeriod.objects.get_or_create(
         plan=plan,
         period=period,
@@ -956,15 +978,15 @@ def grant_lock_exception(
 ) -> LockException:
     require(actor, CHANGE)
     if not scope_of(actor).covers(region):
-        raise NotAllowed("out_of_scope", "该区划不在您的管理范围内")
+        raise NotAllowed("out_of_scope", _("该区划不在您的管理范围内"))
     if not allows(actor, reporting_period.plan, VIEW):
-        raise NotAllowed("out_of_scope", "该规划不在您的管理范围内")
+        raise NotAllowed("out_of_scope", _("该规划不在您的管理范围内"))
     reason = _reason(reason)
     if len(reason) > 255:
-        raise ServiceError("too_long", "理由不能超过 255 个字", field="reason")
+        raise ServiceError("too_long", _("理由不能超过 255 个字"), field="reason")
     if until < timezone.localdate():
-        raise ServiceError("bad_dates", "开放截止日期不能早于今天", field="until")
-    exception, _ = LockException.objects.update_or_create(
+        raise ServiceError("bad_dates", _("开放截止日期不能早于今天"), field="until")
+    exception, _created = LockException.objects.update_or_create(
         reporting_period=reporting_period,
         region=region,
         defaults={"until": until, "reason": reason, "granted_by": actor},

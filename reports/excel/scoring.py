@@ -37,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.choices import Attribute
 from core.models import Region, Unit
@@ -593,7 +594,7 @@ def build_evaluation(plan: Plan, *, user, on: datetime.date | None = None) -> li
 def _check_may_edit(actor, plan: Plan) -> None:
     require(actor, CHANGE)
     if not allows(actor, plan, CHANGE):
-        raise NotAllowed("out_of_scope", "该规划不在您的管理范围内")
+        raise NotAllowed("out_of_scope", _("该规划不在您的管理范围内"))
 
 
 @transaction.atomic
@@ -603,7 +604,8 @@ def ensure_scheme(plan: Plan, year: int, *, actor) -> AssessmentScheme:
     if not plan.start_year <= year <= plan.end_year:
         raise ServiceError(
             "year_outside_plan",
-            f"{year} 年不在规划期 {plan.start_year}—{plan.end_year} 内",
+            _("%(year)s 年不在规划期 %(start_year)s—%(end_year)s 内")
+            % {"year": year, "start_year": plan.start_year, "end_year": plan.end_year},
             field="year",
         )
     scheme = AssessmentScheme.objects.filter(plan=plan, year=year).first()
@@ -634,9 +636,9 @@ def update_scheme(
             setattr(scheme, name, changes[name])
             fields.append(name)
     if scheme.full_marks is not None and scheme.full_marks <= 0:
-        raise ServiceError("bad_points", "满分应大于 0", field="full_marks")
+        raise ServiceError("bad_points", _("满分应大于 0"), field="full_marks")
     if scheme.basis not in ScoreBasis.values:
-        raise ServiceError("bad_basis", "计分依据应为“按序时进度”或“按目标值”", field="basis")
+        raise ServiceError("bad_basis", _("计分依据应为“按序时进度”或“按目标值”"), field="basis")
     if fields:
         scheme.updated_by = actor
         save_versioned(scheme, [*fields, "updated_by"], actor=actor, reason="修改考核方案")
@@ -645,10 +647,12 @@ def update_scheme(
 
 def _owner(scheme: AssessmentScheme, actor, region: Region | None, unit: Unit | None):
     if (region is None) == (unit is None):
-        raise ServiceError("owner_required", "请选择一个被考核区划或一个被考核单位", field="region")
+        raise ServiceError(
+            "owner_required", _("请选择一个被考核区划或一个被考核单位"), field="region"
+        )
     located = region.pk if region is not None else unit.region_id
     if not scope_of(actor).covers(located):
-        raise NotAllowed("out_of_scope", "该区划或单位不在您的管理范围内")
+        raise NotAllowed("out_of_scope", _("该区划或单位不在您的管理范围内"))
 
 
 @transaction.atomic
@@ -665,13 +669,13 @@ def add_deduction(
     _owner(scheme, actor, region, unit)
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("reason_required", "请填写扣分事由", field="reason")
+        raise ServiceError("reason_required", _("请填写扣分事由"), field="reason")
     try:
         points = Decimal(str(points))
     except ArithmeticError:
-        raise ServiceError("bad_points", "扣分应为大于 0 的数字", field="points") from None
+        raise ServiceError("bad_points", _("扣分应为大于 0 的数字"), field="points") from None
     if not points.is_finite() or points <= 0 or points > 1000:
-        raise ServiceError("bad_points", "扣分应为大于 0、不超过 1000 的数字", field="points")
+        raise ServiceError("bad_points", _("扣分应为大于 0、不超过 1000 的数字"), field="points")
     deduction = Deduction(
         scheme=scheme,
         region=region,
@@ -700,7 +704,7 @@ def add_veto(
     _owner(scheme, actor, region, unit)
     title = (title or "").strip()
     if not title:
-        raise ServiceError("title_required", "请填写否决事项", field="title")
+        raise ServiceError("title_required", _("请填写否决事项"), field="title")
     veto = VetoItem(
         scheme=scheme,
         region=region,
@@ -729,16 +733,16 @@ def set_item_points(
 ) -> ItemWeight:
     _check_may_edit(actor, scheme.plan)
     if (target is None) == (task is None):
-        raise ServiceError("item_required", "请选择一个指标或一个任务", field="target")
+        raise ServiceError("item_required", _("请选择一个指标或一个任务"), field="target")
     item = target or task
     if item.plan_id != scheme.plan_id:
-        raise ServiceError("other_plan", "该指标或任务不属于本规划", field="target")
+        raise ServiceError("other_plan", _("该指标或任务不属于本规划"), field="target")
     try:
         points = Decimal(str(points))
     except ArithmeticError:
-        raise ServiceError("bad_points", "分值应为不小于 0 的数字", field="points") from None
+        raise ServiceError("bad_points", _("分值应为不小于 0 的数字"), field="points") from None
     if not points.is_finite() or points < 0 or points > 1000:
-        raise ServiceError("bad_points", "分值应为 0 到 1000 之间的数字", field="points")
+        raise ServiceError("bad_points", _("分值应为 0 到 1000 之间的数字"), field="points")
     weight = ItemWeight.objects.filter(scheme=scheme, target=target, task=task).first()
     created = weight is None
     if created:
