@@ -7,8 +7,7 @@ import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -16,10 +15,17 @@ from core.scope import VIEW
 from core.services import ServiceError
 from planning.api import views as planning_api
 from planning.models import Plan
+from reports.api_serializers import (
+    IntegrityFindingSerializer,
+    PlanSummarySerializer,
+    RegionSummarySerializer,
+)
 from targets.integrity import check_plan_integrity
 from targets.rollups import StatusBoard
 
-ON_PARAMETER = OpenApiParameter("on", str, description="判断日期 YYYY-MM-DD（默认今天）")
+ON_PARAMETER = OpenApiParameter(
+    "on", OpenApiTypes.DATE, description="判断日期 YYYY-MM-DD（默认今天）"
+)
 
 
 def date_param(request) -> datetime.date:
@@ -44,7 +50,7 @@ class RegionViewSet(planning_api.RegionViewSet):
     @extend_schema(
         parameters=[ON_PARAMETER],
         summary="区划汇总：本区划及下级的指标状态与分解",
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: RegionSummarySerializer},
     )
     @action(detail=True, methods=["get"])
     def summary(self, request, pk=None):
@@ -58,7 +64,9 @@ class PlanViewSet(planning_api.PlanViewSet):
     """规划：委员会办公室工作人员可新建、修改；含状态汇总与一致性检查。"""
 
     @extend_schema(
-        parameters=[ON_PARAMETER], summary="规划汇总：按状态计数、约束性指标滞后、填报完整率"
+        parameters=[ON_PARAMETER],
+        summary="规划汇总：按状态计数、约束性指标滞后、填报完整率",
+        responses={200: PlanSummarySerializer},
     )
     @action(detail=True, methods=["get"])
     def summary(self, request, pk=None):
@@ -68,22 +76,11 @@ class PlanViewSet(planning_api.PlanViewSet):
 
     @extend_schema(
         summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）",
-        responses={
-            200: inline_serializer(
-                name="IntegrityFinding",
-                many=True,
-                fields={
-                    "level": serializers.CharField(help_text="error 错误 / warning 提示"),
-                    "code": serializers.CharField(help_text="检查项代码"),
-                    "message": serializers.CharField(help_text="中文说明"),
-                    "items": serializers.ListField(
-                        child=serializers.DictField(), help_text="涉及的条目及原文依据"
-                    ),
-                },
-            )
-        },
+        # A plain list (not paged, not filtered): the plan's findings, whole.
+        responses={200: IntegrityFindingSerializer(many=True)},
+        filters=False,
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def integrity(self, request, pk=None):
         plan = self.get_object()
         findings = check_plan_integrity(Plan.objects.filter(pk=plan.pk))

@@ -20,6 +20,12 @@ def pytest_configure(config):
     settings.SECURE_SSL_REDIRECT = False
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Tests on the live server run after the others: they are transactional (the server needs
+    committed data), so the database is flushed when they end (tests/browser: the same)."""
+    items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))
+
+
 def pytest_sessionstart(session):
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         from django.conf import settings

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.evidence_views import download_url as evidence_download_url
@@ -99,6 +100,15 @@ class TaskWriteSerializer(serializers.ModelSerializer):
         validators = []
 
 
+class EvidenceLinkSerializer(serializers.Serializer):
+    """An evidence file as a task update lists it (documents the dicts built below)."""
+
+    id = serializers.IntegerField(help_text="佐证材料 id")
+    name = serializers.CharField(help_text="原文件名")
+    sha256 = serializers.CharField(help_text="SHA-256（十六进制）")
+    download_url = serializers.CharField(help_text="下载地址（范围内可下载）")
+
+
 class TaskUpdateSerializer(serializers.ModelSerializer):
     evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名、SHA-256、下载地址）")
 
@@ -107,6 +117,7 @@ class TaskUpdateSerializer(serializers.ModelSerializer):
         fields = ["id", "task", "author", "created_at", "text", "percent", "evidence"]
         read_only_fields = fields
 
+    @extend_schema_field(EvidenceLinkSerializer(many=True))
     def get_evidence(self, update) -> list[dict]:
         return [
             {

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
@@ -18,6 +19,7 @@ from planning.filtersets import TaskFilterSet
 from planning.models import Task
 from reports.excel import exporters, scoring
 from reports.excel.forms import AssessmentForm, EvaluationForm, FiguresTemplateForm
+from reports.excel.scoring import GROUP_BY_REGION, GROUP_BY_UNIT
 from reports.excel.templates import figures_template, owed_rows, template_filename
 from reports.excel_views import xlsx_response
 from stations.filtersets import StationFilterSet
@@ -54,6 +56,46 @@ class XlsxView(APIView):
         return filterset.qs
 
 
+class FilteredXlsxView(XlsxView):
+    """A list page's rows in the user's scope, filtered by the page's FilterSet; its filters
+    are the query parameters (``filter_backends`` and ``queryset`` name them for the schema:
+    the rows come from ``rows``)."""
+
+    filterset_class = None
+    queryset = None
+    filter_backends = [DjangoFilterBackend]
+
+    def rows(self):
+        model = self.queryset.model
+        return self.filtered(self.filterset_class, model.objects.for_user(self.request.user, VIEW))
+
+
+# The forms' fields, as the schema's query parameters (the forms validate them).
+class AssessmentQuery(serializers.Serializer):
+    plan = serializers.IntegerField(help_text="规划 id（范围内）")
+    year = serializers.IntegerField(
+        min_value=1949, max_value=2100, help_text="考核年度（须在规划期内）"
+    )
+    by = serializers.ChoiceField(
+        choices=[(GROUP_BY_REGION, "按区县"), (GROUP_BY_UNIT, "按牵头单位")],
+        required=False,
+        help_text="分表方式：region 按区县（默认，每个区县一张表）/ unit 按牵头单位",
+    )
+
+
+class EvaluationQuery(serializers.Serializer):
+    plan = serializers.IntegerField(help_text="规划 id（范围内）")
+    on = serializers.DateField(required=False, help_text="评估日期 YYYY-MM-DD（默认今天）")
+
+
+class FiguresTemplateQuery(serializers.Serializer):
+    plan = serializers.IntegerField(help_text="规划 id（范围内）")
+    region = serializers.IntegerField(help_text="填报区划 id（您的填报范围内）")
+    period = serializers.CharField(
+        max_length=6, help_text="填报期间（须已开放）：年度 2024，半年 2024H1，季度 2024Q3"
+    )
+
+
 def _stamp() -> str:
     return f"{timezone.localtime():%Y%m%d}"
 
@@ -62,6 +104,7 @@ def _response(workbook, filename):
     return xlsx_response(workbook, filename)
 
 
+@extend_schema(parameters=[AssessmentQuery])
 class AssessmentExport(XlsxView):
     """GET ?plan=&year=&by=region|unit → the 考核表 workbook."""
 
@@ -74,6 +117,7 @@ class AssessmentExport(XlsxView):
         return _response(exporters.assessment_workbook(result), name)
 
 
+@extend_schema(parameters=[EvaluationQuery])
 class EvaluationExport(XlsxView):
     """GET ?plan=&on=YYYY-MM-DD → the evaluation table (中期评估)."""
 
@@ -85,34 +129,43 @@ class EvaluationExport(XlsxView):
         return _response(workbook, f"{data['plan'].title}_实施评估_{on:%Y%m%d}.xlsx")
 
 
-class TaskLedgerExport(XlsxView):
+@extend_schema(filters=True)
+class TaskLedgerExport(FilteredXlsxView):
     """GET with the task list's filters → 任务台账."""
 
+    filterset_class = TaskFilterSet
+    queryset = Task.objects.none()
+
     def get(self, request):
-        tasks = self.filtered(TaskFilterSet, Task.objects.for_user(request.user, VIEW))
+        tasks = self.rows()
         return _response(exporters.task_ledger_workbook(tasks), f"任务台账_{_stamp()}.xlsx")
 
 
-class StationRegisterExport(XlsxView):
+@extend_schema(filters=True)
+class StationRegisterExport(FilteredXlsxView):
     """GET with the station register's filters → 消防站台账."""
 
+    filterset_class = StationFilterSet
+    queryset = Station.objects.none()
+
     def get(self, request):
-        stations = self.filtered(StationFilterSet, Station.objects.for_user(request.user, VIEW))
-        workbook = exporters.station_register_workbook(stations)
+        workbook = exporters.station_register_workbook(self.rows())
         return _response(workbook, f"消防站台账_{_stamp()}.xlsx")
 
 
-class ReportLedgerExport(XlsxView):
+@extend_schema(filters=True)
+class ReportLedgerExport(FilteredXlsxView):
     """GET with the report list's filters → 填报记录."""
 
+    filterset_class = ProgressReportFilterSet
+    queryset = ProgressReport.objects.none()
+
     def get(self, request):
-        reports = self.filtered(
-            ProgressReportFilterSet, ProgressReport.objects.for_user(request.user, VIEW)
-        )
-        workbook = exporters.report_ledger_workbook(reports)
+        workbook = exporters.report_ledger_workbook(self.rows())
         return _response(workbook, f"填报记录_{_stamp()}.xlsx")
 
 
+@extend_schema(parameters=[FiguresTemplateQuery])
 class FiguresTemplateExport(XlsxView):
     """GET ?plan=&region=&period= → the yearly figures template (liaisons and staff)."""
 

@@ -1,10 +1,13 @@
 """Thin serializers (STYLE §6): one per model plus a brief one for nesting. Computed status
 comes from the map the view built once (``context["progress"]``), never from a query here."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Notice
 from core.evidence_views import download_url as evidence_download_url
+from planning.api.serializers import EvidenceLinkSerializer
+from targets.choices import ProgressStatus
 from targets.models import (
     Allocation,
     BaseFigure,
@@ -141,6 +144,10 @@ class TargetWriteSerializer(serializers.ModelSerializer):
         validators = []
 
 
+class ReportEvidenceSerializer(EvidenceLinkSerializer):
+    size_bytes = serializers.IntegerField(help_text="文件大小（字节）")
+
+
 class ProgressReportSerializer(serializers.ModelSerializer):
     evidence = serializers.SerializerMethodField(help_text="佐证材料（文件名、SHA-256、下载地址）")
 
@@ -153,6 +160,7 @@ class ProgressReportSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(ReportEvidenceSerializer(many=True))
     def get_evidence(self, report) -> list[dict]:
         return [
             {
@@ -210,6 +218,47 @@ class VersionSerializer(serializers.Serializer):
 
 class EvidenceUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="佐证材料文件（PDF、图片、Word、Excel 等）")
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="期间（年度）")
+    planned = serializers.FloatField(allow_null=True, help_text="计划值：该年末应达到的值")
+    actual = serializers.FloatField(
+        allow_null=True, help_text="实际值（该年末，当年截至判断日期；未到的年度为 null）"
+    )
+
+
+class SeriesProjectionSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="目标年度")
+    value = serializers.FloatField(allow_null=True, help_text=STATUS_FIELDS["projection"])
+    meets = serializers.BooleanField(allow_null=True, help_text=STATUS_FIELDS["projection_meets"])
+
+
+class SeriesRegionSerializer(serializers.Serializer):
+    region = serializers.IntegerField(help_text="区划 id")
+    region_name = serializers.CharField(help_text="区划名称")
+    allocated = serializers.FloatField(allow_null=True, help_text="分解到该区划的目标值")
+    actual = serializers.FloatField(allow_null=True, help_text="该区划的实际值")
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+
+
+class TargetSeriesSerializer(serializers.Serializer):
+    """targets.series.target_series(): the target page's chart data."""
+
+    target = serializers.IntegerField(help_text="指标 id")
+    on = serializers.DateField(help_text="判断日期")
+    unit = serializers.CharField(help_text="计量单位")
+    target_value = serializers.FloatField(allow_null=True, help_text="目标值")
+    target_year = serializers.IntegerField(help_text="目标年度（未写明时为规划末年）")
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+    is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
+    points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
+    projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
+    regions = SeriesRegionSerializer(many=True, help_text="分解到各地时，各地的目标与实际")
 
 
 class FireStatisticSerializer(serializers.ModelSerializer):

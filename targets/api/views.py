@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -34,6 +34,7 @@ from targets.api.serializers import (
     ReasonSerializer,
     ReportUpdateSerializer,
     TargetSerializer,
+    TargetSeriesSerializer,
     TargetWriteSerializer,
     VersionSerializer,
 )
@@ -56,7 +57,15 @@ from targets.models import (
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
 
+ON_PARAMETER = OpenApiParameter(
+    "on", OpenApiTypes.DATE, description="状态引擎的判断日期 YYYY-MM-DD（默认今天）"
+)
 
+
+@extend_schema_view(
+    list=extend_schema(parameters=[ON_PARAMETER]),
+    retrieve=extend_schema(parameters=[ON_PARAMETER]),
+)
 class TargetViewSet(ServiceWriteViewSet):
     """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
 
@@ -119,7 +128,8 @@ class TargetViewSet(ServiceWriteViewSet):
 
     @extend_schema(
         summary="计划值、实际值与趋势（按期间，分解到各地时分地区）",
-        responses={200: OpenApiTypes.OBJECT},
+        parameters=[ON_PARAMETER],
+        responses={200: TargetSeriesSerializer},
     )
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
