@@ -12,7 +12,7 @@ admin.site.index_title = "数据管理"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log-in, password change and (when switched on) reset by e-mail, notices, API tokens.
     path("accounts/", include("accounts.urls")),
     path("reports/", include("targets.urls")),
     path("admin/", admin.site.urls),

@@ -13,7 +13,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -21,6 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from accounts.services import issue_api_token
 from fireplan.wsgi import application
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -64,12 +64,12 @@ def in_process(settings, db):
 
 @pytest.fixture
 def staff_token(staff_nanyang, open_2024):
-    return Token.objects.create(user=staff_nanyang).key
+    return issue_api_token(staff_nanyang).key
 
 
 @pytest.fixture
 def liaison_token(liaison_nanzhao, open_2024):
-    return Token.objects.create(user=liaison_nanzhao).key
+    return issue_api_token(liaison_nanzhao).key
 
 
 @schema.parametrize()
