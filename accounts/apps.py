@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("用户与权限")
 
     def ready(self):
-        from accounts import scope_rules  # noqa: F401  (registers who may see and change our models)
+        # Who may see and change our models; API tokens end on password change, deactivation.
+        from accounts import scope_rules, signals  # noqa: F401

@@ -1,8 +1,11 @@
 """Who a user is in the product: a role and a scope (a region with everything below it, and
-optionally a unit), plus the notices shown in the page header."""
+optionally a unit), the notices shown in the page header, and the user's API tokens."""
+
+import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -75,3 +78,41 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ApiToken(models.Model):
+    """A key for the REST API (``Authorization: Token <key>``), one of several a user may
+    hold. The key itself is shown once, when it is made; the database keeps its SHA-256
+    digest only (a key has 160 random bits, so a fast hash is enough) and the first
+    characters to tell tokens apart. Each token ends at ``expires``
+    (settings.API_TOKEN_TTL_DAYS after creation); all of a user's tokens end when the
+    password changes or the account is deactivated (accounts.signals)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    digest = models.CharField(_("摘要"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        _("前缀"), max_length=8, editable=False, help_text=_("令牌的前 8 位，用于辨认")
+    )
+    created = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    expires = models.DateTimeField(_("到期时间"))
+    last_used = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API 访问令牌")
+        verbose_name_plural = _("API 访问令牌")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires <= (now or timezone.now())

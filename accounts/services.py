@@ -12,15 +12,19 @@ server, outside every scope, recorded as 系统 in the history.
 
 from __future__ import annotations
 
+import datetime
+import secrets
+
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Profile
+from accounts.models import ApiToken, Profile
 from core.choices import Role
 from core.models import Region, Unit
 from core.regions import RegionTree
@@ -251,27 +255,53 @@ def set_password(user: User, *, actor, password: str) -> User:
 
 # ------------------------------------------------------------------------------ API tokens
 
-
-@transaction.atomic
-def issue_api_token(user) -> str:
-    """A new API token for the user (any old one stops working); returns the key."""
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user).key
+# Live tokens a user may hold at once (one per outside system is the idea); expired ones do
+# not count and are cleared whenever the user gets a new one.
+MAX_API_TOKENS = 20
 
 
 @transaction.atomic
-def obtain_api_token(user) -> str:
-    """The user's current API token, created if there is none (POST /api/v1/auth/token/)."""
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.get_or_create(user=user)[0].key
+def issue_api_token(user: User) -> ApiToken:
+    """A new API token for ``user``, valid for settings.API_TOKEN_TTL_DAYS; the user's other
+    tokens stay valid. The key is on the returned token as ``.key`` — the only time it is
+    known: the database keeps its digest. The user's row is locked (as accounts.signals locks
+    it when a password changes or the account is deactivated), so a token issued at that very
+    moment is ended with the others, never left behind."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise NotAllowed("inactive_user", _("该用户已停用，不能获取访问令牌"))
+    now = timezone.now()
+    ApiToken.objects.filter(user=user, expires__lte=now).delete()
+    if ApiToken.objects.filter(user=user).count() >= MAX_API_TOKENS:
+        raise ServiceError(
+            "too_many_tokens",
+            _("已有 %(count)s 个有效的访问令牌，请先在“API 访问令牌”页面撤销不再使用的令牌")
+            % {"count": MAX_API_TOKENS},
+        )
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user,
+        digest=ApiToken.digest_of(key),
+        prefix=key[:8],
+        created=now,
+        expires=now + datetime.timedelta(days=settings.API_TOKEN_TTL_DAYS),
+    )
+    token.key = key
+    return token
 
 
 @transaction.atomic
-def revoke_api_token(user) -> bool:
-    from rest_framework.authtoken.models import Token
+def revoke_api_token(user: User, token_id: int | None = None) -> int:
+    """End one of the user's own tokens (``token_id``), or all of them; how many ended."""
+    tokens = ApiToken.objects.filter(user=user)
+    if token_id is not None:
+        tokens = tokens.filter(pk=token_id)
+    deleted, _rows = tokens.delete()
+    return deleted
 
-    deleted, _ = Token.objects.filter(user=user).delete()
-    return bool(deleted)
+
+def end_api_tokens(user: User) -> int:
+    """Every token of the user ends (password changed or reset, account deactivated); called
+    inside the write that changes the user (accounts.signals)."""
+    deleted, _rows = ApiToken.objects.filter(user_id=user.pk).delete()
+    return deleted

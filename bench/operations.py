@@ -31,9 +31,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Profile
+from accounts.services import issue_api_token
 from bench import excel
 from bench.measure import Timing, peak_memory, rolled_back, timed
 from bench.synthetic import LIAISON_USERNAME, MARK, PLAN_CODE_PREFIX, STAFF_USERNAME, seed_scale
@@ -230,7 +230,7 @@ class Bench:
         )
         self.client = Client()
         self.client.force_login(self.staff)
-        self.token = Token.objects.get_or_create(user=self.staff)[0].key
+        self.token = issue_api_token(self.staff).key
 
     def _get(self, path: str, **headers) -> Callable[[], None]:
         def run() -> None:

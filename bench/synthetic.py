@@ -33,7 +33,6 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Profile
 from core import bulkload
@@ -308,7 +307,6 @@ def _users(root, county_id: int, seed: int, using: str):
         Profile.objects.using(using).update_or_create(
             user=user, defaults={"role": role, "region_id": region_id}
         )
-        Token.objects.using(using).get_or_create(user=user)
         made.append(user)
     return made[0], made[1], passwords
 

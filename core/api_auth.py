@@ -1,5 +1,6 @@
-"""Token authentication that throttles bad tokens, and the browsable API's renderer with
-its Content-Security-Policy; both named in settings.REST_FRAMEWORK.
+"""Token authentication that throttles bad tokens (the base of
+accounts.authentication.ApiTokenAuthentication, which looks the tokens up), and the browsable
+API's renderer with its Content-Security-Policy; both named in settings.REST_FRAMEWORK.
 
 DRF authenticates before it throttles, so a wrong ``Authorization: Token …`` is answered 401
 before the anonymous rate is ever counted: without this a client could try tokens at full
@@ -10,7 +11,6 @@ Like api_policies, this module must not import DRF views.
 """
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from rest_framework import exceptions, renderers
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.settings import api_settings
@@ -59,16 +59,9 @@ class ThrottledTokenAuthentication(TokenAuthentication):
             raise
 
     def authenticate_credentials(self, key):
-        """DRF's check, with the user's profile in the same query: every request needs it
-        for the scope (core.scope), so a list endpoint stays at a fixed small count."""
-        model = self.get_model()
-        try:
-            token = model.objects.select_related("user__profile").get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("访问令牌无效或已被撤销")) from None
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("该用户已停用"))
-        return token.user, token
+        """The token's owner and the token, or AuthenticationFailed: the token store is the
+        accounts app's (accounts.authentication.ApiTokenAuthentication, named in settings)."""
+        raise NotImplementedError("subclass ThrottledTokenAuthentication with a token store")
 
 
 class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):

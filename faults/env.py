@@ -267,9 +267,9 @@ def prepare_cast() -> Cast:
 
     from django.contrib.auth.models import User
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import Profile
+    from accounts.services import issue_api_token
     from core.models import Region
     from planning.models import Plan
     from targets.choices import Feed
@@ -287,7 +287,8 @@ def prepare_cast() -> Cast:
         Profile.objects.update_or_create(
             user=user, defaults={"role": role, "region": Region.objects.get(name=region)}
         )
-        cast.tokens[username] = Token.objects.get_or_create(user=user)[0].key
+        # set_password ended the user's earlier tokens (accounts.signals): a new one.
+        cast.tokens[username] = issue_api_token(user).key
     today = timezone.localdate()
     for code, period in ((SAVE_PLAN, PERIOD), (IMPORT_PLAN, IMPORT_PERIOD)):
         ReportingPeriod.objects.get_or_create(

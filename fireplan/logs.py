@@ -31,6 +31,11 @@ request_var: contextvars.ContextVar = contextvars.ContextVar("request", default=
 
 access_log = logging.getLogger("fireplan.access")
 
+# URL parameters that are secrets (the password reset link's ``token``): cut out of the
+# access line and of every other record of the request (Django's "Not Found: <path>" …).
+SECRET_URL_KWARGS = ("token",)
+REDACTED = "[redacted]"
+
 
 def current_request_id() -> str | None:
     return request_id_var.get()
@@ -50,6 +55,19 @@ def known_user_id(request) -> int | None:
     return None
 
 
+def url_secrets(request) -> list[str]:
+    match = getattr(request, "resolver_match", None) if request is not None else None
+    if match is None:
+        return []
+    return [str(match.kwargs[name]) for name in SECRET_URL_KWARGS if match.kwargs.get(name)]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -64,14 +82,15 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            path = redact(request.path, url_secrets(request))
             access_log.info(
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
@@ -83,13 +102,22 @@ class RequestLogMiddleware:
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` and ``user_id`` of the current request (None outside one)."""
+    """Adds ``request_id`` and ``user_id`` of the current request (None outside one), and
+    cuts the request's secret URL parameters out of the record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Django logs a 4xx/5xx answer after the middleware has finished (``log_response``),
+        # naming the request in the record.
+        request = request_var.get() or getattr(record, "request", None)
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+            record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         if not hasattr(record, "user_id"):
-            record.user_id = known_user_id(request_var.get())
+            record.user_id = known_user_id(request)
+        secrets = url_secrets(request)
+        if secrets:
+            record.msg, record.args = redact(record.getMessage(), secrets), None
+            if isinstance(getattr(record, "path", None), str):
+                record.path = redact(record.path, secrets)
         return True
 
 

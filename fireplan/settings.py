@@ -6,6 +6,7 @@ bad values fail loudly at start-up rather than silently falling back.
 """
 
 import datetime
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -77,7 +78,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -231,8 +231,32 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+# Axes' database handler, plus the slow-down before the lock-out (core.security).
+AXES_HANDLER = "core.security.SlowDownAxesHandler"
+# After this many failures of a user name from an address, each further try must wait a
+# growing few seconds (2, 4, 8 … at most 60) after the last failure, else 429 请稍后再试;
+# the refused tries are not counted. 0: no slow-down, only the lock-out.
+LOGIN_SLOWDOWN_AFTER = env_int("LOGIN_SLOWDOWN_AFTER", 3)
 # Behind N reverse proxies that append to X-Forwarded-For: the client address for lock-out.
+# 0 (no proxy): REMOTE_ADDR, the header is ignored. Never more than the proxies really there,
+# or a client chooses its own address by sending the header.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Optional: the proxies' own addresses (comma-separated addresses or networks). When set,
+# X-Forwarded-For is believed only on requests that come from one of them — a client that
+# reaches the app port directly cannot choose its address then.
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", [])
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not an IP address or network"
+        ) from None
+
+# API tokens (accounts.ApiToken): each lasts this many days from its creation.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30)
+if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
+    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and 3650 days")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reports:home"
@@ -264,6 +288,27 @@ else:
     EMAIL_BACKEND = _email_backend
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "fireplan@localhost")
 
+# Password reset by e-mail (accounts.password_reset): off by default — admins reset passwords
+# on the user page, and the reset URLs answer 404. When on, requests are throttled per client
+# address and per account, known and unknown addresses get the same page in the same time,
+# and the mail must really leave: a backend that prints, stores or drops mail would put
+# working reset links in the logs (console) or nowhere, so it is refused outside DEBUG.
+PASSWORD_RESET_BY_EMAIL = env_bool("PASSWORD_RESET_BY_EMAIL", False)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", 60) * 60
+# (requests, seconds): per client address (over it: 429), per account (over it: no mail,
+# the same answer).
+PASSWORD_RESET_LIMITS = {"address": (5, 3600), "account": (3, 3600)}
+_NON_DELIVERING_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "filebased", "locmem", "dummy")
+}
+if PASSWORD_RESET_BY_EMAIL and not DEBUG and _email_backend in _NON_DELIVERING_BACKENDS:
+    raise ImproperlyConfigured(
+        f"PASSWORD_RESET_BY_EMAIL=1 needs a mail backend that sends (e.g. "
+        f"django.core.mail.backends.smtp.EmailBackend), not {_email_backend}: reset links "
+        f"would be written to the log or lost"
+    )
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "Asia/Shanghai"
@@ -285,7 +330,7 @@ SEED_TEXT_DIR = BASE_DIR / "fixtures" / "sources"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is answered 401 with WWW-Authenticate.
-        "core.api_auth.ThrottledTokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api_policies.RoleAndScope"],

@@ -12,7 +12,8 @@ admin.site.index_title = "数据管理"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log-in, password change and (when switched on) reset by e-mail.
+    path("accounts/", include("accounts.auth_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("fireplan.api_urls")),
     # /, /plans/ (plan, task), /regions/, /units/, /reporting/ (completeness, periods), /excel/

@@ -19,8 +19,8 @@ import sys
 import attrs
 import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.services import issue_api_token
 from tests.openapi import DOCUMENT, READS, REFUSED, add_activity, export_queries
 
 PACKAGE = "fireplan_client"
@@ -75,7 +75,7 @@ class GeneratedReader:
         self.package, self.user, self.role = package, user, role
         self.client = package.AuthenticatedClient(
             base_url=base_url,
-            token=Token.objects.create(user=user).key,
+            token=issue_api_token(user).key,
             prefix="Token",
             timeout=httpx.Timeout(60),
             raise_on_unexpected_status=True,  # a status the schema does not list raises

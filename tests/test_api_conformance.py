@@ -13,8 +13,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.services import issue_api_token
 from tests.openapi import (
     CHECKS,
     DOCUMENT,
@@ -58,7 +58,7 @@ class Reader:
 
     def __init__(self, user):
         self.user = user
-        self.headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+        self.headers = {"Authorization": f"Token {issue_api_token(user).key}"}
         self.statuses: dict[str, list[tuple[str, int]]] = {}
 
     def call(self, path: str, ids: dict | None = None, query: dict | None = None):

@@ -9,8 +9,8 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
+from accounts.services import issue_api_token
 from tests.openapi import CHECKS, schema_for_app, wsgi_in_process
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -33,12 +33,12 @@ def in_process(settings, db):
 
 @pytest.fixture
 def staff_token(staff_nanyang, open_2024):
-    return Token.objects.create(user=staff_nanyang).key
+    return issue_api_token(staff_nanyang).key
 
 
 @pytest.fixture
 def liaison_token(liaison_nanzhao, open_2024):
-    return Token.objects.create(user=liaison_nanzhao).key
+    return issue_api_token(liaison_nanzhao).key
 
 
 @schema.parametrize()

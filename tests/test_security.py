@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -21,11 +21,13 @@ from axes.models import AccessAttempt
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
+from accounts.services import issue_api_token
 from core import security
 from fireplan import logs
 
@@ -214,7 +216,7 @@ def test_the_api_answers_401_json_when_the_login_is_too_old(client, staff_nanyan
 
 
 def test_a_token_request_with_an_old_session_cookie_is_decided_by_the_token(client, staff_nanyang):
-    key = Token.objects.create(user=staff_nanyang).key
+    key = issue_api_token(staff_nanyang).key
     client.force_login(staff_nanyang)
     age_login(client, 12 * 3600 + 1)
 
@@ -239,7 +241,16 @@ def test_the_idle_clock_is_renewed_by_use_at_most_once_a_minute(client, staff_na
 # ------------------------------------------------------------------ lock-out
 
 
+def wait_out_slowdown():
+    """As if the client waited before its next try: past the slow-down after repeated
+    failures (core.security, tests/accounts/test_login_slowdown.py), within the lock-out."""
+    AccessAttempt.objects.update(
+        attempt_time=F("attempt_time") - timedelta(seconds=security.SLOWDOWN_MAX_SECONDS)
+    )
+
+
 def fail_login(client, username: str, url: str | None = None, **extra):
+    wait_out_slowdown()
     return client.post(
         url or reverse("login"), {"username": username, "password": "wrong-password"}, **extra
     )
@@ -314,17 +325,21 @@ def staff_nanyang_twin(seeded):
 # ------------------------------------------------------------------ token endpoint
 
 
-def test_a_user_name_and_password_get_the_users_token(staff_nanyang):
+def test_a_user_name_and_password_get_a_new_token_with_its_expiry(staff_nanyang):
     api = APIClient()
     response = api.post(TOKEN_URL, {"username": "staff_nanyang", "password": PASSWORD})
 
     assert response.status_code == 200
     key = response.json()["token"]
-    assert Token.objects.get(user=staff_nanyang).key == key
-    # The same token next time (as DRF's ObtainAuthToken), and it opens the API.
+    token = ApiToken.objects.get(user=staff_nanyang)
+    assert token.digest == ApiToken.digest_of(key)  # the key itself is not stored
+    assert datetime.fromisoformat(response.json()["expires"]) == token.expires
+    assert token.expires - token.created == timedelta(days=30)
+    # A new token next time; both open the API.
     again = api.post(TOKEN_URL, {"username": "staff_nanyang", "password": PASSWORD})
-    assert again.json()["token"] == key
-    assert api.get("/api/v1/plans/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    assert again.json()["token"] != key
+    for each in (key, again.json()["token"]):
+        assert api.get("/api/v1/plans/", HTTP_AUTHORIZATION=f"Token {each}").status_code == 200
 
 
 def test_wrong_password_and_unknown_user_get_the_same_invalid_credentials(staff_nanyang):
@@ -338,14 +353,16 @@ def test_wrong_password_and_unknown_user_get_the_same_invalid_credentials(staff_
     for response in (wrong, unknown, inactive):
         assert response.status_code == 400
         assert response.json() == {"code": "invalid_credentials", "message": "用户名或密码不正确"}
-    assert not Token.objects.filter(user=staff_nanyang).exists()
+    assert not ApiToken.objects.filter(user=staff_nanyang).exists()
 
 
 def test_token_requests_lock_out_after_five_failures_with_retry_after(staff_nanyang):
     api = APIClient()
     for _ in range(4):
+        wait_out_slowdown()
         response = api.post(TOKEN_URL, {"username": "staff_nanyang", "password": "nope"})
         assert response.status_code == 400
+    wait_out_slowdown()
     response = api.post(TOKEN_URL, {"username": "staff_nanyang", "password": "nope"})
     assert response.status_code == 429
     assert response.json()["code"] == "locked_out"
@@ -354,12 +371,13 @@ def test_token_requests_lock_out_after_five_failures_with_retry_after(staff_nany
     right = api.post(TOKEN_URL, {"username": "staff_nanyang", "password": PASSWORD})
     assert right.status_code == 429
     assert right.json()["code"] == "locked_out"
-    assert not Token.objects.filter(user=staff_nanyang).exists()
+    assert not ApiToken.objects.filter(user=staff_nanyang).exists()
 
 
 def test_failed_token_requests_count_towards_the_login_page_lock_out(client, staff_nanyang):
     api = APIClient()
     for _ in range(4):
+        wait_out_slowdown()
         api.post(TOKEN_URL, {"username": "staff_nanyang", "password": "nope"})
     assert fail_login(client, "staff_nanyang").status_code == 429
 
@@ -391,7 +409,7 @@ def test_the_token_endpoint_is_in_the_openapi_schema(client, staff_nanyang):
 def test_repeated_bad_tokens_are_throttled_per_address_even_with_a_right_token_after(
     staff_nanyang,
 ):
-    key = Token.objects.create(user=staff_nanyang).key
+    key = issue_api_token(staff_nanyang).key
     api = APIClient()
     for _ in range(10):
         response = api.get("/api/v1/plans/", HTTP_AUTHORIZATION="Token " + "0" * 40)
@@ -407,7 +425,7 @@ def test_repeated_bad_tokens_are_throttled_per_address_even_with_a_right_token_a
 
 
 def test_right_tokens_are_not_counted_as_bad(staff_nanyang):
-    key = Token.objects.create(user=staff_nanyang).key
+    key = issue_api_token(staff_nanyang).key
     api = APIClient()
     for _ in range(15):
         assert api.get("/api/v1/plans/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200

@@ -33,7 +33,7 @@ export STATIC_ROOT=${STATIC_ROOT:-$(mktemp -d)}
 work=$(mktemp -d)
 $PY manage.py collectstatic --no-input -v0
 BENCH_TOKEN=$($PY manage.py shell -c \
-    "from rest_framework.authtoken.models import Token; print(Token.objects.get(user__username='bench_staff').key)" \
+    "from django.contrib.auth.models import User; from accounts.services import issue_api_token; print(issue_api_token(User.objects.get(username='bench_staff')).key)" \
     2>/dev/null | tail -1)
 export BENCH_TOKEN BENCH_USERNAME=bench_staff BENCH_PASSWORD="Synthetic-bench_staff-$SEED!"
 

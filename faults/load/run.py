@@ -28,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 
 def prepare(liaisons: int) -> dict:
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import Profile
     from core.models import Region
@@ -51,7 +50,7 @@ def prepare(liaisons: int) -> dict:
         "liaisons": users,
         "staff": cast.staff,
         "staff_token": cast.tokens[cast.staff],
-        "reader_token": Token.objects.get(user=reader).key,
+        "reader_token": cast.tokens[reader.username],
         "plan_id": plan.pk,
         "target_ids": sorted({t for t, _ in cast.pairs}),
     }

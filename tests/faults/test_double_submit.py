@@ -11,9 +11,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import issue_api_token
 from core.models import Evidence
 from core.once import ALREADY_SENT
 from planning.models import TaskUpdate
@@ -203,10 +203,17 @@ def test_the_same_file_uploaded_at_once_to_two_reports_is_one_evidence_row(
 # ------------------------------------------------------------------------------ API key
 
 
+_key_lock = threading.Lock()
+
+
 def token_client(user) -> APIClient:
-    """Authenticated as a program would be (the key is kept per caller: the token)."""
+    """Authenticated as a program would be (the key is kept per caller: the token). One
+    token per user object, so two clients of one user are the same caller."""
+    with _key_lock:
+        if not hasattr(user, "test_api_key"):
+            user.test_api_key = issue_api_token(user).key
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user.test_api_key}")
     return client
 
 

@@ -327,13 +327,13 @@ def test_lianzhou_assessment_weighs_binding_targets_more(client, seeded, staff_l
 
 
 def test_api_exports_answer_tokens_and_check_the_role(seeded, supervisor_nanyang, liaison_nanzhao):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIRequestFactory
 
+    from accounts.services import issue_api_token
     from reports.excel import api
 
     assert {p.name for p in api.urlpatterns} >= {"api_export_assessment", "api_export_tasks"}
-    token = Token.objects.create(user=supervisor_nanyang)
+    token = issue_api_token(supervisor_nanyang)
     view = api.AssessmentExport.as_view()
     factory = APIRequestFactory()
     query = {"plan": nanyang().pk, "year": 2024}
@@ -346,7 +346,7 @@ def test_api_exports_answer_tokens_and_check_the_role(seeded, supervisor_nanyang
     bad = view(factory.get("/", {"plan": nanyang().pk, "year": 2031},
                            HTTP_AUTHORIZATION=f"Token {token.key}"))  # fmt: skip
     assert bad.status_code == 400
-    liaison = Token.objects.create(user=liaison_nanzhao)
+    liaison = issue_api_token(liaison_nanzhao)
     denied = view(factory.get("/", query, HTTP_AUTHORIZATION=f"Token {liaison.key}"))
     assert denied.status_code == 403
 
