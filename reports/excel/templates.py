@@ -44,7 +44,7 @@ from reports.excel.exporters import (
 from targets.choices import Feed, Measure, ReportStatus
 from targets.models import Allocation, ProgressReport, ReportingPeriod, Target
 from targets.services import COUNT_UNITS, owed_regions
-from targets.status import compute_status, load_status_inputs, year_end
+from targets.status import compute_status, load_status_inputs, value_in_force, year_end
 
 KIND = "fireplan-figures-template"
 VERSION = 1
@@ -138,13 +138,21 @@ def owed_rows(
         rows.append(
             OwedRow(
                 target=target,
-                target_value=share if share is not None else target.target_value,
+                target_value=share if share is not None else _goal(target, inputs, year),
                 year_plan=year_plan(target, inputs, year, region, share) if inputs else None,
                 last_approved=last.get(target.pk),
                 report=reports.get(target.pk),
             )
         )
     return rows
+
+
+def _goal(target: Target, inputs, year: int) -> Decimal | None:
+    """The target's value in force at the end of the period's year (指标调整); the importer,
+    which loads no engine inputs and writes no goal, gets the plan's own value."""
+    if inputs is None:
+        return target.target_value
+    return value_in_force(target, year_end(year), inputs=inputs).value
 
 
 def year_plan(target: Target, inputs, year: int, region: Region, share) -> Decimal | None:
