@@ -317,10 +317,11 @@ class ETagMixin:
         response["ETag"] = self.etag_of(obj)
         return response
 
-    def check_if_match(self, request, obj) -> int | None:
+    def check_if_match(self, request, obj, *, required: bool = False) -> int | None:
         """The version the client saw: from If-Match, else from a ``version`` body field (the
         write serializers publish it, and it is what the pages' forms send). PUT, PATCH and
-        DELETE must give one of them; the workflow actions (POST …/submit/ etc.) may omit it.
+        DELETE must give one of them, and so must a POST that changes ``obj`` (``required``:
+        a target adjustment); the workflow actions (POST …/submit/ etc.) may omit it.
         When both are given they must agree."""
         raw = request.data.get("version") if hasattr(request.data, "get") else None
         try:
@@ -335,6 +336,6 @@ class ETagMixin:
             if body_version is not None and body_version != obj.version:
                 raise StaleEdit(obj)
             return obj.version
-        if body_version is None and request.method in PRECONDITION_METHODS:
+        if body_version is None and (required or request.method in PRECONDITION_METHODS):
             raise PreconditionRequired()
         return body_version

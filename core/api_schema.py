@@ -1,6 +1,10 @@
 """OpenAPI post-processing: document the error responses every operation can give, with the
 shared error body (code, message, errors), so clients and schemathesis know them; and the
-optimistic-locking precondition (If-Match) of every PUT / PATCH / DELETE."""
+optimistic-locking precondition (If-Match) of every PUT / PATCH / DELETE, and of the POSTs
+that declare it (``IF_MATCH_REQUIRED``)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -51,6 +55,16 @@ IF_MATCH = {
     ),
 }
 
+# A POST that changes the object it is posted to (a target adjustment) names its precondition
+# in ``extend_schema(parameters=[IF_MATCH_REQUIRED])``; 428 is then documented too.
+IF_MATCH_REQUIRED = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=IF_MATCH["description"],
+)
+
 
 def add_error_responses(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
@@ -62,11 +76,11 @@ def add_error_responses(result, generator, request, public):
             wanted = dict(COMMON)
             if method in ("post", "put", "patch", "delete"):
                 wanted |= WRITES
-            if method in PRECONDITION_METHODS:
+            declared = any(p.get("name") == "If-Match" for p in operation.get("parameters", []))
+            if method in PRECONDITION_METHODS or declared:  # declared: a POST that needs it
                 wanted |= PRECONDITIONS
-                parameters = operation.setdefault("parameters", [])
-                if not any(p.get("name") == "If-Match" for p in parameters):
-                    parameters.append(dict(IF_MATCH))
+                if not declared:
+                    operation.setdefault("parameters", []).append(dict(IF_MATCH))
             for status, description in wanted.items():
                 operation["responses"].setdefault(
                     status, {"description": description, "content": reference}

@@ -1,7 +1,34 @@
 from django.contrib import admin
 
 from core.admin import HistoryAdmin, SourceTextMixin
-from targets.models import Allocation, BaseFigure, FireStatistic, Milestone, ProgressReport, Target
+from targets.models import (
+    Allocation,
+    BaseFigure,
+    FireStatistic,
+    Milestone,
+    ProgressReport,
+    Target,
+    TargetAdjustment,
+)
+
+ADJUSTMENT_FIELDS = [
+    "target", "adopted_on", "doc_number", "old_value", "new_value", "old_year", "new_year",
+    "reason", "actor", "created_at",
+]  # fmt: skip
+
+
+class ReadOnlyAdjustments:
+    """Adjustments are recorded through ``targets.upkeep.adjust_target`` (the target page or
+    the API) and never edited or deleted: the admin only shows them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class MilestoneInline(admin.TabularInline):
@@ -17,6 +44,13 @@ class AllocationInline(admin.TabularInline):
     extra = 0
     fields = ["region", "value", "source_text"]
     autocomplete_fields = ["region"]
+
+
+class AdjustmentInline(ReadOnlyAdjustments, admin.TabularInline):
+    model = TargetAdjustment
+    extra = 0
+    fields = ADJUSTMENT_FIELDS[1:]
+    readonly_fields = ADJUSTMENT_FIELDS[1:]
 
 
 @admin.register(Target)
@@ -37,7 +71,18 @@ class TargetAdmin(SourceTextMixin, HistoryAdmin):
     list_select_related = ["plan", "region"]
     autocomplete_fields = ["plan", "task", "section", "region"]
     readonly_fields = ["version"]
-    inlines = [MilestoneInline, AllocationInline]
+    inlines = [MilestoneInline, AllocationInline, AdjustmentInline]
+
+
+@admin.register(TargetAdjustment)
+class TargetAdjustmentAdmin(ReadOnlyAdjustments, admin.ModelAdmin):
+    list_display = ["target", "doc_number", "adopted_on", "old_value", "new_value", "actor"]
+    list_filter = ["adopted_on"]
+    search_fields = ["doc_number", "reason", "target__name", "target__code"]
+    list_select_related = ["target", "actor"]
+    fields = ADJUSTMENT_FIELDS
+    readonly_fields = ADJUSTMENT_FIELDS
+    date_hierarchy = "adopted_on"
 
 
 @admin.register(Milestone)

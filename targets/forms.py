@@ -1,13 +1,16 @@
 """The report forms (they parse; targets.services validates and writes) and the edit forms
-for targets and milestones (they parse only; targets.upkeep validates and writes)."""
+for targets, milestones and target adjustments (they parse only; targets.upkeep validates
+and writes)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.editing import DATE_WIDGET, ServiceModelForm
 from core.forms import BootstrapFormMixin, MultipleFileField
 from core.models import Region
 from core.once import OnceFormMixin
 from core.scope import CHANGE
+from core.services import InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
 from targets.models import Milestone, Target
@@ -87,3 +90,55 @@ class MilestoneForm(ServiceModelForm):
             del self.fields["planned_value"]
             del self.fields["is_cumulative"]
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
+
+
+class AdjustmentForm(BootstrapFormMixin, forms.Form):
+    """指标调整: the document that changes a target, and the value (and year) it sets."""
+
+    new_value = forms.DecimalField(
+        label=_("调整后目标值"),
+        min_value=0,
+        max_digits=18,
+        decimal_places=4,
+        error_messages={"required": _("请填写调整后的目标值"), "invalid": _("请填写数字")},
+    )
+    new_year = forms.IntegerField(
+        label=_("调整后目标年度"),
+        required=False,
+        min_value=1949,
+        max_value=2100,
+        help_text=_("不填则沿用现行的目标年度"),
+        error_messages={"invalid": _("请填写四位数的年份")},
+    )
+    doc_number = forms.CharField(
+        label=_("文号"),
+        max_length=128,
+        help_text=_("调整文件的文号，如 穗消委〔2023〕5号"),
+        error_messages={"required": _("请填写调整文件的文号")},
+    )
+    adopted_on = forms.DateField(
+        label=_("印发日期"),
+        widget=DATE_WIDGET,
+        help_text=_("自该日起按调整后的目标判断"),
+        error_messages={
+            "required": _("请填写调整文件的印发日期"),
+            "invalid": _("日期格式应为 YYYY-MM-DD"),
+        },
+    )
+    reason = forms.CharField(
+        label=_("调整理由"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("请填写调整理由")},
+    )
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        error_messages={"required": _("缺少版本号，请刷新页面后重试")},
+    )
+
+    def add_service_error(self, error: ServiceError) -> None:
+        errors = error.errors if isinstance(error, InvalidInput) else {error.field: [error.message]}
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

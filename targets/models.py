@@ -553,3 +553,74 @@ class ReportingTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id} · {self.period} · {self.region_id}"
+
+
+class TargetAdjustment(models.Model):
+    """A formal mid-term change of a target's value or year (指标调整), adopted by a document.
+
+    The target row keeps the value and year of the plan as issued; the value in force on a date
+    is the latest adjustment adopted on or before it, else the original
+    (``targets.status.value_in_force``). An adjustment is never edited or deleted — a wrong one
+    is reversed by another (``targets.upkeep.adjust_target``; the admin is read-only; a
+    PostgreSQL trigger refuses UPDATE and DELETE, see migration 0008)."""
+
+    target = models.ForeignKey(
+        Target, verbose_name=_("目标指标"), on_delete=models.PROTECT, related_name="adjustments"
+    )
+    old_value = decimal_field(_("调整前目标值"))
+    new_value = decimal_field(_("调整后目标值"), null=False, blank=False)
+    old_year = models.PositiveSmallIntegerField(
+        _("调整前目标年度"), null=True, blank=True, validators=YEAR_VALIDATORS
+    )
+    new_year = models.PositiveSmallIntegerField(
+        _("调整后目标年度"), null=True, blank=True, validators=YEAR_VALIDATORS
+    )
+    doc_number = models.CharField(_("文号"), max_length=128)
+    adopted_on = models.DateField(_("印发日期"))
+    reason = models.TextField(_("调整理由"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("指标调整")
+        verbose_name_plural = _("指标调整")
+        ordering = ["target", "adopted_on", "pk"]
+        constraints = [
+            non_negative("old_value", "adjustment_old_value_non_negative"),
+            non_negative("new_value", "adjustment_new_value_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(doc_number=""), name="adjustment_doc_number_required"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_reason_required"),
+        ]
+        indexes = [
+            models.Index(fields=["target", "adopted_on"], name="adjustment_target_adopted_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} · {self.doc_number} · {self.adopted_on}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AdjustmentIsFinal()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AdjustmentIsFinal()
+
+
+class AdjustmentIsFinal(Exception):
+    """An adjustment once recorded is never edited or deleted (reverse it with another)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            str(_("指标调整登记后不能修改或删除；如有错误，请登记一次新的调整予以更正"))
+        )

@@ -1,5 +1,7 @@
 """Planned vs actual by period for one target: the data the target page's chart draws (and
-the API's /targets/{id}/series/ returns). One engine pass per year end, inputs fetched once."""
+the API's /targets/{id}/series/ returns). One engine pass per year end, inputs fetched once.
+``target_value`` and ``target_year`` are those in force on the date (指标调整), with
+``original_value`` and the adjusting document's ``doc_number``."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
     on = on or timezone.localdate()
     plan = target.plan
     inputs = load_status_inputs([target])
-    last_year = max(target.target_year or plan.end_year, plan.start_year)
+    now = compute_status(target, inputs, on=on)
+    # The target year in force (an adjustment may have moved it), the plan's end when unstated.
+    last_year = max(now.target_year, plan.start_year)
     years = list(range(plan.start_year, last_year + 1))
     points = []
     for year in years:
@@ -34,7 +38,6 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
                 "actual": _number(actual),
             }
         )
-    now = compute_status(target, inputs, on=on)
     regions = [
         {
             "region": allocation.region_id,
@@ -50,6 +53,8 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
         "on": on.isoformat(),
         "unit": target.measure_unit,
         "target_value": _number(now.target_value),
+        "original_value": _number(now.original_value),
+        "doc_number": now.adjustment.doc_number if now.adjustment else None,
         "target_year": last_year,
         "status": now.status,
         "is_demo": now.is_demo,

@@ -15,6 +15,12 @@ the same rule in Python; the tests compare both ways, and SQLite (development) u
 
 Definitions (DESIGN §4, made exact here):
 
+target value and year
+    those in force on the date judged (``value_in_force``): the latest adjustment (指标调整,
+    ``TargetAdjustment``) adopted on or before the date, else the target's own value and year,
+    which stay those of the plan as issued. An allocation is judged against its share, with the
+    target's year in force (adjustments change the target's value, not the shares).
+
 actual
     reports feed — approved figures of periods that have begun by the date. Increments (新增)
     sum them; levels, ratios and rates take the latest. A region's figure for a period is its
@@ -66,6 +72,7 @@ from django.conf import settings
 from django.db.models import (
     BooleanField,
     CharField,
+    DateField,
     DecimalField,
     F,
     Field,
@@ -102,6 +109,7 @@ from targets.models import (
     ProgressReport,
     ReportRollup,
     Target,
+    TargetAdjustment,
 )
 
 ZERO = Decimal(0)
@@ -170,6 +178,8 @@ class StatusInputs:
     rollups: dict[int, dict[int, list[RegionFigure]]] | None = None
     # target → start dates of the periods holding a demo figure (anywhere in the tree)
     demo_starts: dict[int, list[datetime.date]] = field(default_factory=dict)
+    # target → its adjustments in the order they took effect (``value_in_force``)
+    adjustments: dict[int, list[TargetAdjustment]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,7 +199,7 @@ class TargetProgress:
     region_id: int
     on: datetime.date
     feed: str
-    target_value: Decimal | None
+    target_value: Decimal | None  # in force on ``on`` (or the allocation's share)
     actual: Decimal | None = None
     level: Decimal | None = None
     increment: Decimal | None = None
@@ -204,6 +214,9 @@ class TargetProgress:
     missing: list[str] = field(default_factory=list)
     is_demo: bool = False
     source: str = ""
+    target_year: int | None = None  # in force on ``on`` (the plan's end year when unstated)
+    original_value: Decimal | None = None  # as the plan was issued (or the allocation's share)
+    adjustment: TargetAdjustment | None = None  # the adjustment in force, None: the original
 
     @property
     def completion_display(self) -> Decimal | None:
@@ -226,6 +239,17 @@ class TargetProgress:
             "feed": self.feed,
             "source": self.source,
             "target_value": self.target_value,
+            "original_value": self.original_value,
+            "target_year": self.target_year,
+            "adjustment": (
+                None
+                if self.adjustment is None
+                else {
+                    "id": self.adjustment.pk,
+                    "doc_number": self.adjustment.doc_number,
+                    "adopted_on": self.adjustment.adopted_on.isoformat(),
+                }
+            ),
             "actual": self.actual,
             "level": self.level,
             "increment": self.increment,
@@ -288,7 +312,8 @@ def load_status_inputs(
       all of them: a filtered prefetch would hide milestones from the schedule);
     - allocations: none for ``allocation_regions=()`` (below);
     - the status query, always one, a UNION ALL (``_load_status_rows``): the figures (roll-up
-      rows, or the raw approved reports), and what formula and station-register targets
+      rows, or the raw approved reports), the targets' adjustments, and what formula and
+      station-register targets
       read — fire statistics and base figures of the judged regions (the targets', their
       loaded allocations' and ``regions``), the stations in and below them — with the region
       tree when stations are counted or raw figures summed.
@@ -349,6 +374,7 @@ def load_status_inputs(
         stations=loaded.stations,
         rollups=loaded.rollups if source == "rollups" else None,
         demo_starts=loaded.demo_starts,
+        adjustments=loaded.adjustments,
     )
 
 
@@ -358,11 +384,12 @@ def _prefetched(instance) -> dict:
 
 # The status query's rows: one layout for every kind (a UNION ALL needs one); each kind fills
 # its own columns, typed NULL elsewhere (PostgreSQL types an untyped NULL column as text).
-_TEXT, _INTEGER, _NUMBER, _BOOLEAN = (
+_TEXT, _INTEGER, _NUMBER, _BOOLEAN, _DATE = (
     (CharField(), "text"),
     (IntegerField(), "integer"),
     (DecimalField(), "numeric"),
     (BooleanField(), "boolean"),
+    (DateField(), "date"),
 )
 _LAYOUT: dict[str, tuple[Field, str]] = {
     "kind": _TEXT,
@@ -385,11 +412,13 @@ _LAYOUT: dict[str, tuple[Field, str]] = {
     "completed_year": _INTEGER,
     "name": _TEXT,
     "is_demo": _BOOLEAN,
+    "adopted_on": _DATE,
+    "record_id": _INTEGER,
     "position": _INTEGER,  # the rows' order where it decides (regions, base figures)
 }
 _StatusRow = namedtuple("_StatusRow", list(_LAYOUT))
-_REPORT, _ROLLUP, _FIRE_STATISTIC, _BASE_FIGURE, _STATION, _REGION = (
-    "report", "rollup", "fire_statistic", "base_figure", "station", "region",
+_REPORT, _ROLLUP, _FIRE_STATISTIC, _BASE_FIGURE, _STATION, _REGION, _ADJUSTMENT = (
+    "report", "rollup", "fire_statistic", "base_figure", "station", "region", "adjustment",
 )  # fmt: skip
 
 
@@ -453,6 +482,9 @@ class _Loaded:
         default_factory=lambda: defaultdict(dict)
     )
     stations: list[StationRow] = field(default_factory=list)
+    adjustments: dict[int, list[TargetAdjustment]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 def _load_status_rows(
@@ -462,8 +494,9 @@ def _load_status_rows(
     roll-up rows of the regions the engine judges and of the tree's roots (regions without a
     parent, read in the same query: their demo count covers the whole target, so no tree is
     needed); what the formula and station-register targets read (``_external_inputs``); the
-    region tree when stations are counted or raw figures summed. Each kind of row is a branch
-    of one UNION ALL in the shared ``_LAYOUT``."""
+    region tree when stations are counted or raw figures summed; the targets' adjustments
+    (指标调整: what ``value_in_force`` reads). Each kind of row is a branch of one UNION ALL in
+    the shared ``_LAYOUT``."""
     judged = set().union(*wanted.values())
     needs = _external_inputs(targets)
     branches = []
@@ -491,6 +524,20 @@ def _load_status_rows(
                 "below_value",
                 "demo_count",
                 parent_id="region__parent_id",
+            )
+        )
+    if targets:
+        adjustments = TargetAdjustment.objects.filter(target_id__in=list(wanted))
+        branches.append(
+            _in_layout(
+                adjustments,
+                _ADJUSTMENT,
+                "target_id",
+                "adopted_on",
+                value="new_value",
+                year="new_year",
+                name="doc_number",
+                record_id="pk",
             )
         )
     if needs.fire_statistics:
@@ -562,10 +609,26 @@ def _load_status_rows(
             loaded.stations.append(
                 StationRow(row.region_id, row.status, row.build_type, row.completed_year)
             )
+        elif row.kind == _ADJUSTMENT:
+            adopted_on = row.adopted_on
+            if isinstance(adopted_on, str):  # SQLite, outside a union's first branch
+                adopted_on = datetime.date.fromisoformat(adopted_on)
+            loaded.adjustments[row.target_id].append(
+                TargetAdjustment(
+                    pk=row.record_id,
+                    target_id=row.target_id,
+                    new_value=row.value,
+                    new_year=row.year,
+                    doc_number=row.name,
+                    adopted_on=adopted_on,
+                )
+            )
         else:
             tree_rows.append(row)
     for figures in loaded.figures.values():
         figures.sort(key=lambda f: (f.ends_on, f.starts_on))
+    for adjustments in loaded.adjustments.values():
+        adjustments.sort(key=_taking_effect)
     for row in sorted(base_rows, key=lambda r: r.position):
         loaded.base_figures[(row.key, row.region_id)][row.year] = row.value
     if tree_rows:
@@ -628,6 +691,56 @@ def change_percent(comparator: str, baseline: Decimal, value: Decimal) -> Decima
     return moved / baseline * HUNDRED
 
 
+# ------------------------------------------------------------------------ value in force
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A target's value and year in force on a date, and where they come from."""
+
+    value: Decimal | None
+    year: int | None  # None: the target states no year (the plan's end year applies)
+    original_value: Decimal | None  # as the plan was issued (``Target.target_value``)
+    original_year: int | None
+    adjustment: TargetAdjustment | None = None  # None: the original is in force
+
+    @property
+    def adjusted(self) -> bool:
+        return self.adjustment is not None
+
+
+def _taking_effect(adjustment: TargetAdjustment) -> tuple:
+    """The order adjustments take effect in: by adoption date, then as recorded."""
+    return (adjustment.adopted_on, adjustment.pk or 0)
+
+
+def value_in_force(
+    target: Target, on: datetime.date, *, inputs: StatusInputs | None = None
+) -> InForce:
+    """The one rule for "the value in force" (生效的目标值): the latest adjustment adopted on or
+    before ``on`` (by adoption date, then as recorded), else the target's own value and year —
+    those of the plan as issued, which an adjustment never overwrites.
+
+    With ``inputs`` it reads the adjustments ``load_status_inputs`` loaded and never queries;
+    without, it reads the target's adjustments (one query)."""
+    if inputs is not None:
+        adjustments = inputs.adjustments.get(target.pk, [])
+    else:
+        adjustments = sorted(target.adjustments.all(), key=_taking_effect)
+    current = None
+    for adjustment in adjustments:
+        if adjustment.adopted_on > on:
+            break
+        current = adjustment
+    if current is None:
+        return InForce(target.target_value, target.target_year, *_original(target))
+    return InForce(current.new_value, current.new_year, *_original(target), current)
+
+
+def _original(target: Target) -> tuple[Decimal | None, int | None]:
+    return target.target_value, target.target_year
+
+
 class _Judge:
     """Computes one TargetProgress; split out so each step reads on its own."""
 
@@ -639,11 +752,13 @@ class _Judge:
         self.plan = inputs.plans[target.plan_id]
         self.region_id = region_id or target.region_id
         self.is_allocation = region_id is not None and region_id != target.region_id
-        self.target_year = target.target_year or self.plan.end_year
+        in_force = value_in_force(target, on, inputs=inputs)
+        self.target_year = in_force.year or self.plan.end_year
         self.due_on = year_end(self.target_year)
         self.start_on = datetime.date(self.plan.start_year, 1, 1)
         self.schedule = self._schedule()
-        goal = target_value if target_value is not None else target.target_value
+        share = target_value is not None  # an allocation's share: not adjusted
+        goal = target_value if share else in_force.value
         if goal is None and self.schedule:
             goal = self.schedule[-1][1]  # a schedule without a stated total: its final value
         self.goal = goal
@@ -653,6 +768,10 @@ class _Judge:
             on=on,
             feed=target.feed,
             target_value=goal,
+            target_year=self.target_year,
+            # the goal the plan as issued sets (its schedule's total when it states none)
+            original_value=in_force.original_value if in_force.adjusted and not share else goal,
+            adjustment=None if share else in_force.adjustment,
         )
 
     @property

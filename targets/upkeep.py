@@ -1,10 +1,20 @@
 """Keeping targets and milestones current (指标、时间节点的维护): one transaction each,
 scope-checked, version-checked and recorded in history — the shared path of
-planning.services. The reporting workflow stays in targets.services."""
+planning.services. The reporting workflow stays in targets.services.
+
+Target adjustments (指标调整, ``adjust_target``): a document adopted mid-term changes a
+target's value or year. The target row keeps the value and year of the plan as issued (so
+whatever reads ``target.target_value`` still reads the original); the value in force on a date
+is the latest adjustment adopted on or before it (``targets.status.value_in_force``, which the
+engine, the pages and the exports use). An adjustment is never edited or deleted: a wrong one
+is reversed by another, adopted on the same day or later.
+"""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -12,12 +22,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.scope import CHANGE
-from core.services import create_object, edit_object, invalid
+from core.services import (
+    InvalidInput,
+    check_may_change,
+    create_object,
+    edit_object,
+    invalid,
+    lock_for_edit,
+    save_versioned,
+    validate,
+)
 from planning.models import Plan
 from planning.services import same_plan
 from targets.choices import Feed
 from targets.formulas import FormulaError, parse_formula
-from targets.models import Milestone, Target
+from targets.models import Milestone, Target, TargetAdjustment
 
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",
@@ -120,3 +139,125 @@ def update_milestone(
         related=RELATED,
         rules=_milestone_rules,
     )
+
+
+# ------------------------------------------------------------------------ target adjustments
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise invalid(TargetAdjustment, "new_value", _("请填写数字")) from None
+    if not number.is_finite():
+        raise invalid(TargetAdjustment, "new_value", _("请填写数字"))
+    return number
+
+
+def _adjustment_errors(
+    target: Target,
+    latest: TargetAdjustment | None,
+    *,
+    new_value: Decimal | None,
+    new_year: int | None,
+    doc_number: str,
+    adopted_on: datetime.date | None,
+    reason: str,
+) -> dict[str | None, list[str]]:
+    errors: dict[str | None, list[str]] = {}
+
+    def add(field: str | None, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if new_value is None:
+        add("new_value", _("请填写调整后的目标值"))
+    elif new_value < 0:
+        add("new_value", _("目标值不能为负数"))
+    if not doc_number:
+        add("doc_number", _("请填写调整文件的文号"))
+    if not reason:
+        add("reason", _("请填写调整理由"))
+    if adopted_on is None:
+        add("adopted_on", _("请填写调整文件的印发日期"))
+    else:
+        plan_start = datetime.date(target.plan.start_year, 1, 1)
+        if adopted_on > timezone.localdate():
+            add("adopted_on", _("印发日期不能晚于今天"))
+        elif adopted_on < plan_start:
+            add(
+                "adopted_on",
+                _("印发日期不能早于规划期开始（%(start)s）") % {"start": f"{plan_start:%Y-%m-%d}"},
+            )
+        elif latest is not None and adopted_on < latest.adopted_on:
+            add(
+                "adopted_on",
+                _(
+                    "印发日期不能早于上一次调整（%(doc)s，%(date)s）；调整按先后生效，"
+                    "如需更正请登记一次新的调整"
+                )
+                % {"doc": latest.doc_number, "date": f"{latest.adopted_on:%Y-%m-%d}"},
+            )
+    if new_year is not None and target.baseline_year and new_year < target.baseline_year:
+        add("new_year", _("目标年度不能早于基期年度（%(year)s）") % {"year": target.baseline_year})
+    return errors
+
+
+@transaction.atomic
+def adjust_target(
+    target: Target,
+    *,
+    actor,
+    version: int | None,
+    new_value: Any,
+    new_year: int | None = None,
+    doc_number: str,
+    adopted_on: datetime.date | None,
+    reason: str,
+) -> TargetAdjustment:
+    """Record an adjustment of ``target`` (指标调整) adopted by document ``doc_number`` on
+    ``adopted_on``: staff in whose scope the plan lies, on the version of the target they saw.
+
+    ``new_year`` None keeps the year in force. The adjustment records the value and year in
+    force before it (``old_value``, ``old_year``: those of the latest adjustment, else the
+    original); the target keeps its original value and year and gets a new version (its
+    ETag changes) with a history row naming the document. Adjustments take effect in order,
+    so one adopted before the latest is refused: a wrong adjustment is reversed by a new one.
+    """
+    check_may_change(actor, target)
+    target = lock_for_edit(Target, target.pk, version)
+    latest = TargetAdjustment.objects.filter(target=target).order_by("-adopted_on", "-pk").first()
+    current_value = latest.new_value if latest else target.target_value
+    current_year = latest.new_year if latest else target.target_year
+    doc_number, reason = (doc_number or "").strip(), (reason or "").strip()
+    new_value = _as_decimal(new_value)
+    new_year = current_year if new_year in (None, "") else new_year
+    errors = _adjustment_errors(
+        target,
+        latest,
+        new_value=new_value,
+        new_year=new_year,
+        doc_number=doc_number,
+        adopted_on=adopted_on,
+        reason=reason,
+    )
+    if not errors and new_value == current_value and new_year == current_year:
+        errors[None] = [_("调整后的目标值和目标年度与现行的相同，无需调整")]
+    if errors:
+        raise InvalidInput.for_model(TargetAdjustment, errors)
+    adjustment = TargetAdjustment(
+        target=target,
+        old_value=current_value,
+        old_year=current_year,
+        new_value=new_value,
+        new_year=new_year,
+        doc_number=doc_number,
+        adopted_on=adopted_on,
+        reason=reason,
+        actor=actor,
+    )
+    validate(adjustment)
+    adjustment.save()
+    save_versioned(target, [], actor=actor, reason=_("指标调整（%(doc)s）") % {"doc": doc_number})
+    return adjustment

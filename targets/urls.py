@@ -27,6 +27,7 @@ reporting = [
 upkeep = [
     path("<int:pk>/", views.target_detail, name="target_detail"),
     path("<int:pk>/edit/", views.target_edit, name="target_edit"),
+    path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
 ]
 

@@ -29,15 +29,21 @@ from core.models import Region
 from core.once import once_per_form
 from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
-from core.services import NotAllowed, ServiceError
+from core.services import NotAllowed, ServiceError, StaleEdit
 from targets import services, upkeep
 from targets.choices import ReportStatus
 from targets.filtersets import ProgressReportFilterSet
-from targets.forms import MilestoneForm, ReasonForm, ReportForm, TargetForm
-from targets.models import Milestone, ProgressReport, ReportContribution, Target
+from targets.forms import AdjustmentForm, MilestoneForm, ReasonForm, ReportForm, TargetForm
+from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
 from targets.owed import owed_items
 from targets.series import target_series
-from targets.status import compute_allocations, compute_status, load_status_inputs, milestone_state
+from targets.status import (
+    compute_allocations,
+    compute_status,
+    load_status_inputs,
+    milestone_state,
+    value_in_force,
+)
 
 
 def my_reports(request):
@@ -278,18 +284,46 @@ def reports_bulk_approve(request):
 # ------------------------------------------------------------ targets and milestones
 
 
+TARGET_PAGE = Target.objects.select_related("plan__region", "task", "section", "region")
+
+
 def target_detail(request, pk: int):
-    target = visible_or_404(
-        request, Target.objects.select_related("plan__region", "task", "section", "region"), pk
-    )
-    # The engine's inputs hold the milestones and allocations too: no query per row.
+    target = visible_or_404(request, TARGET_PAGE, pk)
+    return render(request, "targets/target_detail.html", _target_context(request, target))
+
+
+def _target_context(request, target: Target, adjust_form: AdjustmentForm | None = None) -> dict:
+    # The engine's inputs hold the milestones, allocations and adjustments too: no query per row.
     inputs = load_status_inputs([target])
     names = inputs.regions.names
     progress = compute_status(target, inputs)
-    context = {
+    in_force = value_in_force(target, progress.on, inputs=inputs)
+    adjustments = list(
+        TargetAdjustment.objects.filter(target=target)
+        .select_related("actor")
+        .order_by("adopted_on", "pk")
+    )
+    can_change = may_change_region(request.user, target.plan.region_id)
+    if can_change and adjust_form is None:
+        adjust_form = AdjustmentForm(
+            initial={
+                "new_value": in_force.value.normalize() if in_force.value is not None else None,
+                "new_year": in_force.year,
+                "version": target.version,
+            }
+        )
+    return {
         "target": target,
         "plan": target.plan,
         "progress": progress,
+        "in_force": in_force,
+        # the adjustment in force, with its reason (the engine's copy holds what it judges by)
+        "adjustment": next(
+            (a for a in adjustments if in_force.adjusted and a.pk == in_force.adjustment.pk),
+            None,
+        ),
+        "adjustments": adjustments,
+        "adjust_form": adjust_form if can_change else None,
         "milestones": [
             (m, milestone_state(m), names.get(m.region_id, ""))
             for m in inputs.milestones.get(target.pk, [])
@@ -298,7 +332,7 @@ def target_detail(request, pk: int):
             (allocation, names.get(allocation.region_id, ""), allocation_progress)
             for allocation, allocation_progress in compute_allocations(target, inputs)
         ],
-        "can_change": may_change_region(request.user, target.plan.region_id),
+        "can_change": can_change,
         "history": history_entries(target),
         # The chart fetches the same series from the API; the table under it shows it as text.
         "series": target_series(target),
@@ -308,7 +342,50 @@ def target_detail(request, pk: int):
         .prefetch_related("evidence")
         .order_by("-period", "region__name"),
     }
-    return render(request, "targets/target_detail.html", context)
+
+
+@require_POST
+def target_adjust(request, pk: int):
+    """The 「指标调整」 form of the target page (staff in scope): records an adjustment through
+    ``targets.upkeep.adjust_target``; a refusal shows the page again with the errors."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    form = AdjustmentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            adjustment = upkeep.adjust_target(
+                target,
+                actor=request.user,
+                version=data["version"],
+                new_value=data["new_value"],
+                new_year=data["new_year"],
+                doc_number=data["doc_number"],
+                adopted_on=data["adopted_on"],
+                reason=data["reason"],
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except StaleEdit as error:
+            form.add_error(None, error.message)
+            status = 409
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            text = _("已登记指标调整：%(doc)s，自 %(date)s 起目标值为 %(value)s")
+            messages.success(
+                request,
+                text
+                % {
+                    "doc": adjustment.doc_number,
+                    "date": f"{adjustment.adopted_on:%Y-%m-%d}",
+                    "value": adjustment.new_value.normalize(),
+                },
+            )
+            return redirect(reverse("targets:target_detail", args=[target.pk]) + "#adjustments")
+        target.refresh_from_db()
+    context = _target_context(request, target, adjust_form=form)
+    return render(request, "targets/target_detail.html", context, status=status)
 
 
 def target_edit(request, pk: int):

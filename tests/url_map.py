@@ -146,6 +146,7 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "stations:station_edit": _pk("station"),
     "targets:target_detail": _pk("target"),
     "targets:target_edit": _pk("target"),
+    "targets:target_adjust": _pk("target"),
     "targets:milestone_edit": _pk("milestone"),
     "reports:excel_preview": _pk("batch"),
     "reports:excel_commit": _pk("batch"),

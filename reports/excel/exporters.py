@@ -337,7 +337,9 @@ ASSESSMENT_COLUMNS = [
     Column("指标", 26, group="考核内容"),
     Column("责任单位", 20),
     Column("计量单位", 9, "center"),
-    Column("目标值", 10, "number", group="目标"),
+    Column("原目标值", 10, "number", group="目标"),
+    Column("调整后目标值", 10, "number", group="目标"),
+    Column("调整文号", 16, group="目标"),
     Column("年度计划", 10, "number", group="目标"),
     Column("实际完成", 10, "number", group="完成情况"),
     Column("完成率", 9, "percent", group="完成情况"),
@@ -362,6 +364,14 @@ SUMMARY_COLUMNS = [
     Column("备注", 30),
 ]
 SUMMARY_SHEET = "汇总"
+
+
+def column_index(columns: Sequence[Column], header: str) -> int:
+    return next(i for i, column in enumerate(columns) if column.header == header)
+
+
+ASSESSMENT_STATUS = column_index(ASSESSMENT_COLUMNS, "状态")
+ASSESSMENT_SCORE = column_index(ASSESSMENT_COLUMNS, "得分")
 
 
 def _subheading(assessment: Assessment, label: str = "") -> str:
@@ -433,9 +443,11 @@ def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, lab
         freeze_columns=3,
     )
     for number, item in enumerate(group.items, start=1):
-        sheet.add_row(_item_values(number, item), fills={10: LIGHT_FILLS[item.light]})
+        sheet.add_row(
+            _item_values(number, item), fills={ASSESSMENT_STATUS: LIGHT_FILLS[item.light]}
+        )
     sheet.mark_body_end()
-    span = 11  # the footer's labels cover 序号 … 分值 minus one; the value sits under 得分
+    span = ASSESSMENT_SCORE - 1  # the footer's labels cover 序号 … 分值; the value: under 得分
     sheet.add_note_row("合计（计分项分值 / 得分）", group.raw_score, span_to=span + 1)
     sheet.add_note_row(
         f"折算得分（实得分 ÷ 应得分 {excel_number(group.points_total)} × 满分）",
@@ -463,7 +475,9 @@ def _item_values(number: int, item: Item) -> list:
         item.name or "（任务整体推进）",
         item.units,
         item.measure_unit,
-        item.target_value,
+        item.original_value if item.kind == "target" else item.target_value,  # a task: 100 %
+        item.adjusted_value,
+        item.doc_number or None,
         item.year_plan,
         item.actual,
         item.completion,
@@ -486,7 +500,9 @@ EVALUATION_COLUMNS = [
     Column("计量单位", 9, "center"),
     Column("基期值", 10, "number", group="基期"),
     Column("基期年度", 8, "center", group="基期"),
-    Column("目标值", 10, "number", group="目标"),
+    Column("原目标值", 10, "number", group="目标"),
+    Column("调整后目标值", 10, "number", group="目标"),
+    Column("调整文号", 16, group="目标"),
     Column("目标年度", 8, "center", group="目标"),
     Column("当前值", 10, "number", group="进展"),
     Column("序时进度", 10, "number", group="进展"),
@@ -496,6 +512,8 @@ EVALUATION_COLUMNS = [
     Column("评估结论", 10, "center", group="评估"),
     Column("说明", 30),
 ]
+EVALUATION_STATUS = column_index(EVALUATION_COLUMNS, "状态")
+EVALUATION_VERDICT = column_index(EVALUATION_COLUMNS, "评估结论")
 
 
 def evaluation_workbook(
@@ -531,8 +549,10 @@ def evaluation_workbook(
                 target.measure_unit,
                 None if allocated else target.baseline_value,
                 None if allocated else target.baseline_year,
-                progress.target_value,
-                target.target_year or plan.end_year,
+                progress.original_value,
+                row.adjusted_value,
+                row.doc_number or None,
+                progress.target_year or target.target_year or plan.end_year,
                 progress.actual,
                 progress.expected,
                 row.ratio,
@@ -541,7 +561,10 @@ def evaluation_workbook(
                 row.verdict_label,
                 "；".join(notes),
             ],
-            fills={14: LIGHT_FILLS[progress.light], 15: LIGHT_FILLS[row.light]},
+            fills={
+                EVALUATION_STATUS: LIGHT_FILLS[progress.light],
+                EVALUATION_VERDICT: LIGHT_FILLS[row.light],
+            },
         )
     sheet.mark_body_end()
     sheet.finish()

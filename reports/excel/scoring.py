@@ -115,7 +115,7 @@ def verdict(
     """
     if progress.actual is None:
         return UNKNOWN
-    due = year_end(target.target_year or target.plan.end_year)
+    due = year_end(progress.target_year or target.target_year or target.plan.end_year)
     if progress.status == ProgressStatus.MET:
         if target.comparator == Comparator.LTE:
             return NORMAL
@@ -252,6 +252,13 @@ class Item:
     points: Decimal
     basis_value: Decimal | None  # the completion the score follows; None: not scored
     note: str = ""
+    # 指标调整: target_value is the value in force; the plan's own value and the document
+    original_value: Decimal | None = None
+    doc_number: str = ""  # the adjustment in force ("" when the original is)
+
+    @property
+    def adjusted_value(self) -> Decimal | None:
+        return self.target_value if self.doc_number else None
 
     @property
     def scored(self) -> bool:
@@ -476,6 +483,8 @@ class _ItemBuilder:
             points=points,
             basis_value=basis,
             note=note,
+            original_value=progress.original_value,
+            doc_number=progress.adjustment.doc_number if progress.adjustment else "",
         )
 
     def _basis(self, target, progress, is_allocation) -> tuple[Decimal | None, str]:
@@ -542,6 +551,16 @@ class EvaluationRow:
     @property
     def verdict_label(self) -> str:
         return VERDICT_LABELS[self.verdict]
+
+    @property
+    def doc_number(self) -> str:
+        """The 文号 of the adjustment in force ("" when the plan's own value is)."""
+        adjustment = self.progress.adjustment
+        return adjustment.doc_number if adjustment else ""
+
+    @property
+    def adjusted_value(self) -> Decimal | None:
+        return self.progress.target_value if self.doc_number else None
 
     @property
     def light(self) -> str:

@@ -41,8 +41,8 @@ from reports.excel.exporters import (
 )
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod, Target
-from targets.services import COUNT_UNITS, owed_targets, region_goal
-from targets.status import load_status_inputs, year_plan
+from targets.services import COUNT_UNITS, owed_targets
+from targets.status import load_status_inputs, value_in_force, year_end, year_plan
 
 KIND = "fireplan-figures-template"
 VERSION = 1
@@ -122,7 +122,7 @@ def owed_rows(
         rows.append(
             OwedRow(
                 target=target,
-                target_value=region_goal(target, region.pk, own),
+                target_value=share if share is not None else _goal(target, inputs, year),
                 year_plan=(
                     year_plan(
                         target,
@@ -139,6 +139,14 @@ def owed_rows(
             )
         )
     return rows
+
+
+def _goal(target: Target, inputs, year: int) -> Decimal | None:
+    """The target's value in force at the end of the period's year (指标调整); the importer,
+    which loads no engine inputs and writes no goal, gets the plan's own value."""
+    if inputs is None:
+        return target.target_value
+    return value_in_force(target, year_end(year), inputs=inputs).value
 
 
 def row_checksum(plan_id: int, region_id: int, period: str, target_id: int) -> str:

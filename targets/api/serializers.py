@@ -15,10 +15,16 @@ from targets.models import (
     Milestone,
     ProgressReport,
     Target,
+    TargetAdjustment,
 )
 from targets.status import TargetProgress
 
 STATUS_FIELDS = {
+    "target_value": "判断所用的目标值：判断日期生效的值（最近一次在该日或之前印发的指标调整，"
+    "否则为规划原定值）；分解到下级时为分解值",
+    "original_value": "规划原定的目标值（未经调整；分解到下级时为分解值）",
+    "target_year": "判断日期生效的目标年度",
+    "adjustment": "判断日期生效的指标调整（文号、印发日期）；未调整时为空",
     "actual": "实际值（按计量方式：增量累计或最新值）",
     "expected": "序时进度：截至当日应达到的值",
     "completion": "完成率（未封顶）",
@@ -75,10 +81,27 @@ class AllocationSerializer(serializers.ModelSerializer):
         fields = ["id", "target", "region", "region_name", "value", "source_text"]
 
 
+class AdjustmentInForceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="指标调整 id")
+    doc_number = serializers.CharField(help_text="文号")
+    adopted_on = serializers.DateField(help_text="印发日期")
+
+
 class StatusSerializer(serializers.Serializer):
     """The status engine's verdict for a target at a date (documented for the schema)."""
 
     on = serializers.DateField(help_text="判断日期")
+    target_value = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["target_value"]
+    )
+    original_value = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text=STATUS_FIELDS["original_value"],
+    )
+    target_year = serializers.IntegerField(allow_null=True, help_text=STATUS_FIELDS["target_year"])
+    adjustment = AdjustmentInForceSerializer(allow_null=True, help_text=STATUS_FIELDS["adjustment"])
     actual = serializers.DecimalField(
         max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
     )
@@ -125,6 +148,12 @@ class TargetSerializer(serializers.ModelSerializer):
             "milestones", "progress",
         ]  # fmt: skip
         read_only_fields = ["version"]
+        extra_kwargs = {
+            "target_value": {
+                "help_text": "规划原定的目标值（指标调整不改变它；判断日期生效的值见 "
+                "progress.target_value，调整记录见 /targets/{id}/adjustments/）"
+            }
+        }
 
     def get_progress(self, target) -> StatusSerializer:
         progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
@@ -146,6 +175,46 @@ class TargetWriteSerializer(serializers.ModelSerializer):
 
 class ReportEvidenceSerializer(EvidenceLinkSerializer):
     size_bytes = serializers.IntegerField(help_text="文件大小（字节）")
+
+
+class TargetAdjustmentSerializer(serializers.ModelSerializer):
+    """A recorded target adjustment (指标调整); never edited or deleted."""
+
+    actor_name = serializers.SerializerMethodField(help_text="登记人")
+
+    class Meta:
+        model = TargetAdjustment
+        fields = [
+            "id", "target", "old_value", "new_value", "old_year", "new_year", "doc_number",
+            "adopted_on", "reason", "actor", "actor_name", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_actor_name(self, adjustment) -> str:
+        user = adjustment.actor
+        return (user.get_full_name() or user.username) if user else ""
+
+
+class TargetAdjustmentWriteSerializer(serializers.Serializer):
+    """A new adjustment: the value (and year) in force from ``adopted_on`` on. The target's
+    ETag goes in If-Match (or its version in ``version``)."""
+
+    new_value = serializers.DecimalField(
+        max_digits=18, decimal_places=4, min_value=0, help_text="调整后的目标值"
+    )
+    new_year = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1949,
+        max_value=2100,
+        help_text="调整后的目标年度（不填则沿用现行年度）",
+    )
+    doc_number = serializers.CharField(max_length=128, help_text="调整文件的文号（必填）")
+    adopted_on = serializers.DateField(help_text="调整文件的印发日期，自该日起生效")
+    reason = serializers.CharField(max_length=5000, help_text="调整理由（必填）")
+    version = serializers.IntegerField(
+        required=False, allow_null=True, help_text="目标指标的乐观锁版本号（或用 If-Match）"
+    )
 
 
 class ProgressReportSerializer(serializers.ModelSerializer):

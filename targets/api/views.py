@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.models import Notice
 from core.api import ETagMixin
+from core.api_schema import IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
@@ -33,6 +34,8 @@ from targets.api.serializers import (
     ProgressReportWriteSerializer,
     ReasonSerializer,
     ReportUpdateSerializer,
+    TargetAdjustmentSerializer,
+    TargetAdjustmentWriteSerializer,
     TargetSerializer,
     TargetSeriesSerializer,
     TargetWriteSerializer,
@@ -53,6 +56,7 @@ from targets.models import (
     Milestone,
     ProgressReport,
     Target,
+    TargetAdjustment,
 )
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
@@ -135,6 +139,56 @@ class TargetViewSet(ServiceWriteViewSet):
     def series(self, request, pk=None):
         target = self.get_object()
         return Response(target_series(target, on=self._on()))
+
+    @extend_schema(
+        methods=["get"],
+        responses=TargetAdjustmentSerializer(many=True),
+        summary="指标调整记录（按生效先后）",
+    )
+    @extend_schema(
+        methods=["post"],
+        request=TargetAdjustmentWriteSerializer,
+        responses={201: TargetAdjustmentSerializer},
+        parameters=[IF_MATCH_REQUIRED],
+        summary="登记指标调整（委员会办公室；须带目标指标的 If-Match）",
+        description=(
+            "自印发日期起，判断、导出均按调整后的目标值和年度；目标指标本身保留规划原定值。"
+            "调整登记后不能修改或删除，如有错误请再登记一次调整予以更正。"
+            "响应头 ETag 为目标指标的新版本。"
+        ),
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a few per target
+    def adjustments(self, request, pk=None):
+        target = self.get_object()
+        if request.method == "GET":
+            rows = (
+                TargetAdjustment.objects.filter(target=target)
+                .select_related("actor")
+                .order_by("adopted_on", "pk")
+            )
+            return Response(TargetAdjustmentSerializer(rows, many=True).data)
+        data = TargetAdjustmentWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = self.check_if_match(request, target, required=True)
+        adjustment = upkeep.adjust_target(
+            target,
+            actor=request.user,
+            version=version,
+            new_value=values["new_value"],
+            new_year=values.get("new_year"),
+            doc_number=values["doc_number"],
+            adopted_on=values["adopted_on"],
+            reason=values["reason"],
+        )
+        adjustment = TargetAdjustment.objects.select_related("actor", "target").get(
+            pk=adjustment.pk
+        )
+        response = Response(
+            TargetAdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED
+        )
+        response["ETag"] = self.etag_of(adjustment.target)
+        return response
 
 
 class MilestoneViewSet(ServiceWriteViewSet):

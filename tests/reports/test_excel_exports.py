@@ -71,16 +71,16 @@ def test_assessment_sheet_is_laid_out_as_a_government_form(
 
     sheet = workbook["南召县"]
     assert sheet["A1"].value == "南阳市“十四五”消防救援事业发展规划2024年度考核表（南召县）"
-    assert {"A1:N1", "A2:N2", "A3:A4", "B3:C3", "F3:G3", "H3:K3", "L3:M3", "N3:N4"} <= merged(sheet)
-    assert [c.value for c in sheet[3]][:8] == [
-        "序号", "考核内容", None, "责任单位", "计量单位", "目标", None, "完成情况",
+    assert {"A1:P1", "A2:P2", "A3:A4", "B3:C3", "F3:I3", "J3:M3", "N3:O3", "P3:P4"} <= merged(sheet)
+    assert [c.value for c in sheet[3]][:10] == [
+        "序号", "考核内容", None, "责任单位", "计量单位", "目标", None, None, None, "完成情况",
     ]  # fmt: skip
-    assert [c.value for c in sheet[4]][1:13] == [
-        "任务", "指标", None, None, "目标值", "年度计划", "实际完成", "完成率", "序时进度",
-        "状态", "分值", "得分",
+    assert [c.value for c in sheet[4]][1:15] == [
+        "任务", "指标", None, None, "原目标值", "调整后目标值", "调整文号", "年度计划",
+        "实际完成", "完成率", "序时进度", "状态", "分值", "得分",
     ]  # fmt: skip
     assert sheet.freeze_panes == "D5"
-    assert sheet.auto_filter.ref == "A4:N7"
+    assert sheet.auto_filter.ref == "A4:P7"
     assert sheet.print_title_rows == "$3:$4"
     assert sheet.page_setup.orientation == "landscape"
     assert int(sheet.page_setup.paperSize) == 9  # A4
@@ -88,15 +88,17 @@ def test_assessment_sheet_is_laid_out_as_a_government_form(
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
 
     row = {sheet.cell(r, 3).value: r for r in range(5, 8)}["新建消防站"]
-    assert sheet.cell(row, 8).value == 1  # 实际完成
-    assert sheet.cell(row, 9).number_format == "0.0%"  # 完成率
-    assert sheet.cell(row, 11).value == "严重滞后"
-    assert sheet.cell(row, 11).fill.fgColor.rgb.endswith("FFC7CE")  # red
-    assert sheet.cell(row, 13).number_format == "0.00"
+    assert sheet.cell(row, 6).value == 3  # 原目标值 (南召县's share); not adjusted:
+    assert (sheet.cell(row, 7).value, sheet.cell(row, 8).value) == (None, None)
+    assert sheet.cell(row, 10).value == 1  # 实际完成
+    assert sheet.cell(row, 11).number_format == "0.0%"  # 完成率
+    assert sheet.cell(row, 13).value == "严重滞后"
+    assert sheet.cell(row, 13).fill.fgColor.rgb.endswith("FFC7CE")  # red
+    assert sheet.cell(row, 15).number_format == "0.00"
     # Footer: total, scaled score, final score, grade (merged label cells).
     labels = [sheet.cell(r, 1).value for r in range(8, sheet.max_row + 1)]
     assert labels[0].startswith("合计") and labels[-1].startswith("考核等级：")
-    assert "A8:L8" in merged(sheet)
+    assert "A8:N8" in merged(sheet)
 
     summary = workbook["汇总"]
     assert [c.value for c in summary[3]] == [
@@ -182,18 +184,20 @@ def test_evaluation_table_has_baseline_target_current_pace_and_verdict(
     sheet = workbook_of(response)["中期评估"]
     assert sheet["A1"].value == "南阳市“十四五”消防救援事业发展规划实施情况评估表"
     headers = [c.value for c in sheet[4]]
-    assert headers[6:16] == [
-        "基期值", "基期年度", "目标值", "目标年度", "当前值", "序时进度", "进度比",
-        "预计期末值", "状态", "评估结论",
+    assert headers[6:18] == [
+        "基期值", "基期年度", "原目标值", "调整后目标值", "调整文号", "目标年度", "当前值",
+        "序时进度", "进度比", "预计期末值", "状态", "评估结论",
     ]  # fmt: skip
-    assert {"G3:H3", "I3:J3", "K3:N3", "O3:P3"} <= merged(sheet)
+    assert {"G3:H3", "I3:L3", "M3:P3", "Q3:R3"} <= merged(sheet)
     rows = [r for r in sheet.iter_rows(min_row=5, values_only=True)]
     nanzhao = next(r for r in rows if r[2] == "其中：新建消防站" and r[3] == "南召县")
     # 1 of 3 by 2024-12-31 against 2.4 expected: pace 42 %; the trend (1 in 4 years) gives
     # 1.25 by 2025, short of 3: 难以完成.
-    assert nanzhao[8:16] == (3, 2025, 1, 2.4, pytest.approx(1 / 2.4), 1.25, "严重滞后", "难以完成")
-    assert sheet.cell(5, 13).number_format == "0.0%"
-    assert {r[15] for r in rows} <= {"超前", "正常", "滞后", "难以完成", "无法评估"}
+    assert nanzhao[8:18] == (
+        3, None, None, 2025, 1, 2.4, pytest.approx(1 / 2.4), 1.25, "严重滞后", "难以完成",
+    )  # fmt: skip
+    assert sheet.cell(5, 15).number_format == "0.0%"
+    assert {r[17] for r in rows} <= {"超前", "正常", "滞后", "难以完成", "无法评估"}
 
 
 def test_evaluation_page_lists_the_targets(client, seeded, supervisor_nanyang):

@@ -183,10 +183,11 @@ def test_round_trip_from_template_to_assessment_sheet(
     sheet = workbook["南召县"]
     rows = {r[2]: r for r in sheet.iter_rows(min_row=5, max_row=7, values_only=True)}
     new_stations = rows["新建消防站"]
-    # 目标值 3, 年度计划 0.6, 实际完成 1, 完成率 1/3, 序时进度 3 × 4/5 = 2.4, 滞后 (1/2.4 < 80 %).
-    assert new_stations[5:11] == (3, 0.6, 1, pytest.approx(1 / 3), 2.4, "严重滞后")
+    # 原目标值 3 (not adjusted: no 调整后目标值, no 文号), 年度计划 0.6, 实际完成 1, 完成率 1/3,
+    # 序时进度 3 × 4/5 = 2.4, 滞后 (1/2.4 < 80 %).
+    assert new_stations[5:13] == (3, None, None, 0.6, 1, pytest.approx(1 / 3), 2.4, "严重滞后")
     # Expected target: 5 points × pace 1/2.4.
-    assert new_stations[11:13] == (5, pytest.approx(2.08))
+    assert new_stations[13:15] == (5, pytest.approx(2.08))
     summary = {r[1]: r for r in workbook["汇总"].iter_rows(min_row=4, values_only=True)}
     assert summary["南召县"][2:4] == (3, 3)
 

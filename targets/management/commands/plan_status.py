@@ -72,6 +72,13 @@ class Command(BaseCommand):
                 f"{_number(p.target_value):>10}{_percent(p.completion):>8}"
                 f"{_number(p.projection):>10}  {p.status_label}{flag}{demo}  {target.name}"
             )
+            if p.adjustment is not None:
+                # 目标 is the value in force on the date; say where it comes from.
+                self.stdout.write(
+                    f"{'':<24}  调整：原目标 {_number(p.original_value)} → "
+                    f"{_number(p.target_value)}（{p.adjustment.doc_number}，"
+                    f"{p.adjustment.adopted_on:%Y-%m-%d} 起）"
+                )
             for missing in p.missing:
                 self.stdout.write(f"{'':<24}  ! {missing}")
         for key, label in [("targets", "指标"), ("tasks", "任务")]:
