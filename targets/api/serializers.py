@@ -319,8 +319,12 @@ class TargetSeriesSerializer(serializers.Serializer):
     target = serializers.IntegerField(help_text="指标 id")
     on = serializers.DateField(help_text="判断日期")
     unit = serializers.CharField(help_text="计量单位")
-    target_value = serializers.FloatField(allow_null=True, help_text="目标值")
-    target_year = serializers.IntegerField(help_text="目标年度（未写明时为规划末年）")
+    target_value = serializers.FloatField(allow_null=True, help_text="现行目标值（含指标调整）")
+    original_value = serializers.FloatField(allow_null=True, help_text="规划原目标值")
+    doc_number = serializers.CharField(
+        allow_null=True, help_text="现行目标值所依据的调整文号（未调整时为空）"
+    )
+    target_year = serializers.IntegerField(help_text="现行目标年度（未写明时为规划末年）")
     status = serializers.ChoiceField(
         choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
     )
