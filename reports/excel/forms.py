@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, NumberField
 from core.models import Region, Unit
 from core.once import OnceFormMixin
 from core.periods import is_valid_period
@@ -139,16 +139,14 @@ class EvaluationForm(BootstrapFormMixin, forms.Form):
 class SchemeForm(BootstrapFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     title = forms.CharField(label="考核表标题", required=False, max_length=255)
-    full_marks = forms.DecimalField(label="满分", min_value=1, max_value=1000, decimal_places=2)
-    binding_points = forms.DecimalField(
+    full_marks = NumberField(label="满分", min_value=1, max_value=1000, decimal_places=2)
+    binding_points = NumberField(
         label="约束性指标分值", min_value=0, max_value=1000, decimal_places=2
     )
-    expected_points = forms.DecimalField(
+    expected_points = NumberField(
         label="预期性指标分值", min_value=0, max_value=1000, decimal_places=2
     )
-    task_points = forms.DecimalField(
-        label="任务分值", min_value=0, max_value=1000, decimal_places=2
-    )
+    task_points = NumberField(label="任务分值", min_value=0, max_value=1000, decimal_places=2)
     basis = forms.ChoiceField(label="计分依据", choices=[])
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -169,7 +167,7 @@ class PenaltyForm(BootstrapFormMixin, forms.Form):
         label="或被考核单位", queryset=Unit.objects.none(), required=False
     )
     text = forms.CharField(label="事由", max_length=255, error_messages={"required": "请填写事由"})
-    points = forms.DecimalField(
+    points = NumberField(
         label="扣分", required=False, min_value=0.01, max_value=1000, decimal_places=2
     )
     occurred_on = forms.DateField(
