@@ -1,8 +1,15 @@
-"""Admin pieces every app shares (read-only history, the source-text column) and the admin
-of the core models."""
+"""Admin pieces every app shares (read-only history, read-only models, deletion refused while
+the workflow holds an object, the source-text column) and the admin of the core models.
 
-from django.contrib import admin
+The admin is for upkeep, never a back door around the services: what a workflow owns (a
+reported figure and its status, its evidence, an append-only note) is read-only here, and
+what it still holds (a plan or a target with figures) cannot be deleted here."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -41,6 +48,73 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+class ReadOnlyAdminMixin:
+    """Viewable, never added, changed or deleted here: the services own these rows (a POST to
+    the change page is refused with 403, like any change without the permission)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class GuardedDeletionMixin:
+    """Deletion refused, with a message saying why, while ``deletion_refusal`` finds a reason
+    in the objects to delete — on the delete page (back to the object, with the message), in
+    the bulk “delete selected” action (the reason listed as what protects them), and in
+    ``delete_model`` / ``delete_queryset`` themselves. Nothing is deleted or changed."""
+
+    def deletion_refusal(self, queryset: QuerySet) -> str | None:
+        """Why these objects must not be deleted, or None."""
+        return None
+
+    def _refusal_for(self, obj) -> str | None:
+        return self.deletion_refusal(self.model._default_manager.filter(pk=obj.pk))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        # Without the button on the change page; the delete page itself says why.
+        return allowed and (obj is None or self._refusal_for(obj) is None)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and super().has_delete_permission(request, obj):
+            refusal = self._refusal_for(obj)
+            if refusal is not None:
+                self.message_user(request, refusal, messages.ERROR)
+                opts = self.opts
+                return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", obj.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation pages (the bulk “delete selected” action's included) show the
+        refusal as the one thing that protects the objects, so Django deletes nothing."""
+        if isinstance(objs, QuerySet):
+            queryset = objs
+        else:
+            queryset = self.model._default_manager.filter(pk__in=[obj.pk for obj in objs])
+        refusal = self.deletion_refusal(queryset)
+        if refusal is not None:
+            return [], {}, set(), [refusal]
+        return super().get_deleted_objects(objs, request)
+
+    def delete_model(self, request, obj):
+        refusal = self._refusal_for(obj)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        refusal = self.deletion_refusal(queryset)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(Region)
 class RegionAdmin(SourceTextMixin, HistoryAdmin):
     list_display = ["name", "level", "parent", "code"]
@@ -77,6 +151,15 @@ class EvidenceAdmin(admin.ModelAdmin):
     readonly_fields = ["download_link", "sha256", "size_bytes", "uploaded_by", "uploaded_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A stored file is a record: what was uploaded, by whom, with its hash.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting it would silently drop it from the figures it supports (an approved
+        # figure's evidence is locked with the figure).
         return False
 
     @admin.display(description="文件")

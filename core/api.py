@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
+from django.db import models
 from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
@@ -23,12 +24,13 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, server_error
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core import db_errors
+from core.numbers import NumberError, parse_number
 from core.services import ServiceError, StaleEdit
 
 MESSAGES = {
@@ -339,3 +341,37 @@ class ETagMixin:
         if body_version is None and (required or request.method in PRECONDITION_METHODS):
             raise PreconditionRequired()
         return body_version
+
+
+# ------------------------------------------------------------------------------ numbers
+
+
+class NumberField(serializers.DecimalField):
+    """A number field that reads what people type (``core.numbers``: １，２００, 3万, 95% …)
+    and refuses what the pages refuse (1,5 with 是否为 1.5？, 3e-5, 1_000), each with the
+    parser's stable code. JSON numbers are read as numbers. ``measure_unit`` is the figure's
+    unit when it is known (a % or the unit may follow the number)."""
+
+    def __init__(self, *args, measure_unit: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measure_unit = measure_unit
+
+    def run_validation(self, data=serializers.empty):
+        if data is not serializers.empty and data is not None:
+            places = self.decimal_places if self.decimal_places is not None else 4
+            digits = (self.max_digits or places + 14) - places
+            try:
+                data = parse_number(
+                    data, measure_unit=self.measure_unit, places=places, integer_digits=digits
+                )
+            except NumberError as error:
+                raise serializers.ValidationError(error.message, code=error.code) from None
+        return super().run_validation(data)
+
+
+class TypedNumbers:
+    """For a write ModelSerializer: its model's decimal fields become ``NumberField``s."""
+
+    serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
+        models.DecimalField: NumberField
+    }

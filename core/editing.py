@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, NumberField
 from core.scope import CHANGE, VIEW, allows, can, require, scope_of
 from core.services import InvalidInput, NotAllowed, ServiceError, StaleEdit
 
@@ -28,8 +28,21 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 STALE_STATUS = 409  # Conflict: the page reloads the record, the user's input stays on the form
 
 
+def typed_numbers(model_field: models.Field, **kwargs) -> forms.Field | None:
+    """``Meta.formfield_callback`` of the edit forms: a decimal column becomes a
+    ``NumberField`` (numbers as people type them, the one parser of every door)."""
+    if isinstance(model_field, models.DecimalField):
+        kwargs.setdefault("form_class", NumberField)
+    return model_field.formfield(**kwargs)
+
+
 class ServiceModelForm(BootstrapFormMixin, forms.ModelForm):
-    """A ModelForm whose values go to a service; ``version`` is the row version the user saw."""
+    """A ModelForm whose values go to a service; ``version`` is the row version the user saw.
+    A subclass's ``Meta`` inherits ``ServiceModelForm.Meta`` so its numbers are typed as people
+    type them (``typed_numbers``)."""
+
+    class Meta:
+        formfield_callback = typed_numbers
 
     version = forms.IntegerField(
         widget=forms.HiddenInput,

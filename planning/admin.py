@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import HistoryAdmin, SourceTextMixin
+from core.admin import HistoryAdmin, ReadOnlyAdminMixin, SourceTextMixin
 from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
 
@@ -57,7 +57,9 @@ class TaskAssignmentInline(admin.TabularInline):
     autocomplete_fields = ["unit"]
 
 
-class TaskUpdateInline(admin.TabularInline):
+class TaskUpdateInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Progress notes are append-only (planning.services.post_task_update): shown, not edited."""
+
     model = TaskUpdate
     extra = 0
     fields = ["created_at", "author", "text", "percent"]
@@ -85,7 +87,9 @@ class TaskAssignmentAdmin(HistoryAdmin):
 
 
 @admin.register(TaskUpdate)
-class TaskUpdateAdmin(admin.ModelAdmin):
+class TaskUpdateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Append-only progress notes: viewable here, written only by their authors' service."""
+
     list_display = ["task", "author", "created_at", "percent"]
     search_fields = ["task__title", "text"]
     list_select_related = ["task", "author"]

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 from rest_framework.routers import DefaultRouter
 
+from core.api import TypedNumbers
 from core.api_views import ServiceWriteViewSet
 from stations import services
 from stations.filtersets import StationFilterSet
@@ -18,12 +19,20 @@ class StationSerializer(serializers.ModelSerializer):
         read_only_fields = ["version"]
 
 
-class StationWriteSerializer(StationSerializer):
+class StationWriteSerializer(TypedNumbers, StationSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
 
     class Meta(StationSerializer.Meta):
         read_only_fields = []
         validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # The unit may follow the number, as on the station form (1200㎡, 3万元 → 3).
+        fields["floor_area_m2"].measure_unit = "㎡"
+        fields["land_area_m2"].measure_unit = "㎡"
+        fields["investment_10k_yuan"].measure_unit = "万元"
+        return fields
 
 
 class StationViewSet(ServiceWriteViewSet):

@@ -9,7 +9,7 @@ from stations.models import Station
 
 
 class StationForm(ServiceModelForm):
-    class Meta:
+    class Meta(ServiceModelForm.Meta):
         model = Station
         fields = [
             "name", "region", "address", "station_class", "force_type", "status", "build_type",
@@ -24,3 +24,7 @@ class StationForm(ServiceModelForm):
             "level", "name"
         )
         self.fields["plan"].queryset = Plan.objects.for_user(self.user, VIEW).order_by("title")
+        # The unit may follow the number (1200㎡, 3万元 → 3).
+        self.fields["floor_area_m2"].measure_unit = "㎡"
+        self.fields["land_area_m2"].measure_unit = "㎡"
+        self.fields["investment_10k_yuan"].measure_unit = "万元"

@@ -1,12 +1,23 @@
-from django.contrib import admin
+"""Targets in the admin. Reported figures are read-only here (they change only through the
+reporting workflow of targets.services: save, submit, approve, return, reopen — each with its
+version and history reason), and a target or plan with figures cannot be deleted here (the
+Plan admin of planning.admin is registered again below with that guard: planning does not
+know about figures)."""
 
-from core.admin import HistoryAdmin, SourceTextMixin
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from core.admin import GuardedDeletionMixin, HistoryAdmin, ReadOnlyAdminMixin, SourceTextMixin
+from planning.admin import PlanAdmin
+from planning.models import Plan
 from targets.models import (
     Allocation,
     BaseFigure,
     FireStatistic,
     Milestone,
     ProgressReport,
+    ReportContribution,
     Target,
     TargetAdjustment,
 )
@@ -29,6 +40,22 @@ class ReadOnlyAdjustments:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def figures_refusal(
+    queryset: QuerySet, *, reports: QuerySet, contributions: QuerySet
+) -> str | None:
+    """Why objects holding reported figures cannot be deleted in the admin, or None."""
+    report_count, contribution_count = reports.count(), contributions.count()
+    if not report_count and not contribution_count:
+        return None
+    names = "、".join(f"“{obj}”" for obj in queryset[:5])
+    if queryset.count() > 5:
+        names += _("等")
+    return _(
+        "%(names)s 已有填报数据（%(reports)s 条填报、%(contributions)s 条配合单位报送），"
+        "不能在后台删除，未删除任何对象。填报数据只能通过填报、审核流程处理。"
+    ) % {"names": names, "reports": report_count, "contributions": contribution_count}
 
 
 class MilestoneInline(admin.TabularInline):
@@ -54,7 +81,7 @@ class AdjustmentInline(ReadOnlyAdjustments, admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(SourceTextMixin, HistoryAdmin):
+class TargetAdmin(GuardedDeletionMixin, SourceTextMixin, HistoryAdmin):
     list_display = [
         "name",
         "plan",
@@ -84,6 +111,26 @@ class TargetAdjustmentAdmin(ReadOnlyAdjustments, admin.ModelAdmin):
     readonly_fields = ADJUSTMENT_FIELDS
     date_hierarchy = "adopted_on"
 
+    def deletion_refusal(self, queryset):
+        return figures_refusal(
+            queryset,
+            reports=ProgressReport.objects.filter(target__in=queryset),
+            contributions=ReportContribution.objects.filter(target__in=queryset),
+        )
+
+
+class GuardedPlanAdmin(GuardedDeletionMixin, PlanAdmin):
+    def deletion_refusal(self, queryset):
+        return figures_refusal(
+            queryset,
+            reports=ProgressReport.objects.filter(target__plan__in=queryset),
+            contributions=ReportContribution.objects.filter(target__plan__in=queryset),
+        )
+
+
+admin.site.unregister(Plan)
+admin.site.register(Plan, GuardedPlanAdmin)
+
 
 @admin.register(Milestone)
 class MilestoneAdmin(SourceTextMixin, HistoryAdmin):
@@ -105,7 +152,10 @@ class AllocationAdmin(SourceTextMixin, HistoryAdmin):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(HistoryAdmin):
+class ProgressReportAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """Read-only: a figure's value, status and evidence change only through the workflow
+    (the report page, the API, the Excel import, the review inbox), never here."""
+
     list_display = [
         "target",
         "region",
@@ -119,9 +169,7 @@ class ProgressReportAdmin(HistoryAdmin):
     list_filter = ["status", "is_demo", "period"]
     search_fields = ["target__name", "region__name", "note"]
     list_select_related = ["target", "region", "submitted_by", "reviewed_by"]
-    autocomplete_fields = ["target", "region"]
-    readonly_fields = ["version", "submitted_at", "reviewed_at", "created_at", "updated_at"]
-    filter_horizontal = ["evidence"]
+    readonly_fields = [f.name for f in ProgressReport._meta.fields if f.name != "id"] + ["evidence"]
 
 
 @admin.register(FireStatistic)

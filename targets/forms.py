@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.editing import DATE_WIDGET, ServiceModelForm
-from core.forms import BootstrapFormMixin, MultipleFileField
+from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField
 from core.models import Region
 from core.once import OnceFormMixin
 from core.scope import CHANGE
@@ -17,8 +17,12 @@ from targets.models import Milestone, Target
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):
-    # Text, not a number field: the service parses what people type and says what is wrong.
-    value = forms.CharField(label="数值", required=False, max_length=40)
+    # Text, not a number field: the service parses what people type (core.numbers, through
+    # targets.services.parse_value) and says what is wrong; the view puts what it understood
+    # in ``understood`` for the page to show next to the field.
+    value = forms.CharField(
+        label="数值", required=False, max_length=40, bound_field_class=NumberBoundField
+    )
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     confirm_note = forms.CharField(
         label="异常值说明",
@@ -52,7 +56,7 @@ def _regions(user, current_id: int | None):
 
 
 class TargetForm(ServiceModelForm):
-    class Meta:
+    class Meta(ServiceModelForm.Meta):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
@@ -67,10 +71,16 @@ class TargetForm(ServiceModelForm):
         self.fields["task"].queryset = Task.objects.filter(plan_id=plan_id)
         self.fields["section"].queryset = Section.objects.filter(plan_id=plan_id)
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
+        # The values are in the target's unit: the one typed on this form, else the saved one.
+        unit = self.instance.measure_unit
+        if self.is_bound and "measure_unit" in self.data:
+            unit = str(self.data.get("measure_unit") or "").strip()
+        for name in ("target_value", "baseline_value"):
+            self.fields[name].measure_unit = unit
 
 
 class MilestoneForm(ServiceModelForm):
-    class Meta:
+    class Meta(ServiceModelForm.Meta):
         model = Milestone
         fields = [
             "due_on", "planned_value", "is_cumulative", "text", "completed_on", "region",
@@ -89,6 +99,8 @@ class MilestoneForm(ServiceModelForm):
             # A task's milestone is qualitative: it is done on a date, it has no value.
             del self.fields["planned_value"]
             del self.fields["is_cumulative"]
+        elif self.instance.target_id:
+            self.fields["planned_value"].measure_unit = self.instance.target.measure_unit
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
 
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import prefetch_related_objects
@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Evidence, Region
+from core.numbers import NumberError, parse_number
 from core.periods import is_valid_period, period_bounds
 from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
@@ -68,26 +69,21 @@ class NeedsConfirmation(ServiceError):
 # ------------------------------------------------------------------------------ parsing
 
 
-def parse_value(raw, target: Target) -> Decimal | None:
-    """A reported value as a number, with a message saying what is wrong and expected."""
-    if raw is None or (isinstance(raw, str) and raw.strip() in {"", "—", "-", "－"}):
-        return None
-    if isinstance(raw, Decimal):
-        value = raw
-    else:
-        try:
-            value = Decimal(str(raw).strip().replace(",", ""))
-        except InvalidOperation:
-            raise ServiceError(
-                "not_a_number",
-                _("“%(raw)s”不是数字，应填写%(expected)s")
-                % {"raw": raw, "expected": _expected(target)},
-                field="value",
-            ) from None
-    if not value.is_finite():
-        raise ServiceError(
-            "not_a_number", _("应填写%(expected)s") % {"expected": _expected(target)}, field="value"
+def parse_value(raw, target: Target, *, number_format: str | None = None) -> Decimal | None:
+    """A reported value as a number, with a message saying what is wrong and expected. The
+    number is read by ``core.numbers.parse_number`` (the one parser of every door; a cell's
+    ``number_format`` when it comes from a workbook), then checked against the target."""
+    try:
+        value = parse_number(
+            raw,
+            measure_unit=target.measure_unit,
+            number_format=number_format,
+            expected=_expected(target),
         )
+    except NumberError as error:
+        raise ServiceError(error.code, error.message, field="value") from None
+    if value is None:
+        return None
     if value < 0:
         raise ServiceError(
             "negative",
@@ -104,8 +100,6 @@ def parse_value(raw, target: Target) -> Decimal | None:
             _("计量单位为“%(measure_unit)s”，应填写整数") % {"measure_unit": target.measure_unit},
             field="value",
         )
-    if abs(value) >= Decimal("1e14"):
-        raise ServiceError("out_of_range", _("数值过大"), field="value")
     return value
 
 

@@ -26,6 +26,7 @@ from core.editing import (
 )
 from core.history import history_entries
 from core.models import Region
+from core.numbers import plain, understood
 from core.once import once_per_form
 from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
@@ -124,21 +125,27 @@ def report_edit(request, target_id: int, region_id: int, period: str):
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
                 verb = _("已提交") if report.status == ReportStatus.SUBMITTED else _("已保存草稿")
-                messages.success(
-                    request,
-                    _("%(verb)s：%(target)s %(region)s %(period)s")
-                    % {
-                        "verb": verb,
-                        "target": target.name,
-                        "region": region.name,
-                        "period": period,
-                    },
-                )
+                done = _("%(verb)s：%(target)s %(region)s %(period)s") % {
+                    "verb": verb,
+                    "target": target.name,
+                    "region": region.name,
+                    "period": period,
+                }
+                read_as = understood(data["value"], report.value)
+                if read_as is not None:
+                    done += _("（数值“%(raw)s”已理解为 %(value)s）") % {
+                        "raw": data["value"].strip(),
+                        "value": read_as,
+                    }
+                messages.success(request, done)
                 return redirect(request.path)
+            # Not saved: the page says what the number was read as, next to the field.
+            form.understood = {"value": _understood_value(request.POST.get("value", ""), target)}
     else:
         form = ReportForm(
             initial={
-                "value": report.value.normalize() if report and report.value is not None else "",
+                # Written plainly (30000, not 3E+4: an exponent is refused when saved back).
+                "value": plain(report.value) if report and report.value is not None else "",
                 "note": report.note if report else "",
                 "confirm_note": report.confirm_note if report else "",
                 "version": report.version if report else 0,
@@ -149,6 +156,13 @@ def report_edit(request, target_id: int, region_id: int, period: str):
         context["editable"] = False
         context["period_problem"] = period_problem
     return render(request, "targets/report_form.html", context, status=400 if form.errors else 200)
+
+
+def _understood_value(raw: str, target) -> str | None:
+    try:
+        return understood(raw, services.parse_value(raw, target))
+    except ServiceError:
+        return None  # the refusal is on the form
 
 
 def _period_problem(target, region, period) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, NumberField
 from core.models import Region, Unit
 from core.once import OnceFormMixin
 from core.periods import is_valid_period
@@ -157,16 +157,14 @@ class EvaluationForm(BootstrapFormMixin, forms.Form):
 class SchemeForm(BootstrapFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     title = forms.CharField(label="考核表标题", required=False, max_length=255)
-    full_marks = forms.DecimalField(label="满分", min_value=1, max_value=1000, decimal_places=2)
-    binding_points = forms.DecimalField(
+    full_marks = NumberField(label="满分", min_value=1, max_value=1000, decimal_places=2)
+    binding_points = NumberField(
         label="约束性指标分值", min_value=0, max_value=1000, decimal_places=2
     )
-    expected_points = forms.DecimalField(
+    expected_points = NumberField(
         label="预期性指标分值", min_value=0, max_value=1000, decimal_places=2
     )
-    task_points = forms.DecimalField(
-        label="任务分值", min_value=0, max_value=1000, decimal_places=2
-    )
+    task_points = NumberField(label="任务分值", min_value=0, max_value=1000, decimal_places=2)
     basis = forms.ChoiceField(label="计分依据", choices=[])
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -189,7 +187,7 @@ class PenaltyForm(BootstrapFormMixin, forms.Form):
     text = forms.CharField(
         label="事由", max_length=255, error_messages={"required": gettext_lazy("请填写事由")}
     )
-    points = forms.DecimalField(
+    points = NumberField(
         label="扣分", required=False, min_value=0.01, max_value=1000, decimal_places=2
     )
     occurred_on = forms.DateField(

@@ -17,14 +17,12 @@ uploader's scope, a figure already submitted or approved. Any row error blocks t
 cell openpyxl itself cannot parse (a number cell holding “NaN”) refuses the file, naming the
 row.
 
-Numbers are read as people type them: full-width digits and punctuation, thousands separators,
-万 (×10 000) and 亿, percentages with or without %, the unit of measure after the number;
-blank or “—” means no figure (the row is left alone). A comma followed by exactly three digits
-(in every group: 1,500 or 12,345,678) is a thousands separator, as Chinese forms write it and
-the template's help sheet says; any other comma between digits (1,5 or 12,75) is taken for a
-decimal comma and refused with the figure written with a point as the suggestion — never
-guessed, because “1,500” would be ambiguous. Text cells our exports escaped with a leading
-apostrophe (``exporters.escape_text``) are read back without it.
+Numbers are read as people type them by the one parser every door uses
+(``core.numbers.parse_number``, through ``targets.services.parse_value``): full-width digits
+and punctuation, thousands separators in groups of three, 万 and 亿, percentages, the unit of
+measure after the number; blank or “—” means no figure (the row is left alone); a decimal comma
+(1,5) is refused with the question “是否为 1.5？”, never guessed. Text cells our exports escaped
+with a leading apostrophe (``exporters.escape_text``) are read back without it.
 
 The commit writes every row at once through ``targets.services.save_reports`` — the checks
 of ``save_report`` (the browser form's), plausibility warnings (answered with the row's
@@ -47,10 +45,9 @@ import datetime
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
@@ -95,7 +92,6 @@ MAX_ENTRIES = 500
 MAX_RATIO = 200  # a real workbook part compresses 5–20 times; a bomb thousands of times
 MAX_ROWS = getattr(settings, "EXCEL_IMPORT_MAX_ROWS", 20000)
 MAX_CELLS = MAX_ROWS * LAST_COLUMN
-NO_FIGURE = {"", "—", "——", "-", "--", "–", "/", "无", "暂无", "N/A", "n/a", "NA"}
 DRAFT, SUBMIT = "draft", "submit"
 NEW, CHANGED, UNCHANGED, BLANK, ERROR = "new", "changed", "unchanged", "blank", "error"
 STATE_LABELS = {
@@ -105,13 +101,6 @@ STATE_LABELS = {
     BLANK: "未填写（不导入）",
     ERROR: "错误",
 }
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-# ProgressReport.value is numeric(18, 4); targets.services.parse_value caps it below 10^14.
-MAX_DECIMAL_PLACES = 4
-MAX_INTEGER_DIGITS = 14
-MAX_NUMBER = Decimal(10) ** MAX_INTEGER_DIGITS
 _MERGE = re.compile(rb'<mergeCell[^>]*ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
 
 
@@ -127,10 +116,6 @@ class RowError:
             "column": self.column,
             "message": self.message,
         }
-
-
-class CellError(Exception):
-    pass
 
 
 @dataclass(slots=True)
@@ -202,96 +187,7 @@ class Preview:
         return [row for row in self.to_write if row.warnings and not row.confirm_note]
 
 
-# ------------------------------------------------------------------------------ numbers
-
-
-def read_number(value, number_format: str | None, measure_unit: str) -> Decimal | None:
-    """A cell as a number the way people type it; None for no figure; ``CellError`` with
-    what is wrong and what is expected otherwise."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise CellError(_("应填写数字，而不是“是/否”"))
-    if isinstance(value, datetime.date | datetime.time):
-        raise CellError(_("应填写数字，而不是日期或时间（请把单元格格式设为“常规”或“数值”）"))
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value))
-        if not number.is_finite():
-            raise CellError(_("单元格不是有效数字（NaN 或无穷大），应填写数字"))
-        if number_format and "%" in number_format:
-            # A cell formatted as a percentage holds a fraction: 0.95 shows as 95 %.
-            if measure_unit != "%":
-                raise CellError(
-                    _("该指标的计量单位是“%(unit)s”，不应填写百分数")
-                    % {"unit": measure_unit or _("无")}
-                )
-            number *= 100
-        return _in_range(number, value)
-    raw = str(value)
-    text = unicodedata.normalize("NFKC", raw)
-    text = "".join(ch for ch in text if not ch.isspace()).removeprefix("'")
-    if text in NO_FIGURE:
-        return None
-    percent = permille = False
-    if text.endswith("%"):
-        percent, text = True, text[:-1]
-    elif text.endswith("‰"):
-        permille, text = True, text[:-1]
-    elif measure_unit and len(measure_unit) < len(text) and text.endswith(measure_unit):
-        text = text[: -len(measure_unit)]
-    multiplier = Decimal(1)
-    if text.endswith("万"):
-        multiplier, text = Decimal(10000), text[:-1]
-    elif text.endswith("亿"):
-        multiplier, text = Decimal(100000000), text[:-1]
-    if "," in text:
-        if _THOUSANDS.match(text.lstrip("+-")):
-            text = text.replace(",", "")
-        elif _DECIMAL_COMMA.match(text):
-            raise CellError(
-                _(
-                    "“%(raw)s”用逗号作了小数点；小数点请用“.”，如 %(fixed)s"
-                    "（千分位请写成 1,500 或 1500）"
-                )
-                % {"raw": raw, "fixed": text.replace(",", ".")}
-            )  # fmt: skip
-        else:
-            raise CellError(_("“%(raw)s”的千分位写法有误，应写成 1,200 或 1200") % {"raw": raw})
-    if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
-        raise CellError(
-            _("“%(raw)s”不是有效数字，应填写数字，如 12、1,200、3万、95%%") % {"raw": raw}
-        )
-    if not _NUMBER.match(text):
-        raise CellError(_("“%(raw)s”不是数字，应填写数字，如 12、1,200、3万、95%%") % {"raw": raw})
-    try:
-        number = Decimal(text) * multiplier
-    except InvalidOperation:
-        raise CellError(_("“%(raw)s”不是数字") % {"raw": raw}) from None
-    if percent and measure_unit != "%":
-        raise CellError(
-            _("该指标的计量单位是“%(unit)s”，不应填写百分数") % {"unit": measure_unit or _("无")}
-        )
-    if permille and measure_unit != "‰":
-        raise CellError(
-            _("该指标的计量单位是“%(unit)s”，不应填写千分数") % {"unit": measure_unit or _("无")}
-        )
-    return _in_range(number, raw)
-
-
-def _in_range(number: Decimal, raw) -> Decimal:
-    """What the database's numeric(18, 4) holds exactly: rounding it would change the figure
-    silently, so a longer number is refused with what is allowed."""
-    if abs(number) >= MAX_NUMBER:
-        raise CellError(
-            _("“%(raw)s”数值过大，整数部分最多 %(digits)s 位")
-            % {"raw": raw, "digits": MAX_INTEGER_DIGITS}
-        )
-    if number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES:
-        raise CellError(
-            _("“%(raw)s”的小数位数过多，最多保留 %(places)s 位小数（请先四舍五入）")
-            % {"raw": raw, "places": MAX_DECIMAL_PLACES}
-        )
-    return number
+# ------------------------------------------------------------------------------ cells
 
 
 def _text(value) -> str:
@@ -631,10 +527,8 @@ def _read_row(row: PreviewRow, cell: SheetRow, mode: str) -> None:
         row.state = ERROR
         return
     try:
-        number = read_number(cell.value, cell.number_format, target.measure_unit)
-        row.value = services.parse_value(number, target)
-    except CellError as error:
-        row.errors.append(RowError(row.row, column, str(error)))
+        # The one number parser of every door (core.numbers), with the target's checks.
+        row.value = services.parse_value(cell.value, target, number_format=cell.number_format)
     except ServiceError as error:
         row.errors.append(RowError(row.row, column, error.message))
     row.note = cell.note

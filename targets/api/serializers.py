@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Notice
+from core.api import TypedNumbers
 from core.evidence_views import download_url as evidence_download_url
 from planning.api.serializers import EvidenceLinkSerializer
 from targets.choices import ProgressStatus
@@ -65,12 +66,23 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = ["version"]
 
 
-class MilestoneWriteSerializer(MilestoneSerializer):
+class MilestoneWriteSerializer(TypedNumbers, MilestoneSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
 
     class Meta(MilestoneSerializer.Meta):
         read_only_fields = []
         validators = []
+
+    def to_internal_value(self, data):
+        # The planned value is in its target's unit (a % may follow it when that is the unit).
+        target = data.get("target") if hasattr(data, "get") else None
+        unit = ""
+        if isinstance(target, int | str) and str(target).isdigit():
+            unit = Target.objects.filter(pk=target).values_list("measure_unit", flat=True).first()
+        elif self.instance is not None and self.instance.target_id:
+            unit = self.instance.target.measure_unit
+        self.fields["planned_value"].measure_unit = unit or ""
+        return super().to_internal_value(data)
 
 
 class AllocationSerializer(serializers.ModelSerializer):
@@ -160,7 +172,7 @@ class TargetSerializer(serializers.ModelSerializer):
         return StatusSerializer(progress.as_dict()).data if progress else None
 
 
-class TargetWriteSerializer(serializers.ModelSerializer):
+class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
 
     class Meta:
@@ -171,6 +183,15 @@ class TargetWriteSerializer(serializers.ModelSerializer):
             "region", "formula", "feed", "order", "source_text", "version",
         ]  # fmt: skip
         validators = []
+
+    def to_internal_value(self, data):
+        # The values are in the target's unit: the one sent, else the saved one (as on the form).
+        unit = self.instance.measure_unit if self.instance is not None else ""
+        if hasattr(data, "get") and data.get("measure_unit") is not None:
+            unit = str(data.get("measure_unit")).strip()
+        for name in ("target_value", "baseline_value"):
+            self.fields[name].measure_unit = unit
+        return super().to_internal_value(data)
 
 
 class ReportEvidenceSerializer(EvidenceLinkSerializer):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Evidence, Region
+from core.numbers import NumberError, parse_number
 from planning.models import Plan
 from reports.excel import importers
 from reports.excel.templates import ID_COLUMN
@@ -292,7 +293,7 @@ def test_an_explanation_in_the_file_answers_the_warning(client, template, liaiso
     ],
 )
 def test_numbers_are_read_as_people_type_them(raw, number_format, unit, expected):
-    assert importers.read_number(raw, number_format, unit) == expected
+    assert parse_number(raw, number_format=number_format, measure_unit=unit) == expected
 
 
 @pytest.mark.parametrize(
@@ -306,8 +307,8 @@ def test_numbers_are_read_as_people_type_them(raw, number_format, unit, expected
     ],
 )
 def test_what_is_not_a_number_says_what_is_expected(raw, unit, message):
-    with pytest.raises(importers.CellError, match=message):
-        importers.read_number(raw, None, unit)
+    with pytest.raises(NumberError, match=message):
+        parse_number(raw, measure_unit=unit)
 
 
 def test_text_negative_and_fractional_counts_are_row_errors(client, template, liaison_nanzhao):

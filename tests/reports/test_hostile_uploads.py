@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from core.numbers import NumberError, parse_number
 from reports.excel import importers, upload_guard
 from tests.reports import hostile_files as hostile
 from tests.reports.test_excel_import import (
@@ -312,8 +313,8 @@ def test_a_decimal_comma_is_refused_with_the_point_suggested_and_thousands_are_r
     )
     assert response.status_code == 400
     rows = {row.row: row for row in response.context["preview"].rows}
-    assert "如 1.5" in rows[NEW_STATIONS].errors[0].message
-    assert "如 2.5" in rows[OLD_STATIONS].errors[0].message
+    assert "是否为 1.5？" in rows[NEW_STATIONS].errors[0].message
+    assert "是否为 2.5？" in rows[OLD_STATIONS].errors[0].message
     assert rows[KEY_TOWNS].errors == [] and rows[KEY_TOWNS].value == Decimal(1000)
     assert snapshot() == before
 
@@ -330,15 +331,15 @@ def test_a_decimal_comma_is_refused_with_the_point_suggested_and_thousands_are_r
     ],
 )
 def test_numbers_within_the_database_precision_are_read_exactly(raw, expected):
-    assert importers.read_number(raw, None, "") == expected
+    assert parse_number(raw) == expected
 
 
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ("1,5", "如 1.5"),
-        ("12,75", "如 12.75"),
-        ("1,5000", "如 1.5000"),
+        ("1,5", "是否为 1.5？"),
+        ("12,75", "是否为 12.75？"),
+        ("1,5000", "是否为 1.5000？"),
         ("1,50,0", "千分位写法有误"),
         ("NaN", "不是有效数字"),
         ("-Infinity", "不是有效数字"),
@@ -348,9 +349,9 @@ def test_numbers_within_the_database_precision_are_read_exactly(raw, expected):
         (10**29, "数值过大"),
         ("1.23456", "最多保留 4 位小数"),
         (0.00001, "最多保留 4 位小数"),
-        ("1e5", "不是数字"),
+        ("1e5", "科学计数法"),
     ],
 )
 def test_malformed_numbers_say_what_is_expected(raw, words):
-    with pytest.raises(importers.CellError, match=words):
-        importers.read_number(raw, None, "")
+    with pytest.raises(NumberError, match=words):
+        parse_number(raw)

@@ -114,7 +114,8 @@ def test_a_negative_area_changes_nothing_and_says_what_is_expected(staff_nanyang
     ("changes", "message"),
     [
         ({"lat": "95"}, "确保该值小于或等于90"),
-        ({"floor_area_m2": "很大"}, "输入一个数字"),
+        ({"floor_area_m2": "很大"}, "“很大”不是数字"),
+        ({"floor_area_m2": "1,5"}, "是否为 1.5？"),
         ({"completed_year": "2023", "in_service_on": "2021-05-01"}, "投入执勤日期不能早于建成年度"),
         ({"status": ""}, "必填项"),
     ],

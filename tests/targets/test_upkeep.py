@@ -250,7 +250,8 @@ def test_a_stale_milestone_save_is_refused(staff_lianzhou, hydrant_milestone):
         ({"baseline_year": "2024", "target_year": "2020"}, "目标年度不能早于基期年度"),
         ({"feed": "formula", "formula": ""}, "数据来源为公式计算时请填写计算公式"),
         ({"feed": "formula", "formula": "deaths / import os"}, "公式无法识别"),
-        ({"target_value": "二十四"}, "输入一个数字"),
+        ({"target_value": "二十四"}, "“二十四”不是数字"),
+        ({"target_value": "2,5"}, "是否为 2.5？"),
         ({"measure": "guess"}, "选择一个有效的选项"),
     ],
 )
