@@ -100,6 +100,13 @@ class TargetAdmin(GuardedDeletionMixin, SourceTextMixin, HistoryAdmin):
     readonly_fields = ["version"]
     inlines = [MilestoneInline, AllocationInline, AdjustmentInline]
 
+    def deletion_refusal(self, queryset):
+        return figures_refusal(
+            queryset,
+            reports=ProgressReport.objects.filter(target__in=queryset),
+            contributions=ReportContribution.objects.filter(target__in=queryset),
+        )
+
 
 @admin.register(TargetAdjustment)
 class TargetAdjustmentAdmin(ReadOnlyAdjustments, admin.ModelAdmin):
@@ -110,13 +117,6 @@ class TargetAdjustmentAdmin(ReadOnlyAdjustments, admin.ModelAdmin):
     fields = ADJUSTMENT_FIELDS
     readonly_fields = ADJUSTMENT_FIELDS
     date_hierarchy = "adopted_on"
-
-    def deletion_refusal(self, queryset):
-        return figures_refusal(
-            queryset,
-            reports=ProgressReport.objects.filter(target__in=queryset),
-            contributions=ReportContribution.objects.filter(target__in=queryset),
-        )
 
 
 class GuardedPlanAdmin(GuardedDeletionMixin, PlanAdmin):

@@ -261,12 +261,12 @@ def test_a_lazy_constant_arrives_as_plain_text(staff_nanyang, outsider, station)
 
 
 def test_a_literal_percent_sign_survives_named_formatting():
-    from reports.excel.importers import CellError, read_number
+    from core.numbers import NumberError, parse_number
 
-    with pytest.raises(CellError) as refused:
-        read_number("十二", None, "座")
+    with pytest.raises(NumberError) as refused:
+        parse_number("十二")
 
-    assert str(refused.value) == "“十二”不是数字，应填写数字，如 12、1,200、3万、95%"
+    assert "%%" not in refused.value.message and "95%" in refused.value.message
 
 
 def test_an_api_error_message_is_unchanged(staff_nanyang):
