@@ -269,10 +269,11 @@ def figures_commit(request, pk: int):
         messages.error(request, error.message)
         return redirect("reports:excel_preview", pk=batch.pk)
     verb = "提交" if batch.summary.get("mode") == importers.SUBMIT else "保存"
+    bases_note = f"基础数据 {len(result.bases_written)} 项，" if result.bases_written else ""
     messages.success(
         request,
         f"已导入“{batch.original_name}”：{verb} {len(result.written)} 条，"
-        f"未变 {result.unchanged} 条。文件已作为佐证材料保存。",
+        f"{bases_note}未变 {result.unchanged} 条。文件已作为佐证材料保存。",
     )
     return redirect("reports:excel_home")
 
