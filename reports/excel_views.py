@@ -280,16 +280,22 @@ def figures_commit(request, pk: int):
         messages.error(request, error.message)
         return redirect("reports:excel_preview", pk=batch.pk)
     verb = _("提交") if batch.summary.get("mode") == importers.SUBMIT else _("保存")
+    bases_note = (
+        _("基础数据 %(count)s 项，") % {"count": len(result.bases_written)}
+        if result.bases_written
+        else ""
+    )
     messages.success(
         request,
         _(
             "已导入“%(name)s”：%(verb)s %(written)s 条，"
-            "未变 %(unchanged)s 条。文件已作为佐证材料保存。"
+            "%(bases)s未变 %(unchanged)s 条。文件已作为佐证材料保存。"
         )
         % {
             "name": batch.original_name,
             "verb": verb,
             "written": len(result.written),
+            "bases": bases_note,
             "unchanged": result.unchanged,
         },
     )

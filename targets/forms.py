@@ -154,3 +154,76 @@ class AdjustmentForm(BootstrapFormMixin, forms.Form):
         for field, messages in errors.items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+
+
+# ------------------------------------------------------------ base figures (基础数据)
+
+
+class BaseFiguresForm(BootstrapFormMixin, OnceFormMixin):
+    """The figures of a region and year (targets.bases.load_sheet): one text field per item
+    (the service parses what people type and says what is wrong), the version each row had
+    when the page was shown, and the reason kept in the history rows."""
+
+    reason = forms.CharField(
+        label=_("理由"),
+        required=False,
+        max_length=100,
+        help_text=_("修改已录入的数值时必填，记入修改记录"),
+    )
+
+    def __init__(self, *args, sheet, **kwargs):
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for item in sheet.items:
+            current = sheet.current(item)
+            self.fields[item.key] = forms.CharField(
+                label=item.title,
+                required=False,
+                max_length=40,
+                widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "decimal"}),
+                initial="" if current is None else f"{current.normalize():f}",
+                help_text=_used_by(item),
+            )
+        for token, version in sheet.versions.items():
+            self.fields[version_field(token)] = forms.IntegerField(
+                widget=forms.HiddenInput,
+                min_value=0,
+                initial=version,
+                error_messages={"required": _("缺少版本号，请刷新页面后重试")},
+            )
+        self.fields["reason"] = reason
+        self.items = sheet.items
+
+    def values(self) -> dict:
+        return {item.key: self.cleaned_data.get(item.key, "") for item in self.items}
+
+    def versions(self) -> dict:
+        return {
+            token: self.cleaned_data[name]
+            for name in self.fields
+            if (token := token_of(name)) is not None and name in self.cleaned_data
+        }
+
+    def add_service_error(self, error) -> None:
+        found = getattr(error, "errors", None) or {error.field: [error.message]}
+        for name, messages in found.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+
+VERSION_PREFIX = "version__"
+
+
+def version_field(token: str) -> str:
+    return f"{VERSION_PREFIX}{token}"
+
+
+def token_of(name: str) -> str | None:
+    return name[len(VERSION_PREFIX) :] if name.startswith(VERSION_PREFIX) else None
+
+
+def _used_by(item) -> str:
+    if not item.used_by:
+        return ""
+    names = "、".join(target.name for target in item.used_by)
+    return _("用于计算：%(targets)s") % {"targets": names}

@@ -14,6 +14,7 @@ from core.periods import PERIOD_PATTERN
 from core.querysets import ScopedQuerySet
 from planning.models import Plan, Section, Task
 from targets.choices import Comparator, Feed, Measure, ReportStatus
+from targets.formulas import VARIABLE_PATTERN
 
 
 class Target(models.Model):
@@ -285,6 +286,7 @@ class FireStatistic(models.Model):
         related_name="fire_statistics",
     )
     source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
@@ -310,11 +312,21 @@ class BaseFigure(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("年度"), validators=YEAR_VALIDATORS)
     name = models.CharField(_("名称"), max_length=128)
-    key = models.SlugField(
+    # A formula's variable name: ASCII or Chinese (targets.formulas.VARIABLE_PATTERN).
+    key = models.CharField(
         _("公式变量名"),
         max_length=64,
         blank=True,
-        help_text=_("在指标公式中引用的名称，如 population（常住人口）"),
+        db_index=True,
+        validators=[
+            RegexValidator(
+                VARIABLE_PATTERN,
+                _("公式变量名只能由英文字母、数字、下划线或汉字组成，且不以数字开头"),
+            )
+        ],
+        help_text=_(
+            "在指标公式中引用的名称，如 population（常住人口）或 城镇非私营单位在岗职工平均工资"
+        ),
     )
     value = decimal_field(_("数值"), null=False, blank=False)
     measure_unit = models.CharField(_("计量单位"), max_length=32, blank=True)
@@ -327,6 +339,7 @@ class BaseFigure(models.Model):
         related_name="base_figures",
     )
     source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()

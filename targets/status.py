@@ -99,6 +99,7 @@ from targets.formulas import (
     STATIONS_IN_SERVICE,
     FormulaError,
     MissingInput,
+    is_base_figure_name,
     parse_formula,
 )
 from targets.models import (
@@ -193,6 +194,21 @@ class RegionFigure:
     ends_on: datetime.date
 
 
+@dataclass(frozen=True)
+class MissingValue:
+    """A value a formula needs that is not entered: a base figure (``kind`` "base_figure",
+    ``name`` its key) or a fire statistic ("fire_statistic", ``name`` its field) of a region
+    and year — what the base-figures page (targets.bases) asks for."""
+
+    kind: str
+    name: str
+    year: int
+    region_id: int
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "year": self.year, "region": self.region_id}
+
+
 @dataclass
 class TargetProgress:
     target_id: int
@@ -212,6 +228,8 @@ class TargetProgress:
     projection_meets: bool | None = None
     series: list[tuple[str, Decimal]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # the base figures and fire statistics behind ``missing`` (formula feed)
+    missing_inputs: list[MissingValue] = field(default_factory=list)
     is_demo: bool = False
     source: str = ""
     target_year: int | None = None  # in force on ``on`` (the plan's end year when unstated)
@@ -264,6 +282,7 @@ class TargetProgress:
             "projection_meets": self.projection_meets,
             "series": [{"period": label, "value": value} for label, value in self.series],
             "missing": self.missing,
+            "missing_inputs": [item.as_dict() for item in self.missing_inputs],
             "is_demo": self.is_demo,
         }
 
@@ -660,7 +679,7 @@ def _external_inputs(targets: list[Target]) -> _ExternalInputs:
             continue  # the engine reports it and reads nothing
         fire_statistics |= bool(names & set(FIRE_STATISTIC_FIELDS))
         stations |= STATIONS_IN_SERVICE in names
-        base_figures |= names - set(FIRE_STATISTIC_FIELDS) - {STATIONS_IN_SERVICE}
+        base_figures |= {name for name in names if is_base_figure_name(name)}
     return _ExternalInputs(fire_statistics, frozenset(base_figures), stations)
 
 
@@ -830,6 +849,8 @@ class _Judge:
                 value = formula.evaluate(lambda name, year=year: self._variable(name, year))
             except MissingInput as error:
                 self.result.missing.append(str(error))
+                if error.kind:
+                    self._note_missing(formula, year)
                 continue
             points.append((year_end(year), str(year), value))
         if formula.average:
@@ -841,7 +862,19 @@ class _Judge:
         if points and self.result.missing:
             # The latest year with every input counts; earlier gaps do not hide it.
             self.result.missing = []
+            self.result.missing_inputs = []
         return points
+
+    def _note_missing(self, formula, year: int) -> None:
+        """Every input of the formula missing in this year (evaluation stops at the first),
+        for the pages that say what to enter and where."""
+        for name in formula.names_in_order:
+            try:
+                self._variable(name, year)
+            except MissingInput as error:
+                value = MissingValue(error.kind, error.name, error.year, self.region_id)
+                if value not in self.result.missing_inputs:
+                    self.result.missing_inputs.append(value)
 
     def _variable(self, name: str, year: int) -> Decimal:
         if name in FIRE_STATISTIC_FIELDS:

@@ -1,7 +1,8 @@
 """The target pages (namespace ``targets``): the reporting workflow under /reporting/ —
 what I owe, the review inbox, a report and its actions — and under /targets/ a target with
-its edit page and the milestone edit page. The planning office's reporting pages
-(completeness, periods) are the reports app's, also under /reporting/ (reports/urls.py)."""
+its edit page, the milestone edit page and the base figures (基础数据) of a region and year.
+The planning office's reporting pages (completeness, periods) are the reports app's, also
+under /reporting/ (reports/urls.py)."""
 
 from django.urls import include, path
 
@@ -29,6 +30,9 @@ upkeep = [
     path("<int:pk>/edit/", views.target_edit, name="target_edit"),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+    # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to
+    # ask only for what that plan's formulas read)
+    path("bases/<int:region_id>/<int:year>/", views.base_figures, name="base_figures"),
 ]
 
 urlpatterns = [

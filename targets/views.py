@@ -6,6 +6,8 @@ Views parse input and call the services; they never write themselves. Objects ou
 the user's scope are 404 (restrict → get_object_or_404); actions the role lacks are 403.
 """
 
+from dataclasses import dataclass, field
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +15,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,10 +34,18 @@ from core.once import once_per_form
 from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
-from targets import services, upkeep
-from targets.choices import ReportStatus
+from planning.models import Plan
+from targets import bases, services, upkeep
+from targets.choices import Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
-from targets.forms import AdjustmentForm, MilestoneForm, ReasonForm, ReportForm, TargetForm
+from targets.forms import (
+    AdjustmentForm,
+    BaseFiguresForm,
+    MilestoneForm,
+    ReasonForm,
+    ReportForm,
+    TargetForm,
+)
 from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
 from targets.owed import owed_items
 from targets.series import target_series
@@ -326,6 +337,7 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
                 "version": target.version,
             }
         )
+    allocations = compute_allocations(target, inputs)
     return {
         "target": target,
         "plan": target.plan,
@@ -338,15 +350,20 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         ),
         "adjustments": adjustments,
         "adjust_form": adjust_form if can_change else None,
+        # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
+        "missing_bases": _missing_bases(
+            [(progress, target), *((p, target) for _, p in allocations)], target.plan, names
+        ),
         "milestones": [
             (m, milestone_state(m), names.get(m.region_id, ""))
             for m in inputs.milestones.get(target.pk, [])
         ],
         "allocations": [
             (allocation, names.get(allocation.region_id, ""), allocation_progress)
-            for allocation, allocation_progress in compute_allocations(target, inputs)
+            for allocation, allocation_progress in allocations
         ],
         "can_change": can_change,
+        "bases_year": _bases_year(request.user, target),
         "history": history_entries(target),
         # The chart fetches the same series from the API; the table under it shows it as text.
         "series": target_series(target),
@@ -402,6 +419,15 @@ def target_adjust(request, pk: int):
     return render(request, "targets/target_detail.html", context, status=status)
 
 
+def _bases_year(user, target) -> int | None:
+    """For a formula target the user may feed: the year whose bases to enter first (the last
+    completed year within the plan). No query: the scope is cached."""
+    if target.feed != Feed.FORMULA or not bases.may_enter(user, target.region):
+        return None
+    plan = target.plan
+    return max(plan.start_year, min(timezone.localdate().year - 1, plan.end_year))
+
+
 def target_edit(request, pk: int):
     target = editable_or_404(request, Target.objects.select_related("plan", "region"), pk)
     form = TargetForm(
@@ -446,3 +472,154 @@ def milestone_edit(request, pk: int):
             return redirect("reports:task_detail", pk=saved.task_id)
     context = {"milestone": milestone, "form": form, "history": history_entries(milestone)}
     return render(request, "targets/milestone_form.html", context, status=status)
+
+
+# ------------------------------------------------------------ base figures (基础数据)
+
+
+@dataclass
+class MissingBase:
+    """A value a formula lacks (the engine's ``MissingValue``), for a link to its page."""
+
+    kind: str
+    name: str
+    label: str
+    year: int
+    region_id: int
+    region_name: str
+    who: str
+    targets: list = field(default_factory=list)
+
+
+def _missing_bases(progresses, plan, names: dict[int, str]) -> list[MissingBase]:
+    """The engine's missing inputs of these verdicts, each once, with who should enter them
+    (no query: the region names come with the engine's inputs)."""
+    found: dict[tuple, MissingBase] = {}
+    plan_region = names.get(plan.region_id, "") if plan is not None else ""
+    for progress, target in progresses:
+        for value in progress.missing_inputs:
+            key = (value.kind, value.name, value.year, value.region_id)
+            region_name = names.get(value.region_id, "")
+            entry = found.setdefault(
+                key,
+                MissingBase(
+                    value.kind,
+                    value.name,
+                    bases.label_of(value.kind, value.name),
+                    value.year,
+                    value.region_id,
+                    region_name,
+                    bases.who_enters_text(region_name, plan_region),
+                ),
+            )
+            if target is not None and target not in entry.targets:
+                entry.targets.append(target)
+    return sorted(found.values(), key=lambda m: (m.region_name, m.year, m.kind, m.name))
+
+
+def _visible_plan(request) -> Plan | None:
+    raw = request.GET.get("plan", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404
+    return get_object_or_404(
+        Plan.objects.for_user(request.user, VIEW).select_related("region"), pk=int(raw)
+    )
+
+
+def _judged(sheet) -> list:
+    """(target, verdict) for the formula targets judged in the sheet's region: its own, or
+    its allocation there. A fixed number of queries (the engine's)."""
+    if not sheet.targets:
+        return []
+    region_id = sheet.region.pk
+    inputs = load_status_inputs(sheet.targets, regions=[region_id], allocation_regions=[region_id])
+    judged = []
+    for target in sheet.targets:
+        if target.region_id == region_id:
+            judged.append((target, compute_status(target, inputs)))
+            continue
+        share = next(
+            (a for a in inputs.allocations.get(target.pk, []) if a.region_id == region_id), None
+        )
+        if share is not None:
+            progress = compute_status(target, inputs, region_id=region_id, target_value=share.value)
+            judged.append((target, progress))
+    return judged
+
+
+@once_per_form
+def base_figures(request, region_id: int, year: int):
+    """The fire statistics, population and other bases of a region and year (基础数据), as the
+    formula targets of the region need them: entered by the region's liaison or staff whose
+    scope holds the region (others: 404), through ``targets.bases.save_base_figures``."""
+    require(request.user, REPORT)
+    region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=region_id)
+    if not bases.may_enter(request.user, region):
+        raise Http404  # a region's figures exist only for the people who enter them
+    if not bases.FIRST_YEAR <= year <= timezone.localdate().year:
+        raise Http404
+    plan = _visible_plan(request)
+    sheet = bases.load_sheet(region, year, plan=plan)
+    status = 200
+    if request.method == "POST":
+        form = BaseFiguresForm(request.POST, sheet=sheet)
+        status = 400
+        if form.is_valid():
+            try:
+                saved = bases.save_base_figures(
+                    region,
+                    year,
+                    actor=request.user,
+                    values=form.values(),
+                    reason=form.cleaned_data["reason"],
+                    versions=form.versions(),
+                )
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from None
+            except StaleEdit as error:
+                form.add_error(None, error.message)
+                status = 409
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                if saved.written:
+                    labels = "、".join(bases.item_for(key).label for key in saved.changed)
+                    messages.success(
+                        request,
+                        _("已保存%(region)s %(year)s年基础数据：%(items)s")
+                        % {"region": region.name, "year": year, "items": labels},
+                    )
+                else:
+                    messages.info(request, _("数值没有变化，未保存"))
+                return redirect(request.get_full_path())
+    else:
+        form = BaseFiguresForm(sheet=sheet)
+    judged = _judged(sheet)
+    owner = plan or (sheet.targets[0].plan if sheet.targets else None)
+    names = {region.pk: region.name}
+    if owner is not None:
+        names[owner.region_id] = owner.region.name
+    missing = _missing_bases([(p, t) for t, p in judged], owner, names)
+    context = {
+        "region": region,
+        "year": year,
+        "plan": plan,
+        "sheet": sheet,
+        "form": form,
+        "rows": [(item, form[item.key], sheet.current(item)) for item in sheet.items],
+        "judged": judged,
+        "missing_here": [m for m in missing if m.year == year],
+        "missing_elsewhere": [m for m in missing if m.year != year],
+        "who": bases.who_enters(region, owner),
+        "history": bases.history_of(region, year),
+        "years": _nearby_years(year),
+        "feed_formula": Feed.FORMULA,
+    }
+    return render(request, "targets/base_figures.html", context, status=status)
+
+
+def _nearby_years(year: int) -> list[int]:
+    last = timezone.localdate().year
+    return [y for y in range(year - 2, year + 3) if bases.FIRST_YEAR <= y <= last]

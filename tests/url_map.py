@@ -148,6 +148,7 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:target_edit": _pk("target"),
     "targets:target_adjust": _pk("target"),
     "targets:milestone_edit": _pk("milestone"),
+    "targets:base_figures": lambda o: {"region_id": o.region.pk, "year": o.year},
     "reports:excel_preview": _pk("batch"),
     "reports:excel_commit": _pk("batch"),
     "reports:excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},

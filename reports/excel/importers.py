@@ -33,6 +33,12 @@ written, so the same file uploaded twice changes nothing; a report changed by so
 since the preview makes the commit refuse (a row that already holds the file's value is merged
 silently).
 
+The 基础数据 sheet (``templates.bases_sheet``: the bases the plan's formulas read for the
+region and year) is read the same way: each row keyed by its hidden, checksummed 变量 cell,
+numbers as typed, shown in the preview (``Preview.bases``) and written in the commit's
+transaction through ``targets.bases.save_base_figures`` (versions seen at the preview, the
+file's name as the history reason). A blank cell leaves the entered value alone.
+
 Scale: preview and commit cost a fixed number of queries whatever the number of rows. The
 preview reads the workbook once; the batch keeps the rows it read (``SheetRow``: nothing in
 them depends on the database), and the commit checks them again against the database as it is
@@ -65,6 +71,9 @@ from planning.models import Plan
 from reports.excel import upload_guard
 from reports.excel.exporters import unescape_text
 from reports.excel.templates import (
+    BASE_KEY_COLUMN,
+    BASE_VALUE_COLUMN,
+    BASES_SHEET,
     CONFIRM_COLUMN,
     DATA_SHEET,
     FIRST_ROW,
@@ -75,12 +84,14 @@ from reports.excel.templates import (
     NOTE_COLUMN,
     VALUE_COLUMN,
     OwedRow,
+    base_column_name,
+    check_base_row_key,
     check_row_key,
     column_name,
     read_token,
 )
 from reports.models import ImportBatch, ImportState
-from targets import services
+from targets import bases, services
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod
 
@@ -157,6 +168,42 @@ class PreviewRow:
         return self.state in (NEW, CHANGED)
 
 
+@dataclass(slots=True)
+class BaseCell:
+    """A filled row of the 基础数据 sheet as the file holds it (no database)."""
+
+    row: int
+    key: str | None  # the hidden 变量 cell as text
+    value: object
+    number_format: str | None
+    problems: list[tuple[int, str]]
+
+
+@dataclass(slots=True)
+class BaseRow:
+    """A row of the 基础数据 sheet checked against the database: what the preview shows and
+    the commit writes through ``targets.bases.save_base_figures``."""
+
+    row: int
+    item: bases.BaseItem | None
+    value: Decimal | None = None
+    previous: Decimal | None = None
+    state: str = BLANK
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.item.title if self.item else ""
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def writes(self) -> bool:
+        return self.state in (NEW, CHANGED)
+
+
 @dataclass
 class Preview:
     plan: Plan
@@ -166,10 +213,22 @@ class Preview:
     rows: list[PreviewRow]
     sha256: str = ""
     cells: list[SheetRow] = field(default_factory=list)  # the file's rows, for the batch
+    # the 基础数据 sheet: its rows as read, checked, and the versions seen of what they change
+    base_cells: list[BaseCell] = field(default_factory=list)
+    bases: list[BaseRow] = field(default_factory=list)
+    base_versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[RowError]:
-        return [error for row in self.rows for error in row.errors]
+        return [error for row in [*self.rows, *self.bases] for error in row.errors]
+
+    @property
+    def bases_to_write(self) -> list[BaseRow]:
+        return [row for row in self.bases if row.writes]
+
+    @property
+    def write_count(self) -> int:
+        return len(self.to_write) + len(self.bases_to_write)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -358,12 +417,17 @@ def preview_upload(
                 % {"rows": rows_text},
             )
         cells = _read_sheet(sheet)
+        base_cells = _read_bases_sheet(workbook)
     finally:
         workbook.close()
     rows = _check_rows(
         cells, actor, plan, region, period, mode, check_plausibility=check_plausibility
     )
-    return Preview(plan, region, period, mode, rows, Evidence.digest(data), cells)
+    base_rows, versions = _check_base_rows(base_cells, actor, plan, region, period)
+    return Preview(
+        plan, region, period, mode, rows, Evidence.digest(data), cells,
+        base_cells, base_rows, versions,
+    )  # fmt: skip
 
 
 def _check_scope(actor, region: Region) -> None:
@@ -420,6 +484,102 @@ def _read_sheet(sheet) -> list[SheetRow]:
             )
         )
     return found
+
+
+def _read_bases_sheet(workbook) -> list[BaseCell]:
+    """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
+    if BASES_SHEET not in workbook.sheetnames:
+        return []
+    sheet = workbook[BASES_SHEET]
+    merged = _merged_rows(workbook, sheet)
+    if merged:
+        rows_text = "、".join(str(r) for r in merged[:10])
+        raise ImportRefused(
+            "merged_cells",
+            f"基础数据表第 {rows_text} 行有合并单元格；请取消合并，每个单元格只填一个值",
+        )
+    found: list[BaseCell] = []
+    key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
+    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=BASE_VALUE_COLUMN, max_col=BASE_KEY_COLUMN)
+    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
+        if excel_row - FIRST_ROW >= MAX_ROWS:
+            raise ImportRefused("too_many_rows", f"基础数据表超过 {MAX_ROWS} 行，已拒绝")
+        value_cell = cells_in_row[0]
+        key = cells_in_row[key_index].value if len(cells_in_row) > key_index else None
+        missing_key = key is None or key == ""
+        if missing_key and value_cell.value in (None, ""):
+            continue
+        problems = []
+        if value_cell.data_type == "f" or (
+            isinstance(value_cell.value, str) and value_cell.value.startswith("=")
+        ):
+            problems.append(
+                (BASE_VALUE_COLUMN, f"不能使用公式（{str(value_cell.value)[:40]}），请直接填写数值")
+            )
+        elif value_cell.data_type == "e":
+            problems.append((BASE_VALUE_COLUMN, f"单元格是错误值 {value_cell.value}，请填写数值"))
+        found.append(
+            BaseCell(
+                row=excel_row,
+                key=None if missing_key else str(key),
+                value=value_cell.value,
+                number_format=value_cell.number_format,
+                problems=problems,
+            )
+        )
+    return found
+
+
+def _check_base_rows(
+    cells: list[BaseCell], actor, plan: Plan, region: Region, period: str
+) -> tuple[list[BaseRow], dict[str, int]]:
+    """The 基础数据 rows against the database now: the bases the uploader owes for the region
+    and year (``targets.bases.owed_items``), each value parsed as typed. Also the versions of
+    the rows they would change (checked again by the commit)."""
+    if not cells:
+        return [], {}
+    sheet = bases.owed_items(actor, region, int(period[:4]), plan=plan)
+    owed = {item.key: item for item in sheet.items} if sheet else {}
+    rows: list[BaseRow] = []
+    seen: dict[str, int] = {}
+    column = base_column_name(BASE_VALUE_COLUMN)
+    key_column = base_column_name(BASE_KEY_COLUMN)
+    for cell in cells:
+        row = BaseRow(row=cell.row, item=None)
+        rows.append(row)
+        key = None if cell.key is None else check_base_row_key(cell.key, plan.pk, region.pk, period)
+        problem = ""
+        if key is None:
+            problem = "隐藏的变量列缺失或被改动，无法确认是哪一项基数；请重新下载模板填写"
+        elif key in seen:
+            problem = f"与第 {seen[key]} 行是同一项基数，请勿复制行"
+        elif key not in owed:
+            problem = f"该基数不在您本期的填报范围内（{region.name} {period[:4]}年），不能导入"
+        if problem:
+            row.state = ERROR
+            row.errors.append(RowError(cell.row, key_column, problem))
+            continue
+        seen[key] = cell.row
+        row.item = item = owed[key]
+        row.previous = sheet.current(item)
+        if cell.problems:
+            row.errors.extend(RowError(cell.row, base_column_name(n), t) for n, t in cell.problems)
+            row.state = ERROR
+            continue
+        try:
+            row.value = bases.parse_number(cell.value, item, number_format=cell.number_format)
+        except bases.NotANumber as error:
+            row.errors.append(RowError(cell.row, column, str(error)))
+        if row.errors:
+            row.state = ERROR
+        elif row.value is None:
+            row.state = BLANK  # blank leaves the entered value alone
+        elif row.previous is None:
+            row.state = NEW
+        else:
+            row.state = UNCHANGED if row.previous == row.value else CHANGED
+    versions = sheet.versions if sheet else {}
+    return rows, versions
 
 
 def _check_rows(
@@ -579,6 +739,8 @@ def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
 # ------------------------------------------------------------------------------ writes
 
 CELLS = "cells"  # the preview's rows (JSON text) in ``ImportBatch.summary`` until the commit
+BASE_CELLS = "base_cells"  # the same for the 基础数据 sheet's rows
+BASE_VERSION = "base:"  # ``seen_versions`` keys of the base rows (``base:population`` …)
 _TIMES = {"datetime": datetime.datetime, "date": datetime.date, "time": datetime.time}
 
 
@@ -620,6 +782,24 @@ def dump_cells(cells: list[SheetRow]) -> str | None:
     return None if "\\u0000" in text else text  # PostgreSQL's jsonb refuses NUL
 
 
+def dump_base_cells(cells: list[BaseCell]) -> str | None:
+    try:
+        text = json.dumps(
+            [[c.row, c.key, _cell_json(c.value), c.number_format, c.problems] for c in cells],
+            ensure_ascii=False,
+        )
+    except TypeError:
+        return None
+    return None if "\\u0000" in text else text
+
+
+def load_base_cells(text: str) -> list[BaseCell]:
+    return [
+        BaseCell(row, key, _cell_value(value), number_format, [(c, m) for c, m in problems])
+        for row, key, value, number_format, problems in json.loads(text)
+    ]
+
+
 def load_cells(text: str) -> list[SheetRow]:
     return [
         SheetRow(row, key, _cell_value(value), number_format,
@@ -636,8 +816,11 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
         raise ImportRefused("row_errors", _("文件有错误，请改正后重新上传"))
     summary = {"mode": preview.mode, "counts": preview.counts}
     cells = dump_cells(preview.cells) if preview.cells else None
-    if cells is not None:
+    base_cells = dump_base_cells(preview.base_cells) if preview.base_cells else ""
+    if cells is not None and base_cells is not None:
         summary[CELLS] = cells
+        if base_cells:
+            summary[BASE_CELLS] = base_cells
     batch = ImportBatch(
         original_name=PurePath(name).name[:255],
         sha256=preview.sha256,
@@ -650,7 +833,8 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
             str(row.owed.target.pk): (row.owed.report.version if row.owed.report else 0)
             for row in preview.rows
             if row.owed is not None
-        },
+        }
+        | {f"{BASE_VERSION}{token}": version for token, version in preview.base_versions.items()},
         summary=summary,
     )
     batch.file.save(f"{preview.sha256[:16]}.xlsx", ContentFile(data), save=False)
@@ -663,6 +847,7 @@ class CommitResult:
     batch: ImportBatch
     written: list[int]  # the ids of the reports written
     unchanged: int
+    bases_written: list[str] = field(default_factory=list)  # the base keys written
 
 
 def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResult:
@@ -700,7 +885,14 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
     rows = _check_rows(
         cells, actor, batch.plan, batch.region, batch.period, mode, check_plausibility=False
     )
-    return Preview(batch.plan, batch.region, batch.period, mode, rows, batch.sha256, cells)
+    base_cells = load_base_cells(batch.summary.get(BASE_CELLS) or "[]")
+    base_rows, versions = _check_base_rows(
+        base_cells, actor, batch.plan, batch.region, batch.period
+    )
+    return Preview(
+        batch.plan, batch.region, batch.period, mode, rows, batch.sha256, cells,
+        base_cells, base_rows, versions,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -729,14 +921,20 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
         "officedocument.spreadsheetml.sheet",
     )  # fmt: skip
     saved = _save_rows(batch, preview.to_write, mode, confirm_note, upload, actor)
+    bases_written = _save_bases(batch, preview.bases_to_write, actor)
     written, evidence = saved.report_ids, next(iter(saved.evidence), None)
     batch.state = ImportState.COMMITTED
     batch.committed_at = timezone.now()
     batch.evidence = evidence
-    kept = {key: value for key, value in batch.summary.items() if key != CELLS}
-    batch.summary = {**kept, "written": len(written), "counts": preview.counts}
+    kept = {key: value for key, value in batch.summary.items() if key not in (CELLS, BASE_CELLS)}
+    batch.summary = {
+        **kept,
+        "written": len(written),
+        "counts": preview.counts,
+        "bases_written": bases_written,
+    }
     batch.save(update_fields=["state", "committed_at", "evidence", "summary"])
-    return CommitResult(batch, written, preview.counts[UNCHANGED])
+    return CommitResult(batch, written, preview.counts[UNCHANGED], bases_written)
 
 
 def _save_rows(
@@ -788,3 +986,35 @@ def _save_rows(
             _("第 %(row)s 行（%(label)s）：%(message)s；本次没有导入任何数据")
             % {"row": row.row, "label": row.label, "message": error.message},
         ) from None
+
+
+def _save_bases(batch: ImportBatch, rows: list[BaseRow], actor) -> list[str]:
+    """The 基础数据 rows through ``targets.bases.save_base_figures`` (the page's path), in
+    the commit's transaction, against the versions seen at the preview; the history rows say
+    which file they came from. A refusal names its row, and nothing is written."""
+    if not rows:
+        return []
+    values = {row.item.key: row.value for row in rows}
+    versions = {
+        row.item.version_token: batch.seen_versions.get(
+            f"{BASE_VERSION}{row.item.version_token}", 0
+        )
+        for row in rows
+    }
+    reason = f"Excel 导入（{batch.original_name}）"[: bases.REASON_LIMIT]
+    try:
+        saved = bases.save_base_figures(
+            batch.region,
+            int(batch.period[:4]),
+            actor=actor,
+            values=values,
+            reason=reason,
+            versions=versions,
+        )
+    except ServiceError as error:
+        found = getattr(error, "errors", None) or {}
+        by_key = {row.item.key: row for row in rows}
+        row = next((by_key[key] for key in found if key in by_key), None)
+        where = f"基础数据表第 {row.row} 行（{row.label}）：" if row else "基础数据表："
+        raise ImportRefused(error.code, f"{where}{error.message}；本次没有导入任何数据") from None
+    return saved.changed

@@ -7,6 +7,10 @@ input cells (本期填报值, 填报说明, 异常值说明) are unlocked, shade
 column holds each row's target id with a keyed checksum, and a very hidden sheet holds the
 template's signed identity (plan, region, period), so the importer can refuse a template for
 another plan, region or period and a tampered id.
+
+When the plan's formula targets read base figures in the region (连州: fire deaths, population,
+full-time firefighters), a 基础数据 sheet (``bases_sheet``) lists them for the period's year
+with what is entered; the importer reads it back through ``targets.bases``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from reports.excel.exporters import (
     excel_number,
     number_format,
 )
+from targets import bases
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod, Target
 from targets.services import COUNT_UNITS, owed_targets
@@ -366,6 +371,7 @@ def figures_template(
             validation.add(cells)
         ws.data_validations.append(validation)
 
+    bases_sheet(workbook, plan=plan, region=region, period=period, user=user)
     _help_sheet(workbook, plan, region, period)
     meta = workbook.create_sheet(META_SHEET)
     meta.sheet_state = "veryHidden"
@@ -423,3 +429,119 @@ def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> 
     )
     note.font = Font(name="宋体", size=10, bold=True, color="C00000")
     ws.append([note])
+
+
+# ------------------------------------------------------------------------------ 基础数据
+
+
+BASES_SHEET = "基础数据"
+BASES_COLUMNS = [
+    ("序号", 6),
+    ("项目", 30),
+    ("计量单位", 10),
+    ("年度", 8),
+    ("已录入值", 12),
+    ("本期填报值", 14),
+    ("用于计算", 40),
+    ("变量", 24),
+]
+BASE_VALUE_COLUMN, BASE_KEY_COLUMN = 6, 8
+
+
+def base_column_name(index: int) -> str:
+    return BASES_COLUMNS[index - 1][0]
+
+
+def base_row_checksum(plan_id: int, region_id: int, period: str, key: str) -> str:
+    message = f"base:{plan_id}:{region_id}:{period}:{key}"
+    return salted_hmac(SALT, message, algorithm="sha256").hexdigest()[:16]
+
+
+def base_row_key(plan_id: int, region_id: int, period: str, key: str) -> str:
+    return f"{key}|{base_row_checksum(plan_id, region_id, period, key)}"
+
+
+def check_base_row_key(text, plan_id: int, region_id: int, period: str) -> str | None:
+    """The base key of a hidden 变量 cell, or None when it was altered."""
+    key, _, checksum = (str(text).strip() if text is not None else "").rpartition("|")
+    if not key or len(key) > 64:
+        return None
+    expected = base_row_checksum(plan_id, region_id, period, key)
+    return key if constant_time_compare(checksum, expected) else None
+
+
+def bases_sheet(workbook: Workbook, *, plan: Plan, region: Region, period: str, user):
+    """The 基础数据 sheet: the bases the plan's formulas read for the region in the period's
+    year (``targets.bases.owed_items``: population, fire deaths …), each with its entered
+    value; the input column is unlocked, the hidden 变量 column keys each row with a checksum.
+    No sheet when nothing is owed. Returns the ``BaseSheet`` (or None)."""
+    year = int(period[:4])
+    sheet = bases.owed_items(user, region, year, plan=plan)
+    if sheet is None:
+        return None
+    ws = workbook.create_sheet(BASES_SHEET)
+    styles = StyleCache(ws)
+    for index, (_, width) in enumerate(BASES_COLUMNS, start=1):
+        ws.column_dimensions[chr(64 + index)].width = width
+    ws.column_dimensions[chr(64 + BASE_KEY_COLUMN)].hidden = True
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.formatCells = False
+    title = WriteOnlyCell(ws, value=escape_text(f"{region.name} {year}年 基础数据"))
+    title.font = TITLE_FONT
+    ws.append([title])
+    info = WriteOnlyCell(
+        ws,
+        value=escape_text(
+            f"以下基数用于计算“{plan.title}”的公式指标。黄色单元格为填写区，"
+            "留空表示本次不填写（不会清空已录入的数值）；请勿修改隐藏列。"
+        ),
+    )
+    info.font = BODY_FONT
+    ws.append([info])
+    ws.append(
+        [
+            _cell(styles, name, font=HEADER_FONT, alignment=CENTER, fill=HEADER_FILL)
+            for name, _ in BASES_COLUMNS
+        ]
+    )
+    whole_rows, decimal_rows = [], []
+    for number, item in enumerate(sheet.items, start=1):
+        excel_row = FIRST_ROW + number - 1
+        (whole_rows if item.whole else decimal_rows).append(excel_row)
+        current = sheet.current(item)
+        ws.append(
+            [
+                _cell(styles, number, alignment=CENTER),
+                _cell(styles, item.label),
+                _cell(styles, item.measure_unit, alignment=CENTER),
+                _cell(styles, year, alignment=CENTER),
+                _number_cell(styles, current),
+                _cell(
+                    styles, input_number(current), alignment=RIGHT, fill=INPUT_FILL, locked=False
+                ),
+                _cell(styles, "、".join(t.name for t in item.used_by)),
+                _cell(styles, base_row_key(plan.pk, region.pk, period, item.key)),
+            ]
+        )
+    column = chr(64 + BASE_VALUE_COLUMN)
+    for kind, excel_rows in (("whole", whole_rows), ("decimal", decimal_rows)):
+        if not excel_rows:
+            continue
+        type_, operator, low, high, message = VALIDATIONS[kind]
+        validation = DataValidation(
+            type=type_,
+            operator=operator,
+            formula1=low,
+            formula2=high,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle="请核对数值",
+            error=f"{message}。写成“1,200”“3万”等也可以，导入时会自动识别。",
+        )
+        for cells in _ranges(excel_rows, column).split():
+            validation.add(cells)
+        ws.data_validations.append(validation)
+    return sheet

@@ -36,6 +36,7 @@ STATUS_FIELDS = {
     "projection": "按当前进度推算至目标年度末的值",
     "projection_meets": "推算值能否达到目标",
     "missing": "无法计算时缺少的数据",
+    "missing_inputs": "公式缺少的基数和火灾统计（区划、年度、变量），在基础数据页面或接口录入",
     "is_demo": "是否使用了演示数据",
     "source": "实际值来源说明",
 }
@@ -99,6 +100,13 @@ class AdjustmentInForceSerializer(serializers.Serializer):
     adopted_on = serializers.DateField(help_text="印发日期")
 
 
+class MissingInputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="base_figure 基数 / fire_statistic 火灾统计")
+    name = serializers.CharField(help_text="基数的公式变量名，或火灾统计的字段名")
+    year = serializers.IntegerField(help_text="年度")
+    region = serializers.IntegerField(help_text="区划编号")
+
+
 class StatusSerializer(serializers.Serializer):
     """The status engine's verdict for a target at a date (documented for the schema)."""
 
@@ -141,6 +149,7 @@ class StatusSerializer(serializers.Serializer):
     missing = serializers.ListField(
         child=serializers.CharField(), help_text=STATUS_FIELDS["missing"]
     )
+    missing_inputs = MissingInputSerializer(many=True, help_text=STATUS_FIELDS["missing_inputs"])
     is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
     source = serializers.CharField(help_text=STATUS_FIELDS["source"])
 
@@ -368,7 +377,9 @@ class FireStatisticSerializer(serializers.ModelSerializer):
             "direct_loss_10k_yuan",
             "plan",
             "source_text",
+            "version",
         ]
+        read_only_fields = fields
 
 
 class BaseFigureSerializer(serializers.ModelSerializer):
@@ -384,7 +395,71 @@ class BaseFigureSerializer(serializers.ModelSerializer):
             "measure_unit",
             "plan",
             "source_text",
+            "version",
         ]
+        read_only_fields = fields
+
+
+def _typed_number(help_text: str) -> serializers.CharField:
+    """A figure as people type it (a JSON number or text such as "1,200"):
+    targets.bases parses it and says what is wrong."""
+    return serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=40, help_text=help_text
+    )
+
+
+class _BaseWriteSerializer(serializers.Serializer):
+    """Region and year name the row when it is created and cannot change afterwards."""
+
+    fixed = ("region", "year")
+
+    region = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="区划编号（新建时必填）"
+    )
+    year = serializers.IntegerField(
+        required=False, min_value=1949, max_value=2100, help_text="年度（新建时必填）"
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="理由（修改已录入的数值时必填，记入修改记录）",
+    )
+    version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+
+    def validate(self, attrs):
+        errors = {}
+        for name in self.fixed:
+            if self.instance is None and attrs.get(name) in (None, ""):
+                errors[name] = ["新建时必填"]
+            elif self.instance is not None and name in attrs:
+                current = getattr(self.instance, "region_id" if name == "region" else name)
+                if attrs.pop(name) != current:
+                    errors[name] = ["不能修改；如需其他区划、年度或变量，请新建"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class FireStatisticWriteSerializer(_BaseWriteSerializer):
+    fires = _typed_number("火灾起数")
+    deaths = _typed_number("死亡人数")
+    injuries = _typed_number("受伤人数")
+    direct_loss_10k_yuan = _typed_number("直接财产损失（万元）")
+
+
+class BaseFigureWriteSerializer(_BaseWriteSerializer):
+    fixed = ("region", "year", "key")
+
+    key = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="公式变量名（新建时必填），如 population 或 城镇非私营单位在岗职工平均工资",
+    )
+    name = serializers.CharField(
+        required=False, max_length=128, help_text="名称（新建时可选，默认按变量名）"
+    )
+    value = _typed_number("数值")
 
 
 class NoticeSerializer(serializers.ModelSerializer):

@@ -21,12 +21,14 @@ from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
-from targets import services, upkeep
+from targets import bases, services, upkeep
 from targets.api.serializers import (
     AllocationSerializer,
     BaseFigureSerializer,
+    BaseFigureWriteSerializer,
     EvidenceUploadSerializer,
     FireStatisticSerializer,
+    FireStatisticWriteSerializer,
     MilestoneSerializer,
     MilestoneWriteSerializer,
     NoticeSerializer,
@@ -49,6 +51,7 @@ from targets.filtersets import (
     ProgressReportFilterSet,
     TargetFilterSet,
 )
+from targets.formulas import FIRE_STATISTIC_FIELDS, normalize_name
 from targets.models import (
     Allocation,
     BaseFigure,
@@ -219,20 +222,121 @@ class AllocationViewSet(ReadOnly):
     ordering_fields = ["value"]
 
 
-class FireStatisticViewSet(ReadOnly):
+class RowExists(ServiceError):
+    status_code = 409
+
+    def __init__(self, obj):
+        super().__init__(
+            "exists",
+            f"该区划该年度已有记录（编号 {obj.pk}，版本 {obj.version}），"
+            "请用 PATCH 并带 If-Match 修改",
+        )
+
+
+class _BasesWriteViewSet(ServiceWriteViewSet):
+    """Writes through targets.bases.save_base_figures (the page's and the workbook's path):
+    liaisons and staff of the region (the report role; the service checks the region is in
+    the user's scope), numbers as typed, a reason in the history row, If-Match on updates."""
+
+    write_action = REPORT
+
+    def _region(self, pk: int) -> Region:
+        return get_object_or_404(Region.objects.for_user(self.request.user, VIEW), pk=pk)
+
+    def _save(self, region, year, values, *, reason, versions, names=None):
+        return bases.save_base_figures(
+            region,
+            year,
+            actor=self.request.user,
+            values=values,
+            reason=reason,
+            versions=versions,
+            names=names,
+        )
+
+
+class FireStatisticViewSet(_BasesWriteViewSet):
+    """火灾统计：区划的联络员或委员会办公室工作人员可录入、修改（修改须带 If-Match）。"""
+
     model = FireStatistic
     serializer_class = FireStatisticSerializer
+    write_serializer_class = FireStatisticWriteSerializer
     filterset_class = FireStatisticFilterSet
     ordering = ("region_id", "year")
     ordering_fields = ["year", "fires", "deaths"]
 
+    def _values(self, values: dict) -> dict:
+        return {name: values[name] for name in FIRE_STATISTIC_FIELDS if name in values}
 
-class BaseFigureViewSet(ReadOnly):
+    def create_with_service(self, values):
+        region = self._region(values["region"])
+        existing = FireStatistic.objects.filter(region=region, year=values["year"]).first()
+        if existing is not None:
+            raise RowExists(existing)
+        saved = self._save(
+            region,
+            values["year"],
+            self._values(values),
+            reason=values.get("reason", ""),
+            versions={bases.FIRE_VERSION: 0},
+        )
+        if saved.fire_statistic is None:
+            raise ServiceError("empty", "请至少填写一项火灾统计数值")
+        return saved.fire_statistic
+
+    def update_with_service(self, obj, values, version):
+        saved = self._save(
+            obj.region,
+            obj.year,
+            self._values(values),
+            reason=values.get("reason", ""),
+            versions={bases.FIRE_VERSION: version} if version is not None else None,
+        )
+        return saved.fire_statistic or obj
+
+
+class BaseFigureViewSet(_BasesWriteViewSet):
+    """基数（常住人口及公式引用的其他基数）：区划的联络员或委员会办公室工作人员可录入、修改
+    （修改须带 If-Match）。key 为公式变量名，可为中文。"""
+
     model = BaseFigure
     serializer_class = BaseFigureSerializer
+    write_serializer_class = BaseFigureWriteSerializer
     filterset_class = BaseFigureFilterSet
     ordering = ("region_id", "name", "year")
     ordering_fields = ["year", "name"]
+
+    def create_with_service(self, values):
+        region = self._region(values["region"])
+        key = normalize_name(values["key"])
+        existing = BaseFigure.objects.filter(region=region, year=values["year"], key=key).first()
+        if existing is not None:
+            raise RowExists(existing)
+        saved = self._save(
+            region,
+            values["year"],
+            {key: values.get("value")},
+            reason=values.get("reason", ""),
+            versions={key: 0},
+            names={key: values["name"]} if values.get("name") else None,
+        )
+        if key not in saved.figures:
+            raise ServiceError("invalid", "请填写数值", field="value")
+        return saved.figures[key]
+
+    def update_with_service(self, obj, values, version):
+        if not obj.key:
+            raise ServiceError("no_key", "该基数没有公式变量名，不能通过此接口修改", field="key")
+        if "value" not in values:
+            return obj
+        saved = self._save(
+            obj.region,
+            obj.year,
+            {obj.key: values["value"]},
+            reason=values.get("reason", ""),
+            versions={obj.key: version} if version is not None else None,
+        )
+        return saved.figures.get(obj.key, obj)
 
 
 class ReportExists(ServiceError):
