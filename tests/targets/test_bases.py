@@ -137,7 +137,7 @@ def test_bad_input_is_refused_with_chinese_field_errors_and_changes_nothing(
     assert "不能为负数" in errors["deaths"][0]
     assert "“很多”不是数字" in errors["population"][0]
     assert "应填写整数" in errors["fires"][0]
-    assert "千分位写法有误" in errors["direct_loss_10k_yuan"][0]
+    assert "是否为 1.5？" in errors["direct_loss_10k_yuan"][0]  # the shared parser (core.numbers)
     assert snapshot(region) == before
 
 
