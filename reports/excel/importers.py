@@ -496,14 +496,18 @@ def _read_bases_sheet(workbook) -> list[BaseCell]:
         rows_text = "、".join(str(r) for r in merged[:10])
         raise ImportRefused(
             "merged_cells",
-            f"基础数据表第 {rows_text} 行有合并单元格；请取消合并，每个单元格只填一个值",
+            _("基础数据表第 %(rows_text)s 行有合并单元格；请取消合并，每个单元格只填一个值")
+            % {"rows_text": rows_text},
         )
     found: list[BaseCell] = []
     key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
     rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=BASE_VALUE_COLUMN, max_col=BASE_KEY_COLUMN)
     for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
         if excel_row - FIRST_ROW >= MAX_ROWS:
-            raise ImportRefused("too_many_rows", f"基础数据表超过 {MAX_ROWS} 行，已拒绝")
+            raise ImportRefused(
+                "too_many_rows",
+                _("基础数据表超过 %(MAX_ROWS)s 行，已拒绝") % {"MAX_ROWS": MAX_ROWS},
+            )
         value_cell = cells_in_row[0]
         key = cells_in_row[key_index].value if len(cells_in_row) > key_index else None
         missing_key = key is None or key == ""
@@ -1015,6 +1019,14 @@ def _save_bases(batch: ImportBatch, rows: list[BaseRow], actor) -> list[str]:
         found = getattr(error, "errors", None) or {}
         by_key = {row.item.key: row for row in rows}
         row = next((by_key[key] for key in found if key in by_key), None)
-        where = f"基础数据表第 {row.row} 行（{row.label}）：" if row else "基础数据表："
-        raise ImportRefused(error.code, f"{where}{error.message}；本次没有导入任何数据") from None
+        where = (
+            _("基础数据表第 %(row)s 行（%(label)s）：") % {"row": row.row, "label": row.label}
+            if row
+            else _("基础数据表：")
+        )
+        raise ImportRefused(
+            error.code,
+            _("%(where)s%(message)s；本次没有导入任何数据")
+            % {"where": where, "message": error.message},
+        ) from None
     return saved.changed

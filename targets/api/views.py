@@ -281,7 +281,7 @@ class FireStatisticViewSet(_BasesWriteViewSet):
             versions={bases.FIRE_VERSION: 0},
         )
         if saved.fire_statistic is None:
-            raise ServiceError("empty", "请至少填写一项火灾统计数值")
+            raise ServiceError("empty", _("请至少填写一项火灾统计数值"))
         return saved.fire_statistic
 
     def update_with_service(self, obj, values, version):
@@ -321,12 +321,12 @@ class BaseFigureViewSet(_BasesWriteViewSet):
             names={key: values["name"]} if values.get("name") else None,
         )
         if key not in saved.figures:
-            raise ServiceError("invalid", "请填写数值", field="value")
+            raise ServiceError("invalid", _("请填写数值"), field="value")
         return saved.figures[key]
 
     def update_with_service(self, obj, values, version):
         if not obj.key:
-            raise ServiceError("no_key", "该基数没有公式变量名，不能通过此接口修改", field="key")
+            raise ServiceError("no_key", _("该基数没有公式变量名，不能通过此接口修改"), field="key")
         if "value" not in values:
             return obj
         saved = self._save(

@@ -13,7 +13,8 @@ def test_every_scoped_model_has_its_rule_from_its_own_app():
         "planning.taskassignment", "planning.taskupdate", "stations.station",
         "targets.target", "targets.milestone", "targets.allocation", "targets.progressreport",
         "targets.firestatistic", "targets.basefigure", "targets.reportingperiod",
-        "targets.lockexception", "targets.reportcontribution", "reports.assessmentscheme",
+        "targets.lockexception", "targets.reportcontribution", "targets.targetadjustment",
+        "reports.assessmentscheme",
         "reports.itemweight", "reports.deduction", "reports.vetoitem", "reports.gradeband",
         "reports.importbatch",
     }  # fmt: skip
