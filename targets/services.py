@@ -307,19 +307,20 @@ def plausibility(target: Target, region: Region, period: str, value: Decimal) ->
     return Plausibility(unusual(target, region.pk, value, previous, _shares_of(target, region.pk)))
 
 
-def previous_figures(region: Region, period: str, plan_ids: Iterable[int]) -> dict[int, Decimal]:
+def previous_figures(
+    region: Region, period: str, plan_ids: Iterable[int], target_ids: Iterable[int] | None = None
+) -> dict[int, Decimal]:
     """The last approved figure before ``period`` in ``region`` of each target of these
-    plans (one query): what ``plausibility`` compares with."""
-    rows = (
-        ProgressReport.objects.filter(
-            target__plan_id__in=list(plan_ids),
-            region=region,
-            status=ReportStatus.APPROVED,
-            period__lt=period,
-        )
-        .order_by("target_id", "period")
-        .values_list("target_id", "value")
+    plans (or of just ``target_ids``; one query): what ``plausibility`` compares with."""
+    rows = ProgressReport.objects.filter(
+        target__plan_id__in=list(plan_ids),
+        region=region,
+        status=ReportStatus.APPROVED,
+        period__lt=period,
     )
+    if target_ids is not None:
+        rows = rows.filter(target_id__in=list(target_ids))
+    rows = rows.order_by("target_id", "period").values_list("target_id", "value")
     return dict(rows)  # ascending periods: the last one of a target wins
 
 
@@ -472,6 +473,10 @@ def _entry(index: int) -> Iterator[None]:
         raise
 
 
+# Up to this many figures in one call are read by target id, more by plan.
+FEW_ENTRIES = 100
+
+
 def _checked_changes(
     *,
     actor,
@@ -506,12 +511,13 @@ def _checked_changes(
     targets = [entry.target for entry in entries]
     prefetch_related_objects([t for t in targets if not Target.plan.is_cached(t)], "plan")
     plans = {t.plan_id: t.plan for t in targets}
-    # Read by plan rather than by a list of thousands of target ids (each id a parameter).
-    reportable = set(
-        Target.objects.for_user(actor, REPORT)
-        .filter(plan_id__in=plans)
-        .values_list("pk", flat=True)
-    )
+    # A few figures (a form, the API) read just their targets; a workbook reads by plan rather
+    # than by a list of thousands of target ids (each id a parameter).
+    few = [t.pk for t in targets] if len(targets) <= FEW_ENTRIES else None
+    reportable = Target.objects.for_user(actor, REPORT).filter(plan_id__in=plans)
+    if few is not None:
+        reportable = reportable.filter(pk__in=few)
+    reportable = set(reportable.values_list("pk", flat=True))
     shares = allocated_shares(plans, region.pk)
     periods = _open_periods(plans, region, period)
     for index, target in enumerate(targets):
@@ -530,7 +536,7 @@ def _checked_changes(
 
     @functools.cache
     def previous() -> dict[int, Decimal]:
-        return previous_figures(region, period, plans)
+        return previous_figures(region, period, plans, target_ids=few)
 
     confirm_unusual = confirm_unusual.strip()
     created: list[tuple[int, dict]] = []
