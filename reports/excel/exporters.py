@@ -33,10 +33,19 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
-from openpyxl.worksheet.properties import PageSetupProperties
 
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import TaskAssignment, TaskUpdate
+from reports.excel.layout import (
+    CELL_PADDING,
+    CJK_UNITS,
+    Rows,
+    height_for,
+    line_count,
+    page_setup,
+    wrap_unstyled_cells,
+    wrapped_height,
+)
 from reports.excel.scoring import Assessment, EvaluationRow, Group, Item
 
 FONT = "宋体"
@@ -50,6 +59,7 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 RIGHT = Alignment(horizontal="right", vertical="center")
+RIGHT_WRAP = Alignment(horizontal="right", vertical="center", wrap_text=True)
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 LIGHT_FILLS = {
     "green": PatternFill("solid", fgColor="C6EFCE"),
@@ -64,7 +74,9 @@ PERCENT_FORMAT = "0.0%"
 SCORE_FORMAT = "0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-PAPER_A4 = "9"  # Worksheet.PAPERSIZE_A4 (write-only sheets lack the constant)
+COORDINATE_FORMAT = "0.000000"
+TITLE_SIZE, BODY_SIZE = TITLE_FONT.size, BODY_FONT.size
+PLAIN_SIZE = 11  # unstyled cells: the workbook's default font (Calibri 11)
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -78,7 +90,8 @@ def escape_text(value):
     refuse the whole export). Other values are returned as they are."""
     if not isinstance(value, str):
         return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not value.isprintable():  # the characters dropped are all unprintable: a fast test
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
@@ -162,14 +175,16 @@ class StyleCache:
 class Column:
     header: str
     width: float
-    kind: str = "text"  # text, number, percent, score, date, datetime, integer
+    kind: str = "text"  # text, center, number, integer, percent, score, date, datetime, coordinate
     group: str = ""  # a two-level header: the group over this column
 
 
 class SheetWriter:
     """A write-only sheet laid out as a government form: a title row and a subtitle merged
     across the table, header rows (one, or two with groups), bordered body rows, a frozen
-    header, filters over the header, print on A4 landscape fitted to the page width."""
+    header, filters over the header, printed on A4 landscape fitted to the page width with
+    the header repeated on every page, and each row as tall as its wrapped text
+    (``reports.excel.layout``)."""
 
     def __init__(
         self,
@@ -180,39 +195,56 @@ class SheetWriter:
         heading: str,
         subheading: str = "",
         freeze_columns: int = 0,
-        border: bool = True,
+        plain: bool = False,
     ):
+        """``plain``: a ledger — body rows by ``add_plain_row``, without borders."""
         self.ws = workbook.create_sheet(title)
         self.styles = StyleCache(self.ws)
         self.columns = list(columns)
-        self.border = border
+        self.border = not plain
+        self.rows = Rows(self.ws)
         ws, last = self.ws, get_column_letter(len(self.columns))
-        for index, column in enumerate(self.columns, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = column.width
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = PAPER_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
         grouped = any(c.group for c in self.columns)
-        # Write-only sheets write their views with the first row: freeze before appending.
-        ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{5 if grouped else 4}"
-        self.row = 0
-        self._append([self._cell(heading, TITLE_FONT, CENTER)], height=30)
+        self.header_first = 3
+        self.header_last = 4 if grouped else 3
+        # Write-only sheets write their views with the first row: set up before appending.
+        page_setup(
+            ws,
+            widths=[c.width for c in self.columns],
+            title_rows=(self.header_first, self.header_last),
+            freeze=f"{get_column_letter(freeze_columns + 1)}{self.header_last + 1}",
+        )
+        if plain:
+            wrap_unstyled_cells(ws, len(self.columns))
+        across = sum(c.width for c in self.columns)
+        styles = _plain_styles(self.ws)
+        self._plain = [_PlainColumn(self.ws, c, styles) for c in self.columns]
+        self._append(
+            [self._cell(heading, TITLE_FONT, CENTER)],
+            height=wrapped_height([(heading, across)], TITLE_SIZE, minimum=30),
+        )
         ws.merged_cells.add(CellRange(f"A1:{last}1"))
-        self._append([self._cell(subheading, SUBTITLE_FONT, LEFT)], height=18)
+        self._append(
+            [self._cell(subheading, SUBTITLE_FONT, LEFT)],
+            height=wrapped_height([(subheading, across)], BODY_SIZE, minimum=18),
+        )
         ws.merged_cells.add(CellRange(f"A2:{last}2"))
-        self.header_first = self.row + 1
         if grouped:
             self._two_level_header()
         else:
-            self._append([self._header(c.header) for c in self.columns], height=28)
-        self.header_last = self.row
-        ws.print_title_rows = f"{self.header_first}:{self.header_last}"
+            headers = [(c.header, c.width) for c in self.columns]
+            self._append(
+                [self._header(c.header) for c in self.columns],
+                height=wrapped_height(headers, BODY_SIZE, minimum=28),
+            )
+        assert self.row == self.header_last
         self.body_first = self.row + 1
         self.body_last = self.header_last
+
+    @property
+    def row(self) -> int:
+        """The number of the last row written."""
+        return self.rows.count
 
     def _cell(self, value, font=BODY_FONT, alignment=None, fill=None, fmt=None, border=False):
         return self.styles.cell(
@@ -225,6 +257,7 @@ class SheetWriter:
     def _two_level_header(self) -> None:
         first, second = [], []
         top = self.row + 1
+        groups, names, spanning = [], [], []  # (text, width) of each kind of header cell
         index = 0
         while index < len(self.columns):
             column = self.columns[index]
@@ -233,6 +266,7 @@ class SheetWriter:
                 first.append(self._header(column.header))
                 second.append(self._header(None))
                 self.ws.merged_cells.add(CellRange(f"{letter}{top}:{letter}{top + 1}"))
+                spanning.append((column.header, column.width))
                 index += 1
                 continue
             span = 1
@@ -241,28 +275,33 @@ class SheetWriter:
                 and self.columns[index + span].group == column.group
             ):
                 span += 1
-            for offset in range(span):
+            members = self.columns[index : index + span]
+            groups.append((column.group, sum(c.width for c in members)))
+            for offset, member in enumerate(members):
                 first.append(self._header(column.group if offset == 0 else None))
-                second.append(self._header(self.columns[index + offset].header))
+                second.append(self._header(member.header))
+                names.append((member.header, member.width))
             end = get_column_letter(index + span)
             self.ws.merged_cells.add(CellRange(f"{letter}{top}:{end}{top}"))
             index += span
-        self._append(first, height=20)
-        self._append(second, height=28)
+        upper = wrapped_height(groups, BODY_SIZE, minimum=20)
+        lower = wrapped_height(names, BODY_SIZE, minimum=28)
+        # A header without a group spans both rows: the lower one grows if it needs more.
+        both = wrapped_height(spanning, BODY_SIZE, minimum=upper + lower)
+        self._append(first, height=upper)
+        self._append(second, height=both - upper)
 
     def _append(self, cells, height: float | None = None) -> None:
-        self.row += 1
-        if height is not None:
-            self.ws.row_dimensions[self.row].height = height
-        self.ws.append(cells)
+        self.rows.append(cells, height)
 
     def body_cell(self, column: Column, value, fill=None, font=BODY_FONT):
         kind = column.kind
         fmt = None
         alignment = LEFT
-        if kind == "number":
+        if kind in ("number", "coordinate"):
             value = excel_number(value) if isinstance(value, Decimal) else value
-            fmt = number_format(value) if value is not None else None
+            if value is not None:
+                fmt = COORDINATE_FORMAT if kind == "coordinate" else number_format(value)
             alignment = RIGHT
         elif kind == "integer":
             fmt, alignment = INTEGER_FORMAT, RIGHT
@@ -288,30 +327,38 @@ class SheetWriter:
             self.body_cell(column, value, fills.get(index), font or BODY_FONT)
             for index, (column, value) in enumerate(zip(self.columns, values, strict=True))
         ]
-        self._append(cells)
+        widths = [column.width for column in self.columns]
+        texts = [(cell.value, width) for cell, width in zip(cells, widths, strict=True)]
+        self._append(cells, height=wrapped_height(texts, BODY_SIZE))
 
     def add_plain_row(self, values: Sequence) -> None:
-        """A fast row for large ledgers: values only, formats by column."""
+        """A fast row for large ledgers (``plain`` sheets): values without a style, which
+        wrap there (``layout.wrap_unstyled_cells``), number formats by column; only a text
+        too long for its column is measured, and its row gets a height."""
         row = []
-        for value in values:
-            if isinstance(value, Decimal):
-                value = excel_number(value)
-            elif isinstance(value, datetime.datetime):
-                value = timezone.localtime(value).replace(tzinfo=None)
-            elif isinstance(value, str):
+        lines = 1
+        for value, column in zip(values, self._plain, strict=True):
+            kind = value.__class__
+            if kind is str:
                 value = escape_text(value)
+                if len(value) > column.fits or "\n" in value:  # may not fit on one line
+                    count = column.lines(value)
+                    if count > lines:
+                        lines = count
+            elif kind is not int and kind is not datetime.date and value is not None:
+                value = column.formatted(value)
             row.append(value)
-        self.row += 1
-        self.ws.append(row)
+        self.rows.append(row, None if lines == 1 else _plain_height(lines))
 
     def add_note_row(self, label: str, value, *, span_to: int, fill=None) -> None:
         """A footer row: a label merged over the first ``span_to`` columns, then a value."""
-        cells = [self._cell(label, BOLD_FONT, RIGHT, border=True)]
+        cells = [self._cell(label, BOLD_FONT, RIGHT_WRAP, border=True)]
         cells += [self._cell(None, border=True) for _ in range(span_to - 1)]
         cells.append(self.body_cell(Column("", 0, "score"), value, fill, BOLD_FONT))
         rest = len(self.columns) - span_to - 1
         cells += [self._cell(None, border=True) for _ in range(rest)]
-        self._append(cells)
+        across = sum(c.width for c in self.columns[:span_to])
+        self._append(cells, height=wrapped_height([(cells[0].value, across)], BODY_SIZE))
         self.ws.merged_cells.add(CellRange(f"A{self.row}:{get_column_letter(span_to)}{self.row}"))
         if rest > 1:
             first = get_column_letter(span_to + 2)
@@ -327,6 +374,69 @@ class SheetWriter:
 
     def mark_body_end(self) -> None:
         self.body_last = max(self.row, self.header_last)
+
+
+REMEMBERED_TEXTS = 1000  # texts whose line count a ledger column keeps
+
+
+def _plain_height(lines: int) -> float:
+    return height_for(lines, PLAIN_SIZE)
+
+
+def _plain_styles(ws) -> dict[str, StyleArray]:
+    """The styles of a ledger's formatted cells, by number format."""
+    styles = {}
+    for fmt in (INTEGER_FORMAT, DECIMAL_FORMAT, COORDINATE_FORMAT, DATETIME_FORMAT):
+        cell = WriteOnlyCell(ws)
+        cell.number_format = fmt
+        styles[fmt] = StyleArray(cell._style)
+    return styles
+
+
+class _PlainColumn:
+    """How ``SheetWriter.add_plain_row`` writes a column's values: the longest text sure to
+    fit on one line (no measuring below it), and the styles of its numbers and times —
+    each resolved once, then copied onto the cells (StyleArray)."""
+
+    def __init__(self, ws, column: Column, styles: dict[str, StyleArray]):
+        self.ws = ws
+        self.width = column.width
+        self.kind = column.kind
+        self.fits = int(max(column.width - CELL_PADDING, 1) / (CJK_UNITS * PLAIN_SIZE / 10))
+        self.styles = styles
+        self.measured: dict[str, int] = {}  # a ledger repeats its plans', units' names
+
+    def lines(self, text: str) -> int:
+        count = self.measured.get(text)
+        if count is None:
+            count = line_count(text, self.width, PLAIN_SIZE)
+            if len(self.measured) < REMEMBERED_TEXTS:
+                self.measured[text] = count
+        return count
+
+    def _cell(self, value, style: StyleArray) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws)
+        cell._style = StyleArray(style)
+        cell.value = value
+        return cell
+
+    def formatted(self, value):
+        """Numbers and times as the column shows them. Dates are left to openpyxl, whose
+        format for them is ours (yyyy-mm-dd); whole numbers of an integer or text column
+        (序号, years, percentages) stay in the General format."""
+        kind = value.__class__
+        if kind is datetime.datetime:
+            value = timezone.localtime(value).replace(tzinfo=None)
+            return self._cell(value, self.styles[DATETIME_FORMAT])
+        if kind is Decimal:
+            value = excel_number(value)
+        elif kind is not float:
+            return value
+        if self.kind == "coordinate":
+            return self._cell(value, self.styles[COORDINATE_FORMAT])
+        if self.kind == "number":
+            return self._cell(value, self.styles[number_format(value)])
+        return value
 
 
 # ------------------------------------------------------------------------------ 考核表
@@ -591,9 +701,7 @@ CHUNK = 2000
 
 
 def _ledger_sheet(workbook, title, columns, heading, subheading) -> SheetWriter:
-    return SheetWriter(
-        workbook, title, columns, heading=heading, subheading=subheading, border=False
-    )
+    return SheetWriter(workbook, title, columns, heading=heading, subheading=subheading, plain=True)
 
 
 def _exported_at(count_label: str = "") -> str:
@@ -693,8 +801,8 @@ STATION_COLUMNS = [
     Column("建筑面积（㎡）", 12, "number"),
     Column("占地面积（㎡）", 12, "number"),
     Column("投资（万元）", 12, "number"),
-    Column("纬度", 11, "number"),
-    Column("经度", 11, "number"),
+    Column("纬度", 11, "coordinate"),
+    Column("经度", 11, "coordinate"),
     Column("来源规划", 28),
 ]
 

@@ -25,6 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from core.models import Region
@@ -35,7 +36,6 @@ from reports.excel.exporters import (
     HEADER_FILL,
     HEADER_FONT,
     LEFT,
-    PAPER_A4,
     RIGHT,
     TITLE_FONT,
     StyleCache,
@@ -43,6 +43,7 @@ from reports.excel.exporters import (
     excel_number,
     number_format,
 )
+from reports.excel.layout import Rows, page_setup, wrapped_height
 from targets import bases
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod, Target
@@ -269,6 +270,12 @@ def _ranges(rows: list[int], column: str) -> str:
     return " ".join(parts)
 
 
+def _row_height(cells, widths: list[float]) -> float | None:
+    """The height of a row of the table: the hidden row key is not printed and may run over."""
+    printed = zip(cells[: ID_COLUMN - 1], widths[: ID_COLUMN - 1], strict=True)
+    return wrapped_height(((cell.value, width) for cell, width in printed), BODY_FONT.size)
+
+
 def figures_template(
     rows: list[OwedRow],
     *,
@@ -282,21 +289,23 @@ def figures_template(
     workbook = Workbook(write_only=True)
     ws = workbook.create_sheet(DATA_SHEET)
     styles = StyleCache(ws)
-    for index, (_, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[chr(64 + index)].width = width
+    widths = [width for _, width in COLUMNS]
+    page_setup(ws, widths=widths, title_rows=(FIRST_ROW - 1, FIRST_ROW - 1), freeze=f"D{FIRST_ROW}")
     ws.column_dimensions["L"].hidden = True
-    ws.freeze_panes = f"D{FIRST_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = PAPER_A4
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
     ws.protection.formatCells = False
+    lines = Rows(ws)
+    across = sum(widths[: ID_COLUMN - 1])  # the printed columns (the row key is hidden)
+    last = chr(64 + ID_COLUMN - 1)
 
-    ws.row_dimensions[1].height = 28
-    title = WriteOnlyCell(ws, value=escape_text(f"{plan.title} {period} 年度数据填报表"))
+    heading = escape_text(f"{plan.title} {period} 年度数据填报表")
+    title = WriteOnlyCell(ws, value=heading)
     title.font = TITLE_FONT
-    ws.append([title])
+    title.alignment = Alignment(vertical="center", wrap_text=True)
+    lines.append([title], height=wrapped_height([(heading, across)], TITLE_FONT.size, minimum=28))
+    ws.merged_cells.add(CellRange(f"A1:{last}1"))
     deadline = ""
     if reporting_period is not None:
         deadline = f"　报送截止：{reporting_period.due_on:%Y-%m-%d}"
@@ -309,12 +318,15 @@ def figures_template(
         ),
     )
     info.font = BODY_FONT
-    ws.append([info])
-    ws.append(
+    info.alignment = Alignment(vertical="center", wrap_text=True)
+    lines.append([info], height=wrapped_height([(info.value, across)], BODY_FONT.size))
+    ws.merged_cells.add(CellRange(f"A2:{last}2"))
+    lines.append(
         [
             _cell(styles, name, font=HEADER_FONT, alignment=CENTER, fill=HEADER_FILL)
             for name, _ in COLUMNS
-        ]
+        ],
+        height=wrapped_height(COLUMNS, HEADER_FONT.size, minimum=28),
     )
 
     by_kind: dict[str, list[int]] = defaultdict(list)
@@ -323,8 +335,8 @@ def figures_template(
         target, report = owed.target, owed.report
         by_kind[_validation_kind(target)].append(excel_row)
         value = report.value if report is not None else None
-        ws.append(
-            [
+        lines.append(
+            cells := [
                 _cell(styles, number, alignment=CENTER),
                 _cell(styles, str(target.task) if target.task else ""),
                 _cell(styles, target.name),
@@ -349,7 +361,8 @@ def figures_template(
                     alignment=CENTER,
                 ),
                 _cell(styles, row_key(plan.pk, region.pk, period, target.pk)),
-            ]
+            ],
+            height=_row_height(cells, widths),
         )
     for kind, excel_rows in by_kind.items():
         type_, operator, low, high, message = VALIDATIONS[kind]
@@ -380,6 +393,7 @@ def figures_template(
     return workbook
 
 
+HELP_WIDTH = 110
 HELP_LINES = [
     "年度数据填报模板 · 填表说明",
     "",
@@ -409,7 +423,8 @@ HELP_LINES = [
 
 def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> None:
     ws = workbook.create_sheet(HELP_SHEET)
-    ws.column_dimensions["A"].width = 110
+    page_setup(ws, widths=[HELP_WIDTH])
+    lines = Rows(ws)
     for number, line in enumerate(HELP_LINES):
         cell = WriteOnlyCell(ws, value=escape_text(line))
         if number == 0:
@@ -419,8 +434,9 @@ def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> 
         else:
             cell.font = BODY_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.append([cell])
-    ws.append([])
+        minimum = 28 if number == 0 else None
+        lines.append([cell], height=wrapped_height([(line, HELP_WIDTH)], cell.font.size, minimum))
+    lines.append([])
     note = WriteOnlyCell(
         ws,
         value=escape_text(
@@ -428,7 +444,8 @@ def _help_sheet(workbook: Workbook, plan: Plan, region: Region, period: str) -> 
         ),
     )
     note.font = Font(name="宋体", size=10, bold=True, color="C00000")
-    ws.append([note])
+    note.alignment = Alignment(wrap_text=True, vertical="center")
+    lines.append([note], height=wrapped_height([(note.value, HELP_WIDTH)], note.font.size))
 
 
 # ------------------------------------------------------------------------------ 基础数据
