@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Profile
 from core.choices import Role
 from core.models import Region
 from core.numbers import NumberError
@@ -291,8 +292,6 @@ def who_enters_text(
 
 def who_enters(region: Region, plan: Plan | None = None) -> Enterers:
     """The people by name (one query)."""
-    from accounts.models import Profile
-
     plan_region_id = plan.region_id if plan is not None else region.pk
     plan_region_name = plan.region.name if plan is not None else region.name
     profiles = (
