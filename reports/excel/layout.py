@@ -12,9 +12,11 @@ full-width character takes about two units and a Latin letter or digit a little 
 rounds up, since a row a little too tall costs white space and one too short hides text.
 
 ``page_setup`` prints a sheet on A4 landscape fitted to the page width (as many pages down as
-needed), with the header rows repeated on every page and the panes frozen under the header.
-Write-only sheets write their properties and views with the first row, so call it — and set
-the column widths — before the first ``append``.
+needed), with the header rows repeated on every page and the panes frozen under the header;
+``Rows`` appends rows with their heights (``wrapped_height``); ``wrap_unstyled_cells`` makes a
+ledger's plain cells wrap. Write-only sheets write their properties, views and columns with
+the first row, so call ``page_setup`` and ``wrap_unstyled_cells`` before the first append.
+Used by every export: ``reports.excel.exporters`` (SheetWriter) and ``reports.excel.templates``.
 """
 
 from __future__ import annotations
