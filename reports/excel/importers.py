@@ -408,14 +408,7 @@ def preview_upload(
         _refuse_identity(identity, plan, region, period)
         check_period(plan, region, period)
         sheet = workbook[DATA_SHEET]
-        merged = _merged_rows(workbook, sheet)
-        if merged:
-            rows_text = "、".join(str(r) for r in merged[:10])
-            raise ImportRefused(
-                "merged_cells",
-                _("填报表第 %(rows)s 行有合并单元格；请取消合并，每个单元格只填一个值")
-                % {"rows": rows_text},
-            )
+        _refuse_merged(workbook, sheet, _("填报表"))
         cells = _read_sheet(sheet)
         base_cells = _read_bases_sheet(workbook)
     finally:
@@ -486,19 +479,23 @@ def _read_sheet(sheet) -> list[SheetRow]:
     return found
 
 
+def _refuse_merged(workbook, sheet, label: str) -> None:
+    """Merged cells hold one value for several rows: the sheet is refused, naming the rows."""
+    merged = _merged_rows(workbook, sheet)
+    if merged:
+        raise ImportRefused(
+            "merged_cells",
+            _("%(sheet)s第 %(rows)s 行有合并单元格；请取消合并，每个单元格只填一个值")
+            % {"sheet": label, "rows": "、".join(str(r) for r in merged[:10])},
+        )
+
+
 def _read_bases_sheet(workbook) -> list[BaseCell]:
     """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
     if BASES_SHEET not in workbook.sheetnames:
         return []
     sheet = workbook[BASES_SHEET]
-    merged = _merged_rows(workbook, sheet)
-    if merged:
-        rows_text = "、".join(str(r) for r in merged[:10])
-        raise ImportRefused(
-            "merged_cells",
-            _("基础数据表第 %(rows_text)s 行有合并单元格；请取消合并，每个单元格只填一个值")
-            % {"rows_text": rows_text},
-        )
+    _refuse_merged(workbook, sheet, _("基础数据表"))
     found: list[BaseCell] = []
     key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
     rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=BASE_VALUE_COLUMN, max_col=BASE_KEY_COLUMN)
