@@ -201,13 +201,33 @@ class Cluster:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E",
                   "UTF8", "--locale=C.UTF-8")  # fmt: skip
-        self.start()
+        self.start(move=True)
         return self
 
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=on"
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.dir / "log",
-                  "-w", "start")  # fmt: skip
+    def start(self, attempts: int = 3, move: bool = False) -> None:
+        """Start the server, retrying when it does not come up (a port taken between the
+        probe and the bind, a slow machine) — on another free port only before first use
+        (``move``), since a restart must keep the address clients know — and fail with the
+        server's own log rather than a bare exit status."""
+        for attempt in range(1, attempts + 1):
+            options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=on"
+            done = self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
+                             self.dir / "log", "-w", "-t", "120", "start", check=False)  # fmt: skip
+            if done.returncode == 0:
+                return
+            log = self.dir / "log"
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"pg_ctl start failed {attempts} times (last port {self.port}):\n"
+                    f"{done.stdout}{done.stderr}\n--- server log ---\n{tail}"
+                )
+            print(f"pg_ctl start failed on port {self.port}; retrying:\n{tail}", file=sys.stderr)
+            self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop", check=False)
+            time.sleep(2 * attempt)
+            if move:
+                self.port = free_port(self.port + 1)
+                self.url = f"postgres://postgres@127.0.0.1:{self.port}/fireplan"
 
     def crash(self) -> None:
         """Stop abruptly: no checkpoint, clients cut off (what a power cut does to the server
