@@ -2,6 +2,7 @@
 for targets, milestones and target adjustments (they parse only; targets.upkeep validates
 and writes)."""
 
+import json
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -126,8 +127,8 @@ class UpkeepFormMixin:
         asked = [
             r for r in self.readings() if not _only_written_differently(r.raw, Decimal(r.value))
         ]
-        seen = "\n".join(f"{r.name}={r.raw}" for r in asked)
-        if not asked or self.cleaned_data.get(self.SEEN, "").replace("\r", "") == seen:
+        seen = json.dumps([[r.name, r.raw] for r in asked], ensure_ascii=False)
+        if not asked or self.cleaned_data.get(self.SEEN, "") == seen:
             return []
         self.data = self.data.copy()
         self.data[self.add_prefix(self.SEEN)] = seen

@@ -364,3 +364,18 @@ def test_the_api_reads_the_same_numbers(staff_nanyang, task):
     )  # fmt: skip
     assert milestone.status_code == 201, milestone.json()
     assert Decimal(str(milestone.json()["planned_value"])) == 30000
+
+
+def test_the_api_keeps_the_reason_in_the_history(staff_nanyang, task):
+    target = Target.objects.get(plan=task.plan, code="tg-new-stations")
+    client = api_client_for(staff_nanyang)
+    url = f"/api/v1/targets/{target.pk}/"
+
+    too_long = client.patch(url, {"target_value": "25", "reason": "因" * 101}, format="json")
+    assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
+
+    saved = client.patch(url, {"target_value": "25", "reason": REASON}, format="json")
+    assert saved.status_code == 200, saved.json()
+    target.refresh_from_db()
+    assert (target.target_value, target.history.first().history_change_reason) == (25, REASON)
+    assert "reason" not in saved.json()  # written, not read back
