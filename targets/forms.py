@@ -106,6 +106,7 @@ class UpkeepFormMixin:
             max_length=REASON_LIMIT,
             help_text=_("选填，最多 100 个字，记入修改记录"),
             error_messages={"max_length": _("修改原因最多 100 个字（现为 %(show_value)s 个字）")},
+            widget=forms.TextInput(attrs={"class": "form-control"}),
         )
         self.fields[self.SEEN] = forms.CharField(widget=forms.HiddenInput, required=False)
 

@@ -32,6 +32,11 @@ upkeep = [
     # 「新增指标」 of a plan (?task=<id> for one of its tasks) and 「新增节点」 of a target
     path("new/<int:plan_id>/", views.target_create, name="target_create"),
     path("<int:target_id>/milestones/new/", views.milestone_create, name="milestone_create"),
+    path(
+        "tasks/<int:task_id>/milestones/new/",
+        views.task_milestone_create,
+        name="task_milestone_create",
+    ),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to

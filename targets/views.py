@@ -508,10 +508,23 @@ def target_edit(request, pk: int):
 
 
 def milestone_create(request, target_id: int):
-    """「新增节点」: a milestone of the target, by staff in whose scope it lies, through
-    ``targets.upkeep.create_milestone``; then the target's page."""
+    """「新增节点」 of a target (with a planned value in the target's unit), by staff in whose
+    scope it lies, through ``targets.upkeep.create_milestone``; then the target's page."""
     target = editable_or_404(request, Target.objects.select_related("plan"), target_id)
-    milestone = Milestone(plan=target.plan, target=target)
+    back = reverse("targets:target_detail", args=[target.pk]) + "#milestones"
+    return _milestone_create(request, {"target": target}, back)
+
+
+def task_milestone_create(request, task_id: int):
+    """「新增节点」 of a task: a qualitative step (no value; done on a date); then the task page."""
+    task = editable_or_404(request, Task.objects.select_related("plan"), task_id)
+    back = reverse("reports:task_detail", args=[task.pk]) + "#milestones"
+    return _milestone_create(request, {"task": task}, back)
+
+
+def _milestone_create(request, owner: dict, back: str):
+    (parent,) = owner.values()
+    milestone = Milestone(plan=parent.plan, **owner)
     form = MilestoneCreateForm(
         request.POST if request.method == "POST" else None, instance=milestone, user=request.user
     )
@@ -520,14 +533,14 @@ def milestone_create(request, target_id: int):
         saved, status, asked = _save_upkeep(
             form,
             lambda changes, version, reason: upkeep.create_milestone(
-                actor=request.user, values={**changes, "target": target}, reason=reason
+                actor=request.user, values={**changes, **owner}, reason=reason
             ),
         )
         if saved is not None:
             text = _("已新增时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
             _saved_message(request, text, form)
-            return redirect(reverse("targets:target_detail", args=[target.pk]) + "#milestones")
-    context = {"target": target, "form": form, "history": []}
+            return redirect(back)
+    context = {"owner": parent, "milestone": milestone, "form": form, "history": [], "back": back}
     return _form_page(request, "targets/milestone_create.html", context, status, asked)
 
 

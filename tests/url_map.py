@@ -150,6 +150,7 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:milestone_edit": _pk("milestone"),
     "targets:target_create": lambda o: {"plan_id": o.plan.pk},
     "targets:milestone_create": lambda o: {"target_id": o.target.pk},
+    "targets:task_milestone_create": lambda o: {"task_id": o.task.pk},
     "targets:base_figures": lambda o: {"region_id": o.region.pk, "year": o.year},
     "reports:excel_preview": _pk("batch"),
     "reports:excel_commit": _pk("batch"),

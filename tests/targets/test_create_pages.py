@@ -119,6 +119,25 @@ def test_a_plan_level_target_from_the_plan_page(staff_nanyang, plan):
     assert target.history.get().history_change_reason == "创建"  # no reason given
 
 
+def test_staff_add_a_qualitative_milestone_to_a_task(staff_nanyang, task):
+    client = client_for(staff_nanyang)
+    task_page = client.get(reverse("reports:task_detail", args=[task.pk])).content.decode()
+    url = reverse("targets:task_milestone_create", args=[task.pk])
+    assert url in task_page
+    form = client.get(url)
+    assert "planned_value" not in form.context["form"].fields  # a task's step has no value
+
+    text = "出台消防车辆装备更新实施方案"
+    response = client.post(url, form_data(form, due_on="2023-06-30", text=text, reason=REASON))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response.url == reverse("reports:task_detail", args=[task.pk]) + "#milestones"
+    milestone = task.milestones.get(text=text)
+    assert (milestone.target, milestone.planned_value, milestone.plan) == (None, None, task.plan)
+    assert milestone.history.get().history_change_reason == REASON
+    assert text in client.get(response.url).content.decode()
+
+
 # ------------------------------------------------------------------------------ numbers
 
 
@@ -285,11 +304,13 @@ def test_a_liaison_and_a_viewer_are_refused(liaison_nanzhao, viewer_nanyang, tas
         for url in (
             create_url(task.plan, task),
             reverse("targets:milestone_create", args=[target.pk]),
+            reverse("targets:task_milestone_create", args=[task.pk]),
         ):
             assert client.get(url).status_code == 403
             assert client.post(url, TARGET | {"due_on": "2023-12-31"}).status_code == 403
     assert not Target.objects.filter(name=TARGET["name"]).exists()
     assert not target.milestones.exists()
+    assert not task.milestones.filter(due_on=datetime.date(2023, 12, 31)).exists()
 
 
 def test_staff_of_another_city_get_404(outsider, task):
@@ -371,10 +392,12 @@ def test_the_api_keeps_the_reason_in_the_history(staff_nanyang, task):
     client = api_client_for(staff_nanyang)
     url = f"/api/v1/targets/{target.pk}/"
 
-    too_long = client.patch(url, {"target_value": "25", "reason": "因" * 101}, format="json")
+    change = {"target_value": "25", "version": target.version}
+
+    too_long = client.patch(url, change | {"reason": "因" * 101}, format="json")
     assert too_long.status_code == 400 and "reason" in too_long.json()["errors"]
 
-    saved = client.patch(url, {"target_value": "25", "reason": REASON}, format="json")
+    saved = client.patch(url, change | {"reason": REASON}, format="json")
     assert saved.status_code == 200, saved.json()
     target.refresh_from_db()
     assert (target.target_value, target.history.first().history_change_reason) == (25, REASON)
