@@ -3,6 +3,7 @@ for targets, milestones and target adjustments (they parse only; targets.upkeep 
 and writes)."""
 
 import json
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -78,14 +79,11 @@ class Reading:
 def _only_written_differently(raw: str, value: Decimal) -> bool:
     """Full-width digits, spaces and thousands separators change how a number is written,
     not what it is (１，２００ is 1200); 万, 亿, a % or a unit change what the digits mean."""
-    text = "".join(ch for ch in raw.translate(FULL_WIDTH) if not ch.isspace()).replace(",", "")
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if not ch.isspace())
     try:
-        return Decimal(text) == value
+        return Decimal(text.replace(",", "")) == value
     except InvalidOperation:
         return False
-
-
-FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 class UpkeepFormMixin:
@@ -131,6 +129,7 @@ class UpkeepFormMixin:
         seen = json.dumps([[r.name, r.raw] for r in asked], ensure_ascii=False)
         if not asked or self.cleaned_data.get(self.SEEN, "") == seen:
             return []
+        # The hidden field is rendered from the form's data: what was shown goes back with it.
         self.data = self.data.copy()
         self.data[self.add_prefix(self.SEEN)] = seen
         return asked
