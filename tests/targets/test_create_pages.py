@@ -402,3 +402,26 @@ def test_the_api_keeps_the_reason_in_the_history(staff_nanyang, task):
     target.refresh_from_db()
     assert (target.target_value, target.history.first().history_change_reason) == (25, REASON)
     assert "reason" not in saved.json()  # written, not read back
+
+
+def test_an_adjustment_with_a_long_document_number_keeps_its_history_note_short(staff_lianzhou):
+    # The adjustment form has its own reason (调整理由, kept on the adjustment); the history row
+    # of the target names the document, which may be longer than the history's 100 characters.
+    target = Target.objects.get(plan__code="lianzhou-2021-2025", code="t-hydrants")
+    doc = "清消委〔2023〕" + "5" * 110
+
+    upkeep.adjust_target(
+        target,
+        actor=staff_lianzhou,
+        version=target.version,
+        new_value=Decimal(150),
+        doc_number=doc,
+        adopted_on=datetime.date(2023, 6, 30),
+        reason="中期评估后调减",
+    )
+
+    note = target.history.first().history_change_reason
+    assert (
+        len(note) == 100 and note.startswith("指标调整（清消委〔2023〕555") and note.endswith("…）")
+    )
+    assert target.adjustments.get().doc_number == doc
