@@ -159,6 +159,9 @@ _ANNEX = re.compile(r"^(附件|附表)(\d*)[：:]?(.{0,40})$")
 # chapters that describe the past or the frame of the plan, not work to do
 NO_WORK = re.compile(r"指导思想|基本原则|原则|发展目标|主要目标|总体目标|目标|现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|保障措施|组织实施|实施步骤|总体要求|编制依据|远景")
 PAST = re.compile(r"现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|十三五")
+ACTION = re.compile(r"提升|加强|强化|完善|推进|建设|健全|聚焦|着力|深化|构建")
+FUTURE = re.compile(r"目标|任务|工程|重点|措施|专栏")
+TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
 WORK_VERB = re.compile(r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建")
 _TITLE_SENTENCE = re.compile(r"^([^，。；：:,（）“”]{3,26})[。．.](.+)$")
 _TITLE_CUT = re.compile(r"^(.{2,40}?)[。．;；:：](.*)$")
@@ -187,6 +190,20 @@ class _Block:
         self.box_rows: list[tuple[str, list[str], str, str]] = []
         self.kind = "section"
 
+    def decides(self, pattern, default: bool, stop=None) -> bool:
+        """The nearest heading (this one or above) whose title says 任务/工程 (work) or
+        matches ``pattern`` decides; “主要目标和任务” → （二）主要任务 is nearer and wins."""
+        node = self
+        while node is not None:
+            if node.kind in ("box", "annex"):
+                return node.kind == "box" or default
+            if (stop or TASKY).search(node.title):
+                return False
+            if pattern.search(node.title) and not ACTION.search(node.title):
+                return True
+            node = node.parent
+        return default
+
     def chapter(self) -> _Block:
         node = self
         while node.parent is not None:
@@ -194,7 +211,22 @@ class _Block:
         return node
 
 
+def skip_contents(lines: list[Line]) -> list[Line]:
+    """A table of contents repeats the headings: when the first heading line comes again
+    later, everything from its first appearance up to the second is the 目录."""
+    texts = [clean(line.text) for line in lines]
+    for index, text in enumerate(texts):
+        if any(pattern.match(text) for _style, pattern in HEADINGS[:3]):
+            try:
+                again = texts.index(text, index + 1)
+            except ValueError:
+                return lines
+            return lines[:index] + lines[again:]
+    return lines
+
+
 def outline(lines: list[Line]) -> list[_Block]:
+    lines = skip_contents(lines)
     roots: list[_Block] = []
     stack: list[_Block] = []
     styles: list[str] = []  # the order styles nest in, learnt from the document
@@ -561,9 +593,8 @@ def extract(lines: list[Line]) -> Draft:
         section_no += 1
         block.ref = f"s{section_no}"
         parent_ref = block.parent.ref if block.parent is not None else None
-        chapter = block.chapter()
-        work = not NO_WORK.search(chapter.title) or chapter.kind == "annex"
-        past = bool(PAST.search(chapter.title))
+        work = not block.decides(NO_WORK, False) if block.parent is None else not block.parent.decides(NO_WORK, False)
+        past = block.decides(PAST, False, FUTURE)
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
         leaf = not block.children and not block.paragraph_tasks and not block.box_rows
         if work and block.parent is not None and block.kind == "section" and (is_item or leaf):
