@@ -196,7 +196,7 @@ class _Block:
         node = self
         while node is not None:
             if node.kind in ("box", "annex"):
-                return node.kind == "box" or default
+                return False if node.kind == "box" else default
             if (stop or TASKY).search(node.title):
                 return False
             if pattern.search(node.title) and not ACTION.search(node.title):
@@ -432,6 +432,8 @@ def _year_of(text: str, default: int | None, end_year: int | None) -> int | None
 
 def _comparator(before: str, after: str, unit: str) -> str:
     near = before[-8:]
+    if re.search(r"(不少于|不低于|不小于|至少|大于等于)$", near):
+        return "gte"
     if REDUCE.search(near) and unit in ("%", "‰"):
         return "reduce_by"
     if LTE.search(near) or re.match(r"^(以内|以下)", after):
@@ -444,10 +446,10 @@ def _comparator(before: str, after: str, unit: str) -> str:
 
 
 def _name(before: str) -> str:
-    part = re.split(r"[，,：:；;]", before)[-1]
+    part = re.split(r"[，,：:；;。]", before)[-1]
     part = re.sub(r"^(到|至|在)?\d{4}年(底前|底|年底前|末|前|内)?", "", part)
     part = re.sub(r"(不少于|不低于|不小于|至少|达到|控制在|不超过|不高于|低于|超过|达|为|约|共|总数达到)$", "", part)
-    return part.strip("“”（）() ")[-40:] or before[-20:]
+    return part.strip("“”（）() ")[-40:] or re.split(r"[，,：:；;。]", before.rstrip("，,"))[-1][-20:]
 
 
 def targets_of(text: str, default_year: int | None, end_year: int | None) -> list[tuple]:
@@ -597,20 +599,17 @@ def extract(lines: list[Line]) -> Draft:
         past = block.decides(PAST, False, FUTURE)
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
         leaf = not block.children and not block.paragraph_tasks and not block.box_rows
-        if work and block.parent is not None and block.kind == "section" and (is_item or leaf):
+        as_task = work and block.parent is not None and block.kind == "section" and (is_item or leaf)
+        if as_task:
             body = "".join(block.body)
             task = add_task(parent_ref, block.number, block.title, body, block.line + body, block.where)
             add_targets(body, task.ref, parent_ref, block.where, past)
-            if not is_item:
-                draft.sections.append(
-                    DraftSection(block.ref, parent_ref, block.number, block.title, block.kind, block.line, block.where)
-                )
-            continue
-        draft.sections.append(
-            DraftSection(block.ref, parent_ref, block.number, block.title, block.kind, block.line, block.where)
-        )
-        own = "".join(block.body)
-        add_targets(own, None, block.ref, block.where, past)
+        if not as_task or not leaf:
+            draft.sections.append(
+                DraftSection(block.ref, parent_ref, block.number, block.title, block.kind, block.line, block.where)
+            )
+        if not as_task:
+            add_targets("".join(block.body), None, block.ref, block.where, past)
         for title, body, source, where in block.paragraph_tasks:
             if work:
                 task = add_task(block.ref, "", title, body, source, where)
