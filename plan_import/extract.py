@@ -160,7 +160,7 @@ _ANNEX = re.compile(r"^(附件|附表)(\d*)[：:]?(.{0,40})$")
 NO_WORK = re.compile(r"指导思想|基本原则|原则|发展目标|主要目标|总体目标|目标|现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|保障措施|组织实施|实施步骤|总体要求|编制依据|远景")
 PAST = re.compile(r"现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|十三五")
 ACTION = re.compile(r"提升|加强|强化|完善|推进|建设|健全|聚焦|着力|深化|构建")
-FUTURE = re.compile(r"目标|任务|工程|重点|措施|专栏")
+FUTURE = re.compile(r"目标|任务|工程|专栏|重点工作|举措")
 TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
 WORK_VERB = re.compile(r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建")
 _TITLE_SENTENCE = re.compile(r"^([^，。；：:,（）“”]{3,26})[。．.](.+)$")
@@ -367,11 +367,11 @@ def clause_dates(clause: str, year_hint: int | None = None) -> list[datetime.dat
     return dates
 
 
-_CLAUSE_SPLIT = re.compile(r"(?<=[。；;])")
+_CLAUSE_SPLIT = re.compile(r"(?<=[。；;\n])")
 
 
 def sentences(text: str) -> list[str]:
-    return [part for part in _CLAUSE_SPLIT.split(text) if part.strip("。；; ")]
+    return [part.strip() for part in _CLAUSE_SPLIT.split(text) if part.strip("。；; \n")]
 
 
 def milestones_of(body: str, start_year: int | None, end_year: int | None) -> list[DraftMilestone]:
@@ -452,10 +452,18 @@ def _name(before: str) -> str:
     return part.strip("“”（）() ")[-40:] or re.split(r"[，,：:；;。]", before.rstrip("，,"))[-1][-20:]
 
 
+_CN_COUNT = re.compile(
+    r"(至少|配备|进行|开展|建设|建成|召开|组建|新建|每年|每季度|每月|每半年|每学期)([一两二三四五六七八九十])(?=个|次|套|支|座|辆|名|处)"
+)
+
+
 def targets_of(text: str, default_year: int | None, end_year: int | None) -> list[tuple]:
     """(name, value, unit, comparator, year, baseline_value, sentence) for each commitment."""
     found = []
     for sentence in sentences(text):
+        sentence = _CN_COUNT.sub(
+            lambda m: m.group(1) + str(cn_number(m.group(2).replace("两", "二"))), sentence
+        )
         year = _year_of(sentence, default_year, end_year)
         baseline = None
         for match in _NUMBER.finditer(sentence):
@@ -601,7 +609,7 @@ def extract(lines: list[Line]) -> Draft:
         leaf = not block.children and not block.paragraph_tasks and not block.box_rows
         as_task = work and block.parent is not None and block.kind == "section" and (is_item or leaf)
         if as_task:
-            body = "".join(block.body)
+            body = "\n".join(block.body)
             task = add_task(parent_ref, block.number, block.title, body, block.line + body, block.where)
             add_targets(body, task.ref, parent_ref, block.where, past)
         if not as_task or not leaf:
@@ -609,7 +617,7 @@ def extract(lines: list[Line]) -> Draft:
                 DraftSection(block.ref, parent_ref, block.number, block.title, block.kind, block.line, block.where)
             )
         if not as_task:
-            add_targets("".join(block.body), None, block.ref, block.where, past)
+            add_targets("\n".join(block.body), None, block.ref, block.where, past)
         for title, body, source, where in block.paragraph_tasks:
             if work:
                 task = add_task(block.ref, "", title, body, source, where)
@@ -617,7 +625,7 @@ def extract(lines: list[Line]) -> Draft:
             else:
                 add_targets(source, None, block.ref, where, past)
         for name, contents, source, where in block.box_rows:
-            body = "".join(contents)
+            body = "\n".join(contents)
             task = add_task(block.ref, "", name, body, " | ".join([block.line, name, *contents]), where)
             add_targets(body, task.ref, block.ref, where, past)
     for name, value, unit, comparator, attribute, source in indicator_rows(texts):
