@@ -225,8 +225,29 @@ def skip_contents(lines: list[Line]) -> list[Line]:
     return lines
 
 
+_YEAR_CELL = re.compile(r"^(\d{4})年(?:度)?$")
+
+
+def merge_year_cells(lines: list[Line]) -> list[Line]:
+    """A table read one cell per line (序号 | 2021年 | 全市新建市政消火栓20个): a cell that is
+    only a year is joined to the next cell, so the content keeps its year."""
+    merged: list[Line] = []
+    pending: Line | None = None
+    for line in lines:
+        text = clean(line.text)
+        if _YEAR_CELL.match(text):
+            pending = line
+            continue
+        if pending is not None and text:
+            merged.append(Line(clean(pending.text) + "，" + text, pending.where))
+            pending = None
+            continue
+        merged.append(line)
+    return merged
+
+
 def outline(lines: list[Line]) -> list[_Block]:
-    lines = skip_contents(lines)
+    lines = merge_year_cells(skip_contents(lines))
     roots: list[_Block] = []
     stack: list[_Block] = []
     styles: list[str] = []  # the order styles nest in, learnt from the document
@@ -418,14 +439,22 @@ NOT_AFTER = re.compile(r"^(?:年|月|日|号|周岁|岁|届|级|层|楼|时|分)
 ATTRIBUTE = {"约束性": "binding", "预期性": "expected"}
 
 
+_DEADLINE_YEAR = re.compile(r"(?:(?<=到)|(?<=至)|(?<=在)|(?<=于)|(?<=^))(\d{4})年|(\d{4})年(?=底|前|末|内|，|,|期间|起|完成|实现|建成|全面)")
+
+
 def _year_of(text: str, default: int | None, end_year: int | None) -> int | None:
-    years = [int(y) for y in re.findall(r"(\d{4})[—\-~～至到]?(?:\d{4})?年", text) if 2000 <= int(y) <= 2100]
+    years = [
+        int(a or b) for a, b in _DEADLINE_YEAR.findall(text) if 2000 <= int(a or b) <= 2100
+    ]
     ranges = [int(b) for a, b in _YEAR_RANGE.findall(text)]
     if ranges:
         return max(ranges)
     if years:
         return max(years)
-    if re.search(r"十[一二三四五六七八九]五”?(?:期间|时期|末|内)|规划期|到规划期末", text):
+    five = re.search(r"十([一二三四五六七八九])五”?(?:期间|时期|末|内)", text)
+    if five:
+        return five_year_period(cn_number(five.group(1)) + 10)[1]
+    if re.search(r"规划期|到规划期末", text):
         return end_year
     return default
 
@@ -475,6 +504,9 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
                 continue
             if re.search(r"《[^》]*$", before):
                 continue
+            quoted = re.search(r"“([^”]*)$", before)
+            if quoted and "、" in quoted.group(1) + after.split("”")[0]:
+                continue  # a name or slogan that lists numbers: “1个城市中心、3个副城”
             value = float(value_text)
             if BASELINE_BEFORE.search(before[-16:]) and not re.search(r"增至|增加到|达到|提高到", before[-6:]):
                 baseline = value
