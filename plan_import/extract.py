@@ -29,6 +29,8 @@ import datetime
 import re
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+
 from plan_import.draft import (
     Draft,
     DraftMilestone,
@@ -64,7 +66,9 @@ def cn_number(text: str) -> int | None:
     if text.isdigit():
         return int(text)
     if all(ch in "〇零一二三四五六七八九" for ch in text) and len(text) >= 3:
-        return int("".join(str("〇一二三四五六七八九".index("〇" if c == "零" else c)) for c in text))
+        return int(
+            "".join(str("〇一二三四五六七八九".index("〇" if c == "零" else c)) for c in text)
+        )
     try:
         import cn2an
 
@@ -157,12 +161,16 @@ HEADINGS = [
 _BOX = re.compile(r"^专栏(\d+)(.*)$")
 _ANNEX = re.compile(r"^(附件|附表)(\d*)[：:]?(.{0,40})$")
 # chapters that describe the past or the frame of the plan, not work to do
-NO_WORK = re.compile(r"指导思想|基本原则|原则|发展目标|主要目标|总体目标|目标|现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|保障措施|组织实施|实施步骤|总体要求|编制依据|远景")
+NO_WORK = re.compile(
+    r"指导思想|基本原则|原则|发展目标|主要目标|总体目标|目标|现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|保障措施|组织实施|实施步骤|总体要求|编制依据|远景"
+)
 PAST = re.compile(r"现状|成就|回顾|形势|背景|基础|面临|挑战|机遇|十三五")
 ACTION = re.compile(r"提升|加强|强化|完善|推进|建设|健全|聚焦|着力|深化|构建")
 FUTURE = re.compile(r"目标|任务|工程|专栏|重点工作|举措")
 TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
-WORK_VERB = re.compile(r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建")
+WORK_VERB = re.compile(
+    r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建"
+)
 _TITLE_SENTENCE = re.compile(r"^([^，。；：:,（）“”]{3,26})[。．.](.+)$")
 _TITLE_CUT = re.compile(r"^(.{2,40}?)[。．;；:：](.*)$")
 
@@ -262,14 +270,30 @@ def outline(lines: list[Line]) -> list[_Block]:
         boxed = _BOX.match(text)
         annex = _ANNEX.match(text) if len(text) <= 45 else None
         if boxed:
-            box = _Block("box", f"专栏{boxed.group(1)}", boxed.group(2).strip() or text, "", raw.text.strip(), raw.where, stack[-1] if stack else None)
+            box = _Block(
+                "box",
+                f"专栏{boxed.group(1)}",
+                boxed.group(2).strip() or text,
+                "",
+                raw.text.strip(),
+                raw.where,
+                stack[-1] if stack else None,
+            )
             box.kind = "box"
             (stack[-1].children if stack else roots).append(box)
             box_row = None
             continue
         if annex and (annex.group(2) or annex.group(3) or text in ("附件", "附表")):
             box = None
-            node = _Block("annex", (annex.group(1) + annex.group(2)), annex.group(3) or text, "", raw.text.strip(), raw.where, None)
+            node = _Block(
+                "annex",
+                (annex.group(1) + annex.group(2)),
+                annex.group(3) or text,
+                "",
+                raw.text.strip(),
+                raw.where,
+                None,
+            )
             node.kind = "annex"
             roots.append(node)
             stack, styles = [node], ["annex"]
@@ -298,7 +322,12 @@ def outline(lines: list[Line]) -> list[_Block]:
             stack.append(node)
             continue
         if box is not None:
-            if box_row is None and len(text) <= 30 and not re.search(r"[。；，]", text) and not re.match(r"^\d{4}年", text):
+            if (
+                box_row is None
+                and len(text) <= 30
+                and not re.search(r"[。；，]", text)
+                and not re.match(r"^\d{4}年", text)
+            ):
                 box_row = [text, [], raw.text.strip(), raw.where]
                 box.box_rows.append(box_row)
             elif box_row is not None:
@@ -309,7 +338,9 @@ def outline(lines: list[Line]) -> list[_Block]:
         if stack:
             found = _TITLE_SENTENCE.match(text)
             if found and WORK_VERB.search(found.group(2)):
-                stack[-1].paragraph_tasks.append((found.group(1), found.group(2), raw.text.strip(), raw.where))
+                stack[-1].paragraph_tasks.append(
+                    (found.group(1), found.group(2), raw.text.strip(), raw.where)
+                )
             else:
                 stack[-1].body.append(text)
     return roots
@@ -326,8 +357,13 @@ def walk(blocks: Iterable[_Block]):
 _UNIT_CLAUSE = re.compile(
     r"[（(](?:责任单位|牵头单位|负责单位|责任部门|牵头部门|责任单位及责任人)[：:]([^（）()]*(?:[（(][^）)]*[）)][^（）()]*)*)[）)]"
 )
-_LEAD_SUPPORT = re.compile(r"牵头(?:单位|部门)[：:]([^；;。）)]+)[；;，,]?\s*(?:配合(?:单位|部门)[：:]([^。）)]+))?")
-_UNIT_WORDS = r"(?:人民政府|党委政府|政府|部门|局|委|办|支队|大队|单位|机构|企业|委员会|县市区|县区|县（市、区）|县（区、市）|各区（县）|各县（区）)"
+_LEAD_SUPPORT = re.compile(
+    r"牵头(?:单位|部门)[：:]([^；;。）)]+)[；;，,]?\s*(?:配合(?:单位|部门)[：:]([^。）)]+))?"
+)
+_UNIT_WORDS = (
+    r"(?:人民政府|党委政府|政府|部门|局|委|办|支队|大队|单位|机构|企业|委员会|县市区|县区"
+    r"|县（市、区）|县（区、市）|各区（县）|各县（区）)"
+)
 _SUBJECT = re.compile(
     rf"^((?:各级|各|市|县|区|镇|乡)?[\u4e00-\u9fa5（）、]{{0,14}}?{_UNIT_WORDS})(?:要|应|应当|按照|将|负责|牵头|严格|对涉及|统一)"
 )
@@ -335,8 +371,12 @@ _PERSON = re.compile(r"主要领导|主要负责人|分管领导|负责同志|�
 
 
 def split_units(text: str) -> list[str]:
-    text = re.sub(r"[（(][^）)]*(?:领导|负责人|同志|局长|主任|书记|市长|区长|县长)[^）)]*[）)]", "", text)
-    parts = [part.strip(" 。") for part in re.split(r"[，,；;]|(?<![各市县区])、(?=[市县区各])", text)]
+    text = re.sub(
+        r"[（(][^）)]*(?:领导|负责人|同志|局长|主任|书记|市长|区长|县长)[^）)]*[）)]", "", text
+    )
+    parts = [
+        part.strip(" 。") for part in re.split(r"[，,；;]|(?<![各市县区])、(?=[市县区各])", text)
+    ]
     return [part for part in parts if part and not _PERSON.search(part) and len(part) <= 40]
 
 
@@ -347,7 +387,11 @@ def units_of(text: str, body: str) -> tuple[list[str], list[str], str]:
         inner = found.group(1)
         pair = _LEAD_SUPPORT.search("牵头单位：" + inner) if "配合" in inner else None
         if pair:
-            return split_units(pair.group(1)), split_units(pair.group(2) or ""), text.replace(found.group(0), "")
+            return (
+                split_units(pair.group(1)),
+                split_units(pair.group(2) or ""),
+                text.replace(found.group(0), ""),
+            )
         units = split_units(inner)
         return units[:1], units[1:], text.replace(found.group(0), "")
     pair = _LEAD_SUPPORT.search(text)
@@ -411,7 +455,11 @@ def milestones_of(body: str, start_year: int | None, end_year: int | None) -> li
             found.append(DraftMilestone(due_on=due, text=text or clause.strip("。；; ")))
         if _YEARLY.search(sentence) and start_year and end_year and not clause_dates(sentence):
             for year in range(start_year, end_year + 1):
-                found.append(DraftMilestone(datetime.date(year, 12, 31), sentence.strip("。；; "), yearly=True))
+                found.append(
+                    DraftMilestone(
+                        datetime.date(year, 12, 31), sentence.strip("。；; "), yearly=True
+                    )
+                )
     return found
 
 
@@ -428,24 +476,30 @@ UNITS = sorted(
     reverse=True,
 )  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?(" + "|".join(re.escape(u) for u in UNITS) + r")"
+    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?("
+    + "|".join(re.escape(u) for u in UNITS)
+    + r")"
 )
-GTE = re.compile(r"不少于|不低于|不小于|至少|达到|达|以上|超过|大于等于|≥|力争|提高到|提升至|提高至|增至|增加到|总数|确保")
+GTE = re.compile(
+    r"不少于|不低于|不小于|至少|达到|达|以上|超过|大于等于|≥|力争|提高到|提升至|提高至|增至|增加到|总数|确保"
+)
 LTE = re.compile(r"控制在|不超过|不高于|不大于|以内|以下|低于|≤|小于|缩短至|缩短到")
 REDUCE = re.compile(r"下降|减少|降低|压减")
 INCREASE = re.compile(r"提高|增长|增加|提升")
-BASELINE_BEFORE = re.compile(r"(现有|已有|已建成|目前|现状|原有|累计|共有|“?十[一二三四五六七八九]五”?末|由|从)[^，。；]{0,12}$")
+BASELINE_BEFORE = re.compile(
+    r"(现有|已有|已建成|目前|现状|原有|累计|共有|“?十[一二三四五六七八九]五”?末|由|从)[^，。；]{0,12}$"
+)
 NOT_AFTER = re.compile(r"^(?:年|月|日|号|周岁|岁|届|级|层|楼|时|分)")
 ATTRIBUTE = {"约束性": "binding", "预期性": "expected"}
 
 
-_DEADLINE_YEAR = re.compile(r"(?:(?<=到)|(?<=至)|(?<=在)|(?<=于)|(?<=^))(\d{4})年|(\d{4})年(?=底|前|末|内|，|,|期间|起|完成|实现|建成|全面)")
+_DEADLINE_YEAR = re.compile(
+    r"(?:(?<=到)|(?<=至)|(?<=在)|(?<=于)|(?<=^))(\d{4})年|(\d{4})年(?=底|前|末|内|，|,|期间|起|完成|实现|建成|全面)"
+)
 
 
 def _year_of(text: str, default: int | None, end_year: int | None) -> int | None:
-    years = [
-        int(a or b) for a, b in _DEADLINE_YEAR.findall(text) if 2000 <= int(a or b) <= 2100
-    ]
+    years = [int(a or b) for a, b in _DEADLINE_YEAR.findall(text) if 2000 <= int(a or b) <= 2100]
     ranges = [int(b) for a, b in _YEAR_RANGE.findall(text)]
     if ranges:
         return max(ranges)
@@ -477,8 +531,14 @@ def _comparator(before: str, after: str, unit: str) -> str:
 def _name(before: str) -> str:
     part = re.split(r"[，,：:；;。]", before)[-1]
     part = re.sub(r"^(到|至|在)?\d{4}年(底前|底|年底前|末|前|内)?", "", part)
-    part = re.sub(r"(不少于|不低于|不小于|至少|达到|控制在|不超过|不高于|低于|超过|达|为|约|共|总数达到)$", "", part)
-    return part.strip("“”（）() ")[-40:] or re.split(r"[，,：:；;。]", before.rstrip("，,"))[-1][-20:]
+    part = re.sub(
+        r"(不少于|不低于|不小于|至少|达到|控制在|不超过|不高于|低于|超过|达|为|约|共|总数达到)$",
+        "",
+        part,
+    )
+    return (
+        part.strip("“”（）() ")[-40:] or re.split(r"[，,：:；;。]", before.rstrip("，,"))[-1][-20:]
+    )
 
 
 _CN_COUNT = re.compile(
@@ -497,7 +557,7 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
         baseline = None
         for match in _NUMBER.finditer(sentence):
             before, after = sentence[: match.start()], sentence[match.end() :]
-            value_text, upper, unit = match.groups()
+            value_text, _upper, unit = match.groups()
             if NOT_AFTER.match(after) and unit in ("", None):
                 continue
             if re.search(r"[《〔]|GB|GA|标准\(|建标", before[-6:]):
@@ -508,13 +568,25 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
             if quoted and "、" in quoted.group(1) + after.split("”")[0]:
                 continue  # a name or slogan that lists numbers: “1个城市中心、3个副城”
             value = float(value_text)
-            if BASELINE_BEFORE.search(before[-16:]) and not re.search(r"增至|增加到|达到|提高到", before[-6:]):
+            if BASELINE_BEFORE.search(before[-16:]) and not re.search(
+                r"增至|增加到|达到|提高到", before[-6:]
+            ):
                 baseline = value
                 continue
-            if re.search(r"每小队|每队|每个|每支|每人|每月|每年|每季度|每学期|每半年", before[-12:]):
+            if re.search(
+                r"每小队|每队|每个|每支|每人|每月|每年|每季度|每学期|每半年", before[-12:]
+            ):
                 pass
             found.append(
-                (_name(before), value, unit.replace("㎡", "平方米"), _comparator(before, after, unit), year, baseline, sentence.strip())
+                (
+                    _name(before),
+                    value,
+                    unit.replace("㎡", "平方米"),
+                    _comparator(before, after, unit),
+                    year,
+                    baseline,
+                    sentence.strip(),
+                )
             )
             baseline = None
     return found
@@ -530,14 +602,27 @@ def indicator_rows(lines: list[str]) -> list[tuple]:
         if text not in ATTRIBUTE:
             continue
         window = lines[max(0, index - 3) : index]
-        values = [(i, _TABLE_VALUE.match(cell)) for i, cell in enumerate(window) if _TABLE_VALUE.match(cell)]
+        values = [
+            (i, _TABLE_VALUE.match(cell))
+            for i, cell in enumerate(window)
+            if _TABLE_VALUE.match(cell)
+        ]
         names = [cell for cell in window if not _TABLE_VALUE.match(cell) and len(cell) >= 3]
         if not values or not names:
             continue
         found = values[-1][1]
         sign = found.group(1)
         comparator = "lte" if sign in ("≤", "<", "＜") else "gte"
-        rows.append((names[-1], float(found.group(2)), found.group(3) or "", comparator, ATTRIBUTE[text], " | ".join([*window, text])))
+        rows.append(
+            (
+                names[-1],
+                float(found.group(2)),
+                found.group(3) or "",
+                comparator,
+                ATTRIBUTE[text],
+                " | ".join([*window, text]),
+            )
+        )
     return rows
 
 
@@ -571,20 +656,26 @@ def stations_of(blocks: list[_Block], lines: list[str]) -> list[DraftStation]:
         if not _STATION.match(text):
             continue
         row = lines[index + 1 : index + 7]
-        cut = next((i for i, cell in enumerate(row) if _STATION.match(cell) or cell == ""), len(row))
+        cut = next(
+            (i for i, cell in enumerate(row) if _STATION.match(cell) or cell == ""), len(row)
+        )
         row = row[:cut]
         joined = " | ".join([text, *row])
         station_class = next((code for word, code in STATION_CLASS if word in joined), None)
         month = _YEAR_MONTH.search(" ".join(row))
         planned = bool(re.search(r"预计|规划|拟建|新建|待建", joined))
-        address = next((cell for cell in row if re.search(r"路|街|道|村|号", cell) and len(cell) > 4), "")
+        address = next(
+            (cell for cell in row if re.search(r"路|街|道|村|号", cell) and len(cell) > 4), ""
+        )
         found.append(
             DraftStation(
                 name=text,
                 region=region,
                 address=address,
                 station_class=station_class,
-                in_service=f"{int(month.group(1)):04d}-{int(month.group(2)):02d}" if month else None,
+                in_service=f"{int(month.group(1)):04d}-{int(month.group(2)):02d}"
+                if month
+                else None,
                 status="planned" if planned else "in_service",
                 source_text=joined,
             )
@@ -635,18 +726,34 @@ def extract(lines: list[Line]) -> Draft:
         section_no += 1
         block.ref = f"s{section_no}"
         parent_ref = block.parent.ref if block.parent is not None else None
-        work = not block.decides(NO_WORK, False) if block.parent is None else not block.parent.decides(NO_WORK, False)
+        work = (
+            not block.decides(NO_WORK, False)
+            if block.parent is None
+            else not block.parent.decides(NO_WORK, False)
+        )
         past = block.decides(PAST, False, FUTURE)
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
         leaf = not block.children and not block.paragraph_tasks and not block.box_rows
-        as_task = work and block.parent is not None and block.kind == "section" and (is_item or leaf)
+        as_task = (
+            work and block.parent is not None and block.kind == "section" and (is_item or leaf)
+        )
         if as_task:
             body = "\n".join(block.body)
-            task = add_task(parent_ref, block.number, block.title, body, block.line + body, block.where)
+            task = add_task(
+                parent_ref, block.number, block.title, body, block.line + body, block.where
+            )
             add_targets(body, task.ref, parent_ref, block.where, past)
         if not as_task or not leaf:
             draft.sections.append(
-                DraftSection(block.ref, parent_ref, block.number, block.title, block.kind, block.line, block.where)
+                DraftSection(
+                    block.ref,
+                    parent_ref,
+                    block.number,
+                    block.title,
+                    block.kind,
+                    block.line,
+                    block.where,
+                )
             )
         if not as_task:
             add_targets("\n".join(block.body), None, block.ref, block.where, past)
@@ -656,9 +763,11 @@ def extract(lines: list[Line]) -> Draft:
                 add_targets(body, task.ref, block.ref, where, past)
             else:
                 add_targets(source, None, block.ref, where, past)
-        for name, contents, source, where in block.box_rows:
+        for name, contents, _source, where in block.box_rows:
             body = "\n".join(contents)
-            task = add_task(block.ref, "", name, body, " | ".join([block.line, name, *contents]), where)
+            task = add_task(
+                block.ref, "", name, body, " | ".join([block.line, name, *contents]), where
+            )
             add_targets(body, task.ref, block.ref, where, past)
     for name, value, unit, comparator, attribute, source in indicator_rows(texts):
         target_no += 1
@@ -685,12 +794,19 @@ def findings(draft: Draft) -> list[Finding]:
             found.append(
                 Finding(
                     "contradiction",
-                    f"“{target.name}”出现两个不同的值：{other.value:g}{other.unit} 与 {target.value:g}{target.unit}",
+                    _("“%(name)s”出现两个不同的值：%(first)s 与 %(second)s")
+                    % {
+                        "name": target.name,
+                        "first": f"{other.value:g}{other.unit}",
+                        "second": f"{target.value:g}{target.unit}",
+                    },
                 )
             )
         seen.setdefault(key, target)
     if not draft.plan.title:
-        found.append(Finding("no_title", "未找到规划标题，请在审核时填写"))
+        found.append(Finding("no_title", _("未找到规划标题，请在审核时填写")))
     if not (draft.plan.start_year and draft.plan.end_year):
-        found.append(Finding("no_period", "未找到规划期（如 2021—2025年 或 “十四五”），请在审核时填写"))
+        found.append(
+            Finding("no_period", _("未找到规划期（如 2021—2025年 或 “十四五”），请在审核时填写"))
+        )
     return found

@@ -29,16 +29,18 @@ from django.utils.translation import gettext as _
 
 from reports.excel.upload_guard import (
     DANGEROUS_MARKUP,
-    MiB,
     ImportRefused,
     Limits,
+    MiB,
     check_workbook_upload,
 )
 
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF"
 SUFFIXES = (".txt", ".docx", ".pdf", ".xlsx")
-_PDF_COUNT = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b")
+_PDF_COUNT = re.compile(
+    rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b"
+)
 _PDF_PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")
 DOCX_MACRO = re.compile(r"vbaProject\.bin$|(^|/)activeX/", re.IGNORECASE)
 
@@ -65,7 +67,10 @@ def read_document(name: str, data: bytes, limits: DocumentLimits | None = None) 
     if suffix not in SUFFIXES:
         raise ImportRefused(
             "unsupported_type",
-            _("“%(name)s”的格式不能导入；请上传 Word（.docx）、PDF、纯文本（.txt）或 Excel（.xlsx）文件")
+            _(
+                "“%(name)s”的格式不能导入；"
+                "请上传 Word（.docx）、PDF、纯文本（.txt）或 Excel（.xlsx）文件"
+            )
             % {"name": name},
         )
     if not data:
@@ -142,7 +147,9 @@ def _check_zip(data: bytes, limits: DocumentLimits, required: str, what: str) ->
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise ImportRefused("corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")) from None
+        raise ImportRefused(
+            "corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")
+        ) from None
     if len(entries) > limits.max_entries:
         raise ImportRefused(
             "too_many_parts",
@@ -159,10 +166,13 @@ def _check_zip(data: bytes, limits: DocumentLimits, required: str, what: str) ->
         ):
             raise ImportRefused(
                 "zip_bomb",
-                _("文件中的“%(part)s”压缩比异常（疑似压缩炸弹），已拒绝") % {"part": entry.filename},
+                _("文件中的“%(part)s”压缩比异常（疑似压缩炸弹），已拒绝")
+                % {"part": entry.filename},
             )
         if DOCX_MACRO.search(entry.filename):
-            raise ImportRefused("macros", _("文件包含宏或 ActiveX 控件，不能导入；请另存为 .docx 后上传"))
+            raise ImportRefused(
+                "macros", _("文件包含宏或 ActiveX 控件，不能导入；请另存为 .docx 后上传")
+            )
     if total > limits.max_uncompressed_bytes:
         raise ImportRefused(
             "zip_bomb",
@@ -194,7 +204,9 @@ def _scan_xml(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
                     )
                 tail = chunk[-16:]
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
-        raise ImportRefused("corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")) from None
+        raise ImportRefused(
+            "corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")
+        ) from None
 
 
 def _check_docx(data: bytes, limits: DocumentLimits) -> None:
@@ -208,8 +220,10 @@ def _read_docx(data: bytes) -> list[Line]:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 — any parser error is a refusal, never a 500
-        raise ImportRefused("corrupt", _("Word 文档无法读取，请在 Word 或 WPS 中另存为 .docx 后上传")) from None
+    except Exception:
+        raise ImportRefused(
+            "corrupt", _("Word 文档无法读取，请在 Word 或 WPS 中另存为 .docx 后上传")
+        ) from None
     lines: list[Line] = []
     paragraph_no = table_no = 0
     for block in document.iter_inner_content():
@@ -293,8 +307,10 @@ def _read_pdf(data: bytes, limits: DocumentLimits) -> list[Line]:
                 lines.extend(Line(part, where) for part in text.splitlines())
     except ImportRefused:
         raise
-    except Exception:  # noqa: BLE001 — any parser error is a refusal, never a 500
-        raise ImportRefused("corrupt", _("PDF 文件无法读取（可能已损坏或加密），请重新导出后上传")) from None
+    except Exception:
+        raise ImportRefused(
+            "corrupt", _("PDF 文件无法读取（可能已损坏或加密），请重新导出后上传")
+        ) from None
     if not any(line.text.strip() for line in lines):
         raise ImportRefused(
             "no_text_layer",
@@ -338,7 +354,7 @@ def _read_xlsx(data: bytes) -> list[Line]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise ImportRefused("corrupt", _("Excel 文件无法读取，请重新保存后上传")) from None
     lines: list[Line] = []
     for sheet_no, sheet in enumerate(workbook.worksheets, start=1):

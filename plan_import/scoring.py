@@ -76,7 +76,11 @@ def _units_overlap(gold: list[str], drafted: list[str]) -> bool:
 def _task_similarity(gold: dict, task) -> float | None:
     title_g, title_d = gold["title"], task.title
     ratio = difflib.SequenceMatcher(None, title_g, title_d).ratio()
-    if title_d and (title_d in title_g or title_g in title_d) and min(len(title_d), len(title_g)) >= 4:
+    if (
+        title_d
+        and (title_d in title_g or title_g in title_d)
+        and min(len(title_d), len(title_g)) >= 4
+    ):
         ratio = max(ratio, 0.9)
     if ratio < TITLE_SIMILARITY:
         return None

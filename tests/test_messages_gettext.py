@@ -26,7 +26,9 @@ from django.utils import translation
 ROOT = Path(__file__).resolve().parent.parent
 
 # The apps whose messages go through gettext (migrations are history, not messages).
-SCOPE = ["core", "accounts", "planning", "stations", "targets", "reports", "fireplan"]
+SCOPE = [
+    "core", "accounts", "planning", "stations", "targets", "reports", "plan_import", "fireplan",
+]  # fmt: skip
 NOT_YET: set[str] = set()
 
 # Calls whose argument is text for the user (by the called name, ``x.name`` included).
@@ -43,6 +45,7 @@ MESSAGE_CALLS = {
     "ImportRefused",  # ServiceError of the Excel import
     "CellError",  # the import preview's message for one cell
     "RowError",  # the import preview's message for one row
+    "Finding",  # plan import: a finding on the draft
 }
 PAGE_MESSAGES = {"success", "error", "warning", "info"}  # messages.<level>(request, text)
 GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy"}
