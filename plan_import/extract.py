@@ -191,6 +191,7 @@ class _Block:
     def __init__(self, style, number, title, body, line, where, parent):
         self.style, self.number, self.title = style, number, title
         self.body: list[str] = [body] if body else []
+        self.inline = bool(body)  # the first body line is on the heading's own line
         self.line, self.where, self.parent = line, where, parent
         self.children: list[_Block] = []
         self.ref = ""
@@ -442,7 +443,7 @@ def sentences(text: str) -> list[str]:
 def milestones_of(body: str, start_year: int | None, end_year: int | None) -> list[DraftMilestone]:
     found: list[DraftMilestone] = []
     for sentence in sentences(body):
-        for clause in re.split(r"(?<=[，,])(?=\d{4}年)", sentence):
+        for clause in re.split(r"(?<=[，,])(?=(?:并|并在|并于|在|于|到|至)?\d{4}年)", sentence):
             if re.search(r"由\d|从\d|比\d{4}年|较\d{4}年|《", clause[:12]):
                 continue
             dates = clause_dates(clause)
@@ -505,9 +506,9 @@ def _year_of(text: str, default: int | None, end_year: int | None) -> int | None
         return max(ranges)
     if years:
         return max(years)
-    five = re.search(r"十([一二三四五六七八九])五”?(?:期间|时期|末|内)", text)
-    if five:
-        return five_year_period(cn_number(five.group(1)) + 10)[1]
+    fives = re.findall(r"十([一二三四五六七八九])五”?(?:期间|时期|末|内)", text)
+    if fives:
+        return max(five_year_period(cn_number(five) + 10)[1] for five in fives)
     if re.search(r"规划期|到规划期末", text):
         return end_year
     return default
@@ -739,9 +740,8 @@ def extract(lines: list[Line]) -> Draft:
         )
         if as_task:
             body = "\n".join(block.body)
-            task = add_task(
-                parent_ref, block.number, block.title, body, block.line + body, block.where
-            )
+            source = "\n".join([block.line, *block.body[1 if block.inline else 0 :]])
+            task = add_task(parent_ref, block.number, block.title, body, source, block.where)
             add_targets(body, task.ref, parent_ref, block.where, past)
         if not as_task or not leaf:
             draft.sections.append(

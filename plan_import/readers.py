@@ -42,6 +42,7 @@ _PDF_COUNT = re.compile(
     rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b"
 )
 _PDF_PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 DOCX_MACRO = re.compile(r"vbaProject\.bin$|(^|/)activeX/", re.IGNORECASE)
 
 
@@ -194,7 +195,18 @@ def _scan_xml(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
     tail = b""
     try:
         with archive.open(entry) as stream:
-            while chunk := stream.read(MiB):
+            head = stream.read(200)
+            declared = _ENCODING.match(head)
+            if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00")) or (
+                declared
+                and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8")
+            ):
+                raise ImportRefused(
+                    "xml_encoding",
+                    _("文件中的“%(part)s”不是 UTF-8 编码的 XML，已拒绝") % {"part": entry.filename},
+                )
+            chunk = head
+            while chunk:
                 window = (tail + chunk).upper()
                 if any(markup in window for markup in DANGEROUS_MARKUP):
                     raise ImportRefused(
@@ -203,6 +215,7 @@ def _scan_xml(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
                         % {"part": entry.filename},
                     )
                 tail = chunk[-16:]
+                chunk = stream.read(MiB)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
         raise ImportRefused(
             "corrupt", _("文件已损坏或不完整，无法读取；请重新保存后上传")
