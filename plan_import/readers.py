@@ -60,6 +60,7 @@ class DocumentLimits:
 class Line:
     text: str
     where: str  # "第12段", "表2 第3行", "第4页" — shown next to the source on review
+    cell: bool = False  # a table cell (never joined with the lines around it)
 
 
 def read_document(name: str, data: bytes, limits: DocumentLimits | None = None) -> list[Line]:
@@ -277,8 +278,8 @@ def _table_lines(rows: list[list[str]], table_no: int) -> list[Line]:
         ]
         for cell in filled:
             for part in cell.splitlines() or [""]:
-                lines.append(Line(part, where))
-        lines.append(Line("", where))
+                lines.append(Line(part, where, cell=True))
+        lines.append(Line("", where, cell=True))
         above = filled
     return lines
 
@@ -314,10 +315,28 @@ def _read_pdf(data: bytes, limits: DocumentLimits) -> list[Line]:
                     _("PDF 共 %(pages)s 页，超过上限 %(limit)s 页，请只上传规划正文")
                     % {"pages": len(pdf.pages), "limit": limits.max_pages},
                 )
+            table_no = 0
             for page_no, page in enumerate(pdf.pages, start=1):
                 where = _("第%(page)s页") % {"page": page_no}
-                text = page.extract_text() or ""
-                lines.extend(Line(part, where) for part in text.splitlines())
+                # ruled tables as cells (like a .docx), the rest as lines, top to bottom
+                tables = page.find_tables()
+                boxes = [table.bbox for table in tables]
+                items: list[tuple[float, list[Line]]] = []
+                for table in tables:
+                    table_no += 1
+                    # a line break inside a PDF cell is the cell's width, not a paragraph
+                    rows = [
+                        [(cell or "").replace("\n", "") for cell in row] for row in table.extract()
+                    ]
+                    items.append((table.bbox[1], _table_lines(rows, table_no)))
+                for text_line in page.extract_text_lines():
+                    middle = (text_line["x0"] + text_line["x1"]) / 2
+                    centre = (text_line["top"] + text_line["bottom"]) / 2
+                    if any(b[0] <= middle <= b[2] and b[1] <= centre <= b[3] for b in boxes):
+                        continue
+                    items.append((text_line["top"], [Line(text_line["text"], where)]))
+                for _top, found in sorted(items, key=lambda item: item[0]):
+                    lines.extend(found)
     except ImportRefused:
         raise
     except Exception:
@@ -344,17 +363,18 @@ def join_pdf_lines(lines: list[Line]) -> list[Line]:
     joined: list[Line] = []
     for line in lines:
         text = line.text.strip()
+        previous = joined[-1].text if joined and not joined[-1].cell else ""
         if (
-            joined
+            not line.cell
             and text
-            and joined[-1].text
-            and len(joined[-1].text) >= 25
-            and not joined[-1].text.endswith(_SENTENCE_END)
+            and previous
+            and not previous.endswith(_SENTENCE_END)
             and not _STARTS_ITEM.match(text)
+            and (len(previous) >= 25 or len(text) <= 3)
         ):
             joined[-1] = Line(joined[-1].text + text, joined[-1].where)
         else:
-            joined.append(Line(text, line.where))
+            joined.append(Line(text, line.where, line.cell))
     return joined
 
 

@@ -27,7 +27,7 @@ def docx_from_text(text: str) -> bytes:
             # a table: tab-indented cell lines, rows separated by empty lines
             rows: list[list[str]] = [[]]
             while index < len(lines) and (
-                lines[index].startswith("\t") or not lines[index].strip()
+                lines[index].startswith(("\t", " ", "\xa0")) or not lines[index].strip()
             ):
                 if lines[index].strip():
                     rows[-1].append(lines[index].strip())
@@ -37,6 +37,7 @@ def docx_from_text(text: str) -> bytes:
             rows = [row for row in rows if row]
             width = max(len(row) for row in rows)
             table = document.add_table(rows=len(rows), cols=width)
+            table.style = "Table Grid"  # ruled, as annex tables are
             for r, row in enumerate(rows):
                 for c in range(width):
                     table.cell(r, c).text = row[c] if c < len(row) else ""
