@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
 import re
 from collections.abc import Iterable
 
@@ -687,7 +688,123 @@ def stations_of(blocks: list[_Block], lines: list[str]) -> list[DraftStation]:
 # ------------------------------------------------------------------------------ the draft
 
 
+# ------------------------------------------------------------------------------ workbooks
+
+COLUMNS = {  # field → header names of a 任务分解表 (found by name, not by position)
+    "number": ("序号", "编号"),
+    "title": ("任务名称", "重点任务", "工作任务", "任务", "项目名称", "工作事项"),
+    "content": ("具体内容", "工作内容", "主要内容", "任务内容", "工作措施", "具体措施", "建设内容"),
+    "lead": ("牵头单位", "牵头部门", "责任单位", "责任部门", "责任单位及责任人"),
+    "support": ("配合单位", "配合部门", "协同单位"),
+    "due": ("完成时限", "完成时间", "时间节点", "时限"),
+    "target": ("目标值", "目标任务", "预期目标", "指标"),
+    "category": ("类别", "分类", "领域"),
+}
+
+
+def _header_map(cells: list[str]) -> dict[str, int] | None:
+    found: dict[str, int] = {}
+    for field, names in COLUMNS.items():
+        for index, cell in enumerate(cells):
+            name = clean(cell)
+            if index in found.values():
+                continue
+            if any(name == header or name.startswith(header) for header in names):
+                found[field] = index
+                break
+    if "title" in found and ("lead" in found or "due" in found or "content" in found):
+        return found
+    return None
+
+
+def _row_cell(header: dict, cells: list[str], above: dict, field: str, carry=False) -> str:
+    index = header.get(field)
+    value = clean(cells[index]) if index is not None and index < len(cells) else ""
+    if carry and not value:
+        value = above.get(field, "")
+    above[field] = value
+    return value
+
+
+def workbook_draft(lines: list[Line], draft: Draft) -> None:
+    """Task-breakdown workbooks (任务分解表): the header row found by names; each row below
+    a task, a row with a single filled cell a category (section); empty title and unit
+    cells carried down from the row above (merged cells)."""
+    header: dict[str, int] | None = None
+    above: dict[str, str] = {}
+    section_ref = None
+    end = draft.plan.end_year
+    for line in lines:
+        if line.text.startswith("@sheet"):
+            header, above = None, {}
+            if not draft.plan.title:
+                draft.plan.title = line.text.removeprefix("@sheet ").strip()
+            continue
+        if not line.text.startswith("@row "):
+            continue
+        cells = line.text.removeprefix("@row ").split("\t")
+        if header is None:
+            header = _header_map(cells)
+            if header is None and len([c for c in cells if c]) == 1:
+                found = _TITLE_LINE.match(clean(cells[0])) or _PERIOD.search(cells[0])
+                if found and not draft.plan.title:
+                    draft.plan.title = clean(cells[0])
+            continue
+        filled = [cell for cell in cells if cell.strip()]
+        if len(filled) == 1 and not filled[0].strip().isdigit():
+            ref = f"s{len(draft.sections) + 1}"
+            draft.sections.append(
+                DraftSection(ref, None, "", clean(filled[0]), "section", line.text[5:], line.where)
+            )
+            section_ref = ref
+            continue
+
+        cell = functools.partial(_row_cell, header, cells, above)
+
+        title = cell("title", True)
+        if not title:
+            continue
+        content = cell("content")
+        lead_text, support_text = cell("lead", True), cell("support")
+        leads = split_units(lead_text)
+        support = split_units(support_text) if support_text else leads[1:]
+        leads = leads[:1] if not support_text else leads
+        due_text = cell("due")
+        target_text = cell("target")
+        source = " | ".join(part for part in cells if part.strip())
+        task_ref = f"t{len(draft.tasks) + 1}"
+        milestones = milestones_of(content, draft.plan.start_year, end)
+        dues = clause_dates(due_text, year_hint=end) if due_text else []
+        draft.tasks.append(
+            DraftTask(
+                ref=task_ref, section_ref=section_ref, number=cell("number"), title=title,
+                lead_units=leads, support_units=support,
+                due_on=max(dues, default=None)
+                or max((m.due_on for m in milestones if not m.yearly), default=None),
+                milestones=milestones, source_text=source, where=line.where,
+            )
+        )  # fmt: skip
+        year = max(dues).year if dues else None
+        for name, value, unit, comparator, t_year, baseline, sentence in targets_of(
+            "\n".join(filter(None, [target_text, content])), year, end
+        ):
+            draft.targets.append(
+                DraftTarget(
+                    ref=f"g{len(draft.targets) + 1}", task_ref=task_ref, section_ref=section_ref,
+                    name=name, value=value, unit=unit, comparator=comparator, year=t_year,
+                    baseline_value=baseline, source_text=sentence, where=line.where,
+                )
+            )  # fmt: skip
+
+
 def extract(lines: list[Line]) -> Draft:
+    if any(line.text.startswith("@row ") for line in lines[:5000]):
+        draft = Draft()
+        title_lines = [line.text.removeprefix("@row ").replace("\t", " ") for line in lines[:10]]
+        draft.plan = plan_info([clean(text) for text in title_lines])
+        workbook_draft(lines, draft)
+        draft.findings = findings(draft)
+        return draft
     texts = [clean(line.text) for line in lines]
     draft = Draft(plan=plan_info(texts))
     start, end = draft.plan.start_year, draft.plan.end_year

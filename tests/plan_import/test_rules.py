@@ -134,3 +134,35 @@ def test_a_small_plan_end_to_end():
     assert [m.due_on for m in draft.tasks[0].milestones] == [D(2025, 6, 30), D(2026, 12, 31)]
     assert draft.tasks[0].due_on == D(2026, 12, 31)
     assert [(t.value, t.unit, t.year) for t in draft.targets] == [(6, "个", 2026), (2, "辆", None)]
+
+
+def test_a_task_breakdown_workbook():
+    import io
+
+    from openpyxl import Workbook
+
+    from plan_import.readers import read_document
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "任务分解"
+    sheet.append(["某县消防安全三年行动计划（2024—2026年）重点任务分解表"])
+    sheet.append(["序号", "重点任务", "具体内容", "牵头单位", "配合单位", "完成时限"])
+    sheet.append(["一、基础设施"])
+    sheet.append([1, "新建消防站", "新建二级消防站2个", "县住建局", "县消防救援大队", "2025年底前"])
+    sheet.append(
+        [2, None, "2026年6月底前建成小型站1个", None, "县财政局、县自然资源局", "2026年6月"]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    draft = extract(read_document("分解表.xlsx", buffer.getvalue()))
+    assert (draft.plan.start_year, draft.plan.end_year) == (2024, 2026)
+    assert [s.title for s in draft.sections] == ["一、基础设施"]
+    assert [(t.title, t.lead_units, t.support_units, t.due_on) for t in draft.tasks] == [
+        ("新建消防站", ["县住建局"], ["县消防救援大队"], D(2025, 12, 31)),
+        ("新建消防站", ["县住建局"], ["县财政局", "县自然资源局"], D(2026, 6, 30)),
+    ]
+    assert [(t.value, t.unit, t.year, t.task_ref) for t in draft.targets] == [
+        (2, "个", 2025, "t1"),
+        (1, "个", 2026, "t2"),
+    ]
