@@ -172,7 +172,7 @@ TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
 WORK_VERB = re.compile(
     r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建"
 )
-_TITLE_SENTENCE = re.compile(r"^([^，。；：:,（）“”]{3,26})[。．.](.+)$")
+_TITLE_SENTENCE = re.compile(r"^([\u4e00-\u9fa5“][^，。；：:,（）”]{2,25})[。．.](.+)$")
 _TITLE_CUT = re.compile(r"^(.{2,40}?)[。．;；:：](.*)$")
 
 
@@ -327,6 +327,7 @@ def outline(lines: list[Line]) -> list[_Block]:
             if (
                 box_row is None
                 and len(text) <= 30
+                and re.search(r"[\u4e00-\u9fa5]{2}", text)
                 and not re.search(r"[。；，]", text)
                 and not re.match(r"^\d{4}年", text)
             ):
@@ -367,8 +368,9 @@ _UNIT_WORDS = (
     r"|县（市、区）|县（区、市）|各区（县）|各县（区）)"
 )
 _SUBJECT = re.compile(
-    rf"^((?:各级|各|市|县|区|镇|乡)?[\u4e00-\u9fa5（）、]{{0,14}}?{_UNIT_WORDS})(?:要|应|应当|按照|将|负责|牵头|严格|对涉及|统一)"
+    rf"^((?:各级|各|市|县|区|镇|乡)?[\u4e00-\u9fa5（）、]{{0,14}}?{_UNIT_WORDS})(?:要|应|应当|按照|将|负责|牵头|严格|对涉及|统一|通过|分类别|加大|落实|配齐)"
 )
+_LEADING_VERB = re.compile(r"^(?:推动|督促|支持|鼓励|指导|要求|由)")
 _PERSON = re.compile(r"主要领导|主要负责人|分管领导|负责同志|责任人|局长|主任|书记|市长|区长|县长")
 
 
@@ -399,8 +401,8 @@ def units_of(text: str, body: str) -> tuple[list[str], list[str], str]:
     pair = _LEAD_SUPPORT.search(text)
     if pair:
         return split_units(pair.group(1)), split_units(pair.group(2) or ""), text
-    for sentence in re.split(r"[。；]", body)[:3]:
-        subject = _SUBJECT.match(sentence)
+    for sentence in re.split(r"[。；，,\n]", body):
+        subject = _SUBJECT.match(_LEADING_VERB.sub("", sentence))
         if subject:
             return [subject.group(1)], [], text
     return [], [], text
