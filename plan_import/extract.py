@@ -224,7 +224,8 @@ class _Block:
 def skip_contents(lines: list[Line]) -> list[Line]:
     """A table of contents repeats the headings: when the first heading line comes again
     later, everything from its first appearance up to the second is the 目录."""
-    texts = [clean(line.text) for line in lines]
+    # a contents line may end in leaders and a page number: “第一章 现状与形势……1”
+    texts = [re.sub(r"[.…·．\d]+$", "", clean(line.text)) for line in lines]
     for index, text in enumerate(texts):
         if any(pattern.match(text) for _style, pattern in HEADINGS[:3]):
             try:

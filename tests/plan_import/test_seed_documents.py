@@ -14,7 +14,7 @@ from plan_import.scoring import score_seeds, seed_pairs, total
 from tests.plan_import.documents import docx_from_text, pdfs_from_docx
 
 FLOOR = {  # over the five plans: (recall, precision)
-    "tasks": (0.72, 0.72),
+    "tasks": (0.76, 0.76),
     "targets": (0.83, 0.74),
     "milestones": (0.45, 0.90),
 }
@@ -64,5 +64,5 @@ def test_the_pdf_documents_meet_the_floor():
     text = total(score_seeds())
     for kind, score in total(results).items():
         # a PDF re-wraps every paragraph at the page width; the reader joins the lines back
-        assert score.recall >= text[kind].recall - 0.10, (kind, score, text[kind])
-        assert score.precision >= text[kind].precision - 0.10, (kind, score, text[kind])
+        assert score.recall >= text[kind].recall - 0.05, (kind, score, text[kind])
+        assert score.precision >= text[kind].precision - 0.05, (kind, score, text[kind])
