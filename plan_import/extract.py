@@ -494,6 +494,10 @@ INCREASE = re.compile(r"提高|增长|增加|提升")
 BASELINE_BEFORE = re.compile(
     r"(现有|已有|已建成|目前|现状|原有|累计|共有|“?十[一二三四五六七八九]五”?末|由|从)[^，。；]{0,12}$"
 )
+SPEC_UNITS = ("米", "毫米", "吨", "千米")
+COMPARED = re.compile(
+    r"不少于|不低于|不小于|不大于|不超过|不高于|至少|达到|控制在|大于|小于|储备|增加|新增|新建|建设"
+)
 NOT_AFTER = re.compile(r"^(?:年|月|日|号|周岁|岁|届|级|层|楼|时|分)")
 ATTRIBUTE = {"约束性": "binding", "预期性": "expected"}
 
@@ -572,6 +576,10 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
             quoted = re.search(r"“([^”]*)$", before)
             if quoted and "、" in quoted.group(1) + after.split("”")[0]:
                 continue  # a name or slogan that lists numbers: “1个城市中心、3个副城”
+            if after.startswith("口") or before.endswith("每"):
+                continue  # a per-capita base: 每10万人, 10万人口
+            if unit in SPEC_UNITS and not COMPARED.search(before[-6:]):
+                continue  # a specification: 50米以上举高消防车, 32米登高平台消防车
             value = float(value_text)
             if BASELINE_BEFORE.search(before[-16:]) and not re.search(
                 r"增至|增加到|达到|提高到", before[-6:]
@@ -658,8 +666,8 @@ def stations_of(blocks: list[_Block], lines: list[str]) -> list[DraftStation]:
         if _REGION_CELL.match(text) and not _STATION.match(text):
             region = text
             continue
-        if not _STATION.match(text):
-            continue
+        if not _STATION.match(text) or "的" in text or text.startswith(("拟", "规划", "新建")):
+            continue  # a header cell (拟建室内综合训练馆的消防站), not a station
         row = lines[index + 1 : index + 7]
         cut = next(
             (i for i, cell in enumerate(row) if _STATION.match(cell) or cell == ""), len(row)
