@@ -494,6 +494,7 @@ INCREASE = re.compile(r"提高|增长|增加|提升")
 BASELINE_BEFORE = re.compile(
     r"(现有|已有|已建成|目前|现状|原有|累计|共有|“?十[一二三四五六七八九]五”?末|由|从)[^，。；]{0,12}$"
 )
+MEASURE_AFTER_GE = re.compile(r"(课时|学时|小时|分钟|人次|批次|架次)")
 SPEC_UNITS = ("米", "毫米", "吨", "千米")
 COMPARED = re.compile(
     r"不少于|不低于|不小于|不大于|不超过|不高于|至少|达到|控制在|大于|小于|储备|增加|新增|新建|建设"
@@ -576,6 +577,9 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
             quoted = re.search(r"“([^”]*)$", before)
             if quoted and "、" in quoted.group(1) + after.split("”")[0]:
                 continue  # a name or slogan that lists numbers: “1个城市中心、3个副城”
+            measure = MEASURE_AFTER_GE.match(after) if unit == "个" else None
+            if measure:  # 1个课时: 个 is the measure word of the unit that follows
+                unit, after = measure.group(1), after[measure.end() :]
             if after.startswith("口") or before.endswith("每"):
                 continue  # a per-capita base: 每10万人, 10万人口
             if unit in SPEC_UNITS and not COMPARED.search(before[-6:]):
