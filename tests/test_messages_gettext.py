@@ -45,7 +45,6 @@ MESSAGE_CALLS = {
     "ImportRefused",  # ServiceError of the Excel import
     "CellError",  # the import preview's message for one cell
     "RowError",  # the import preview's message for one row
-    "Finding",  # plan import: a finding on the draft
 }
 PAGE_MESSAGES = {"success", "error", "warning", "info"}  # messages.<level>(request, text)
 GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy"}
