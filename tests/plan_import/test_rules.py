@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+
 from plan_import.extract import (
     clause_dates,
     extract,
@@ -166,3 +168,20 @@ def test_a_task_breakdown_workbook():
         (2, "个", 2025, "t1"),
         (1, "个", 2026, "t2"),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n\n",
+        "一、\n（一）\n1.\n专栏1\n附件",
+        "2025年\n2025年\n约束性\n100%\n约束性",
+        "第一章 总则\n第一章 总则\n" + "消防站达到9999999999999999999个。" * 3,
+        "（责任单位：）（牵头单位：；配合单位：）",
+        "每年" * 500,
+    ],
+)
+def test_odd_documents_give_a_draft_not_an_error(text):
+    draft = extract(text_lines(text))
+    assert draft.as_json()["plan"]["title"] is not None
