@@ -267,8 +267,8 @@ def outline(lines: list[Line]) -> list[_Block]:
     for raw in lines:
         text = clean(raw.text)
         if not text:
-            if box is not None:
-                box_row = None
+            if box is not None and box_row is not None and box_row[1]:
+                box_row = None  # a row ends at an empty line once it has content
             continue
         boxed = _BOX.match(text)
         annex = _ANNEX.match(text) if len(text) <= 45 else None
@@ -369,7 +369,8 @@ _UNIT_WORDS = (
     r"|县（市、区）|县（区、市）|各区（县）|各县（区）)"
 )
 _SUBJECT = re.compile(
-    rf"^((?:各级|各|市|县|区|镇|乡)?[\u4e00-\u9fa5（）、]{{0,14}}?{_UNIT_WORDS})(?:要|应|应当|按照|将|负责|牵头|严格|对涉及|统一|通过|分类别|加大|落实|配齐)"
+    rf"^((?:各级|各|市|县|区|镇|乡)?[\u4e00-\u9fa5（）、]{{0,14}}?{_UNIT_WORDS})(?:要|应|应当|按|将|负责|牵头|严格|对|统一|通过|分类别|加大|落实|配齐|结合|组织|"
+    rf"开展|建立|制定|推动|加强|督促|依法|定期|每年)"
 )
 _LEADING_VERB = re.compile(r"^(?:推动|督促|支持|鼓励|指导|要求|由)")
 _PERSON = re.compile(r"主要领导|主要负责人|分管领导|负责同志|责任人|局长|主任|书记|市长|区长|县长")
