@@ -496,6 +496,7 @@ BASELINE_BEFORE = re.compile(
     r"(现有|已有|已建成|目前|现状|原有|累计|共有|“?十[一二三四五六七八九]五”?末|由|从)[^，。；]{0,12}$"
 )
 MEASURE_AFTER_GE = re.compile(r"(课时|学时|小时|分钟|人次|批次|架次)")
+BARE_COUNT = re.compile(r"^[（(]?(?:共|合计|小计)?\d+(?:\.\d+)?[^\d\s]{1,3}[）)]?[。；]?$")
 SPEC_UNITS = ("米", "毫米", "吨", "千米")
 COMPARED = re.compile(
     r"不少于|不低于|不小于|不大于|不超过|不高于|至少|达到|控制在|大于|小于|储备|增加|新增|新建|建设"
@@ -566,6 +567,8 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
         )
         year = _year_of(sentence, default_year, end_year)
         baseline = None
+        if BARE_COUNT.match(sentence):
+            continue  # a table cell with a bare count (共1辆, （1辆）): a total, not a commitment
         for match in _NUMBER.finditer(sentence):
             before, after = sentence[: match.start()], sentence[match.end() :]
             value_text, _upper, unit = match.groups()
@@ -586,6 +589,8 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
             if unit in SPEC_UNITS and not COMPARED.search(before[-6:]):
                 continue  # a specification: 50米以上举高消防车, 32米登高平台消防车
             value = float(value_text)
+            if unit == "万人":  # 1万人 → 10000 人 (万人次, 万元 stay as written)
+                value, unit = value * 10000, "人"
             if BASELINE_BEFORE.search(before[-16:]) and not re.search(
                 r"增至|增加到|达到|提高到", before[-6:]
             ):

@@ -185,3 +185,11 @@ def test_a_task_breakdown_workbook():
 def test_odd_documents_give_a_draft_not_an_error(text):
     draft = extract(text_lines(text))
     assert draft.as_json()["plan"]["title"] is not None
+
+
+def test_ten_thousands_and_bare_counts():
+    assert values("注册消防志愿者人数不少于2万人。") == [(20000, "人", "gte", None)]
+    assert values("共1辆") == []
+    assert values("中小学每学期开展1个课时的消防安全教育。") == [(1, "课时", "gte", None)]
+    assert values("重点加强50米以上救援型举高消防车配备。") == []
+    assert values("年均10万人口火灾死亡率") == []
