@@ -37,6 +37,7 @@ class DraftMilestone:
     due_on: datetime.date
     text: str
     yearly: bool = False
+    section_ref: str | None = None  # for a milestone not (yet) attached to a task or target
 
 
 @dataclass
@@ -68,6 +69,7 @@ class DraftTarget:
     attribute: str | None = None  # binding | expected
     source_text: str = ""
     where: str = ""
+    milestones: list[DraftMilestone] = field(default_factory=list)  # planned value = value
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Draft:
     tasks: list[DraftTask] = field(default_factory=list)
     targets: list[DraftTarget] = field(default_factory=list)
     stations: list[DraftStation] = field(default_factory=list)
+    milestones: list[DraftMilestone] = field(default_factory=list)  # attached on review
     findings: list[Finding] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -117,6 +120,7 @@ class Draft:
                 "tasks": [asdict(item) for item in self.tasks],
                 "targets": [asdict(item) for item in self.targets],
                 "stations": [asdict(item) for item in self.stations],
+                "milestones": [asdict(item) for item in self.milestones],
                 "findings": [asdict(item) for item in self.findings],
             }
         )

@@ -894,7 +894,10 @@ def extract(lines: list[Line]) -> Draft:
                 )
             )
         if not as_task:
+            first = len(draft.targets)
             add_targets("\n".join(block.body), None, block.ref, block.where, past)
+            if block.chapter().kind == "annex":
+                year_rows(block, draft, draft.targets[first:])
         for title, body, source, where in block.paragraph_tasks:
             if work:
                 task = add_task(block.ref, "", title, body, source, where)
@@ -921,6 +924,29 @@ def extract(lines: list[Line]) -> Draft:
     return draft
 
 
+_YEAR_ROW = re.compile(r"^(\d{4})年，(.+)$")
+
+
+def year_rows(block: _Block, draft: Draft, targets: list[DraftTarget]) -> None:
+    """Rows of an annex table keyed by year (2021年 | 全市新建市政消火栓20个): each is a
+    milestone at that year's end — of the target read from the same row, else left for the
+    reviewer to attach (``draft.milestones``)."""
+    for line in block.body:
+        row = _YEAR_ROW.match(line)
+        if not row:
+            continue
+        milestone = DraftMilestone(
+            due_on=datetime.date(int(row.group(1)), 12, 31),
+            text=row.group(2).strip("。；; "),
+            section_ref=block.ref,
+        )
+        owner = next((t for t in targets if t.source_text.strip() == line.strip()), None)
+        if owner is not None:
+            owner.milestones.append(milestone)
+        else:
+            draft.milestones.append(milestone)
+
+
 def findings(draft: Draft) -> list[Finding]:
     """The integrity check on the draft: the same indicator promised with two values."""
     found: list[Finding] = []
@@ -941,6 +967,14 @@ def findings(draft: Draft) -> list[Finding]:
                 )
             )
         seen.setdefault(key, target)
+    if draft.milestones:
+        found.append(
+            Finding(
+                "unattached_milestones",
+                _("有 %(count)s 个时间节点未关联任务或指标，请在审核时关联（发布时不写入）")
+                % {"count": len(draft.milestones)},
+            )
+        )
     if not draft.plan.title:
         found.append(Finding("no_title", _("未找到规划标题，请在审核时填写")))
     if not (draft.plan.start_year and draft.plan.end_year):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -155,7 +156,7 @@ def publish_draft(
         if item.value is None:
             continue
         comparator = item.comparator if item.comparator in COMPARATORS else Comparator.GTE
-        create_target(
+        target = create_target(
             plan,
             actor=actor,
             values={
@@ -166,15 +167,28 @@ def publish_draft(
                 "measure": measure_of(item.unit, comparator),
                 "measure_unit": item.unit[:32],
                 "comparator": comparator,
-                "target_value": item.value,
+                "target_value": _decimal(item.value),
                 "target_year": item.year,
-                "baseline_value": item.baseline_value,
+                "baseline_value": _decimal(item.baseline_value),
                 "baseline_year": item.baseline_year,
                 "attribute": item.attribute or "",
                 "order": order,
                 "source_text": item.source_text,
             },
         )
+        for number, milestone in enumerate(item.milestones, start=1):
+            create_milestone(
+                actor=actor,
+                values={
+                    "target": target,
+                    "code": f"{item.ref}-m{number}",
+                    "due_on": milestone.due_on,
+                    "planned_value": _decimal(item.value),
+                    "text": milestone.text,
+                    "order": number,
+                    "source_text": item.source_text,
+                },
+            )
     for number, item in enumerate(draft.stations, start=1):
         create_station(
             actor=actor,
@@ -234,6 +248,11 @@ def _region_named(region: Region, name: str) -> Region:
     if not name:
         return region
     return Region.objects.filter(parent=region, name=name).first() or region
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    """0.15 as written, not the binary float's 0.1499999…"""
+    return None if value is None else Decimal(repr(value))
 
 
 def _month(value: str | None) -> datetime.date | None:

@@ -8,8 +8,8 @@ Matching (one-to-one, greedy by best similarity):
 - target: equal value, equal unit (％ = %; the part before “/” of a gold unit such as
   次/月 counts, since the importer reads 次), and equal year — a gold or draft target
   without a year matches any year;
-- milestone: equal date (tasks' and targets' milestones pooled per plan; yearly milestones
-  the importer spreads over the period are not counted).
+- milestone: equal date (tasks', targets' and not-yet-attached milestones pooled per plan;
+  yearly milestones the importer spreads over the period are not counted).
 Recall = matched / gold, precision = matched / draft.
 """
 
@@ -119,7 +119,9 @@ def score_plan(gold: dict, draft: Draft) -> dict[str, Score]:
     gold_milestones = [
         m for owner in [*gold_tasks, *gold_targets] for m in owner.get("milestones") or []
     ]
-    draft_milestones = [m for t in draft.tasks for m in t.milestones if not m.yearly]
+    draft_milestones = [
+        m for owner in [*draft.tasks, *draft.targets] for m in owner.milestones if not m.yearly
+    ] + list(draft.milestones)
     return {
         "tasks": Score(
             len(gold_tasks), len(draft.tasks), _greedy(gold_tasks, draft.tasks, _task_similarity)

@@ -144,3 +144,18 @@ def test_stations_from_an_annex_table():
     draft = draft_of(NANYANG_TEXT)
     assert draft.stations
     assert all(s.region for s in draft.stations), [s.source_text for s in draft.stations]
+
+
+def test_year_rows_of_an_annex_become_target_milestones(staff_lianzhou):
+    draft = draft_of("004_9607910c6e7977de.txt")
+    owned = [(t, m) for t in draft.targets for m in t.milestones]
+    assert ("全市新建市政消火栓20个", "2021-12-31") in {
+        (m.text, m.due_on.isoformat()) for _t, m in owned
+    }
+    plan = publish_draft(
+        draft, actor=staff_lianzhou, region=Region.objects.get(name="连州市"), code="lz-imported"
+    )
+    milestones = Milestone.objects.filter(plan=plan, target__isnull=False)
+    assert milestones.count() == len(owned)
+    hydrants = milestones.get(text="全市新建市政消火栓20个")
+    assert (hydrants.planned_value, hydrants.due_on.year) == (20, 2021)
