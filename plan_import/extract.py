@@ -373,6 +373,11 @@ _SUBJECT = re.compile(
     rf"开展|建立|制定|推动|加强|督促|依法|定期|每年)"
 )
 _LEADING_VERB = re.compile(r"^(?:推动|督促|支持|鼓励|指导|要求|由)")
+# a clause opening with a verb has no unit as its subject (强化市、镇两级政府…)
+_NOT_SUBJECT = re.compile(
+    r"^(?:强化|加强|全面|推广|推进|建立|完善|落实|提升|实施|开展|深化|组织|明确|发挥|引导|健全|"
+    r"构建|打造|积极|加快|确保|坚持|按照|依托|结合|围绕|统筹|等)"
+)
 _PERSON = re.compile(r"主要领导|主要负责人|分管领导|负责同志|责任人|局长|主任|书记|市长|区长|县长")
 
 
@@ -405,7 +410,7 @@ def units_of(text: str, body: str) -> tuple[list[str], list[str], str]:
         return split_units(pair.group(1)), split_units(pair.group(2) or ""), text
     for sentence in re.split(r"[。；，,\n]", body):
         subject = _SUBJECT.match(_LEADING_VERB.sub("", sentence))
-        if subject:
+        if subject and len(subject.group(1)) >= 3 and not _NOT_SUBJECT.match(subject.group(1)):
             return [subject.group(1)], [], text
     return [], [], text
 
