@@ -11,7 +11,7 @@ from core.once import OnceFormMixin
 from core.scope import CHANGE, VIEW
 from core.services import REASON_MAX
 from planning.choices import AssignmentRole
-from planning.models import Plan, Section, Task, TaskAssignment
+from planning.models import Plan, Section, Stage, Task, TaskAssignment
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 CODE_HELP = "本规划内唯一；留空则自动生成"
@@ -57,6 +57,20 @@ class PlanCreateForm(OnceFormMixin, PlanForm):
         regions = Region.objects.for_user(self.user, CHANGE).order_by("level", "name")
         self.fields["region"].queryset = regions
         self.fields["code"].help_text = "英文字母、数字、连字符，全系统唯一，如 nanyang-2026-2030"
+
+
+class StageForm(ReasonFormMixin, ServiceModelForm):
+    class Meta:
+        model = Stage
+        fields = ["name", "starts_on", "ends_on", "order", "source_text"]
+        widgets = {"starts_on": DATE_WIDGET, "ends_on": DATE_WIDGET, "source_text": TEXTAREA}
+
+
+class StageCreateForm(OnceFormMixin, StageForm):
+    """新增阶段: it comes after the plan's last stage (the service numbers the order)."""
+
+    class Meta(StageForm.Meta):
+        fields = ["name", "starts_on", "ends_on", "source_text"]
 
 
 class SectionForm(ReasonFormMixin, ServiceModelForm):

@@ -43,13 +43,14 @@ from core.services import (
     save_versioned,
 )
 from planning.choices import AssignmentRole
-from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
+from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
 PLAN_FIELDS = (
     "title", "kind", "status", "issuer", "doc_number", "issued_on", "start_year", "end_year",
     "parent", "source_file", "source_text",
 )  # fmt: skip
 PLAN_CREATE_FIELDS = ("code", "region", *PLAN_FIELDS)
+STAGE_FIELDS = ("name", "starts_on", "ends_on", "order", "source_text")
 SECTION_FIELDS = ("parent", "number", "title", "kind", "order", "source_text")
 SECTION_CREATE_FIELDS = ("code", *SECTION_FIELDS)
 TASK_FIELDS = (
@@ -111,6 +112,52 @@ def update_plan(
         allowed=PLAN_FIELDS,
         related={"parent": VIEW},
         rules=_plan_rules,
+        reason=check_reason(reason),
+    )
+
+
+# ------------------------------------------------------------------------------ stages
+
+
+def _stage_rules(stage: Stage) -> None:
+    if stage.starts_on and stage.ends_on and stage.starts_on > stage.ends_on:
+        raise invalid(Stage, "ends_on", _("结束日期不能早于开始日期"))
+    duplicate = Stage.objects.filter(plan_id=stage.plan_id, name=stage.name).exclude(pk=stage.pk)
+    if stage.name and duplicate.exists():
+        raise invalid(Stage, "name", _("本规划已有名为“%(name)s”的阶段") % {"name": stage.name})
+
+
+@transaction.atomic
+def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Stage:
+    """A new implementation stage (实施阶段) of ``plan``; without ``order`` it comes last."""
+    reason = check_reason(reason)
+    values = dict(values)
+    if values.get("order") is None:
+        last = Stage.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
+        values["order"] = 0 if last is None else last + 1
+    return create_object(
+        Stage,
+        actor=actor,
+        values={**values, "plan": plan},
+        allowed=("plan", *STAGE_FIELDS),
+        within=plan,
+        rules=_stage_rules,
+        reason=reason or CREATED,
+    )
+
+
+@transaction.atomic
+def update_stage(
+    stage: Stage, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
+) -> Stage:
+    return edit_object(
+        Stage,
+        stage,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=STAGE_FIELDS,
+        rules=_stage_rules,
         reason=check_reason(reason),
     )
 

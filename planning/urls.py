@@ -10,6 +10,8 @@ app_name = "planning"
 
 urlpatterns = [
     path("new/", views.plan_create, name="plan_create"),
+    path("<int:pk>/stages/new/", views.stage_create, name="stage_create"),
+    path("stages/<int:pk>/edit/", views.stage_edit, name="stage_edit"),
     path("<int:pk>/sections/new/", views.section_create, name="section_create"),
     path("<int:pk>/tasks/new/", views.task_create, name="task_create"),
     path("sections/<int:pk>/move/", views.section_move, name="section_move"),

@@ -21,10 +21,12 @@ from planning.forms import (
     PlanForm,
     SectionCreateForm,
     SectionForm,
+    StageCreateForm,
+    StageForm,
     TaskCreateForm,
     TaskForm,
 )
-from planning.models import Plan, Section, Task
+from planning.models import Plan, Section, Stage, Task
 
 
 def _section_url(section: Section) -> str:
@@ -65,6 +67,54 @@ def plan_create(request):
             messages.success(request, _("已新建规划：%(title)s") % {"title": saved.title})
             return redirect("reports:plan_detail", pk=saved.pk)
     return render(request, "planning/plan_create.html", {"form": form}, status=status)
+
+
+def _stages_url(plan_id: int) -> str:
+    return reverse("reports:plan_detail", args=[plan_id]) + "#stages"
+
+
+@once_per_form
+def stage_create(request, pk: int):
+    plan = editable_or_404(request, Plan.objects.all(), pk)
+    data = request.POST if request.method == "POST" else None
+    form = StageCreateForm(data, instance=Stage(plan=plan), user=request.user)
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: services.create_stage(
+                plan, actor=request.user, values=changes, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("已新增阶段：%(name)s") % {"name": saved.name})
+            return redirect(_stages_url(plan.pk))
+    context = {"plan": plan, "form": form}
+    return render(request, "planning/stage_create.html", context, status=status)
+
+
+def stage_edit(request, pk: int):
+    stage = editable_or_404(request, Stage.objects.select_related("plan"), pk)
+    form = StageForm(
+        request.POST if request.method == "POST" else None, instance=stage, user=request.user
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = run_service(
+            form,
+            lambda changes, version: services.update_stage(
+                stage,
+                actor=request.user,
+                version=version,
+                changes=changes,
+                reason=form.cleaned_data["reason"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("已保存：%(name)s") % {"name": saved.name})
+            return redirect(_stages_url(saved.plan_id))
+    context = {"stage": stage, "form": form, "history": history_entries(stage)}
+    return render(request, "planning/stage_form.html", context, status=status)
 
 
 @once_per_form

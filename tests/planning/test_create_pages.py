@@ -15,7 +15,7 @@ from core.models import Region, Unit
 from core.scope import forget_scope
 from core.services import InvalidInput, StaleEdit
 from planning import services
-from planning.models import Plan, Section, Task, TaskAssignment
+from planning.models import Plan, Section, Stage, Task, TaskAssignment
 from tests import factories
 from tests.conftest import make_user
 from tests.planning.editing import count_queries, form_data
@@ -202,6 +202,48 @@ def test_creating_twice_with_the_same_form_token_creates_one_plan(staff_nanyang)
     assert Plan.objects.filter(code="twice-2026").count() == 1
 
 
+def test_staff_add_and_edit_the_stages_of_a_plan(staff_nanyang, blank_plan):
+    client = client_for(staff_nanyang)
+    detail = client.get(reverse("reports:plan_detail", args=[blank_plan.pk])).content.decode()
+    assert reverse("planning:stage_create", args=[blank_plan.pk]) in detail
+
+    url = reverse("planning:stage_create", args=[blank_plan.pk])
+    for name, starts, ends in [
+        ("工作启动阶段", "2026-01-01", "2026-12-31"),
+        ("全面实施阶段", "2027-01-01", "2030-12-31"),
+    ]:
+        page = client.get(url)
+        response = client.post(
+            url, form_data(page, name=name, starts_on=starts, ends_on=ends, reason="按实施步骤")
+        )
+        assert response.status_code == 302
+        assert response["Location"].endswith("#stages")
+    stages = list(Stage.objects.filter(plan=blank_plan).order_by("order"))
+    assert [(s.name, s.order, s.version) for s in stages] == [
+        ("工作启动阶段", 0, 1),
+        ("全面实施阶段", 1, 1),
+    ]
+    assert reason_of(stages[0]) == "按实施步骤"
+
+    edit = reverse("planning:stage_edit", args=[stages[1].pk])
+    page = client.get(edit)
+    response = client.post(edit, form_data(page, name="工作启动阶段", ends_on="2026-06-30"))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["ends_on"] == ["结束日期不能早于开始日期"]
+    response = client.post(edit, form_data(page, ends_on="2029-12-31", reason="提前一年"))
+    assert response.status_code == 302
+    stages[1].refresh_from_db()
+    assert (str(stages[1].ends_on), stages[1].version) == ("2029-12-31", 2)
+    assert "（提前一年）" in client.get(edit).content.decode()
+    response = client.post(edit, form_data(page, name="工作启动阶段"))  # the page of version 1
+    assert response.status_code == 409
+    page = client.get(edit)
+    response = client.post(edit, form_data(page, name="工作启动阶段"))
+    assert response.status_code == 400
+    assert "本规划已有名为“工作启动阶段”的阶段" in response.context["form"].errors["name"]
+
+
 # ------------------------------------------------------------------------------ refusals
 
 
@@ -251,15 +293,20 @@ def test_the_service_refuses_a_parent_section_of_another_plan(staff_nanyang, nan
 
 
 @pytest.mark.parametrize("who", ["liaison_nanzhao", "supervisor_nanyang"])
-def test_liaisons_and_supervisors_are_refused_every_create_and_move(who, request, blank_plan):
+def test_liaisons_and_supervisors_are_refused_every_create_and_move(
+    who, request, staff_nanyang, blank_plan
+):
     client = client_for(request.getfixturevalue(who))
     section = Section.objects.filter(plan=blank_plan).order_by("order").last()
     listing = client.get(reverse("reports:plan_list")).content.decode()
     assert reverse("planning:plan_create") not in listing
     detail = client.get(reverse("reports:plan_detail", args=[blank_plan.pk])).content.decode()
     assert "section-tools" not in detail and "新增章节" not in detail
+    stage = services.create_stage(blank_plan, actor=staff_nanyang, values={"name": "阶段"})
     for url in [
         reverse("planning:plan_create"),
+        reverse("planning:stage_create", args=[blank_plan.pk]),
+        reverse("planning:stage_edit", args=[stage.pk]),
         reverse("planning:section_create", args=[blank_plan.pk]),
         reverse("planning:task_create", args=[blank_plan.pk]),
     ]:
@@ -269,6 +316,7 @@ def test_liaisons_and_supervisors_are_refused_every_create_and_move(who, request
     assert client.post(move, {"move": "up", "version": "1"}).status_code == 403
     assert not Plan.objects.filter(code="x-1").exists()
     assert not Section.objects.filter(title="越权").exists()
+    assert Stage.objects.filter(plan=blank_plan).get().version == 1
     assert tree(blank_plan) == [("一", ""), ("二", ""), ("三", "")]
 
 
@@ -276,6 +324,7 @@ def test_staff_of_another_city_get_404_and_change_nothing(outsider, blank_plan):
     client = client_for(outsider)
     section = Section.objects.filter(plan=blank_plan).order_by("order").last()
     for url in [
+        reverse("planning:stage_create", args=[blank_plan.pk]),
         reverse("planning:section_create", args=[blank_plan.pk]),
         reverse("planning:task_create", args=[blank_plan.pk]),
     ]:
