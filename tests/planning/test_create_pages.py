@@ -548,3 +548,44 @@ def test_the_plan_page_with_its_section_tools_costs_the_same_queries_for_1_and_2
     assert one[0] == twenty[0] == 18, (one[1], twenty[1])
     page = client.get(reverse("reports:plan_detail", args=[twenty_plan.pk])).content.decode()
     assert page.count('data-testid="section-tools"') == 40
+
+
+# ------------------------------------------------------------------------------ the API
+
+
+def test_the_api_keeps_the_reason_and_refuses_an_over_long_one(staff_nanyang, nanyang):
+    from tests.api import client_for as api_client_for
+    from tests.api import error_code, if_match
+
+    client = api_client_for(staff_nanyang)
+    url = f"/api/v1/plans/{nanyang.pk}/"
+    response = client.patch(
+        url,
+        {"issuer": "南阳市人民政府", "reason": "核对印发稿"},
+        format="json",
+        **if_match(nanyang),
+    )
+    assert response.status_code == 200
+    assert "reason" not in response.json()
+    assert reason_of(nanyang) == "核对印发稿"
+
+    response = client.patch(
+        url, {"issuer": "x", "reason": LONG_REASON}, format="json", **if_match(nanyang)
+    )
+    assert (response.status_code, error_code(response)) == (400, "invalid")
+    assert "修改原因" in response.json()["message"]
+    nanyang.refresh_from_db()
+    assert nanyang.issuer == "南阳市人民政府"
+
+    first = Section.objects.filter(plan=nanyang).order_by("order").first()
+    response = client.post(
+        "/api/v1/sections/",
+        {"plan": nanyang.pk, "code": "api-1", "title": "接口新增", "parent": first.pk},
+        format="json",
+    )
+    assert response.status_code == 201
+    created = Section.objects.get(plan=nanyang, code="api-1")
+    assert reason_of(created) == "创建"
+    # Placed last under its parent, in tree order: right before the next top-level section.
+    following = Section.objects.filter(plan=nanyang, parent=None, order__gt=first.order)
+    assert created.order < following.order_by("order").first().order
