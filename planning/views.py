@@ -173,11 +173,14 @@ def section_move(request, pk: int):
     POST is refused as stale."""
     section = editable_or_404(request, Section.objects.all(), pk)
     version = request.POST.get("version", "")
+    if not version.isdigit():
+        messages.error(request, _("缺少版本号，请刷新页面后重试"))
+        return redirect(_section_url(section))
     try:
         moved = services.move_section(
             section,
             actor=request.user,
-            version=int(version) if version.isdigit() else None,
+            version=int(version),
             move=request.POST.get("move", ""),
             reason=request.POST.get("reason", ""),
         )

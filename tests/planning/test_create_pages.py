@@ -505,6 +505,15 @@ def test_a_stale_move_is_refused_and_changes_nothing(staff_nanyang, blank_plan):
         services.move_section(two, actor=staff_nanyang, version=version, move="down")
 
 
+def test_a_move_without_the_version_is_refused(staff_nanyang, blank_plan):
+    two = Section.objects.get(plan=blank_plan, number="二")
+    response = client_for(staff_nanyang).post(
+        reverse("planning:section_move", args=[two.pk]), {"move": "up"}
+    )
+    assert any("缺少版本号" in m for m in page_messages(response))
+    assert tree(blank_plan) == [("一", ""), ("二", ""), ("三", "")]
+
+
 def test_a_get_of_the_move_url_changes_nothing(staff_nanyang, blank_plan):
     two = Section.objects.get(plan=blank_plan, number="二")
     response = client_for(staff_nanyang).get(
