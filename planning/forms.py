@@ -118,14 +118,12 @@ class TaskForm(ReasonFormMixin, ServiceModelForm):
         super().__init__(*args, **kwargs)
         self.fields["section"].queryset = Section.objects.filter(plan_id=self.instance.plan_id)
         # Units the user may see, and those already assigned (kept when the form is saved).
-        units = (
-            Unit.objects.filter(
-                Q(pk__in=Unit.objects.for_user(self.user, VIEW).values("pk"))
-                | Q(assignments__task_id=self.instance.pk)
-            )
-            .distinct()
-            .select_related("region")
-        )
+        # (A new task has no units yet: ``assignments__task_id=None`` would match every unit
+        # without any assignment, other regions' too.)
+        wanted = Q(pk__in=Unit.objects.for_user(self.user, VIEW).values("pk"))
+        if self.instance.pk:
+            wanted |= Q(assignments__task_id=self.instance.pk)
+        units = Unit.objects.filter(wanted).distinct().select_related("region")
         for name in ("lead_units", "support_units"):
             self.fields[name].queryset = units
             self.fields[name].widget.attrs["size"] = 8

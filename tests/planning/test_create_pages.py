@@ -132,6 +132,9 @@ def test_staff_create_a_plan_section_subsection_and_task_through_the_pages(staff
     create_task = reverse("planning:task_create", args=[plan.pk])
     page = client.get(create_task, {"section": subsection.pk})
     assert page.context["form"]["section"].value() == subsection.pk
+    offered = page.context["form"].fields["lead_units"].queryset
+    assert set(offered) == set(Unit.objects.for_user(staff_nanyang, "view"))
+    assert not offered.filter(region__name="阜新市").exists()
     response = client.post(
         create_task,
         form_data(
