@@ -356,12 +356,20 @@ class TargetSeriesSerializer(serializers.Serializer):
     )
     target_year = serializers.IntegerField(help_text="现行目标年度（未写明时为规划末年）")
     status = serializers.ChoiceField(
-        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+        choices=ProgressStatus.choices,
+        allow_null=True,
+        help_text=STATUS_FIELDS["status"] + "（无权查看该区划数据时为 null）",
     )
     is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
+    figures_hidden = serializers.BooleanField(
+        help_text="指标属于同级其他区划：只显示计划，不显示实际值、趋势和状态"
+    )
     points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
     projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
-    regions = SeriesRegionSerializer(many=True, help_text="分解到各地时，各地的目标与实际")
+    regions = SeriesRegionSerializer(
+        many=True,
+        help_text="分解到各地时，各地的目标与实际（只含本级及下级、上级区划；不含同级其他区划）",
+    )
 
 
 class FireStatisticSerializer(serializers.ModelSerializer):

@@ -141,7 +141,7 @@ class TargetViewSet(ServiceWriteViewSet):
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
         target = self.get_object()
-        return Response(target_series(target, on=self._on()))
+        return Response(target_series(target, user=request.user, on=self._on()))
 
     @extend_schema(
         methods=["get"],
@@ -389,9 +389,13 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
         if values.get("version") is None:
-            existing = ProgressReport.objects.filter(
-                target=target, region=region, period=values["period"]
-            ).first()
+            # Only a report the user may read is named (id, version); any other one is
+            # refused by save_report's scope check without telling that it exists.
+            existing = (
+                ProgressReport.objects.for_user(request.user, VIEW)
+                .filter(target=target, region=region, period=values["period"])
+                .first()
+            )
             if existing is not None:
                 # A create must not silently overwrite a figure someone already entered:
                 # the client edits it with PATCH and If-Match (or sends its version).
