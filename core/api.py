@@ -19,12 +19,12 @@ from django.db import models
 from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, server_error
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core import db_errors
 from core.numbers import NumberError, parse_number
 from core.services import ServiceError, StaleEdit
+from core.text import clean_text, cleaned
 
 MESSAGES = {
     "not_authenticated": gettext_lazy("请先登录或提供有效的访问令牌"),
@@ -86,6 +87,10 @@ class CappedCountPaginator(DjangoPaginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if (number - 1) * self.per_page > self.limit:
+            # Pages past the capped count are not served (walk them with cursors); refused
+            # before the query, as an offset past PostgreSQL's bigint would fail it (a 500).
+            raise EmptyPage(self.error_messages["no_results"])
         return number
 
     def page(self, number):
@@ -375,3 +380,35 @@ class TypedNumbers:
     serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
         models.DecimalField: NumberField
     }
+
+
+# ------------------------------------------------------------------------------ parsers
+# Every string of every API body without control and bidi-override characters (core.text),
+# whatever the serializer: the parsers are the one door all request bodies pass.
+
+
+def _cleaned_query_dict(data: QueryDict) -> QueryDict:
+    result = QueryDict(mutable=True)
+    for key, values in data.lists():
+        result.setlist(key, [clean_text(v) if isinstance(v, str) else v for v in values])
+    result._mutable = False
+    return result
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        return cleaned(super().parse(stream, media_type, parser_context))
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        return _cleaned_query_dict(super().parse(stream, media_type, parser_context))
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        return parsers.DataAndFiles(_cleaned_query_dict(parsed.data), parsed.files)
+
+
+PARSERS = [JSONParser, FormParser, MultiPartParser]

@@ -37,6 +37,7 @@ from core.services import (
     edit_object,
     invalid,
 )
+from core.text import TEXT_LIMIT
 from planning.choices import AssignmentRole
 from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 
@@ -51,7 +52,7 @@ TASK_FIELDS = (
     "section", "number", "title", "description", "due_on", "status", "order", "source_text",
 )  # fmt: skip
 TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
-TEXT_MAX = 5000
+TEXT_MAX = TEXT_LIMIT  # core.text: the one limit of free text
 PERCENT_MESSAGE = gettext_lazy("完成百分比应为 0 到 100 之间的整数")
 
 

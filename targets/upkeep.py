@@ -25,6 +25,7 @@ from core.scope import CHANGE
 from core.services import (
     InvalidInput,
     check_may_change,
+    clip_reason,
     create_object,
     edit_object,
     invalid,
@@ -259,5 +260,6 @@ def adjust_target(
     )
     validate(adjustment)
     adjustment.save()
-    save_versioned(target, [], actor=actor, reason=_("指标调整（%(doc)s）") % {"doc": doc_number})
+    reason = clip_reason(_("指标调整（%(doc)s）") % {"doc": doc_number})  # 文号 up to 128
+    save_versioned(target, [], actor=actor, reason=reason)
     return adjustment

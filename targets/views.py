@@ -360,7 +360,7 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         "adjust_form": adjust_form if can_change else None,
         # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
         "missing_bases": _missing_bases(
-            [*([(progress, target)] if own_figures else []), *((p, target) for _, p in allocations)],
+            [(progress, target)] * own_figures + [(p, target) for _, p in allocations],
             target.plan,
             names,
         ),

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import Notice
 from core.api import TypedNumbers
 from core.evidence_views import download_url as evidence_download_url
+from core.text import TEXT_LIMIT
 from planning.api.serializers import EvidenceLinkSerializer
 from targets.choices import ProgressStatus
 from targets.models import (
@@ -241,7 +242,7 @@ class TargetAdjustmentWriteSerializer(serializers.Serializer):
     )
     doc_number = serializers.CharField(max_length=128, help_text="调整文件的文号（必填）")
     adopted_on = serializers.DateField(help_text="调整文件的印发日期，自该日起生效")
-    reason = serializers.CharField(max_length=5000, help_text="调整理由（必填）")
+    reason = serializers.CharField(max_length=TEXT_LIMIT, help_text="调整理由（必填）")
     version = serializers.IntegerField(
         required=False, allow_null=True, help_text="目标指标的乐观锁版本号（或用 If-Match）"
     )
@@ -282,7 +283,7 @@ class ProgressReportWriteSerializer(serializers.Serializer):
         help_text="数值；可为数字或文本形式的数字",
     )  # fmt: skip
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明（需确认时填写）"
@@ -296,7 +297,7 @@ class ReportUpdateSerializer(serializers.Serializer):
         max_length=40, allow_blank=True, allow_null=True, required=False, help_text="数值"
     )
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明"

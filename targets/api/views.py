@@ -11,11 +11,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Notice
-from core.api import ETagMixin
+from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
 from core.api_schema import IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
