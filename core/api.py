@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
@@ -20,10 +22,11 @@ from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse, QueryDict
+from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import page_not_found, permission_denied, server_error
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
@@ -44,7 +47,25 @@ MESSAGES = {
     "throttled": gettext_lazy("请求过于频繁，请稍后再试"),
     "unsupported_media_type": gettext_lazy("不支持的内容类型"),
     "not_acceptable": gettext_lazy("无法提供所请求的格式"),
+    "request_too_large": gettext_lazy("请求内容过大，请减少一次提交的数据（文件请用上传接口）"),
+    "bad_request": gettext_lazy("请求无法处理（格式或字段数量不符合要求）"),
 }
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's RequestDataTooBig), as JSON 413."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = MESSAGES["request_too_large"]
+
+
+class BadRequest(exceptions.APIException):
+    """Django's other refusals of a body (too many fields …), as JSON 400."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = MESSAGES["bad_request"]
 
 
 class CappedCountPaginator(DjangoPaginator):
@@ -229,6 +250,26 @@ def json_not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def json_bad_request(request, exception=None):
+    """400 (413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE) outside DRF's handler: JSON for
+    /api/ paths, a Chinese page elsewhere."""
+    too_large = isinstance(exception, RequestDataTooBig)
+    code = "request_too_large" if too_large else "bad_request"
+    status_code = 413 if too_large else 400
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": code, "message": str(MESSAGES[code])}, status=status_code)
+    context = {"message": MESSAGES[code], "status": status_code}
+    return render(request, "400.html", context, status=status_code)
+
+
+def json_permission_denied(request, exception=None):
+    """403 outside DRF's handler: JSON for /api/ paths, the Chinese page elsewhere."""
+    message = str(exception or "") or str(MESSAGES["permission_denied"])
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": "permission_denied", "message": message}, status=403)
+    return permission_denied(request, exception)
+
+
 def json_server_error(request):
     # A database failure outside any view (the session or user loaded by middleware while
     # PostgreSQL is down) arrives here; it is the database's state, not a bug → 409/503.
@@ -265,6 +306,10 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, a bad multipart boundary …
+        exc = BadRequest()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -397,6 +442,17 @@ def _cleaned_query_dict(data: QueryDict) -> QueryDict:
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        # Django checks DATA_UPLOAD_MAX_MEMORY_SIZE for form bodies only; a JSON body is read
+        # as a stream, so the same limit is applied here.
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise RequestTooLarge()
         return cleaned(super().parse(stream, media_type, parser_context))
 
 
