@@ -158,7 +158,8 @@ class StatusSerializer(serializers.Serializer):
 class TargetSerializer(serializers.ModelSerializer):
     milestones = MilestoneBriefSerializer(many=True, read_only=True, help_text="年度目标/时间节点")
     progress = serializers.SerializerMethodField(
-        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）"
+        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）；"
+        "指标属于同级其他区划时为 null（只看本级及下级、上级区划的数据）"
     )
 
     class Meta:
@@ -177,6 +178,7 @@ class TargetSerializer(serializers.ModelSerializer):
             }
         }
 
+    @extend_schema_field(StatusSerializer(allow_null=True))
     def get_progress(self, target) -> StatusSerializer:
         progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
         return StatusSerializer(progress.as_dict()).data if progress else None

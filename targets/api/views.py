@@ -60,6 +60,7 @@ from targets.models import (
     Target,
     TargetAdjustment,
 )
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
 
@@ -97,6 +98,8 @@ class TargetViewSet(ServiceWriteViewSet):
 
     def _with_progress(self, targets):
         # Each target is judged for its own region: no allocation is read (issue 9).
+        # A target set for a sibling region: no progress (targets.scope_rules.sees_figures).
+        targets = [t for t in targets if sees_figures(self.request.user, t.region_id)]
         inputs = load_status_inputs(targets, allocation_regions=())
         on = self._on()
         return {t.pk: compute_status(t, inputs, on=on) for t in targets}

@@ -60,6 +60,11 @@ def test_a_target_set_for_a_sibling_region_shows_its_plan_not_its_figures(
     assert any(p["planned"] is not None for p in body["points"])
     _, body = _shares(staff_nanyang, new_stations)
     assert body["figures_hidden"] is False and 2 in [p["actual"] for p in body["points"]]
+    assert (
+        client_for(liaison_xixia).get(f"/api/v1/targets/{new_stations.pk}/").json()["progress"]
+        is None
+    )
+    assert client_for(staff_nanyang).get(f"/api/v1/targets/{new_stations.pk}/").json()["progress"]
     client.force_login(liaison_xixia)
     page = client.get(f"/targets/{new_stations.pk}/")
     assert page.status_code == 200
