@@ -9,7 +9,7 @@ from core.forms import BootstrapFormMixin, MultipleFileField
 from core.models import Region, Unit
 from core.once import OnceFormMixin
 from core.scope import CHANGE, VIEW
-from core.services import REASON_MAX
+from core.services import REASON_LIMIT
 from planning.choices import AssignmentRole
 from planning.models import Plan, Section, Stage, Task, TaskAssignment
 
@@ -24,7 +24,7 @@ class ReasonFormMixin(forms.Form):
     reason = forms.CharField(
         label="修改原因",
         required=False,
-        max_length=REASON_MAX,
+        max_length=REASON_LIMIT,
         help_text="可不填；记入修改记录，不超过 100 字",
     )
 

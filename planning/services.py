@@ -35,13 +35,14 @@ from core.services import (
     NotAllowed,
     ServiceError,
     check_may_change,
-    check_reason,
+    checked_reason,
     create_object,
     edit_object,
     invalid,
     lock_for_edit,
     save_versioned,
 )
+from core.text import TEXT_LIMIT
 from planning.choices import AssignmentRole
 from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
@@ -57,7 +58,7 @@ TASK_FIELDS = (
     "section", "number", "title", "description", "due_on", "status", "order", "source_text",
 )  # fmt: skip
 TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
-TEXT_MAX = 5000
+TEXT_MAX = TEXT_LIMIT  # core.text: the one limit of free text
 CREATED = "创建"  # the history reason of a creation when the user gave none
 PERCENT_MESSAGE = gettext_lazy("完成百分比应为 0 到 100 之间的整数")
 
@@ -83,7 +84,7 @@ def _plan_rules(plan: Plan) -> None:
 
 @transaction.atomic
 def create_plan(*, actor, values: Mapping[str, Any], reason: str = "") -> Plan:
-    reason = check_reason(reason)
+    reason = checked_reason(reason) or ""
     region = values.get("region")
     if not isinstance(region, Region):
         raise invalid(Plan, "region", _("请选择规划所属区划"))
@@ -112,7 +113,7 @@ def update_plan(
         allowed=PLAN_FIELDS,
         related={"parent": VIEW},
         rules=_plan_rules,
-        reason=check_reason(reason),
+        reason=reason,  # checked by edit_object
     )
 
 
@@ -130,7 +131,7 @@ def _stage_rules(stage: Stage) -> None:
 @transaction.atomic
 def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Stage:
     """A new implementation stage (实施阶段) of ``plan``; without ``order`` it comes last."""
-    reason = check_reason(reason)
+    reason = checked_reason(reason) or ""
     values = dict(values)
     if values.get("order") is None:
         last = Stage.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
@@ -158,7 +159,7 @@ def update_stage(
         changes=changes,
         allowed=STAGE_FIELDS,
         rules=_stage_rules,
-        reason=check_reason(reason),
+        reason=reason,  # checked by edit_object
     )
 
 
@@ -180,7 +181,7 @@ def create_section(plan: Plan, *, actor, values: Mapping[str, Any], reason: str 
     """A new section (章节) of ``plan``. Without ``order`` it comes last under its parent and
     the plan's sections are numbered again in tree order; without ``code`` it gets the next
     free ``s<n>``."""
-    reason = check_reason(reason)
+    reason = checked_reason(reason) or ""
     values = dict(values)
     if not values.get("code"):
         values["code"] = _free_code(Section, plan, "s")
@@ -226,7 +227,7 @@ def update_section(
         changes=changes,
         allowed=SECTION_FIELDS,
         rules=_section_rules,
-        reason=check_reason(reason),
+        reason=reason,  # checked by edit_object
     )
 
 
@@ -252,7 +253,7 @@ def move_section(
     seed loader numbers them), in this transaction; each section whose order or parent changed
     gets a history record (the moved one with the user's reason).
     """
-    reason = check_reason(reason)
+    reason = checked_reason(reason) or ""
     try:
         move = Move(move)
     except ValueError:
@@ -384,7 +385,7 @@ def create_task(
     """A new task (重点任务) with its lead and support units. Without ``order`` it comes after
     the plan's last task (last in its section); without ``code`` it gets the next free
     ``t<n>``."""
-    reason = check_reason(reason)
+    reason = checked_reason(reason) or ""
     values = dict(values)
     if values.get("order") is None:
         last = Task.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
@@ -439,7 +440,7 @@ def update_task(
         changes=changes,
         allowed=TASK_FIELDS,
         rules=_task_rules,
-        reason=check_reason(reason),
+        reason=reason,  # checked by edit_object
         extra=assignments,
     )
 

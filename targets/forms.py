@@ -16,11 +16,10 @@ from core.models import Region
 from core.numbers import plain, understood
 from core.once import OnceFormMixin
 from core.scope import CHANGE
-from core.services import InvalidInput, ServiceError
+from core.services import REASON_LIMIT, InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
 from targets.models import Milestone, Target
-from targets.upkeep import REASON_LIMIT
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):

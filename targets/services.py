@@ -30,6 +30,7 @@ from core.numbers import NumberError, parse_number
 from core.periods import is_valid_period, period_bounds
 from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
+from core.text import too_long
 from planning.models import Plan
 from targets.choices import Feed, ReportStatus
 from targets.models import (
@@ -222,6 +223,19 @@ def _may_report_in(actor, region: Region) -> bool:
 
 def _out_of_scope() -> NotAllowed:
     return NotAllowed("out_of_scope", _("该指标或区划不在您的填报范围内"))
+
+
+def _check_note_lengths(note: str, confirm_note: str = "") -> None:
+    """Notes are free text up to ``core.text.TEXT_LIMIT`` characters, whichever door they
+    come in by (the page's form, the API, a workbook)."""
+    notes = [("note", _("说明"), note), ("confirm_note", _("异常值说明"), confirm_note)]
+    for name, label, text in notes:
+        message = too_long(text)
+        if message:
+            raise ServiceError(
+                "too_long", _("%(label)s%(message)s") % {"label": label, "message": message},
+                field=name,
+            )  # fmt: skip
 
 
 def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: Shares) -> None:
@@ -557,6 +571,7 @@ def _checked_changes(
                 _check_editable(report)
             else:
                 _check_new(entry.version)
+            _check_note_lengths(entry.note, entry.confirm_note)
             confirm_note = entry.confirm_note.strip()
             if number is not None and not confirm_note:
                 warnings = unusual(
@@ -926,6 +941,7 @@ def save_contribution(
     _check_may_report(actor, target, region)
     _check_open(target, region, period)
     number = parse_value(value, target)
+    _check_note_lengths(note)
     contribution, _created = ReportContribution.objects.select_for_update().get_or_create(
         target=target, region=region, period=period, unit_id=scope.unit_id
     )

@@ -25,9 +25,10 @@ from core.scope import CHANGE
 from core.services import (
     InvalidInput,
     check_may_change,
+    checked_reason,
+    clip_reason,
     create_object,
     edit_object,
-    field_labels,
     invalid,
     lock_for_edit,
     save_versioned,
@@ -52,20 +53,11 @@ MILESTONE_FIELDS = (
 MILESTONE_CREATE_FIELDS = ("plan", "target", "task", "code", *MILESTONE_FIELDS)
 # A target or milestone is set for a region: it must be one the actor may change.
 RELATED = {"region": CHANGE}
-REASON_LIMIT = 100  # the history's change reason is varchar(100)
 
 
-def change_reason(model, reason: str | None, default: str = "") -> str:
-    """The reason a person gave for a change (修改原因), kept in the history row: optional,
-    at most ``REASON_LIMIT`` characters (longer is refused, never cut or left to the database)."""
-    reason = (reason or "").strip()
-    if len(reason) > REASON_LIMIT:
-        message = _("修改原因最多 %(limit)s 个字，现为 %(count)s 个字") % {
-            "limit": REASON_LIMIT,
-            "count": len(reason),
-        }
-        raise InvalidInput({"reason": [message]}, field_labels(model) | {"reason": _("修改原因")})
-    return reason or default
+def change_reason(reason: str | None, default: str = "") -> str:
+    """The reason a person gave (修改原因), checked once in core; ``default`` when blank."""
+    return checked_reason(reason) or default
 
 
 def _free_code(model, plan, stem: str) -> str:
@@ -101,7 +93,7 @@ def create_target(
 ) -> Target:
     """A new target of ``plan`` (of one of its tasks, or of the plan as a whole when it has
     no task). A blank code becomes ``<task code>-t<n>`` (``t<n>`` without a task)."""
-    reason = change_reason(Target, reason, default=_("创建"))
+    reason = change_reason(reason, default=_("创建"))
     values = {"region": plan.region, **values, "plan": plan}
     if not str(values.get("code") or "").strip():
         task = values.get("task")
@@ -127,7 +119,7 @@ def update_target(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Target:
-    reason = change_reason(Target, reason)
+    reason = change_reason(reason)
     return edit_object(
         Target,
         target,
@@ -153,7 +145,7 @@ def _milestone_rules(milestone: Milestone) -> None:
 def create_milestone(*, actor, values: Mapping[str, Any], reason: str | None = None) -> Milestone:
     """A milestone of a target (with a planned value) or of a task (qualitative). A blank
     code becomes ``<owner code>-m<n>``, as the seeds name them."""
-    reason = change_reason(Milestone, reason, default=_("创建"))
+    reason = change_reason(reason, default=_("创建"))
     owner = values.get("target") or values.get("task")
     if owner is None:
         raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
@@ -181,7 +173,7 @@ def update_milestone(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Milestone:
-    reason = change_reason(Milestone, reason)
+    reason = change_reason(reason)
     return edit_object(
         Milestone,
         milestone,
@@ -313,10 +305,6 @@ def adjust_target(
     )
     validate(adjustment)
     adjustment.save()
-    # The history row names the document; the reason column holds 100 characters (the whole
-    # document number, up to 128, is on the adjustment itself).
-    note = _("指标调整（%(doc)s）") % {"doc": doc_number}
-    if len(note) > REASON_LIMIT:
-        note = note[: REASON_LIMIT - 2] + "…）"
-    save_versioned(target, [], actor=actor, reason=note)
+    reason = clip_reason(_("指标调整（%(doc)s）") % {"doc": doc_number})  # 文号 up to 128
+    save_versioned(target, [], actor=actor, reason=reason)
     return adjustment

@@ -50,6 +50,7 @@ from targets.forms import (
 )
 from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
 from targets.owed import owed_items
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import (
     compute_allocations,
@@ -339,11 +340,18 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
                 "version": target.version,
             }
         )
-    allocations = compute_allocations(target, inputs)
+    # The one rule for figures: no sibling region's share, no actual of a sibling's target.
+    own_figures = sees_figures(request.user, target.region_id)
+    allocations = [
+        (allocation, allocation_progress)
+        for allocation, allocation_progress in compute_allocations(target, inputs)
+        if sees_figures(request.user, allocation.region_id)
+    ]
     return {
         "target": target,
         "plan": target.plan,
-        "progress": progress,
+        "progress": progress if own_figures else None,
+        "figures_hidden": not own_figures,
         "in_force": in_force,
         # the adjustment in force, with its reason (the engine's copy holds what it judges by)
         "adjustment": next(
@@ -354,7 +362,9 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         "adjust_form": adjust_form if can_change else None,
         # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
         "missing_bases": _missing_bases(
-            [(progress, target), *((p, target) for _, p in allocations)], target.plan, names
+            [(progress, target)] * own_figures + [(p, target) for _, p in allocations],
+            target.plan,
+            names,
         ),
         "milestones": [
             (m, milestone_state(m), names.get(m.region_id, ""))
@@ -368,7 +378,7 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         "bases_year": _bases_year(request.user, target),
         "history": history_entries(target),
         # The chart fetches the same series from the API; the table under it shows it as text.
-        "series": target_series(target),
+        "series": target_series(target, user=request.user),
         "reports": ProgressReport.objects.for_user(request.user)
         .filter(target=target)
         .select_related("region", "submitted_by")

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from core.evidence_views import download_url as evidence_download_url
 from core.models import Region, Unit
+from core.text import TEXT_LIMIT
 from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 
 
@@ -145,7 +146,7 @@ class TaskUpdateSerializer(serializers.ModelSerializer):
 
 class TaskUpdateWriteSerializer(serializers.Serializer):
     task = serializers.IntegerField(help_text="任务 id")
-    text = serializers.CharField(max_length=5000, help_text="进展情况")
+    text = serializers.CharField(max_length=TEXT_LIMIT, help_text="进展情况")
     percent = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100, help_text="完成百分比 0–100"
     )

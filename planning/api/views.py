@@ -6,9 +6,9 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.api import FormParser, JSONParser, MultiPartParser
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region, Unit
 from core.scope import REPORT, VIEW
@@ -144,7 +144,7 @@ class TaskUpdateViewSet(mixins.CreateModelMixin, ReadOnly):
     prefetch = ("evidence",)
     ordering = ("-created_at", "-pk")
     write_action = REPORT
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]  # core.api: text cleaned
 
     @extend_schema(
         request={

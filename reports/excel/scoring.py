@@ -56,6 +56,7 @@ from reports.models import (
 from targets.choices import Comparator, ProgressStatus
 from targets.models import Target
 from targets.rollups import StatusBoard
+from targets.scope_rules import sees_figures, with_visible_figures
 from targets.status import (
     LIGHTS,
     StatusRules,
@@ -371,7 +372,8 @@ def build_assessment(
         raise ValueError(f"unknown grouping {by!r}")
     on = on or assessment_date(year)
     rules = load_rules(plan, year)
-    targets = Target.objects.for_user(user, VIEW).filter(plan=plan)
+    # The one rule for figures (targets.scope_rules): no target set for a sibling region.
+    targets = with_visible_figures(Target.objects.for_user(user, VIEW).filter(plan=plan), user)
     board = StatusBoard([plan], on=on, targets=targets)
     builder = _ItemBuilder(board, rules, year, on)
     regions = board.inputs.regions
@@ -380,7 +382,6 @@ def build_assessment(
         builder.task_item(task) for task in builder.taskless_tasks()
     ]
     _attach_penalties(overall, rules, GROUP_BY_REGION, plan.region_id)
-    scope = scope_of(user)
     groups: list[Group] = []
     if by == GROUP_BY_REGION:
         by_region: dict[int, list[Item]] = defaultdict(list)
@@ -393,7 +394,7 @@ def build_assessment(
                         builder.target_item(target, allocation.region_id, allocation.value)
                     )
         for region_id, items in by_region.items():
-            if not scope.covers(region_id):
+            if not sees_figures(user, region_id):
                 continue
             group = Group("region", region_id, regions.names.get(region_id, ""), rules, items)
             _attach_penalties(group, rules, GROUP_BY_REGION, region_id)
@@ -570,10 +571,11 @@ class EvaluationRow:
 def build_evaluation(plan: Plan, *, user, on: datetime.date | None = None) -> list[EvaluationRow]:
     """中期评估 rows: each target of the plan the user may see, then its allocations."""
     on = on or timezone.localdate()
-    targets = Target.objects.for_user(user, VIEW).filter(plan=plan)
+    # The one rule for figures (targets.scope_rules): no target set for a sibling region, no
+    # sibling region's share.
+    targets = with_visible_figures(Target.objects.for_user(user, VIEW).filter(plan=plan), user)
     board = StatusBoard([plan], on=on, targets=targets)
     names = board.inputs.regions.names
-    scope = scope_of(user)
     rows = []
     for target in board.targets:
         progress = board.target_progress[target.pk]
@@ -589,7 +591,7 @@ def build_evaluation(plan: Plan, *, user, on: datetime.date | None = None) -> li
         for allocation in board.inputs.allocations.get(target.pk, []):
             if allocation.region_id == target.region_id:
                 continue
-            if not (scope.everything or allocation.region_id in scope.visible_region_ids):
+            if not sees_figures(user, allocation.region_id):
                 continue
             share = compute_status(
                 target, board.inputs, on=on, rules=board.rules,

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import Notice
 from core.api import TypedNumbers
 from core.evidence_views import download_url as evidence_download_url
+from core.text import TEXT_LIMIT
 from planning.api.serializers import EvidenceLinkSerializer
 from targets.choices import ProgressStatus
 from targets.models import (
@@ -170,7 +171,8 @@ class StatusSerializer(serializers.Serializer):
 class TargetSerializer(serializers.ModelSerializer):
     milestones = MilestoneBriefSerializer(many=True, read_only=True, help_text="年度目标/时间节点")
     progress = serializers.SerializerMethodField(
-        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）"
+        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）；"
+        "指标属于同级其他区划时为 null（只看本级及下级、上级区划的数据）"
     )
 
     class Meta:
@@ -189,6 +191,7 @@ class TargetSerializer(serializers.ModelSerializer):
             }
         }
 
+    @extend_schema_field(StatusSerializer(allow_null=True))
     def get_progress(self, target) -> StatusSerializer:
         progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
         return StatusSerializer(progress.as_dict()).data if progress else None
@@ -255,7 +258,7 @@ class TargetAdjustmentWriteSerializer(serializers.Serializer):
     )
     doc_number = serializers.CharField(max_length=128, help_text="调整文件的文号（必填）")
     adopted_on = serializers.DateField(help_text="调整文件的印发日期，自该日起生效")
-    reason = serializers.CharField(max_length=5000, help_text="调整理由（必填）")
+    reason = serializers.CharField(max_length=TEXT_LIMIT, help_text="调整理由（必填）")
     version = serializers.IntegerField(
         required=False, allow_null=True, help_text="目标指标的乐观锁版本号（或用 If-Match）"
     )
@@ -296,7 +299,7 @@ class ProgressReportWriteSerializer(serializers.Serializer):
         help_text="数值；可为数字或文本形式的数字",
     )  # fmt: skip
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明（需确认时填写）"
@@ -310,7 +313,7 @@ class ReportUpdateSerializer(serializers.Serializer):
         max_length=40, allow_blank=True, allow_null=True, required=False, help_text="数值"
     )
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明"
@@ -370,12 +373,20 @@ class TargetSeriesSerializer(serializers.Serializer):
     )
     target_year = serializers.IntegerField(help_text="现行目标年度（未写明时为规划末年）")
     status = serializers.ChoiceField(
-        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+        choices=ProgressStatus.choices,
+        allow_null=True,
+        help_text=STATUS_FIELDS["status"] + "（无权查看该区划数据时为 null）",
     )
     is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
+    figures_hidden = serializers.BooleanField(
+        help_text="指标属于同级其他区划：只显示计划，不显示实际值、趋势和状态"
+    )
     points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
     projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
-    regions = SeriesRegionSerializer(many=True, help_text="分解到各地时，各地的目标与实际")
+    regions = SeriesRegionSerializer(
+        many=True,
+        help_text="分解到各地时，各地的目标与实际（只含本级及下级、上级区划；不含同级其他区划）",
+    )
 
 
 class FireStatisticSerializer(serializers.ModelSerializer):

@@ -11,11 +11,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Notice
-from core.api import ETagMixin
+from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
 from core.api_schema import IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
@@ -61,6 +60,7 @@ from targets.models import (
     Target,
     TargetAdjustment,
 )
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
 
@@ -98,6 +98,8 @@ class TargetViewSet(ServiceWriteViewSet):
 
     def _with_progress(self, targets):
         # Each target is judged for its own region: no allocation is read (issue 9).
+        # A target set for a sibling region: no progress (targets.scope_rules.sees_figures).
+        targets = [t for t in targets if sees_figures(self.request.user, t.region_id)]
         inputs = load_status_inputs(targets, allocation_regions=())
         on = self._on()
         return {t.pk: compute_status(t, inputs, on=on) for t in targets}
@@ -144,7 +146,7 @@ class TargetViewSet(ServiceWriteViewSet):
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
         target = self.get_object()
-        return Response(target_series(target, on=self._on()))
+        return Response(target_series(target, user=request.user, on=self._on()))
 
     @extend_schema(
         methods=["get"],
@@ -394,9 +396,13 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
         if values.get("version") is None:
-            existing = ProgressReport.objects.filter(
-                target=target, region=region, period=values["period"]
-            ).first()
+            # Only a report the user may read is named (id, version); any other one is
+            # refused by save_report's scope check without telling that it exists.
+            existing = (
+                ProgressReport.objects.for_user(request.user, VIEW)
+                .filter(target=target, region=region, period=values["period"])
+                .first()
+            )
             if existing is not None:
                 # A create must not silently overwrite a figure someone already entered:
                 # the client edits it with PATCH and If-Match (or sends its version).

@@ -380,7 +380,7 @@ def test_the_service_refuses_an_over_long_reason_for_the_api_too(staff_nanyang, 
             nanyang, actor=staff_nanyang, version=1, changes={"title": "x"}, reason=LONG_REASON
         )
     assert refused.value.code == "invalid" and refused.value.field == "reason"
-    assert "不能超过 100 个字" in refused.value.message
+    assert "修改原因最多 100 个字" in refused.value.message
     nanyang.refresh_from_db()
     assert nanyang.version == 1
 
