@@ -483,8 +483,8 @@ class ReportRollup(models.Model):
     Derived data, kept by PostgreSQL triggers on every change of an approved figure (in the
     same transaction; ``targets/rollup_store.py`` explains the choice) and rebuilt from the
     reports with ``manage.py rebuild_rollups``. The status engine reads it instead of the raw
-    reports: a region's figure is its own (``own_value``), else the sum of every approved figure
-    below it (``below_value``) — the engine's rule, see ``targets/status.py``.
+    reports: a region's figure is its own (``own_value``), else the sum of its children's figures
+    (``below_value``), each own-else-children again — the engine's rule, ``targets/status.py``.
     """
 
     target = models.ForeignKey(
