@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.editing import DATE_WIDGET, ServiceModelForm
-from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField
+from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField, NumberField
 from core.models import Region
 from core.once import OnceFormMixin
 from core.scope import CHANGE
@@ -227,3 +227,42 @@ def _used_by(item) -> str:
         return ""
     names = "、".join(target.name for target in item.used_by)
     return _("用于计算：%(targets)s") % {"targets": names}
+
+
+class AllocationSplitForm(BootstrapFormMixin, forms.Form):
+    """「分解」: one number per region below the whole (blank removes that part), and why.
+    Parses only; ``targets.allocations.split_allocation`` checks and writes (the sum too)."""
+
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, parts=(), measure_unit: str = "", **kwargs):
+        """``parts``: (region id, name, current value or None) in display order."""
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for region_id, name, value in parts:
+            self.fields[f"region_{region_id}"] = NumberField(
+                label=name,
+                required=False,
+                min_value=0,
+                max_digits=18,
+                decimal_places=4,
+                measure_unit=measure_unit,
+                initial=value.normalize() if value is not None else None,
+                widget=forms.TextInput(
+                    attrs={
+                        "inputmode": "decimal",
+                        "autocomplete": "off",
+                        "class": "form-control split-part",
+                        "data-region": region_id,
+                    }
+                ),
+            )
+        self.fields["reason"] = reason
+        reason.widget.attrs["class"] = "form-control"
+
+    def values(self) -> dict[int, object]:
+        return {
+            int(name.removeprefix("region_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("region_")
+        }
