@@ -260,6 +260,13 @@ class AllocationSplitForm(BootstrapFormMixin, forms.Form):
         self.fields["reason"] = reason
         reason.widget.attrs["class"] = "form-control"
 
+    def add_service_error(self, error: ServiceError) -> None:
+        """The service's refusal on the form: a wrong value or the sum under the numbers."""
+        errors = error.errors if isinstance(error, InvalidInput) else {error.field: [error.message]}
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
     def values(self) -> dict[int, object]:
         return {
             int(name.removeprefix("region_")): value
