@@ -147,6 +147,11 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:target_detail": _pk("target"),
     "targets:target_edit": _pk("target"),
     "targets:target_adjust": _pk("target"),
+    "targets:allocation_split": _pk("target"),
+    "targets:allocation_split_region": lambda o: {
+        "pk": o.allocation.target_id,
+        "region_id": o.allocation.region_id,
+    },
     "targets:milestone_edit": _pk("milestone"),
     "targets:base_figures": lambda o: {"region_id": o.region.pk, "year": o.year},
     "reports:excel_preview": _pk("batch"),
