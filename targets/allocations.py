@@ -244,38 +244,45 @@ def _region_name(region_id: int, target: Target, by_region: Mapping[int, Allocat
     return by_region[region_id].region.name
 
 
+def parent_target_problem(target: Target, parent: Target | None) -> str | None:
+    """Why ``parent`` cannot be the target ``target`` implements, or None: it must be set for
+    the target's region or a region above it, and be neither the target nor one below it."""
+    if parent is None:
+        return None
+    chain, node = set(), parent
+    while node is not None and node.pk not in chain:
+        if node.pk == target.pk:
+            return _("上级指标不能是本指标或其下级指标")
+        chain.add(node.pk)
+        node = node.parent_target
+    parent_of = _parent_map()
+    above, seen = target.region_id, set()
+    while above is not None and above != parent.region_id and above not in seen:
+        seen.add(above)
+        above = parent_of.get(above)
+    if above != parent.region_id:
+        return _("上级指标的区划应为本指标区划或其上级区划")
+    return None
+
+
 @transaction.atomic
 def link_parent_target(
     target: Target, *, actor, parent: Target | None, version: int | None, reason: str
 ) -> Target:
-    """Link ``target`` under the higher-level target it implements (None unlinks): the parent
-    must be visible to the actor, set for the target's region or a region above it, and not
-    the target itself or one below it."""
+    """Link ``target`` under the higher-level target it implements (None unlinks), with a
+    reason for the history: the parent must be visible to the actor and pass
+    ``parent_target_problem``. (The edit page and the API's PATCH set it too, through
+    ``targets.upkeep.update_target``, which applies the same rule.)"""
     check_may_change(actor, target)
     target = lock_for_edit(Target, target.pk, version)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": [_("请填写理由")]}, {"reason": _("理由")})
-    if parent is not None:
-        if not allows(actor, parent, VIEW):
-            raise NotAllowed("related_out_of_scope", _("所选上级指标不在您的范围内"))
-        chain, node = set(), parent
-        while node is not None and node.pk not in chain:
-            if node.pk == target.pk:
-                raise InvalidInput.for_model(
-                    Target, {"parent_target": [_("上级指标不能是本指标或其下级指标")]}
-                )
-            chain.add(node.pk)
-            node = node.parent_target
-        parent_of = _parent_map()
-        above, seen = target.region_id, set()
-        while above is not None and above != parent.region_id and above not in seen:
-            seen.add(above)
-            above = parent_of.get(above)
-        if above != parent.region_id:
-            raise InvalidInput.for_model(
-                Target, {"parent_target": [_("上级指标的区划应为本指标区划或其上级区划")]}
-            )
+    if parent is not None and not allows(actor, parent, VIEW):
+        raise NotAllowed("related_out_of_scope", _("所选上级指标不在您的范围内"))
+    problem = parent_target_problem(target, parent)
+    if problem:
+        raise InvalidInput.for_model(Target, {"parent_target": [problem]})
     if target.parent_target_id == (parent.pk if parent else None):
         return target
     target.parent_target = parent

@@ -9,7 +9,7 @@ from core.editing import DATE_WIDGET, ServiceModelForm
 from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField, NumberField
 from core.models import Region
 from core.once import OnceFormMixin
-from core.scope import CHANGE
+from core.scope import CHANGE, VIEW
 from core.services import InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
@@ -55,19 +55,37 @@ def _regions(user, current_id: int | None):
     return queryset.order_by("level", "name")
 
 
+def _parent_targets(user, target: Target):
+    """Targets ``target`` may implement (指标分解): visible to the user, of another plan, set for
+    the target's region or one above it — and the one it has now (kept on save)."""
+    regions = [target.region_id, *(r.pk for r in target.region.ancestors())]
+    queryset = (
+        Target.objects.for_user(user, VIEW)
+        .filter(region_id__in=regions)
+        .exclude(plan_id=target.plan_id)
+    )
+    if target.parent_target_id:
+        queryset = queryset | Target.objects.filter(pk=target.parent_target_id)
+    return queryset.select_related("region", "plan").order_by("region__level", "plan", "order")
+
+
 class TargetForm(ServiceModelForm):
     class Meta(ServiceModelForm.Meta):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
             "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
-            "formula", "order", "source_text",
+            "formula", "order", "source_text", "parent_target",
         ]  # fmt: skip
         widgets = {"source_text": TEXTAREA}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plan_id = self.instance.plan_id
+        self.fields["parent_target"].queryset = _parent_targets(self.user, self.instance)
+        self.fields["parent_target"].label_from_instance = lambda t: (
+            f"{t.region.name} · {t.plan.title} · {t.name}"
+        )
         self.fields["task"].queryset = Task.objects.filter(plan_id=plan_id)
         self.fields["section"].queryset = Section.objects.filter(plan_id=plan_id)
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)

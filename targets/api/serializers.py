@@ -165,8 +165,8 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
-            "attribute", "region", "formula", "feed", "order", "source_text", "version",
-            "milestones", "progress",
+            "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
+            "version", "milestones", "progress",
         ]  # fmt: skip
         read_only_fields = ["version"]
         extra_kwargs = {
@@ -189,7 +189,7 @@ class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
             "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
-            "region", "formula", "feed", "order", "source_text", "version",
+            "region", "formula", "feed", "order", "source_text", "parent_target", "version",
         ]  # fmt: skip
         validators = []
 

@@ -401,3 +401,32 @@ def test_the_cascade_endpoint_gives_parent_children_and_levels(henan, nanyang_st
         .json()
     )
     assert below["parent"]["id"] == henan["target"].pk
+
+
+def test_the_edit_page_and_the_api_link_a_target_under_a_visible_higher_one(
+    henan, nanyang_stations, staff_nanyang
+):
+    client = client_for(staff_nanyang)
+    url = reverse("targets:target_edit", args=[nanyang_stations.pk])
+    page = client.get(url)
+    choices = list(page.context["form"].fields["parent_target"].queryset)
+    assert choices == [henan["target"]]  # 河南省's, not 南阳's own plan's targets
+    response = client.post(url, form_data(page, parent_target=str(henan["target"].pk)))
+    assert response.status_code == 302
+    nanyang_stations.refresh_from_db()
+    assert nanyang_stations.parent_target == henan["target"]
+    assert nanyang_stations.history.first().history_user == staff_nanyang
+    # The API: unlink with PATCH (If-Match), the read shows the link.
+    api = api_client_for(staff_nanyang)
+    detail = reverse("target-detail", args=[nanyang_stations.pk])
+    assert api.get(detail).json()["parent_target"] == henan["target"].pk
+    county_plan = factories.plan("neixiang-api", region=henan["neixiang"])
+    below = factories.target(county_plan, "nx-below")
+    refused = api.patch(
+        detail,
+        {"parent_target": below.pk},
+        format="json",
+        HTTP_IF_MATCH=f'"{nanyang_stations.pk}-{nanyang_stations.version}"',
+    )
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["errors"]["parent_target"]
