@@ -162,9 +162,9 @@ def split_allocation(
     by_region = {a.region_id: a for a in allocations}
     wholes = whole_regions(target.region_id, allocations, parent_of)
     if whole_region_id is None or whole_region_id == target.region_id:
-        whole_region_id, whole_value, whole_key = target.region_id, target.target_value, None
+        whole_region_id, whole_key = target.region_id, None
     elif whole_region_id in by_region:
-        whole_value, whole_key = by_region[whole_region_id].value, whole_region_id
+        whole_key = whole_region_id
     else:
         raise ServiceError("allocation_not_found", _("该区划没有这一指标的分解值，无法继续分解"))
     current_parts = {r for r, whole in wholes.items() if whole == whole_key}
@@ -193,24 +193,6 @@ def split_allocation(
             )
     if errors:
         raise InvalidInput.for_model(Allocation, errors)
-    after = {r: by_region[r].value for r in current_parts} | {
-        r: v for r, v in parsed.items() if v is not None
-    }
-    for region_id, value in parsed.items():
-        if value is None:
-            after.pop(region_id, None)
-    total = sum(after.values(), ZERO)
-    if whole_value is not None and total > whole_value:
-        raise ServiceError(
-            "allocation_sum_exceeds",
-            _("分解合计 %(total)s 超过 %(whole)s 的 %(value)s，未保存")
-            % {
-                "total": _plain(total),
-                "whole": _region_name(whole_region_id, target, by_region),
-                "value": _plain(whole_value),
-            },
-            field="value",
-        )
     for region_id, value in sorted(parsed.items()):
         existing = by_region.get(region_id)
         if value is None:
@@ -227,11 +209,30 @@ def split_allocation(
             existing.value = value
             existing._history_user, existing._change_reason = actor, reason
             existing.save(update_fields=["value"])
-    return list(
-        Allocation.objects.filter(target=target, region_id__in=list(after))
-        .select_related("region")
-        .order_by("region__name")
-    )
+    # The sums on the tree as it is now (a new part may have gathered parts that sat one level
+    # up): the whole, and every part given a value, must hold at least what is split below it.
+    # A refusal rolls the writes above back with the transaction.
+    allocations = list(Allocation.objects.filter(target=target).select_related("region"))
+    names = {a.region_id: a.region.name for a in allocations}
+    names[target.region_id] = target.region.name
+    tree = cascade_tree(target, allocations, parent_of, names)
+    checked = {whole_region_id, *(r for r, v in parsed.items() if v is not None)}
+    for node in tree.walk():
+        total = node.parts_total
+        if node.region_id in checked and node.value is not None and total is not None:
+            if total > node.value:
+                raise ServiceError(
+                    "allocation_sum_exceeds",
+                    _("分解合计 %(total)s 超过 %(whole)s 的 %(value)s，未保存")
+                    % {
+                        "total": _plain(total),
+                        "whole": node.region_name,
+                        "value": _plain(node.value),
+                    },
+                    field="value",
+                )
+    level = next(node for node in tree.walk() if node.region_id == whole_region_id)
+    return [child.allocation for child in level.children]
 
 
 def _plain(value: Decimal) -> str:

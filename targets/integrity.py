@@ -9,9 +9,10 @@ the plan text they came from. Costs a fixed number of queries, whatever the numb
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -95,22 +96,29 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     )
 
 
+def _region_parents() -> Callable[[], dict[int, int | None]]:
+    """The region tree (region → parent), read once, when the first split is checked: plans
+    without allocations cost no query for it."""
+    return functools.cache(lambda: dict(Region.objects.values_list("pk", "parent_id")))
+
+
 def check_plan_integrity(plans: QuerySet[Plan] | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    parent_of = dict(Region.objects.values_list("pk", "parent_id"))  # the levels of a split
+    parents = _region_parents()  # the levels of a split, shared by every plan
     for plan in plans_with_inputs(plans):
-        findings.extend(check_one_plan(plan, parent_of))
+        findings.extend(check_one_plan(plan, parents))
     return findings
 
 
-def check_one_plan(plan: Plan, parent_of: dict[int, int | None] | None = None) -> list[Finding]:
-    if parent_of is None:
-        parent_of = dict(Region.objects.values_list("pk", "parent_id"))
+def check_one_plan(
+    plan: Plan, parents: Callable[[], dict[int, int | None]] | None = None
+) -> list[Finding]:
+    parents = parents or _region_parents()
     targets = list(plan.targets.all())
     findings: list[Finding] = []
     for target in targets:
         findings.extend(_milestone_schedule(plan, target))
-        findings.extend(_allocation_total(plan, target, parent_of))
+        findings.extend(_allocation_total(plan, target, parents))
         findings.extend(_parent_target_share(plan, target))
     findings.extend(_baseline_plus_increment(plan, targets))
     findings.extend(_conflicting_targets(plan, targets))
@@ -142,7 +150,7 @@ def _milestone_schedule(plan: Plan, target: Target) -> Iterable[Finding]:
 
 
 def _allocation_total(
-    plan: Plan, target: Target, parent_of: dict[int, int | None]
+    plan: Plan, target: Target, parents: Callable[[], dict[int, int | None]]
 ) -> Iterable[Finding]:
     """Each level of the split (issue 17: province → city → county → town) whose parts do not
     add up to its whole: the target's value, or an allocation that is split further."""
@@ -151,7 +159,7 @@ def _allocation_total(
         return
     names = {a.region_id: a.region.name for a in allocations}
     names[target.region_id] = target.region.name
-    tree = cascade_tree(target, allocations, parent_of, names)
+    tree = cascade_tree(target, allocations, parents(), names)
     for node in tree.walk():
         if node.adds_up is not False:
             continue

@@ -32,7 +32,7 @@ def test_the_split_page_sums_as_you_type_and_the_server_checks_again(seeded, ope
     assert total.inner_text() == "25"
     assert "超过上级 1" in state.inner_text()
 
-    page.get_by_label("理由", exact=True).fill("按附件分解")
+    page.fill("#id_reason", "按附件分解")
     page.get_by_role("button", name="保存分解").click()
     page.wait_for_load_state()
     assert "超过" in page.get_by_test_id("form-error-hint").inner_text() or "超过" in (
