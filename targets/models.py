@@ -74,6 +74,17 @@ class Target(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 指标分解 (issue 17): the higher-level target this one implements (南阳's 新建消防站 under
+    # 河南省's); its allocations then continue the tree below this target's region.
+    parent_target = models.ForeignKey(
+        "self",
+        verbose_name=_("上级指标"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="child_targets",
+        help_text=_("本指标所落实的上级规划指标"),
+    )
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -87,6 +98,9 @@ class Target(models.Model):
             models.UniqueConstraint(fields=["plan", "code"], name="target_unique_code_in_plan"),
             non_negative("target_value", "target_value_non_negative"),
             non_negative("baseline_value", "target_baseline_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(parent_target=models.F("pk")), name="target_not_own_parent"
+            ),
         ]
         indexes = [models.Index(fields=["plan", "task"], name="target_plan_task_idx")]
 
@@ -483,8 +497,8 @@ class ReportRollup(models.Model):
     Derived data, kept by PostgreSQL triggers on every change of an approved figure (in the
     same transaction; ``targets/rollup_store.py`` explains the choice) and rebuilt from the
     reports with ``manage.py rebuild_rollups``. The status engine reads it instead of the raw
-    reports: a region's figure is its own (``own_value``), else the sum of every approved figure
-    below it (``below_value``) — the engine's rule, see ``targets/status.py``.
+    reports: a region's figure is its own (``own_value``), else the sum of its children's figures
+    (``below_value``), each own-else-children again — the engine's rule, ``targets/status.py``.
     """
 
     target = models.ForeignKey(

@@ -7,8 +7,8 @@ The pace behind a status is exported too, for the assessment and the figures tem
 ``pace_ratio`` (progress ÷ expected progress) and ``year_plan`` (the value planned for a year).
 
 Reported figures come from the roll-ups (``ReportRollup``, ``targets/rollup_store.py``): per
-target, period and region the region's own approved figure and the sum of every approved figure
-below it, kept in the same transaction as each approval — a few rows per target and region
+target, period and region the region's own approved figure and the sum of its children's
+figures, kept in the same transaction as each approval — a few rows per target and region
 read, instead of every raw figure of the subtree (issue 9: ≈ 11 million at national scale).
 ``load_status_inputs(..., source="raw")`` reads the raw approved reports instead and applies
 the same rule in Python; the tests compare both ways, and SQLite (development) uses it.
@@ -24,9 +24,10 @@ target value and year
 actual
     reports feed — approved figures of periods that have begun by the date. Increments (新增)
     sum them; levels, ratios and rates take the latest. A region's figure for a period is its
-    own figure when it has one, otherwise the sum of its sub-regions' figures (increments and
-    levels only: ratios are never summed). A target with a baseline also reports ``level``
-    (baseline + increments) or ``increment`` (level − baseline).
+    own figure when it has one, otherwise the sum of its children's figures, each of which is
+    again own-else-children (``effective_figure``; a city and its county both reporting count
+    once; increments and levels only: ratios are never summed). A target with a baseline also
+    reports ``level`` (baseline + increments) or ``increment`` (level − baseline).
     formula feed — ``targets.formulas`` over fire statistics, base figures and the register,
     per completed year; ``avg(...)`` averages the years. A missing input is reported, not guessed.
     station_register feed — new stations built or in service, completed between the plan's
@@ -67,6 +68,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -313,6 +315,29 @@ class _LazyRegionTree(RegionTree):
             raise AttributeError(name)
         self.fill(Region.objects.values_list("pk", "parent_id", "name"))
         return getattr(self, name)
+
+
+def effective_figure(
+    region_id: int, reported: dict[int, Any], children: dict[int, list[int]]
+) -> Decimal | None:
+    """A region's figure for one period: its own (``reported[region].value``), else the sum of
+    its children's figures, each again own-else-children; None when nothing below reported.
+    Never the sum of every figure below: a city and its county both reporting count once."""
+    values: dict[int, Decimal | None] = {}
+    stack, seen = [(region_id, False)], {region_id}
+    while stack:  # post-order without recursion: deep trees stay within the stack limit
+        current, expanded = stack.pop()
+        if current in reported:
+            values[current] = reported[current].value
+        elif not expanded:
+            stack.append((current, True))
+            kids = [kid for kid in children.get(current, ()) if kid not in seen]
+            seen.update(kids)  # a (forbidden) cycle in the tree ends here
+            stack.extend((kid, False) for kid in kids)
+        else:
+            parts = [v for kid in children.get(current, ()) if (v := values.get(kid)) is not None]
+            values[current] = sum(parts, ZERO) if parts else None
+    return values[region_id]
 
 
 def load_status_inputs(
@@ -804,22 +829,23 @@ class _Judge:
             return self._rollup_points()
         figures = [f for f in self.inputs.figures.get(self.target.pk, []) if f.starts_on <= self.on]
         own = {f.period: f for f in figures if f.region_id == self.region_id}
-        below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
-        by_period: dict[str, list[Figure]] = defaultdict(list)
+        points = [(f, f.value) for f in own.values()]
         if self.target.measure in SUMMABLE:
+            below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
+            by_period: dict[str, dict[int, Figure]] = defaultdict(dict)
             for f in figures:
                 if f.region_id in below and f.period not in own:
-                    by_period[f.period].append(f)
-        points = [(f, f.value) for f in own.values()]
-        for rows in by_period.values():
-            points.append((rows[0], sum((f.value for f in rows), ZERO)))
+                    by_period[f.period][f.region_id] = f
+            for reported in by_period.values():
+                value = effective_figure(self.region_id, reported, self.inputs.regions.children)
+                points.append((next(iter(reported.values())), value))
         self.result.is_demo = any(f.is_demo for f in figures)
         points.sort(key=lambda p: (p[0].ends_on, p[0].starts_on))
         return points
 
     def _rollup_points(self) -> list[tuple[RegionFigure, Decimal]]:
         """The same rule as ``_report_points``, on the roll-ups: own figure, else (increments
-        and levels) the sum of every figure below the region."""
+        and levels) the sum of the children's figures, each own-else-children again."""
         rows = self.inputs.rollups.get(self.target.pk, {}).get(self.region_id, [])
         summable = self.target.measure in SUMMABLE
         points = []

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.scope import CHANGE
+from core.scope import CHANGE, VIEW
 from core.services import (
     InvalidInput,
     check_may_change,
@@ -36,6 +36,7 @@ from core.services import (
 )
 from planning.models import Plan
 from planning.services import same_plan
+from targets.allocations import parent_target_problem
 from targets.choices import Feed
 from targets.formulas import FormulaError, parse_formula
 from targets.models import Milestone, Target, TargetAdjustment
@@ -43,7 +44,7 @@ from targets.models import Milestone, Target, TargetAdjustment
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",
     "target_year", "baseline_value", "baseline_year", "attribute", "region", "formula", "feed",
-    "order", "source_text",
+    "order", "source_text", "parent_target",
 )  # fmt: skip
 TARGET_CREATE_FIELDS = ("plan", "code", *TARGET_FIELDS)
 MILESTONE_FIELDS = (
@@ -51,8 +52,9 @@ MILESTONE_FIELDS = (
     "source_text",
 )  # fmt: skip
 MILESTONE_CREATE_FIELDS = ("plan", "target", "task", "code", *MILESTONE_FIELDS)
-# A target or milestone is set for a region: it must be one the actor may change.
-RELATED = {"region": CHANGE}
+# A target or milestone is set for a region: it must be one the actor may change; the target
+# a target implements (指标分解) one the actor may see.
+RELATED = {"region": CHANGE, "parent_target": VIEW}
 
 
 def change_reason(reason: str | None, default: str = "") -> str:
@@ -74,6 +76,10 @@ def _free_code(model, plan, stem: str) -> str:
 
 def _target_rules(target: Target) -> None:
     same_plan(Target, target, target.plan_id, "task", "section")
+    if target.parent_target_id:
+        problem = parent_target_problem(target, target.parent_target)
+        if problem:
+            raise invalid(Target, "parent_target", problem)
     if target.baseline_year and target.target_year and target.baseline_year > target.target_year:
         raise invalid(Target, "target_year", _("目标年度不能早于基期年度"))
     if target.feed == Feed.FORMULA and not target.formula.strip():

@@ -38,6 +38,9 @@ upkeep = [
         name="task_milestone_create",
     ),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
+    # 指标分解: the target's value among the regions below (「分解到区县」), or one row's value
+    path("<int:pk>/split/", views.allocation_split, name="allocation_split"),
+    path("<int:pk>/split/<int:region_id>/", views.allocation_split, name="allocation_split_region"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to
     # ask only for what that plan's formulas read)

@@ -32,14 +32,22 @@ from core.models import Region
 from core.numbers import plain, understood
 from core.once import once_per_form
 from core.periods import is_valid_period
+from core.regions import RegionTree
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from planning.models import Plan, Task
 from targets import bases, services, upkeep
+from targets.allocations import (
+    cascade_tree,
+    related_targets,
+    split_allocation,
+    whole_regions,
+)
 from targets.choices import Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
 from targets.forms import (
     AdjustmentForm,
+    AllocationSplitForm,
     BaseFiguresForm,
     MilestoneCreateForm,
     MilestoneUpkeepForm,
@@ -48,7 +56,14 @@ from targets.forms import (
     TargetCreateForm,
     TargetUpkeepForm,
 )
-from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
+from targets.models import (
+    Allocation,
+    Milestone,
+    ProgressReport,
+    ReportContribution,
+    Target,
+    TargetAdjustment,
+)
 from targets.owed import owed_items
 from targets.scope_rules import sees_figures
 from targets.series import target_series
@@ -320,9 +335,29 @@ def target_detail(request, pk: int):
     return render(request, "targets/target_detail.html", _target_context(request, target))
 
 
+def _cascade_context(request, target: Target, inputs, allocations, related) -> dict:
+    """指标分解 on the target page: the target it implements above, the targets implementing
+    it below, and its split as a tree, each with value, figure and light (judged from the one
+    ``inputs``: no query per row)."""
+    parent = next((t for t in related if t.pk == target.parent_target_id), None)
+    children = [t for t in related if t.parent_target_id == target.pk]
+    progress = {a.region_id: p for a, p in allocations}
+    tree = cascade_tree(
+        target, (a for a, _ in allocations), inputs.regions.parent, inputs.regions.names
+    )
+    return {
+        "parent_target": (parent, compute_status(parent, inputs)) if parent else None,
+        "child_targets": [(t, compute_status(t, inputs)) for t in children],
+        "cascade": [(node, progress.get(node.region_id)) for node in tree.walk()][1:],
+        "cascade_root": tree,
+    }
+
+
 def _target_context(request, target: Target, adjust_form: AdjustmentForm | None = None) -> dict:
     # The engine's inputs hold the milestones, allocations and adjustments too: no query per row.
-    inputs = load_status_inputs([target])
+    # The targets above and below it in the cascade (指标分解) are judged with it.
+    related = related_targets(target, request.user)
+    inputs = load_status_inputs([target, *related])
     names = inputs.regions.names
     progress = compute_status(target, inputs)
     in_force = value_in_force(target, progress.on, inputs=inputs)
@@ -374,6 +409,7 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
             (allocation, names.get(allocation.region_id, ""), allocation_progress)
             for allocation, allocation_progress in allocations
         ],
+        **_cascade_context(request, target, inputs, allocations, related),
         "can_change": can_change,
         "bases_year": _bases_year(request.user, target),
         "history": history_entries(target),
@@ -577,6 +613,72 @@ def milestone_edit(request, pk: int):
             return redirect("reports:task_detail", pk=saved.task_id)
     context = {"milestone": milestone, "form": form, "history": history_entries(milestone)}
     return _form_page(request, "targets/milestone_form.html", context, status, asked)
+
+
+# ------------------------------------------------------------ 指标分解 (issue 17)
+
+
+def allocation_split(request, pk: int, region_id: int | None = None):
+    """「分解」: split the target's value (「分解到区县」, no region) or one allocation's value (a
+    row of the split, ``region_id``) among the regions directly below it. Staff in scope;
+    the page adds the parts up as they are typed (static/targets/allocation_split.js), the
+    service checks the sum again and refuses one over the whole."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    tree = RegionTree.load()
+    allocations = list(Allocation.objects.filter(target=target))
+    by_region = {a.region_id: a for a in allocations}
+    if region_id is None or region_id == target.region_id:
+        whole_region_id, whole_value, whole_key = target.region_id, target.target_value, None
+    elif region_id in by_region:
+        whole_region_id, whole_value, whole_key = region_id, by_region[region_id].value, region_id
+    else:
+        raise Http404(_("该区划没有这一指标的分解值"))
+    wholes = whole_regions(target.region_id, allocations, tree.parent)
+    part_ids = {r for r, whole in wholes.items() if whole == whole_key}
+    part_ids |= set(tree.children.get(whole_region_id, ()))
+    parts = sorted(
+        (
+            (r, tree.names.get(r, ""), by_region[r].value if r in by_region else None)
+            for r in part_ids
+        ),
+        key=lambda part: part[1],
+    )
+    form = AllocationSplitForm(
+        request.POST if request.method == "POST" else None,
+        parts=parts,
+        measure_unit=target.measure_unit,
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                split_allocation(
+                    target,
+                    actor=request.user,
+                    whole_region_id=whole_key,
+                    values=form.values(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from None
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    _("已保存分解：%(region)s") % {"region": tree.names.get(whole_region_id, "")},
+                )
+                return redirect(reverse("targets:target_detail", args=[target.pk]) + "#cascade")
+    context = {
+        "target": target,
+        "form": form,
+        "whole_name": tree.names.get(whole_region_id, ""),
+        "whole_value": whole_value,
+        "whole_is_target": whole_key is None,
+        "has_parts": bool(parts),
+    }
+    return render(request, "targets/allocation_split.html", context, status=status)
 
 
 # ------------------------------------------------------------ base figures (基础数据)

@@ -154,6 +154,11 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:target_detail": _pk("target"),
     "targets:target_edit": _pk("target"),
     "targets:target_adjust": _pk("target"),
+    "targets:allocation_split": _pk("target"),
+    "targets:allocation_split_region": lambda o: {
+        "pk": o.allocation.target_id,
+        "region_id": o.allocation.region_id,
+    },
     "targets:milestone_edit": _pk("milestone"),
     "targets:target_create": lambda o: {"plan_id": o.plan.pk},
     "targets:milestone_create": lambda o: {"target_id": o.target.pk},

@@ -180,8 +180,8 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
-            "attribute", "region", "formula", "feed", "order", "source_text", "version",
-            "milestones", "progress",
+            "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
+            "version", "milestones", "progress",
         ]  # fmt: skip
         read_only_fields = ["version"]
         extra_kwargs = {
@@ -206,7 +206,8 @@ class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
             "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
-            "region", "formula", "feed", "order", "source_text", "version", "reason",
+            "region", "formula", "feed", "order", "source_text", "parent_target", "version",
+            "reason",
         ]  # fmt: skip
         validators = []
 
@@ -492,3 +493,63 @@ class NoticeSerializer(serializers.ModelSerializer):
         model = Notice
         fields = ["id", "level", "text", "url", "created_at", "read_at"]
         read_only_fields = fields
+
+
+class CascadeTargetSerializer(serializers.Serializer):
+    """A target above or below in the cascade (指标分解), judged by the status engine."""
+
+    id = serializers.IntegerField(help_text="指标 id")
+    code = serializers.CharField(help_text="指标编码")
+    name = serializers.CharField(help_text="指标名称")
+    plan = serializers.IntegerField(help_text="规划 id")
+    region = serializers.IntegerField(help_text="区划 id")
+    region_name = serializers.CharField(help_text="区划名称")
+    target_value = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text="目标值"
+    )
+    actual = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
+    )
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+
+
+class CascadeLevelSerializer(serializers.Serializer):
+    """One node of the split: the target itself (depth 0) or an allocation."""
+
+    region = serializers.IntegerField(help_text="区划 id")
+    region_name = serializers.CharField(help_text="区划名称")
+    whole_region = serializers.IntegerField(
+        allow_null=True, help_text="上一级（被分解者）的区划 id；目标本身为 null"
+    )
+    depth = serializers.IntegerField(help_text="层级：0 为目标本身，1 为第一级分解……")
+    value = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text="目标值或分解值"
+    )
+    parts_total = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text="下一级分解值合计（未再分解为 null）",
+    )
+    adds_up = serializers.BooleanField(
+        allow_null=True, help_text="下一级合计是否等于本级的值（无从比较时为 null）"
+    )
+    actual = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
+    )
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+
+
+class TargetCascadeSerializer(serializers.Serializer):
+    """targets.allocations.cascade_tree with the engine's figures: the target's place in the
+    cascade (指标分解)."""
+
+    target = serializers.IntegerField(help_text="指标 id")
+    on = serializers.DateField(help_text="判断日期")
+    parent = CascadeTargetSerializer(allow_null=True, help_text="本指标落实的上级指标")
+    children = CascadeTargetSerializer(many=True, help_text="落实本指标的下级指标")
+    levels = CascadeLevelSerializer(many=True, help_text="分解树，深度优先：目标本身在前")

@@ -21,6 +21,7 @@ from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
 from targets import bases, services, upkeep
+from targets.allocations import target_cascade
 from targets.api.serializers import (
     AllocationSerializer,
     BaseFigureSerializer,
@@ -37,6 +38,7 @@ from targets.api.serializers import (
     ReportUpdateSerializer,
     TargetAdjustmentSerializer,
     TargetAdjustmentWriteSerializer,
+    TargetCascadeSerializer,
     TargetSerializer,
     TargetSeriesSerializer,
     TargetWriteSerializer,
@@ -147,6 +149,17 @@ class TargetViewSet(ServiceWriteViewSet):
     def series(self, request, pk=None):
         target = self.get_object()
         return Response(target_series(target, user=request.user, on=self._on()))
+
+    @extend_schema(
+        summary="指标分解：上级指标、下级指标与分解树（各级的值、实际值与状态）",
+        parameters=[ON_PARAMETER],
+        responses={200: TargetCascadeSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def cascade(self, request, pk=None):
+        target = self.get_object()
+        data = target_cascade(target, user=request.user, on=self._on())
+        return Response(TargetCascadeSerializer(data).data)
 
     @extend_schema(
         methods=["get"],
