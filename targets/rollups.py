@@ -135,7 +135,8 @@ class StatusBoard:
         self.plans: dict[int, Plan] = {p.pk: p for p in plans}
         plan_ids = list(self.plans)
         if targets is None:
-            targets = Target.objects.filter(plan_id__in=plan_ids)
+            # Retired (停用) targets are not judged nor counted (the pages list them apart).
+            targets = Target.objects.filter(plan_id__in=plan_ids, retired_on__isnull=True)
         self.targets = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
         if tasks is None:
             tasks = Task.objects.filter(plan_id__in=plan_ids)

@@ -9,11 +9,12 @@ scale, issue 9). The dashboards now read one row per region.
 Semantics (exactly ``reports.dashboards.reporting_from_reports``, the raw path kept as the
 reference): a region owes a report-fed target's figure for a period of the target's plan when
 the target is set for the region or allocated to it (neither retired, 停用) and the period's
-year is not after the target's year (the plan's last year when the target has none). ``owed`` counts such figures;
-``draft`` / ``submitted`` / ``approved`` / ``returned`` count the reports among them by
-status; ``on_time`` and ``late`` split the submitted and approved ones with a submission time
-by the period's deadline (the first instant after the due date in ``settings.TIME_ZONE``,
-``reports.completeness.deadline``). Rows with ``owed`` = 0 are never written.
+year is not after the target's year (the plan's last year when the target has none). ``owed``
+counts such figures; ``draft`` / ``submitted`` / ``approved`` / ``returned`` count the reports
+among them by status; ``on_time`` and ``late`` split the submitted and approved ones with a
+submission time by the period's deadline (the first instant after the due date in
+``settings.TIME_ZONE``, ``reports.completeness.deadline``). Rows with ``owed`` = 0 are never
+written.
 
 How the table is kept (same choice as the roll-ups, ``targets/rollup_store.py``): PostgreSQL
 statement-level triggers, in the same transaction as the change, whatever door it came

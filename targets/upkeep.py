@@ -33,7 +33,7 @@ from core.services import (
     validate,
 )
 from planning.models import Plan
-from planning.services import same_plan
+from planning.services import check_plan_writable, same_plan
 from targets.choices import Feed
 from targets.formulas import FormulaError, parse_formula
 from targets.models import Milestone, Target, TargetAdjustment
@@ -70,6 +70,7 @@ def _target_rules(target: Target) -> None:
 
 @transaction.atomic
 def create_target(plan: Plan, *, actor, values: Mapping[str, Any]) -> Target:
+    check_plan_writable(plan)
     values = {"region": plan.region, **values, "plan": plan}
     return create_object(
         Target,
@@ -87,6 +88,7 @@ def create_target(plan: Plan, *, actor, values: Mapping[str, Any]) -> Target:
 def update_target(
     target: Target, *, actor, version: int | None, changes: Mapping[str, Any]
 ) -> Target:
+    check_plan_writable(target.plan)
     return edit_object(
         Target,
         target,
@@ -113,6 +115,7 @@ def create_milestone(*, actor, values: Mapping[str, Any]) -> Milestone:
     owner = values.get("target") or values.get("task")
     if owner is None:
         raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
+    check_plan_writable(owner.plan)
     return create_object(
         Milestone,
         actor=actor,
@@ -129,6 +132,7 @@ def create_milestone(*, actor, values: Mapping[str, Any]) -> Milestone:
 def update_milestone(
     milestone: Milestone, *, actor, version: int | None, changes: Mapping[str, Any]
 ) -> Milestone:
+    check_plan_writable(milestone.plan)
     return edit_object(
         Milestone,
         milestone,
@@ -226,6 +230,7 @@ def adjust_target(
     so one adopted before the latest is refused: a wrong adjustment is reversed by a new one.
     """
     check_may_change(actor, target)
+    check_plan_writable(target.plan)
     target = lock_for_edit(Target, target.pk, version)
     latest = TargetAdjustment.objects.filter(target=target).order_by("-adopted_on", "-pk").first()
     current_value = latest.new_value if latest else target.target_value

@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('planning', '0006_region_unit_evidence_moved_to_core'),
+        ("planning", "0006_region_unit_evidence_moved_to_core"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalplan',
-            name='archived_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='归档日期'),
+            model_name="historicalplan",
+            name="archived_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="归档日期"),
         ),
         migrations.AddField(
-            model_name='historicalsection',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="historicalsection",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='historicaltask',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="historicaltask",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='archived_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='归档日期'),
+            model_name="plan",
+            name="archived_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="归档日期"),
         ),
         migrations.AddField(
-            model_name='section',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="section",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='task',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="task",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
     ]

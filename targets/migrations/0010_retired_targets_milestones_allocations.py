@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('targets', '0009_base_figures_versions_chinese_keys'),
+        ("targets", "0009_base_figures_versions_chinese_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='allocation',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="allocation",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='historicalallocation',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="historicalallocation",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='historicalmilestone',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="historicalmilestone",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='historicaltarget',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="historicaltarget",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='milestone',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="milestone",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
         migrations.AddField(
-            model_name='target',
-            name='retired_on',
-            field=models.DateField(blank=True, editable=False, null=True, verbose_name='停用日期'),
+            model_name="target",
+            name="retired_on",
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="停用日期"),
         ),
     ]
