@@ -35,7 +35,8 @@ from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from planning.models import Plan
-from targets import bases, services, upkeep
+from planning.views import lifecycle_action
+from targets import bases, retire, services, upkeep
 from targets.choices import Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
 from targets.forms import (
@@ -46,7 +47,14 @@ from targets.forms import (
     ReportForm,
     TargetForm,
 )
-from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
+from targets.models import (
+    Allocation,
+    Milestone,
+    ProgressReport,
+    ReportContribution,
+    Target,
+    TargetAdjustment,
+)
 from targets.owed import owed_items
 from targets.series import target_series
 from targets.status import (
@@ -623,3 +631,76 @@ def base_figures(request, region_id: int, year: int):
 def _nearby_years(year: int) -> list[int]:
     last = timezone.localdate().year
     return [y for y in range(year - 2, year + 3) if bases.FIRST_YEAR <= y <= last]
+
+
+# ------------------------------------------------------------ 停用 / 恢复 / 删除 (POST)
+
+PART_SERVICES = {
+    Target: {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    },
+    Milestone: {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    },
+}
+
+
+@require_POST
+def target_action(request, pk: int, action: str):
+    target = editable_or_404(request, Target.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Target][action]
+    return lifecycle_action(
+        request,
+        target,
+        action,
+        lambda version, reason: service(target, actor=request.user, version=version, reason=reason),
+        back=reverse("targets:target_edit", args=[pk]),
+        after_delete=reverse("reports:plan_detail", args=[target.plan_id]),
+    )
+
+
+@require_POST
+def milestone_action(request, pk: int, action: str):
+    milestone = editable_or_404(request, Milestone.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Milestone][action]
+    owner = (
+        reverse("targets:target_detail", args=[milestone.target_id])
+        if milestone.target_id
+        else reverse("reports:task_detail", args=[milestone.task_id])
+    )
+    return lifecycle_action(
+        request,
+        milestone,
+        action,
+        lambda version, reason: service(
+            milestone, actor=request.user, version=version, reason=reason
+        ),
+        back=reverse("targets:milestone_edit", args=[pk]),
+        after_delete=owner,
+    )
+
+
+@require_POST
+def allocation_action(request, pk: int, action: str):
+    allocation = editable_or_404(
+        request, Allocation.objects.select_related("target__plan", "region"), pk
+    )
+    services_by_action = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    back = reverse("targets:target_detail", args=[allocation.target_id])
+    return lifecycle_action(
+        request,
+        allocation,
+        action,
+        lambda version, reason: services_by_action[action](
+            allocation, actor=request.user, reason=reason
+        ),
+        back=back,
+    )
