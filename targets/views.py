@@ -346,7 +346,14 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
             }
         )
     allocations = compute_allocations(target, inputs)
+    # The engine judges live allocations only; retired ones are listed apart, struck through.
+    retired_allocations = list(
+        Allocation.objects.filter(target=target, retired_on__isnull=False)
+        .select_related("region")
+        .order_by("region__name")
+    )
     return {
+        "retired_allocations": retired_allocations,
         "target": target,
         "plan": target.plan,
         "progress": progress,

@@ -18,6 +18,8 @@ from planning.models import Plan, Task
 from targets import retire, services, tally_store, upkeep
 from targets.models import Allocation, Milestone, ProgressReport, ReportingTally, Target
 from targets.owed import owed_items, owing_q, owing_regions
+from tests.api import client_for as api_client
+from tests.api import error_code, if_match
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +184,7 @@ def test_a_retired_allocation_frees_its_region_only(
     assert tally_store.tally_matches_reports() == []
     with pytest.raises(ServiceError) as refused:
         report_nanzhao(liaison_nanzhao, stations, nanzhao)
-    assert refused.value.code == "region_not_owed"
+    assert refused.value.code in ("out_of_scope", "region_not_owed")  # no longer owes it
     assert allocation.history.first().history_user == staff_nanyang
 
 
@@ -248,14 +250,16 @@ def test_an_archived_plan_refuses_page_and_api_writes(archived, stations, staff_
     client = client_for(staff_nanyang)
     page = client.post(reverse("targets:target_action", args=[stations.pk, "retire"]), follow=True)
     assert "已归档" in page.content.decode()
-    api = client.patch(
-        reverse("api:target-detail", args=[stations.pk]),
-        {"name": "改名"},
-        content_type="application/json",
-        headers={"If-Match": f'"{stations.version}"'},
-    )
-    assert api.status_code == 400
-    assert api.json()["code"] == "plan_archived"
+    api = api_client(staff_nanyang)
+    url = f"/api/v1/targets/{stations.pk}/"
+    for response in (
+        api.patch(url, {"name": "改名"}, format="json", **if_match(stations)),
+        api.post(url + "retire/", {}, format="json", **if_match(stations)),
+        api.delete(url, **if_match(stations)),
+    ):
+        assert response.status_code == 400
+        assert error_code(response) == "plan_archived"
+    assert Target.objects.get(pk=stations.pk).retired_on is None
 
 
 def test_only_an_admin_unarchives(archived, staff_nanyang):
@@ -275,3 +279,97 @@ def test_a_plan_still_running_cannot_be_archived(seeded, staff_nanyang):
     with pytest.raises(ServiceError) as refused:
         planning_services.archive_plan(plan, actor=staff_nanyang, version=plan.version)
     assert refused.value.code == "plan_not_over"
+
+
+# ------------------------------------------------------------------------------ the API
+
+
+def test_the_api_retires_restores_and_refuses_deleting_with_the_same_codes(
+    open_2024, stations, nanzhao, liaison_nanzhao, staff_nanyang
+):
+    report_nanzhao(liaison_nanzhao, stations, nanzhao)
+    api = api_client(staff_nanyang)
+    url = f"/api/v1/targets/{stations.pk}/"
+
+    refused = api.delete(url, **if_match(stations))
+    assert refused.status_code == 400
+    assert error_code(refused) == "has_attachments"
+    assert "停用" in refused.json()["message"]
+    assert api.delete(url).status_code == 428  # no version: nothing checked, nothing deleted
+
+    retired = api.post(url + "retire/", {"reason": "合并"}, format="json", **if_match(stations))
+    assert retired.status_code == 200, retired.content
+    assert retired.json()["retired_on"] is not None
+    restored = api.post(url + "restore/", {}, format="json", **if_match(stations))
+    assert restored.status_code == 200
+    assert restored.json()["retired_on"] is None
+    assert api_client(liaison_nanzhao).post(url + "retire/", {}, format="json").status_code == 403
+
+
+def test_the_api_deletes_an_empty_milestone(seeded, staff_lianzhou):
+    milestone = Milestone.objects.get(target__code="t-hydrants", due_on=datetime.date(2022, 12, 31))
+    response = api_client(staff_lianzhou).delete(
+        f"/api/v1/milestones/{milestone.pk}/", **if_match(milestone)
+    )
+    assert response.status_code == 204
+    assert not Milestone.objects.filter(pk=milestone.pk).exists()
+
+
+def test_the_api_archives_a_plan(seeded, staff_nanyang):
+    plan = Plan.objects.get(code=NANYANG)
+    response = api_client(staff_nanyang).post(
+        f"/api/v1/plans/{plan.pk}/archive/", {}, format="json", **if_match(plan)
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["archived_on"] is not None
+    again = api_client(staff_nanyang).post(
+        f"/api/v1/plans/{plan.pk}/unarchive/", {}, format="json", **if_match(plan)
+    )
+    assert again.status_code == 403
+    assert error_code(again) == "admin_only"
+
+
+# ------------------------------------------------------------------------------ the admin
+
+
+def test_the_admin_refuses_deleting_what_the_services_refuse(
+    client, open_2024, stations, nanzhao, liaison_nanzhao, staff_user
+):
+    report_nanzhao(liaison_nanzhao, stations, nanzhao)
+    client.force_login(staff_user)
+    url = reverse("admin:targets_target_delete", args=[stations.pk])
+    response = client.post(url, {"post": "yes"}, follow=True)
+    assert Target.objects.filter(pk=stations.pk).exists()
+    task = stations.task
+    response = client.post(
+        reverse("admin:planning_task_delete", args=[task.pk]), {"post": "yes"}, follow=True
+    )
+    assert response.status_code in (200, 403)
+    assert Task.objects.filter(pk=task.pk).exists()
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+def test_the_plan_page_lists_retired_parts_struck_through_without_more_queries(
+    client, seeded, stations, staff_nanyang, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("reports:plan_detail", args=[stations.plan_id])
+    client.force_login(staff_nanyang)
+    client.get(url)  # warm caches (scope, sessions)
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(url).status_code == 200
+    retire.retire_target(stations, actor=staff_nanyang, version=stations.version)
+    task = Task.objects.filter(plan=stations.plan).last()
+    planning_services.retire_task(task, actor=staff_nanyang, version=task.version)
+
+    with CaptureQueriesContext(connection) as after:
+        page = client.get(url)
+
+    body = page.content.decode()
+    assert f"<del>{stations.name}</del>" in body
+    assert "<del>" in body.split(task.title)[0][-200:] or f"{task.title}</del>" in body
+    assert len(after) == len(before)
