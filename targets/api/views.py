@@ -236,6 +236,7 @@ class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, R
         "delete": retire.delete_allocation,
     }
     versioned = False
+    write_action = "change"
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def _respond(self, obj, code=status.HTTP_200_OK):

@@ -8,7 +8,9 @@ Every seed plan ends in 2025 or earlier, so each may be archived (today is after
 import datetime
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.models import Region
@@ -352,11 +354,8 @@ def test_the_admin_refuses_deleting_what_the_services_refuse(
 
 
 def test_the_plan_page_lists_retired_parts_struck_through_without_more_queries(
-    client, seeded, stations, staff_nanyang, django_assert_num_queries
+    client, seeded, stations, staff_nanyang
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     url = reverse("reports:plan_detail", args=[stations.plan_id])
     client.force_login(staff_nanyang)
     client.get(url)  # warm caches (scope, sessions)
@@ -373,3 +372,15 @@ def test_the_plan_page_lists_retired_parts_struck_through_without_more_queries(
     assert f"<del>{stations.name}</del>" in body
     assert "<del>" in body.split(task.title)[0][-200:] or f"{task.title}</del>" in body
     assert len(after) == len(before)
+
+
+def test_the_api_retires_an_allocation_without_a_version(seeded, stations, nanzhao, staff_nanyang):
+    allocation = Allocation.objects.get(target=stations, region=nanzhao)
+    url = f"/api/v1/allocations/{allocation.pk}/"
+    response = api_client(staff_nanyang).post(url + "retire/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["retired_on"] is not None
+    deleted = api_client(staff_nanyang).delete(url)
+    assert deleted.status_code == 204  # no figures of 南召县 for it: nothing attached
+    assert not Allocation.objects.filter(pk=allocation.pk).exists()
+    assert Allocation.history.filter(id=allocation.pk, history_type="-").exists()
