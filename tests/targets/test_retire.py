@@ -23,6 +23,7 @@ from targets.owed import owed_items, owing_q, owing_regions
 from tests.api import client_for as api_client
 from tests.api import error_code, if_match
 from tests.conftest import make_user
+from tests.planning.editing import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -384,3 +385,82 @@ def test_the_api_retires_an_allocation_without_a_version(seeded, stations, nanzh
     assert deleted.status_code == 204  # no figures of 南召县 for it: nothing attached
     assert not Allocation.objects.filter(pk=allocation.pk).exists()
     assert Allocation.history.filter(id=allocation.pk, history_type="-").exists()
+
+
+def test_the_edit_pages_offer_retire_delete_and_archive(seeded, stations, staff_nanyang):
+    client = client_for(staff_nanyang)
+    task = Task.objects.filter(plan=stations.plan).first()
+    section = task.section or stations.plan.sections.first()
+    milestone = Milestone.objects.filter(plan=stations.plan).first()
+    pages = {
+        reverse("planning:section_edit", args=[section.pk]): "planning:section_action",
+        reverse("planning:task_edit", args=[task.pk]): "planning:task_action",
+        reverse("targets:target_edit", args=[stations.pk]): "targets:target_action",
+        reverse("targets:milestone_edit", args=[milestone.pk]): "targets:milestone_action",
+    }
+    objects = [section, task, stations, milestone]
+    for (url, action), obj in zip(pages.items(), objects, strict=True):
+        body = client.get(url).content.decode()
+        assert "确认停用" in body and "确认删除" in body, url
+        assert reverse(action, args=[obj.pk, "retire"]) in body
+    plan_page = client.get(reverse("planning:plan_edit", args=[stations.plan_id]))
+    assert reverse("planning:plan_archive", args=[stations.plan_id, "archive"]) in (
+        plan_page.content.decode()
+    )
+
+
+def test_a_section_is_retired_and_restored_from_its_page(seeded, stations, staff_nanyang):
+    client = client_for(staff_nanyang)
+    section = stations.plan.sections.order_by("pk").first()
+    retire_url = reverse("planning:section_action", args=[section.pk, "retire"])
+
+    page = client.post(retire_url, {"version": section.version, "reason": "并入他章"}, follow=True)
+
+    section.refresh_from_db()
+    assert section.retired_on is not None
+    assert "已停用" in page.content.decode() and "恢复" in page.content.decode()
+    assert section.history.first().history_change_reason == "并入他章"
+    plan_page = client.get(reverse("reports:plan_detail", args=[stations.plan_id]))
+    assert f"<del>{section.number} {section.title}</del>" in plan_page.content.decode()
+
+    stale = client.post(
+        reverse("planning:section_action", args=[section.pk, "restore"]),
+        {"version": section.version - 1},
+        follow=True,
+    )
+    assert "已被他人修改" in stale.content.decode()
+    client.post(
+        reverse("planning:section_action", args=[section.pk, "restore"]),
+        {"version": section.version},
+    )
+    section.refresh_from_db()
+    assert section.retired_on is None
+
+
+def test_a_liaison_cannot_retire(seeded, stations, liaison_nanzhao):
+    response = client_for(liaison_nanzhao).post(
+        reverse("targets:target_action", args=[stations.pk, "retire"]),
+        {"version": stations.version},
+    )
+    assert response.status_code == 403
+    stations.refresh_from_db()
+    assert stations.retired_on is None
+
+
+def test_archiving_from_the_plan_page_makes_the_pages_read_only(seeded, stations, staff_nanyang):
+    client = client_for(staff_nanyang)
+    plan = stations.plan
+    client.post(
+        reverse("planning:plan_archive", args=[plan.pk, "archive"]), {"version": plan.version}
+    )
+    plan.refresh_from_db()
+    assert plan.archived_on is not None
+    assert "已归档" in client.get(reverse("reports:plan_detail", args=[plan.pk])).content.decode()
+    edit_url = reverse("targets:target_edit", args=[stations.pk])
+    loaded = client.get(edit_url)
+    edit = loaded.content.decode()
+    assert "所属规划已归档" in edit and "确认删除" not in edit
+    saved = client.post(edit_url, form_data(loaded, name="改名"))
+    assert saved.status_code == 400
+    assert "已归档" in saved.content.decode()
+    assert Target.objects.get(pk=stations.pk).name == stations.name
