@@ -346,14 +346,19 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
             }
         )
     allocations = compute_allocations(target, inputs)
-    # The engine judges live allocations only; retired ones are listed apart, struck through.
+    # The engine judges live allocations and milestones only; retired ones are listed apart,
+    # struck through.
     retired_allocations = list(
         Allocation.objects.filter(target=target, retired_on__isnull=False)
         .select_related("region")
         .order_by("region__name")
     )
+    retired_milestones = list(
+        Milestone.objects.filter(target=target, retired_on__isnull=False).order_by("due_on", "pk")
+    )
     return {
         "retired_allocations": retired_allocations,
+        "retired_milestones": retired_milestones,
         "target": target,
         "plan": target.plan,
         "progress": progress,

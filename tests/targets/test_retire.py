@@ -464,3 +464,18 @@ def test_archiving_from_the_plan_page_makes_the_pages_read_only(seeded, stations
     assert saved.status_code == 400
     assert "已归档" in saved.content.decode()
     assert Target.objects.get(pk=stations.pk).name == stations.name
+
+
+def test_a_retired_milestone_leaves_the_schedule_and_is_listed_struck_through(
+    seeded, staff_lianzhou
+):
+    milestone = Milestone.objects.get(target__code="t-hydrants", due_on=datetime.date(2022, 12, 31))
+    retire.retire_milestone(milestone, actor=staff_lianzhou, version=milestone.version)
+
+    page = client_for(staff_lianzhou).get(
+        reverse("targets:target_detail", args=[milestone.target_id])
+    )
+    assert milestone.pk not in [m.pk for m, _, _ in page.context["milestones"]]
+    assert len(page.context["milestones"]) == 4  # of 20/30/40/50/50
+    assert [m.pk for m in page.context["retired_milestones"]] == [milestone.pk]
+    assert 'data-testid="retired-milestones"' in page.content.decode()
