@@ -42,6 +42,9 @@ class Plan(models.Model):
     )
     source_file = models.CharField(_("来源文件"), max_length=255, blank=True)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 归档: the plan is read-only (planning.services.check_plan_writable); who and why are in
+    # its history row.
+    archived_on = models.DateField(_("归档日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -118,6 +121,9 @@ class Section(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -161,6 +167,9 @@ class Task(models.Model):
         Unit, through="TaskAssignment", verbose_name=_("责任单位"), related_name="tasks"
     )
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()

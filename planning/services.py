@@ -24,9 +24,11 @@ from itertools import pairwise
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.choices import Role
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Region, Unit
 from core.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
@@ -43,7 +45,7 @@ from core.services import (
     save_versioned,
 )
 from core.text import TEXT_LIMIT
-from planning.choices import AssignmentRole
+from planning.choices import AssignmentRole, PlanStatus
 from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
 PLAN_FIELDS = (
@@ -72,6 +74,199 @@ def same_plan(model: type[models.Model], obj, plan_id: int, *names: str) -> None
                 name,
                 _("“%(related)s”不属于本规划，请从本规划中选择") % {"related": related},
             )
+
+
+# ------------------------------------------------------------------- archived plans (归档)
+
+
+def check_plan_writable(plan: Plan) -> None:
+    """The one check every write to a plan or its parts makes (sections, tasks, progress
+    notes here; targets, milestones, allocations, figures, periods and adjustments in
+    targets): an archived plan is read-only (code ``plan_archived``)."""
+    if plan.archived_on is not None:
+        raise ServiceError(
+            "plan_archived",
+            _(
+                "规划“%(plan)s”已于 %(date)s 归档，只能查看，不能修改；"
+                "如需修改请联系系统管理员取消归档"
+            )
+            % {"plan": plan.title, "date": f"{plan.archived_on:%Y-%m-%d}"},
+        )
+
+
+def may_archive(plan: Plan, on=None) -> bool:
+    """A plan may be archived once its period is over (its last year before this year) or
+    it is marked closed (已结束)."""
+    on = on or timezone.localdate()
+    return plan.end_year < on.year or plan.status == PlanStatus.CLOSED
+
+
+@transaction.atomic
+def archive_plan(plan: Plan, *, actor, version: int | None, reason: str = "") -> Plan:
+    """归档: the plan and all its parts become read-only (staff in scope)."""
+    check_may_change(actor, plan)
+    plan = lock_for_edit(Plan, plan.pk, version)
+    if plan.archived_on is not None:
+        raise ServiceError("already_archived", _("该规划已归档"))
+    if not may_archive(plan):
+        raise ServiceError(
+            "plan_not_over",
+            _("规划期至 %(year)s 年，尚未结束，不能归档（可先将状态改为“已结束”）")
+            % {"year": plan.end_year},
+        )
+    plan.archived_on = timezone.localdate()
+    save_versioned(plan, ["archived_on"], actor=actor, reason=reason or _("归档"))
+    return plan
+
+
+@transaction.atomic
+def unarchive_plan(plan: Plan, *, actor, version: int | None, reason: str = "") -> Plan:
+    """取消归档: system administrators only."""
+    check_may_change(actor, plan)
+    scope = scope_of(actor)
+    if not (scope.everything or scope.role == Role.ADMIN):
+        raise NotAllowed("admin_only", _("只有系统管理员可以取消归档"))
+    plan = lock_for_edit(Plan, plan.pk, version)
+    if plan.archived_on is None:
+        raise ServiceError("not_archived", _("该规划未归档"))
+    plan.archived_on = None
+    save_versioned(plan, ["archived_on"], actor=actor, reason=reason or _("取消归档"))
+    return plan
+
+
+# -------------------------------------------------------- retire (停用), restore, delete
+#
+# One rule for sections, tasks, targets, milestones and allocations: a part that anything
+# points at (figures, progress notes, adjustments, children …) is never deleted, only
+# retired — kept with its history and figures, hidden from reporting and shown struck
+# through; a part nothing points at may be deleted, the deletion recorded in its history.
+# targets.retire applies the same functions to its models.
+
+
+def attachments(obj: models.Model, *, parts: Sequence[str] = ()) -> list[tuple[str, int]]:
+    """What points at ``obj``: (what, how many) for every relation with rows, except its own
+    ``parts`` (accessor names of rows deleted with it, e.g. a task's unit assignments) and
+    derived or history rows (relations without a reverse name, ``related_name="+"``). Read
+    from the model's relations, so a layer above (targets' figures) is found without being
+    imported. One query per relation."""
+    found = []
+    for relation in obj._meta.related_objects:
+        if relation.hidden or relation.get_accessor_name() in parts:
+            continue
+        if relation.many_to_many:
+            count = getattr(obj, relation.get_accessor_name()).count()
+        else:
+            count = relation.related_model._base_manager.filter(
+                **{relation.field.name: obj}
+            ).count()
+        if count:
+            found.append((str(relation.related_model._meta.verbose_name), count))
+    return found
+
+
+def has_attachments_error(obj: models.Model, found: Sequence[tuple[str, int]]) -> ServiceError:
+    what = "、".join(
+        _("%(count)s 条%(what)s") % {"count": count, "what": name} for name, count in found
+    )
+    return ServiceError(
+        "has_attachments",
+        _(
+            "“%(name)s”已有%(what)s，不能删除。可以改为“停用”："
+            "保留历史和数据，不再填报，在页面上以删除线显示。"
+        )
+        % {"name": obj, "what": what},
+    )
+
+
+def _plan_of(obj: models.Model) -> Plan:
+    return obj if isinstance(obj, Plan) else obj.plan
+
+
+def set_retired(
+    obj: models.Model, *, actor, version: int | None, retired: bool, reason: str = "", plan=None
+) -> models.Model:
+    """停用 (``retired``) or 恢复 ``obj`` (call inside ``transaction.atomic``): scope, the
+    plan not archived, the version the user saw, a history row with the reason."""
+    check_may_change(actor, obj)
+    check_plan_writable(plan or _plan_of(obj))
+    model = type(obj)
+    if hasattr(obj, "version"):
+        obj = lock_for_edit(model, obj.pk, version)
+    else:
+        obj = model._default_manager.select_for_update().get(pk=obj.pk)
+    if retired and obj.retired_on is not None:
+        raise ServiceError("already_retired", _("“%(name)s”已停用") % {"name": obj})
+    if not retired and obj.retired_on is None:
+        raise ServiceError("not_retired", _("“%(name)s”未停用") % {"name": obj})
+    obj.retired_on = timezone.localdate() if retired else None
+    reason = reason or (_("停用") if retired else _("恢复"))
+    if hasattr(obj, "version"):
+        save_versioned(obj, ["retired_on"], actor=actor, reason=reason)
+    else:
+        obj._history_user, obj._change_reason = actor, reason
+        obj.save(update_fields=["retired_on"])
+    return obj
+
+
+def delete_part(
+    obj: models.Model,
+    *,
+    actor,
+    version: int | None,
+    parts: Sequence[str] = (),
+    extra: Sequence[tuple[str, int]] = (),
+    reason: str = "",
+    plan=None,
+) -> None:
+    """Delete ``obj`` when nothing is attached (``attachments`` plus ``extra``, what the
+    caller knows of), else refuse with code ``has_attachments`` naming what is and offering
+    停用. The deletion leaves a history row (django-simple-history) with the reason."""
+    check_may_change(actor, obj)
+    check_plan_writable(plan or _plan_of(obj))
+    model = type(obj)
+    if hasattr(obj, "version"):
+        obj = lock_for_edit(model, obj.pk, version)
+    else:
+        obj = model._default_manager.select_for_update().get(pk=obj.pk)
+    found = [*attachments(obj, parts=parts), *extra]
+    if found:
+        raise has_attachments_error(obj, found)
+    obj._history_user, obj._change_reason = actor, reason or _("删除")
+    for name in parts:  # its own rows, deleted with it, each with a history row
+        for row in getattr(obj, name).all():
+            row._history_user, row._change_reason = actor, obj._change_reason
+            row.delete()
+    obj.delete()
+
+
+@transaction.atomic
+def retire_section(section: Section, *, actor, version: int | None, reason: str = "") -> Section:
+    return set_retired(section, actor=actor, version=version, retired=True, reason=reason)
+
+
+@transaction.atomic
+def restore_section(section: Section, *, actor, version: int | None, reason: str = "") -> Section:
+    return set_retired(section, actor=actor, version=version, retired=False, reason=reason)
+
+
+@transaction.atomic
+def delete_section(section: Section, *, actor, version: int | None, reason: str = "") -> None:
+    delete_part(section, actor=actor, version=version, reason=reason)
+
+
+@transaction.atomic
+def retire_task(task: Task, *, actor, version: int | None, reason: str = "") -> Task:
+    return set_retired(task, actor=actor, version=version, retired=True, reason=reason)
+
+
+@transaction.atomic
+def restore_task(task: Task, *, actor, version: int | None, reason: str = "") -> Task:
+    return set_retired(task, actor=actor, version=version, retired=False, reason=reason)
+
+
+@transaction.atomic
+def delete_task(task: Task, *, actor, version: int | None, reason: str = "") -> None:
+    delete_part(task, actor=actor, version=version, parts=("assignments",), reason=reason)
 
 
 # ------------------------------------------------------------------------------ plans
@@ -104,6 +299,7 @@ def create_plan(*, actor, values: Mapping[str, Any], reason: str = "") -> Plan:
 def update_plan(
     plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
 ) -> Plan:
+    check_plan_writable(plan)
     return edit_object(
         Plan,
         plan,
@@ -131,6 +327,7 @@ def _stage_rules(stage: Stage) -> None:
 @transaction.atomic
 def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Stage:
     """A new implementation stage (实施阶段) of ``plan``; without ``order`` it comes last."""
+    check_plan_writable(plan)
     reason = checked_reason(reason) or ""
     values = dict(values)
     if values.get("order") is None:
@@ -151,6 +348,7 @@ def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = 
 def update_stage(
     stage: Stage, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
 ) -> Stage:
+    check_plan_writable(stage.plan)
     return edit_object(
         Stage,
         stage,
@@ -181,6 +379,7 @@ def create_section(plan: Plan, *, actor, values: Mapping[str, Any], reason: str 
     """A new section (章节) of ``plan``. Without ``order`` it comes last under its parent and
     the plan's sections are numbered again in tree order; without ``code`` it gets the next
     free ``s<n>``."""
+    check_plan_writable(plan)
     reason = checked_reason(reason) or ""
     values = dict(values)
     if not values.get("code"):
@@ -219,6 +418,7 @@ def update_section(
     changes: Mapping[str, Any],
     reason: str = "",
 ) -> Section:
+    check_plan_writable(section.plan)
     return edit_object(
         Section,
         section,
@@ -253,6 +453,7 @@ def move_section(
     seed loader numbers them), in this transaction; each section whose order or parent changed
     gets a history record (the moved one with the user's reason).
     """
+    check_plan_writable(section.plan)
     reason = checked_reason(reason) or ""
     try:
         move = Move(move)
@@ -385,6 +586,7 @@ def create_task(
     """A new task (重点任务) with its lead and support units. Without ``order`` it comes after
     the plan's last task (last in its section); without ``code`` it gets the next free
     ``t<n>``."""
+    check_plan_writable(plan)
     reason = checked_reason(reason) or ""
     values = dict(values)
     if values.get("order") is None:
@@ -418,6 +620,7 @@ def update_task(
 ) -> Task:
     """Change a task and, when ``lead_units``/``support_units`` are given, its units, in one
     transaction and one version step."""
+    check_plan_writable(task.plan)
 
     def assignments(locked: Task) -> str:
         if lead_units is None and support_units is None:
@@ -589,6 +792,9 @@ def post_task_update(
     require(actor, REPORT)
     if not may_post_update(actor, task):
         raise NotAllowed("out_of_scope", _("该任务不在您的填报范围内"))
+    check_plan_writable(task.plan)
+    if task.retired_on is not None:
+        raise ServiceError("retired", _("该任务已停用，不再填写进展"))
     text = (text or "").strip()
     if not text:
         raise invalid(TaskUpdate, "text", _("请填写进展情况"))

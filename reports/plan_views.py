@@ -229,6 +229,7 @@ def plan_detail(request, pk: int):
     context = {
         "plan": plan,
         "nodes": plan_tree(sections, board, keep),
+        "retired_targets": board.retired_targets,
         "filterset": filterset,
         "matching_tasks": len(keep.task_ids) if keep.active else None,
         "summary": summary,
@@ -275,6 +276,7 @@ def _task_context(request, task: Task, update_form: TaskUpdateForm) -> dict:
         "lead": [a.unit for a in assignments if a.role == AssignmentRole.LEAD],
         "support": [a.unit for a in assignments if a.role == AssignmentRole.SUPPORT],
         "targets": [(t, board.target_progress[t.pk]) for t in board.targets],
+        "retired_targets": board.retired_targets,
         "milestones": [
             (m, board.task_progress[task.pk].milestone_states[m.pk])
             for m in board.task_milestones[task.pk]

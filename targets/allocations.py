@@ -39,6 +39,7 @@ from core.services import (
     save_versioned,
     validate,
 )
+from planning.services import check_plan_writable
 from targets.models import Allocation, Target
 from targets.status import compute_allocations, compute_status, load_status_inputs
 
@@ -153,6 +154,7 @@ def split_allocation(
     whole. The target row is locked for the transaction: two splits of one target run one
     after the other, each checking the sum the other left."""
     check_may_change(actor, target)
+    check_plan_writable(target.plan)
     target = Target.objects.select_for_update().select_related("region").get(pk=target.pk)
     reason = (reason or "").strip()
     if not reason:
@@ -211,8 +213,11 @@ def split_allocation(
             existing.save(update_fields=["value"])
     # The sums on the tree as it is now (a new part may have gathered parts that sat one level
     # up): the whole, and every part given a value, must hold at least what is split below it.
-    # A refusal rolls the writes above back with the transaction.
-    allocations = list(Allocation.objects.filter(target=target).select_related("region"))
+    # A refusal rolls the writes above back with the transaction. Retired parts (停用) no
+    # longer count.
+    allocations = list(
+        Allocation.objects.filter(target=target, retired_on__isnull=True).select_related("region")
+    )
     names = {a.region_id: a.region.name for a in allocations}
     names[target.region_id] = target.region.name
     tree = cascade_tree(target, allocations, parent_of, names)
@@ -275,6 +280,7 @@ def link_parent_target(
     ``parent_target_problem``. (The edit page and the API's PATCH set it too, through
     ``targets.upkeep.update_target``, which applies the same rule.)"""
     check_may_change(actor, target)
+    check_plan_writable(target.plan)
     target = lock_for_edit(Target, target.pk, version)
     reason = (reason or "").strip()
     if not reason:

@@ -154,7 +154,7 @@ def _allocation_total(
 ) -> Iterable[Finding]:
     """Each level of the split (issue 17: province → city → county → town) whose parts do not
     add up to its whole: the target's value, or an allocation that is split further."""
-    allocations = list(target.allocations.all())
+    allocations = [a for a in target.allocations.all() if a.retired_on is None]  # live parts
     if not allocations:
         return
     names = {a.region_id: a.region.name for a in allocations}

@@ -85,6 +85,9 @@ class Target(models.Model):
         related_name="child_targets",
         help_text=_("本指标所落实的上级规划指标"),
     )
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -150,6 +153,9 @@ class Milestone(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -189,6 +195,9 @@ class Allocation(models.Model):
     )
     value = decimal_field(_("分解值"), null=False, blank=False)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()

@@ -136,7 +136,11 @@ class StatusBoard:
         plan_ids = list(self.plans)
         if targets is None:
             targets = Target.objects.filter(plan_id__in=plan_ids)
-        self.targets = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
+        # Retired (停用) targets are neither judged nor counted: the pages list them apart,
+        # struck through (``retired_targets``, from the same query).
+        loaded = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
+        self.targets = [t for t in loaded if t.retired_on is None]
+        self.retired_targets = [t for t in loaded if t.retired_on is not None]
         if tasks is None:
             tasks = Task.objects.filter(plan_id__in=plan_ids)
         self.tasks = list(tasks.select_related("section").order_by("plan_id", "order"))
@@ -153,7 +157,8 @@ class StatusBoard:
 
     def _load_task_inputs(self, task_ids: list[int]) -> None:
         self.task_milestones: dict[int, list[Milestone]] = defaultdict(list)
-        for milestone in Milestone.objects.filter(task_id__in=task_ids).order_by("due_on"):
+        live = Milestone.objects.filter(task_id__in=task_ids, retired_on__isnull=True)
+        for milestone in live.order_by("due_on"):
             self.task_milestones[milestone.task_id].append(milestone)
         # The latest update that states a percent, up to the date (one query).
         self.latest_percent: dict[int, int] = {}
@@ -227,7 +232,8 @@ class StatusBoard:
                 if progress.status != ProgressStatus.NO_DATA:
                     targets_summary.reports_in += 1
         for task in tasks:
-            tasks_summary.add(self.task_progress[task.pk].status)
+            if task.retired_on is None:  # a retired task is listed, struck through, not counted
+                tasks_summary.add(self.task_progress[task.pk].status)
         return {"targets": targets_summary, "tasks": tasks_summary}
 
     def plan_summary(self, plan: Plan) -> dict[str, Summary]:

@@ -387,15 +387,20 @@ def load_status_inputs(
     milestones: dict[int, list[Milestone]] = defaultdict(list)
     if targets and all("milestones" in _prefetched(t) for t in targets):
         for target in targets:
-            rows = sorted(_prefetched(target)["milestones"], key=lambda m: (m.due_on, m.order))
+            rows = sorted(
+                (m for m in _prefetched(target)["milestones"] if m.retired_on is None),
+                key=lambda m: (m.due_on, m.order),
+            )
             if rows:
                 milestones[target.pk] = rows
     else:
-        for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
+        live = Milestone.objects.filter(target_id__in=ids, retired_on__isnull=True)
+        for milestone in live.order_by("due_on", "order"):
             milestones[milestone.target_id].append(milestone)
 
     allocations: dict[int, list[Allocation]] = defaultdict(list)
-    allocation_rows = Allocation.objects.filter(target_id__in=ids)
+    # Retired (停用) milestones and allocations are not judged (targets.retire).
+    allocation_rows = Allocation.objects.filter(target_id__in=ids, retired_on__isnull=True)
     if allocation_regions is not None:
         allocation_rows = allocation_rows.filter(region_id__in=list(allocation_regions))
     for allocation in allocation_rows:  # an empty region list runs no query

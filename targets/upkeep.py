@@ -35,7 +35,7 @@ from core.services import (
     validate,
 )
 from planning.models import Plan
-from planning.services import same_plan
+from planning.services import check_plan_writable, same_plan
 from targets.allocations import parent_target_problem
 from targets.choices import Feed
 from targets.formulas import FormulaError, parse_formula
@@ -99,6 +99,7 @@ def create_target(
 ) -> Target:
     """A new target of ``plan`` (of one of its tasks, or of the plan as a whole when it has
     no task). A blank code becomes ``<task code>-t<n>`` (``t<n>`` without a task)."""
+    check_plan_writable(plan)
     reason = change_reason(reason, default=_("创建"))
     values = {"region": plan.region, **values, "plan": plan}
     if not str(values.get("code") or "").strip():
@@ -125,6 +126,7 @@ def update_target(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Target:
+    check_plan_writable(target.plan)
     reason = change_reason(reason)
     return edit_object(
         Target,
@@ -155,6 +157,7 @@ def create_milestone(*, actor, values: Mapping[str, Any], reason: str | None = N
     owner = values.get("target") or values.get("task")
     if owner is None:
         raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
+    check_plan_writable(owner.plan)
     values = {**values, "plan": owner.plan}
     if not str(values.get("code") or "").strip():
         values["code"] = _free_code(Milestone, owner.plan, f"{owner.code}-m")
@@ -179,6 +182,7 @@ def update_milestone(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Milestone:
+    check_plan_writable(milestone.plan)
     reason = change_reason(reason)
     return edit_object(
         Milestone,
@@ -278,6 +282,7 @@ def adjust_target(
     so one adopted before the latest is refused: a wrong adjustment is reversed by a new one.
     """
     check_may_change(actor, target)
+    check_plan_writable(target.plan)
     target = lock_for_edit(Target, target.pk, version)
     latest = TargetAdjustment.objects.filter(target=target).order_by("-adopted_on", "-pk").first()
     current_value = latest.new_value if latest else target.target_value

@@ -5,7 +5,7 @@ the milestone edit page and the base figures (基础数据) of a region and year
 The planning office's reporting pages (completeness, periods) are the reports app's, also
 under /reporting/ (reports/urls.py)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from targets import views
 
@@ -42,6 +42,22 @@ upkeep = [
     path("<int:pk>/split/", views.allocation_split, name="allocation_split"),
     path("<int:pk>/split/<int:region_id>/", views.allocation_split, name="allocation_split_region"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+    # 停用 / 恢复 / 删除: POST forms on the edit pages (allocations: on the target page)
+    re_path(
+        r"^(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.target_action,
+        name="target_action",
+    ),
+    re_path(
+        r"^milestones/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.milestone_action,
+        name="milestone_action",
+    ),
+    re_path(
+        r"^allocations/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.allocation_action,
+        name="allocation_action",
+    ),
     # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to
     # ask only for what that plan's formulas read)
     path("bases/<int:region_id>/<int:year>/", views.base_figures, name="base_figures"),

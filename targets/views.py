@@ -36,7 +36,8 @@ from core.regions import RegionTree
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from planning.models import Plan, Task
-from targets import bases, services, upkeep
+from planning.views import lifecycle_action
+from targets import bases, retire, services, upkeep
 from targets.allocations import (
     cascade_tree,
     related_targets,
@@ -382,7 +383,19 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         for allocation, allocation_progress in compute_allocations(target, inputs)
         if sees_figures(request.user, allocation.region_id)
     ]
+    # The engine judges live allocations and milestones only; retired ones are listed apart,
+    # struck through.
+    retired_allocations = list(
+        Allocation.objects.filter(target=target, retired_on__isnull=False)
+        .select_related("region")
+        .order_by("region__name")
+    )
+    retired_milestones = list(
+        Milestone.objects.filter(target=target, retired_on__isnull=False).order_by("due_on", "pk")
+    )
     return {
+        "retired_allocations": retired_allocations,
+        "retired_milestones": retired_milestones,
         "target": target,
         "plan": target.plan,
         "progress": progress if own_figures else None,
@@ -830,3 +843,76 @@ def base_figures(request, region_id: int, year: int):
 def _nearby_years(year: int) -> list[int]:
     last = timezone.localdate().year
     return [y for y in range(year - 2, year + 3) if bases.FIRST_YEAR <= y <= last]
+
+
+# ------------------------------------------------------------ 停用 / 恢复 / 删除 (POST)
+
+PART_SERVICES = {
+    Target: {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    },
+    Milestone: {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    },
+}
+
+
+@require_POST
+def target_action(request, pk: int, action: str):
+    target = editable_or_404(request, Target.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Target][action]
+    return lifecycle_action(
+        request,
+        target,
+        action,
+        lambda version, reason: service(target, actor=request.user, version=version, reason=reason),
+        back=reverse("targets:target_edit", args=[pk]),
+        after_delete=reverse("reports:plan_detail", args=[target.plan_id]),
+    )
+
+
+@require_POST
+def milestone_action(request, pk: int, action: str):
+    milestone = editable_or_404(request, Milestone.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Milestone][action]
+    owner = (
+        reverse("targets:target_detail", args=[milestone.target_id])
+        if milestone.target_id
+        else reverse("reports:task_detail", args=[milestone.task_id])
+    )
+    return lifecycle_action(
+        request,
+        milestone,
+        action,
+        lambda version, reason: service(
+            milestone, actor=request.user, version=version, reason=reason
+        ),
+        back=reverse("targets:milestone_edit", args=[pk]),
+        after_delete=owner,
+    )
+
+
+@require_POST
+def allocation_action(request, pk: int, action: str):
+    allocation = editable_or_404(
+        request, Allocation.objects.select_related("target__plan", "region"), pk
+    )
+    services_by_action = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    back = reverse("targets:target_detail", args=[allocation.target_id])
+    return lifecycle_action(
+        request,
+        allocation,
+        action,
+        lambda version, reason: services_by_action[action](
+            allocation, actor=request.user, reason=reason
+        ),
+        back=back,
+    )

@@ -168,6 +168,13 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "reports:excel_commit": _pk("batch"),
     "reports:excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},
     "core:evidence_download": _pk("evidence"),
+    # 停用 / 恢复 / 删除 / 归档 (POST): the walk's outsiders try the most destructive one
+    "planning:plan_archive": lambda o: {"pk": o.plan.pk, "action": "archive"},
+    "planning:section_action": lambda o: {"pk": o.section.pk, "action": "delete"},
+    "planning:task_action": lambda o: {"pk": o.task.pk, "action": "delete"},
+    "targets:target_action": lambda o: {"pk": o.target.pk, "action": "delete"},
+    "targets:milestone_action": lambda o: {"pk": o.milestone.pk, "action": "delete"},
+    "targets:allocation_action": lambda o: {"pk": o.allocation.pk, "action": "delete"},
 }
 
 # Every API resource (router basename) with a detail route → its 连州 object.

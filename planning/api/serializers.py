@@ -25,8 +25,9 @@ class PlanSerializer(serializers.ModelSerializer):
         fields = [
             "id", "code", "title", "kind", "status", "issuer", "doc_number", "issued_on",
             "start_year", "end_year", "region", "parent", "source_file", "source_text", "version",
+            "archived_on",
         ]  # fmt: skip
-        read_only_fields = ["version", "source_file"]
+        read_only_fields = ["version", "source_file", "archived_on"]
 
 
 def reason_field() -> serializers.CharField:
@@ -61,8 +62,9 @@ class SectionSerializer(serializers.ModelSerializer):
             "order",
             "source_text",
             "version",
+            "retired_on",
         ]
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 class SectionWriteSerializer(SectionSerializer):
@@ -90,9 +92,9 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id", "plan", "section", "code", "number", "title", "description", "due_on",
-            "status", "order", "source_text", "version", "assignments",
+            "status", "order", "source_text", "version", "assignments", "retired_on",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 class TaskWriteSerializer(serializers.ModelSerializer):

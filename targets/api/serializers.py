@@ -63,9 +63,9 @@ class MilestoneSerializer(serializers.ModelSerializer):
         model = Milestone
         fields = [
             "id", "plan", "target", "task", "code", "due_on", "planned_value", "is_cumulative",
-            "text", "region", "completed_on", "order", "source_text", "version",
+            "text", "region", "completed_on", "order", "source_text", "version", "retired_on",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 def reason_field() -> serializers.CharField:
@@ -105,7 +105,7 @@ class AllocationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Allocation
-        fields = ["id", "target", "region", "region_name", "value", "source_text"]
+        fields = ["id", "target", "region", "region_name", "value", "source_text", "retired_on"]
 
 
 class AdjustmentInForceSerializer(serializers.Serializer):
@@ -181,7 +181,7 @@ class TargetSerializer(serializers.ModelSerializer):
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
             "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
-            "version", "milestones", "progress",
+            "version", "retired_on", "milestones", "progress",
         ]  # fmt: skip
         read_only_fields = ["version"]
         extra_kwargs = {

@@ -20,7 +20,8 @@ from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
-from targets import bases, services, upkeep
+from planning.api.views import LIFECYCLE_METHODS, LifecycleActions
+from targets import bases, retire, services, upkeep
 from targets.allocations import target_cascade
 from targets.api.serializers import (
     AllocationSerializer,
@@ -75,10 +76,16 @@ ON_PARAMETER = OpenApiParameter(
     list=extend_schema(parameters=[ON_PARAMETER]),
     retrieve=extend_schema(parameters=[ON_PARAMETER]),
 )
-class TargetViewSet(ServiceWriteViewSet):
+class TargetViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
 
     model = Target
+    lifecycle = {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = TargetSerializer
     write_serializer_class = TargetWriteSerializer
     filterset_class = TargetFilterSet
@@ -212,8 +219,14 @@ class TargetViewSet(ServiceWriteViewSet):
         return response
 
 
-class MilestoneViewSet(ServiceWriteViewSet):
+class MilestoneViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     model = Milestone
+    lifecycle = {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
@@ -233,8 +246,23 @@ class MilestoneViewSet(ServiceWriteViewSet):
         )
 
 
-class AllocationViewSet(ReadOnly):
+class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, ReadOnly):
+    """目标分解：可停用、恢复；没有填报时可删除（无版本号，不需 If-Match）。"""
+
     model = Allocation
+    lifecycle = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    versioned = False
+    write_action = "change"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def _respond(self, obj, code=status.HTTP_200_OK):
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.serializer_class(obj).data, status=code)
+
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
     related = ("region",)
