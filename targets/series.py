@@ -1,7 +1,11 @@
 """Planned vs actual by period for one target: the data the target page's chart draws (and
 the API's /targets/{id}/series/ returns). One engine pass per year end, inputs fetched once.
 ``target_value`` and ``target_year`` are those in force on the date (指标调整), with
-``original_value`` and the adjusting document's ``doc_number``."""
+``original_value`` and the adjusting document's ``doc_number``.
+
+A target that continues one of the previous period's plan (``Target.predecessor``, made by
+``targets.successor``) reads across both periods: the predecessor's years come first (their
+actual figures, judged by the engine on the predecessor), each point naming its plan."""
 
 from __future__ import annotations
 
@@ -34,10 +38,12 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
         points.append(
             {
                 "period": str(year),
+                "plan": plan.pk,
                 "planned": _number(progress.expected),
                 "actual": _number(actual),
             }
         )
+    earlier, predecessor = _predecessor_points(target, years[0] if years else None, on)
     regions = [
         {
             "region": allocation.region_id,
@@ -58,7 +64,8 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
         "target_year": last_year,
         "status": now.status,
         "is_demo": now.is_demo,
-        "points": points,
+        "points": earlier + points,
+        "predecessor": predecessor,
         "projection": {
             "period": str(last_year),
             "value": _number(now.projection),
@@ -66,3 +73,27 @@ def target_series(target: Target, *, on: datetime.date | None = None) -> dict:
         },
         "regions": regions,
     }
+
+
+def _predecessor_points(target: Target, before: int | None, on: datetime.date):
+    """The previous period's actual figures (years before ``before``) and what they are."""
+    if not target.predecessor_id:
+        return [], None
+    earlier = Target.objects.select_related("plan").get(pk=target.predecessor_id)
+    inputs = load_status_inputs([earlier])
+    points = []
+    for year in range(earlier.plan.start_year, earlier.plan.end_year + 1):
+        if before is not None and year >= before:
+            break
+        at = min(year_end(year), on)
+        actual = compute_status(earlier, inputs, on=at).actual if at >= year_end(year) else None
+        points.append(
+            {
+                "period": str(year),
+                "plan": earlier.plan_id,
+                "planned": None,
+                "actual": _number(actual),
+            }
+        )
+    info = {"target": earlier.pk, "plan": earlier.plan_id, "plan_title": earlier.plan.title}
+    return points, info

@@ -40,7 +40,8 @@ from targets.models import Milestone, Target, TargetAdjustment
 
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",
-    "target_year", "baseline_value", "baseline_year", "attribute", "region", "formula", "feed",
+    "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute", "region",
+    "formula", "feed",
     "order", "source_text",
 )  # fmt: skip
 TARGET_CREATE_FIELDS = ("plan", "code", *TARGET_FIELDS)

@@ -165,10 +165,10 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
-            "attribute", "region", "formula", "feed", "order", "source_text", "version",
-            "milestones", "progress",
+            "baseline_source", "predecessor", "attribute", "region", "formula", "feed", "order",
+            "source_text", "version", "milestones", "progress",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "predecessor"]
         extra_kwargs = {
             "target_value": {
                 "help_text": "规划原定的目标值（指标调整不改变它；判断日期生效的值见 "
@@ -188,8 +188,8 @@ class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
         model = Target
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
-            "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
-            "region", "formula", "feed", "order", "source_text", "version",
+            "target_value", "target_year", "baseline_value", "baseline_year", "baseline_source",
+            "attribute", "region", "formula", "feed", "order", "source_text", "version",
         ]  # fmt: skip
         validators = []
 
@@ -321,6 +321,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 class SeriesPointSerializer(serializers.Serializer):
     period = serializers.CharField(help_text="期间（年度）")
+    plan = serializers.IntegerField(help_text="该年度所属规划 id（上期规划的年度在前）")
     planned = serializers.FloatField(allow_null=True, help_text="计划值：该年末应达到的值")
     actual = serializers.FloatField(
         allow_null=True, help_text="实际值（该年末，当年截至判断日期；未到的年度为 null）"
@@ -343,6 +344,12 @@ class SeriesRegionSerializer(serializers.Serializer):
     )
 
 
+class SeriesPredecessorSerializer(serializers.Serializer):
+    target = serializers.IntegerField(help_text="上期指标 id")
+    plan = serializers.IntegerField(help_text="上期规划 id")
+    plan_title = serializers.CharField(help_text="上期规划标题")
+
+
 class TargetSeriesSerializer(serializers.Serializer):
     """targets.series.target_series(): the target page's chart data."""
 
@@ -359,7 +366,12 @@ class TargetSeriesSerializer(serializers.Serializer):
         choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
     )
     is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
-    points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
+    points = SeriesPointSerializer(
+        many=True, help_text="逐年计划值与实际值（有上期指标时，先列上期规划各年度的实际值）"
+    )
+    predecessor = SeriesPredecessorSerializer(
+        allow_null=True, help_text="上期规划中的同一指标（由“编制下一期规划”关联），无则为 null"
+    )
     projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
     regions = SeriesRegionSerializer(many=True, help_text="分解到各地时，各地的目标与实际")
 
