@@ -4,6 +4,7 @@ target (fireplan/api_urls.py routes these classes)."""
 
 import datetime
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -108,7 +109,10 @@ class PlanViewSet(planning_api.PlanViewSet):
     @action(detail=True, methods=["get"], url_path="evaluation-report", pagination_class=None)
     def evaluation_report(self, request, pk=None):
         require(request.user, EXPORT)
-        plan = self.get_object()
+        # Not ``get_object()``: it applies the list filters, and the plan FilterSet's own
+        # ``kind`` (five-year plan …) would read this action's ``kind`` (mid / final).
+        plan = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(request, plan)
         on = date_param(request)
         return docx_response(
             plan, on=on, kind=parse_kind(request.query_params.get("kind"), plan, on)

@@ -157,6 +157,7 @@ def region_chart(rows: list[tuple[str, int, int, int]]) -> io.BytesIO:
     )
     axes.set_yticks(list(positions))
     axes.set_yticklabels(names, fontproperties=font)
+    axes.invert_yaxis()  # the plan's own region first, at the top
     axes.set_title(_("各地区指标完成情况（项）"), fontproperties=font)
     axes.legend(prop=font, fontsize=8)
     return _figure_png(figure)
@@ -214,9 +215,10 @@ def _set_fonts(document) -> None:
         heading.element.rPr.rFonts.set(qn("w:eastAsia"), BODY_FONT)
 
 
-def _table(document, header: list[str], rows: list[list[str]]):
+def _table(document, header: list[str], rows: list[list[str]], widths_cm: list[float]):
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
+    table.autofit = False
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = text
         for run in cell.paragraphs[0].runs:
@@ -225,6 +227,11 @@ def _table(document, header: list[str], rows: list[list[str]]):
         cells = table.add_row().cells
         for cell, text in zip(cells, values, strict=True):
             cell.text = text
+    for row in table.rows:  # Word reads the cells' widths, LibreOffice the columns'
+        for cell, width in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(width)
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)
     return table
 
 
@@ -242,6 +249,7 @@ def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None)
     document = Document()
     _set_fonts(document)
     section = document.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4
     section.left_margin = section.right_margin = Cm(2.2)
 
     title = document.add_heading(
@@ -326,6 +334,7 @@ def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None)
             _("判断"),
         ],
         rows,
+        [0.9, 3.6, 1.3, 1.5, 1.7, 2.4, 1.5, 1.5, 2.2],
     )
 
     document.add_heading(_("三、约束性指标完成情况"), level=1)
@@ -355,6 +364,7 @@ def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None)
                 [t.name, _judgement(progress[t.pk]), notes.get(t.pk) or _("（未填写）")]
                 for t in missing
             ],
+            [4.0, 4.0, 8.6],
         )
 
     document.add_heading(_("六、重点任务完成情况（按牵头单位）"), level=1)
@@ -374,7 +384,7 @@ def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None)
             status = board.task_progress[task_id].status
             label = ProgressStatus(status).label if status else task.get_status_display()
             task_rows.append([unit_name, f"{task.number} {task.title}".strip(), str(label)])
-    _table(document, [_("牵头单位"), _("任务"), _("完成情况")], task_rows)
+    _table(document, [_("牵头单位"), _("任务"), _("完成情况")], task_rows, [5.0, 8.6, 3.0])
 
     buffer = io.BytesIO()
     document.save(buffer)

@@ -13,6 +13,7 @@ from core.scope import CHANGE
 from core.services import InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
+from targets.choices import EvaluationKind
 from targets.models import Milestone, Target
 
 
@@ -227,3 +228,16 @@ def _used_by(item) -> str:
         return ""
     names = "、".join(target.name for target in item.used_by)
     return _("用于计算：%(targets)s") % {"targets": names}
+
+
+class EvaluationNoteForm(BootstrapFormMixin, forms.Form):
+    """未完成原因: why a target was not met, for the mid-term or final evaluation report."""
+
+    kind = forms.ChoiceField(label=_("评估类型"), choices=EvaluationKind.choices)
+    reason = forms.CharField(
+        label=_("未完成原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("写入评估报告“未完成指标及原因”；留空保存即删除"),
+    )

@@ -243,6 +243,7 @@ class TargetProgress:
     original_value: Decimal | None = None  # as the plan was issued (or the allocation's share)
     adjustment: TargetAdjustment | None = None  # the adjustment in force, None: the original
     finished: bool = False  # the plan's end date has passed: judged as finished
+    measure_unit: str = ""  # the target's unit, for ``verdict``
 
     @property
     def shortfall(self) -> Decimal | None:
@@ -258,11 +259,15 @@ class TargetProgress:
         if self.status != ProgressStatus.UNMET:
             return str(self.status_label)
         parts = []
+        unit = f" {self.measure_unit}" if self.measure_unit and self.measure_unit != "%" else ""
+        amount = {"amount": plain_number(self.shortfall or ZERO), "unit": unit or ""}
+        if self.measure_unit == "%":
+            amount["unit"] = "%"
         if self.shortfall is not None:
             parts.append(
-                _("差 %(amount)s") % {"amount": plain_number(self.shortfall)}
+                _("差 %(amount)s%(unit)s") % amount
                 if self.margin >= 0
-                else _("超出 %(amount)s") % {"amount": plain_number(self.shortfall)}
+                else _("超出 %(amount)s%(unit)s") % amount
             )
         if self.completion is not None:
             parts.append(
@@ -837,6 +842,7 @@ class _Judge:
             feed=target.feed,
             target_value=goal,
             target_year=self.target_year,
+            measure_unit=target.measure_unit,
             # the goal the plan as issued sets (its schedule's total when it states none)
             original_value=in_force.original_value if in_force.adjusted and not share else goal,
             adjustment=None if share else in_force.adjustment,

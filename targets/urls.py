@@ -29,6 +29,7 @@ upkeep = [
     path("<int:pk>/", views.target_detail, name="target_detail"),
     path("<int:pk>/edit/", views.target_edit, name="target_edit"),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
+    path("<int:pk>/evaluation-note/", views.target_evaluation_note, name="target_evaluation_note"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to
     # ask only for what that plan's formulas read)

@@ -36,17 +36,25 @@ from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from planning.models import Plan
 from targets import bases, services, upkeep
-from targets.choices import Feed, ReportStatus
+from targets.choices import EvaluationKind, Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
 from targets.forms import (
     AdjustmentForm,
     BaseFiguresForm,
+    EvaluationNoteForm,
     MilestoneForm,
     ReasonForm,
     ReportForm,
     TargetForm,
 )
-from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
+from targets.models import (
+    Milestone,
+    ProgressReport,
+    ReportContribution,
+    Target,
+    TargetAdjustment,
+    TargetEvaluationNote,
+)
 from targets.owed import owed_items
 from targets.series import target_series
 from targets.status import (
@@ -309,7 +317,9 @@ def reports_bulk_approve(request):
 # ------------------------------------------------------------ targets and milestones
 
 
-TARGET_PAGE = Target.objects.select_related("plan__region", "task", "section", "region")
+TARGET_PAGE = Target.objects.select_related(
+    "plan__region", "task", "section", "region", "predecessor__plan", "successor__plan"
+)
 
 
 def target_detail(request, pk: int):
@@ -317,7 +327,12 @@ def target_detail(request, pk: int):
     return render(request, "targets/target_detail.html", _target_context(request, target))
 
 
-def _target_context(request, target: Target, adjust_form: AdjustmentForm | None = None) -> dict:
+def _target_context(
+    request,
+    target: Target,
+    adjust_form: AdjustmentForm | None = None,
+    note_form: EvaluationNoteForm | None = None,
+) -> dict:
     # The engine's inputs hold the milestones, allocations and adjustments too: no query per row.
     inputs = load_status_inputs([target])
     names = inputs.regions.names
@@ -350,6 +365,14 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         ),
         "adjustments": adjustments,
         "adjust_form": adjust_form if can_change else None,
+        "evaluation_notes": list(
+            TargetEvaluationNote.objects.filter(target=target)
+            .select_related("actor")
+            .order_by("kind")
+        ),
+        "note_form": (note_form or EvaluationNoteForm(initial={"kind": _default_kind(progress)}))
+        if can_change
+        else None,
         # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
         "missing_bases": _missing_bases(
             [(progress, target), *((p, target) for _, p in allocations)], target.plan, names
@@ -373,6 +396,35 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         .prefetch_related("evidence")
         .order_by("-period", "region__name"),
     }
+
+
+def _default_kind(progress) -> str:
+    return EvaluationKind.FINAL if progress.finished else EvaluationKind.MID
+
+
+@require_POST
+def target_evaluation_note(request, pk: int):
+    """The 「未完成原因」 form of the target page (staff in scope), through
+    ``targets.upkeep.save_evaluation_note``."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    form = EvaluationNoteForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            upkeep.save_evaluation_note(
+                target, actor=request.user, kind=data["kind"], reason=data["reason"]
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存未完成原因：%(name)s") % {"name": target.name})
+            return redirect(
+                reverse("targets:target_detail", args=[target.pk]) + "#evaluation-notes"
+            )
+    context = _target_context(request, target, note_form=form)
+    return render(request, "targets/target_detail.html", context, status=400)
 
 
 @require_POST
