@@ -56,9 +56,10 @@ status, in this order (first that applies)
     Binding (约束性) targets that lag or are critical are flagged ``escalate``.
 finished plan (终期判断)
     once the plan's end date has passed (``plan_finished``: the date is after 31 December of
-    its end year) a target is judged as finished, with no pace and no projection: met
-    (已完成) when its condition holds, unmet (未完成) when it does not, no_data when nothing
-    was reported. ``verdict`` says it in words: 「未完成（差 5 个，完成 97.4%）」.
+    its end year), and the target year in force with it, a target is judged as finished, with
+    no pace and no projection: met (已完成) when its condition holds, unmet (未完成) when it
+    does not, no_data when nothing was reported. ``verdict`` says it in words:
+    「未完成（差 5 个，完成 97.4%）」.
 projection (趋势判断)
     the straight line from the plan's start (baseline, or 0 for increments; the first figure for
     levels without a baseline) through the latest figure, extended to the end of the target
@@ -1046,7 +1047,9 @@ class _Judge:
             else:
                 result.level, result.increment = result.actual, result.actual - baseline
         self._completion()
-        result.finished = plan_finished(self.plan, self.on)
+        # Finished: the plan is over, and so is the target's year in force (an adjustment may
+        # have moved it beyond the plan's end: it is judged by its pace until then).
+        result.finished = plan_finished(self.plan, self.on) and self.on > self.due_on
         if result.finished:
             result.status = self._final_status()
             self._margin()
