@@ -106,7 +106,13 @@ class PlanViewSet(planning_api.PlanViewSet):
         responses={(200, DOCX_TYPE): OpenApiTypes.BINARY},
         filters=False,
     )
-    @action(detail=True, methods=["get"], url_path="evaluation-report", pagination_class=None)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="evaluation-report",
+        url_name="evaluation_report",  # "plan-evaluation_report": tests/url_map.py's basename
+        pagination_class=None,
+    )
     def evaluation_report(self, request, pk=None):
         require(request.user, EXPORT)
         # Not ``get_object()``: it applies the list filters, and the plan FilterSet's own

@@ -260,15 +260,15 @@ class TargetProgress:
         if self.status != ProgressStatus.UNMET:
             return str(self.status_label)
         parts = []
-        unit = f" {self.measure_unit}" if self.measure_unit and self.measure_unit != "%" else ""
-        amount = {"amount": plain_number(self.shortfall or ZERO), "unit": unit or ""}
-        if self.measure_unit == "%":
-            amount["unit"] = "%"
+        # "差 5 个", "差 2.5%": a space before a word unit, none before a percent sign.
+        unit = self.measure_unit if self.measure_unit in ("%", "‰") else f" {self.measure_unit}"
+        unit = unit.rstrip()
+        amount = plain_number(self.shortfall or ZERO)
         if self.shortfall is not None:
             parts.append(
-                _("差 %(amount)s%(unit)s") % amount
+                _("差 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
                 if self.margin >= 0
-                else _("超出 %(amount)s%(unit)s") % amount
+                else _("超出 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
             )
         if self.completion is not None:
             parts.append(
