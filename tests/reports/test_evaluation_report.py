@@ -15,7 +15,7 @@ from planning.models import Plan
 from reports.evaluation import cjk_font, evaluation_report
 from targets import upkeep
 from targets.choices import EvaluationKind
-from targets.models import Target
+from targets.models import Target, TargetEvaluationNote
 from tests.targets.test_successor import LIANZHOU, report_hydrants
 
 AFTER_END = datetime.date(2026, 1, 31)
@@ -138,3 +138,53 @@ def test_libreoffice_opens_the_report(hydrants, tmp_path):
     assert "新增市政消火栓" in text
     assert "未完成" in text
     assert "严重滞后" not in text
+
+
+def test_staff_write_the_reason_on_the_target_page(hydrants, staff_lianzhou, client):
+    client.force_login(staff_lianzhou)
+    url = reverse("targets:target_evaluation_note", args=[hydrants.pk])
+    response = client.post(url, {"kind": "final", "reason": "征地滞后"})
+    assert response.status_code == 302
+    note = TargetEvaluationNote.objects.get(target=hydrants, kind="final")
+    assert (note.reason, note.actor) == ("征地滞后", staff_lianzhou)
+    client.post(url, {"kind": "final", "reason": "征地滞后，次年补建"})
+    note.refresh_from_db()
+    assert note.reason == "征地滞后，次年补建"
+    assert note.history.count() == 2
+    page = client.get(reverse("targets:target_detail", args=[hydrants.pk])).content.decode()
+    assert "征地滞后，次年补建" in page
+    assert "未完成（差 5 个，完成 97.4%）" in page  # the finished plan's verdict
+    bad = client.post(url, {"kind": "yearly", "reason": "x"})
+    assert bad.status_code == 400
+    client.post(url, {"kind": "final", "reason": ""})
+    assert not TargetEvaluationNote.objects.filter(target=hydrants).exists()
+
+
+def test_liaison_cannot_write_a_reason(hydrants, liaison_lianzhou, client):
+    client.force_login(liaison_lianzhou)
+    url = reverse("targets:target_evaluation_note", args=[hydrants.pk])
+    assert client.post(url, {"kind": "final", "reason": "x"}).status_code == 403
+    assert not TargetEvaluationNote.objects.exists()
+
+
+def test_overview_separates_finished_plans(staff_lianzhou, client):
+    client.force_login(staff_lianzhou)
+    response = client.get(reverse("reports:home"))
+    finished = {card.plan.code for card in response.context["finished_cards"]}
+    running = {card.plan.code for card in response.context["running_cards"]}
+    today = response.context["on"]
+    ended = {p.code for p in Plan.objects.all() if p.end_year < today.year}
+    assert finished <= ended and not (running & ended)
+    if finished:
+        assert "已结束的规划" in response.content.decode()
+
+
+def test_plan_page_of_a_finished_plan_says_so(hydrants, staff_lianzhou, client):
+    plan = Plan.objects.get(code=LIANZHOU)
+    client.force_login(staff_lianzhou)
+    text = client.get(reverse("reports:plan_detail", args=[plan.pk])).content.decode()
+    if datetime.date.today().year <= plan.end_year:
+        pytest.skip("the plan is still running today")
+    assert 'data-testid="plan-finished"' in text
+    assert "未完成（差 5 个，完成 97.4%）" in text
+    assert "严重滞后" not in text.split('data-testid="plan-tree"')[1]

@@ -184,3 +184,17 @@ def test_plan_page_shows_bad_years_as_a_message(staff_lianzhou, client):
     assert response.status_code == 200
     assert "起始年度应晚于" in response.content.decode()
     assert not Plan.objects.filter(predecessor=plan).exists()
+
+
+def test_target_page_shows_both_periods_and_the_baseline_source(hydrants, staff_lianzhou, client):
+    plan = Plan.objects.get(code=LIANZHOU)
+    successor = create_successor(plan, actor=staff_lianzhou, start_year=2026, end_year=2030)
+    copied = Target.objects.get(plan=successor, code="t-hydrants")
+    client.force_login(staff_lianzhou)
+    text = client.get(reverse("targets:target_detail", args=[copied.pk])).content.decode()
+    assert "上期规划实际值（2025年）" in text
+    assert text.count('data-testid="predecessor-year"') == 5  # 2021–2025
+    assert reverse("targets:target_detail", args=[hydrants.pk]) in text
+    series = client.get(reverse("target-series", args=[copied.pk])).json()
+    assert [p["period"] for p in series["points"]][0] == "2021"
+    assert series["points"][4]["actual"] == 185
