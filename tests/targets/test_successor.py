@@ -196,5 +196,5 @@ def test_target_page_shows_both_periods_and_the_baseline_source(hydrants, staff_
     assert text.count('data-testid="predecessor-year"') == 5  # 2021–2025
     assert reverse("targets:target_detail", args=[hydrants.pk]) in text
     series = client.get(reverse("target-series", args=[copied.pk])).json()
-    assert [p["period"] for p in series["points"]][0] == "2021"
+    assert series["points"][0]["period"] == "2021"
     assert series["points"][4]["actual"] == 185
