@@ -61,8 +61,8 @@ class TargetForm(ServiceModelForm):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
-            "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
-            "formula", "order", "source_text",
+            "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute",
+            "region", "feed", "formula", "order", "source_text",
         ]  # fmt: skip
         widgets = {"source_text": TEXTAREA}
 
