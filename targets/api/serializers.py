@@ -31,7 +31,7 @@ STATUS_FIELDS = {
     "completion": "完成率（未封顶）",
     "completion_display": "完成率（显示用，封顶 0–1）",
     "status": "进度状态：met 已完成 / on_track 正常 / lagging 滞后 / critical 严重滞后 / "
-    "no_data 未填报 / not_due 未到期",
+    "unmet 未完成（规划期已结束）/ no_data 未填报 / not_due 未到期",
     "escalate": "约束性指标滞后，需督办",
     "projection": "按当前进度推算至目标年度末的值",
     "projection_meets": "推算值能否达到目标",
@@ -139,6 +139,12 @@ class StatusSerializer(serializers.Serializer):
     )
     status = serializers.CharField(help_text=STATUS_FIELDS["status"])
     status_label = serializers.CharField(help_text="进度状态（中文）")
+    finished = serializers.BooleanField(
+        help_text="规划期（及现行目标年度）已结束：按“已完成 / 未完成”判断，不再有序时进度和趋势"
+    )
+    verdict = serializers.CharField(
+        help_text="判断的文字表述，如“未完成（差 5 个，完成 97.4%）”；规划实施中同 status_label"
+    )
     escalate = serializers.BooleanField(help_text=STATUS_FIELDS["escalate"])
     projection = serializers.DecimalField(
         max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["projection"]

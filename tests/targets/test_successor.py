@@ -198,3 +198,12 @@ def test_target_page_shows_both_periods_and_the_baseline_source(hydrants, staff_
     series = client.get(reverse("target-series", args=[copied.pk])).json()
     assert series["points"][0]["period"] == "2021"
     assert series["points"][4]["actual"] == 185
+
+
+def test_the_api_says_a_finished_target_is_unmet(hydrants, staff_lianzhou, client):
+    client.force_login(staff_lianzhou)
+    body = client.get(f"/api/v1/targets/{hydrants.pk}/", {"on": "2026-01-31"}).json()
+    progress = body["progress"]
+    assert progress["on"] == "2026-01-31"
+    assert (progress["status"], progress["finished"]) == ("unmet", True)
+    assert progress["verdict"] == "未完成（差 5 个，完成 97.4%）"
