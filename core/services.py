@@ -21,6 +21,8 @@ from core.scope import CHANGE, allows, require
 M = TypeVar("M", bound=models.Model)
 
 OUT_OF_SCOPE = gettext_lazy("该记录不在您的管理范围内")
+# django-simple-history's ``history_change_reason`` is varchar(100).
+REASON_MAX = 100
 MOVED_OUT = gettext_lazy("修改后该记录将不在您的管理范围内，未保存")
 
 
@@ -83,7 +85,9 @@ def save_versioned(obj: models.Model, fields: list[str], *, actor, reason: str =
     """Save the named fields, bump the version, and attribute the history record."""
     obj.version += 1
     obj._history_user = actor
-    obj._change_reason = reason or None
+    # A reason the user typed is checked (``check_reason``); what a service appends to it (the
+    # units a task gained) is clipped so that it never overflows the history column.
+    obj._change_reason = reason[:REASON_MAX] or None
     obj.save(update_fields=[*fields, "version"])
 
 
@@ -124,6 +128,18 @@ def field_labels(model: type[models.Model]) -> dict[str, str]:
 
 def invalid(model: type[models.Model], field: str | None, message: str) -> InvalidInput:
     return InvalidInput.for_model(model, {field: [message]})
+
+
+def check_reason(reason: str | None) -> str:
+    """The reason for a change (修改原因) as the history keeps it: stripped, at most
+    ``REASON_MAX`` characters (a longer one is refused, not cut: the user wrote it)."""
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(
+            {"reason": [_("修改原因不能超过 %(max)s 个字") % {"max": REASON_MAX}]},
+            {"reason": _("修改原因")},
+        )
+    return reason
 
 
 # ------------------------------------------------------------------------------ shared path
@@ -237,7 +253,7 @@ def create_object(
         rules(obj)
     validate(obj)
     obj._history_user = actor
-    obj._change_reason = reason or None
+    obj._change_reason = reason[:REASON_MAX] or None
     obj.save()
     if not allows(actor, obj, CHANGE):
         raise NotAllowed("moved_out_of_scope", MOVED_OUT)

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "stations",
     "reports",
     "accounts",
+    # Plan documents → reviewed drafts → plans (issue 18); above reports, below fireplan.
+    "plan_import",
     # Tooling (no runtime app imports these): seed plans, benchmarks.
     "seeds",
     "bench",

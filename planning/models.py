@@ -87,6 +87,7 @@ class Stage(models.Model):
     ends_on = models.DateField(_("结束日期"), null=True, blank=True)
     order = models.PositiveSmallIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()

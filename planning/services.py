@@ -33,18 +33,24 @@ from core.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
 from core.services import (
     InvalidInput,
     NotAllowed,
+    ServiceError,
+    check_may_change,
+    check_reason,
     create_object,
     edit_object,
     invalid,
+    lock_for_edit,
+    save_versioned,
 )
 from planning.choices import AssignmentRole
-from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
+from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
 PLAN_FIELDS = (
     "title", "kind", "status", "issuer", "doc_number", "issued_on", "start_year", "end_year",
     "parent", "source_file", "source_text",
 )  # fmt: skip
 PLAN_CREATE_FIELDS = ("code", "region", *PLAN_FIELDS)
+STAGE_FIELDS = ("name", "starts_on", "ends_on", "order", "source_text")
 SECTION_FIELDS = ("parent", "number", "title", "kind", "order", "source_text")
 SECTION_CREATE_FIELDS = ("code", *SECTION_FIELDS)
 TASK_FIELDS = (
@@ -52,6 +58,7 @@ TASK_FIELDS = (
 )  # fmt: skip
 TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
 TEXT_MAX = 5000
+CREATED = "创建"  # the history reason of a creation when the user gave none
 PERCENT_MESSAGE = gettext_lazy("完成百分比应为 0 到 100 之间的整数")
 
 
@@ -75,7 +82,8 @@ def _plan_rules(plan: Plan) -> None:
 
 
 @transaction.atomic
-def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
+def create_plan(*, actor, values: Mapping[str, Any], reason: str = "") -> Plan:
+    reason = check_reason(reason)
     region = values.get("region")
     if not isinstance(region, Region):
         raise invalid(Plan, "region", _("请选择规划所属区划"))
@@ -87,12 +95,14 @@ def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
         within=region,
         related={"parent": VIEW},
         rules=_plan_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
 
 
 @transaction.atomic
-def update_plan(plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any]) -> Plan:
+def update_plan(
+    plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
+) -> Plan:
     return edit_object(
         Plan,
         plan,
@@ -102,6 +112,53 @@ def update_plan(plan: Plan, *, actor, version: int | None, changes: Mapping[str,
         allowed=PLAN_FIELDS,
         related={"parent": VIEW},
         rules=_plan_rules,
+        reason=check_reason(reason),
+    )
+
+
+# ------------------------------------------------------------------------------ stages
+
+
+def _stage_rules(stage: Stage) -> None:
+    if stage.starts_on and stage.ends_on and stage.starts_on > stage.ends_on:
+        raise invalid(Stage, "ends_on", _("结束日期不能早于开始日期"))
+    duplicate = Stage.objects.filter(plan_id=stage.plan_id, name=stage.name).exclude(pk=stage.pk)
+    if stage.name and duplicate.exists():
+        raise invalid(Stage, "name", _("本规划已有名为“%(name)s”的阶段") % {"name": stage.name})
+
+
+@transaction.atomic
+def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Stage:
+    """A new implementation stage (实施阶段) of ``plan``; without ``order`` it comes last."""
+    reason = check_reason(reason)
+    values = dict(values)
+    if values.get("order") is None:
+        last = Stage.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
+        values["order"] = 0 if last is None else last + 1
+    return create_object(
+        Stage,
+        actor=actor,
+        values={**values, "plan": plan},
+        allowed=("plan", *STAGE_FIELDS),
+        within=plan,
+        rules=_stage_rules,
+        reason=reason or CREATED,
+    )
+
+
+@transaction.atomic
+def update_stage(
+    stage: Stage, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
+) -> Stage:
+    return edit_object(
+        Stage,
+        stage,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=STAGE_FIELDS,
+        rules=_stage_rules,
+        reason=check_reason(reason),
     )
 
 
@@ -119,21 +176,47 @@ def _section_rules(section: Section) -> None:
 
 
 @transaction.atomic
-def create_section(plan: Plan, *, actor, values: Mapping[str, Any]) -> Section:
-    return create_object(
+def create_section(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Section:
+    """A new section (章节) of ``plan``. Without ``order`` it comes last under its parent and
+    the plan's sections are numbered again in tree order; without ``code`` it gets the next
+    free ``s<n>``."""
+    reason = check_reason(reason)
+    values = dict(values)
+    if not values.get("code"):
+        values["code"] = _free_code(Section, plan, "s")
+    placed = values.get("order") is None
+    if placed:
+        sections = _locked_sections(plan)
+        tree = _children(sections)
+        parent = values.get("parent")
+        parent_pk = parent.pk if isinstance(parent, Section) else None
+        placed = parent_pk is None or parent_pk in sections  # else the rules refuse it
+        values["order"] = _order_after(sections, tree, parent_pk) if placed else 0
+    section = create_object(
         Section,
         actor=actor,
         values={**values, "plan": plan},
         allowed=("plan", *SECTION_CREATE_FIELDS),
         within=plan,
         rules=_section_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
+    if placed:
+        # The sections after it move down by one (a history record each).
+        sections[section.pk] = section
+        tree.setdefault(parent_pk, []).append(section.pk)
+        _renumber(sections, tree, actor=actor)
+    return section
 
 
 @transaction.atomic
 def update_section(
-    section: Section, *, actor, version: int | None, changes: Mapping[str, Any]
+    section: Section,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    reason: str = "",
 ) -> Section:
     return edit_object(
         Section,
@@ -143,7 +226,142 @@ def update_section(
         changes=changes,
         allowed=SECTION_FIELDS,
         rules=_section_rules,
+        reason=check_reason(reason),
     )
+
+
+class Move(models.TextChoices):
+    UP = "up", gettext_lazy("上移")
+    DOWN = "down", gettext_lazy("下移")
+    INDENT = "indent", gettext_lazy("缩进")
+    OUTDENT = "outdent", gettext_lazy("取消缩进")
+
+
+RENUMBERED = "随章节调整重新编排顺序"
+
+
+@transaction.atomic
+def move_section(
+    section: Section, *, actor, version: int | None, move: str, reason: str = ""
+) -> Section:
+    """Move a section in its plan's tree (DESIGN §3): 上移/下移 swap it with the sibling
+    before/after it, 缩进 makes it the last child of the sibling before it, 取消缩进 makes it
+    the sibling right after its parent. It moves with its subsections and tasks.
+
+    Then every section of the plan is numbered again in tree order (``order`` 1, 2, …, as the
+    seed loader numbers them), in this transaction; each section whose order or parent changed
+    gets a history record (the moved one with the user's reason).
+    """
+    reason = check_reason(reason)
+    try:
+        move = Move(move)
+    except ValueError:
+        raise ServiceError("invalid_move", _("未知的调整方式：%(move)s") % {"move": move}) from None
+    check_may_change(actor, section)
+    section = lock_for_edit(Section, section.pk, version)
+    sections = _locked_sections(section.plan)
+    tree = _children(sections)
+    siblings = tree[section.parent_id]
+    at = siblings.index(section.pk)
+    if move == Move.UP:
+        if at == 0:
+            raise ServiceError("cannot_move", _("该章节已是同级第一个，不能上移"))
+        siblings[at - 1], siblings[at] = siblings[at], siblings[at - 1]
+    elif move == Move.DOWN:
+        if at == len(siblings) - 1:
+            raise ServiceError("cannot_move", _("该章节已是同级最后一个，不能下移"))
+        siblings[at + 1], siblings[at] = siblings[at], siblings[at + 1]
+    elif move == Move.INDENT:
+        if at == 0:
+            raise ServiceError("cannot_move", _("该章节前面没有同级章节，不能缩进"))
+        new_parent = siblings[at - 1]
+        siblings.pop(at)
+        tree.setdefault(new_parent, []).append(section.pk)
+        sections[section.pk].parent_id = new_parent
+    else:
+        parent = sections.get(section.parent_id)
+        if parent is None:
+            raise ServiceError("cannot_move", _("该章节已是顶层章节，不能取消缩进"))
+        siblings.pop(at)
+        upper = tree.setdefault(parent.parent_id, [])
+        upper.insert(upper.index(parent.pk) + 1, section.pk)
+        sections[section.pk].parent_id = parent.parent_id
+    sections[section.pk].version = section.version
+    _renumber(sections, tree, actor=actor, moved=section.pk, reason=reason or str(move.label))
+    return sections[section.pk]
+
+
+def _locked_sections(plan: Plan) -> dict[int, Section]:
+    """The plan's sections, locked, in their current order (the plan page's order)."""
+    rows = Section.objects.select_for_update().filter(plan=plan).order_by("order", "pk")
+    return {s.pk: s for s in rows}
+
+
+def _children(sections: dict[int, Section]) -> dict[int | None, list[int]]:
+    tree: dict[int | None, list[int]] = {None: []}
+    for section in sections.values():
+        parent = section.parent_id if section.parent_id in sections else None
+        tree.setdefault(parent, []).append(section.pk)
+    return tree
+
+
+def _renumber(
+    sections: dict[int, Section],
+    tree: dict[int | None, list[int]],
+    *,
+    actor,
+    moved: int | None = None,
+    reason: str = "",
+) -> None:
+    """Number the sections 1, 2, … depth-first and save those whose order or parent changed
+    (one history record each)."""
+    stored = dict(
+        (pk, (order, parent))
+        for pk, order, parent in Section.objects.filter(pk__in=sections).values_list(
+            "pk", "order", "parent_id"
+        )
+    )
+    order, stack = 0, list(reversed(tree.get(None, [])))
+    while stack:
+        pk = stack.pop()
+        order += 1
+        section = sections[pk]
+        section.order = order
+        was_order, was_parent = stored[pk]
+        changed = [
+            name
+            for name, differs in (
+                ("order", section.order != was_order),
+                ("parent", section.parent_id != was_parent),
+            )
+            if differs
+        ]
+        if changed:
+            save_versioned(
+                section, changed, actor=actor, reason=reason if pk == moved else RENUMBERED
+            )
+        stack.extend(reversed(tree.get(pk, [])))
+
+
+def _order_after(sections: dict[int, Section], tree: dict, parent_pk: int | None) -> int:
+    """The order a new last child of ``parent_pk`` takes in tree order: right after the
+    parent's last descendant (or the plan's last section)."""
+    anchor, children = parent_pk, tree.get(parent_pk)
+    while children:
+        anchor = children[-1]
+        children = tree.get(anchor)
+    if anchor is None:
+        return 1
+    return sections[anchor].order + 1
+
+
+def _free_code(model: type[models.Model], plan: Plan, prefix: str) -> str:
+    """The next ``<prefix><n>`` code not used in the plan (codes are unique per plan)."""
+    used = set(model.objects.filter(plan=plan).values_list("code", flat=True))
+    n = len(used) + 1
+    while f"{prefix}{n}" in used:
+        n += 1
+    return f"{prefix}{n}"
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -161,7 +379,18 @@ def create_task(
     values: Mapping[str, Any],
     lead_units: Iterable[Unit] = (),
     support_units: Iterable[Unit] = (),
+    reason: str = "",
 ) -> Task:
+    """A new task (重点任务) with its lead and support units. Without ``order`` it comes after
+    the plan's last task (last in its section); without ``code`` it gets the next free
+    ``t<n>``."""
+    reason = check_reason(reason)
+    values = dict(values)
+    if values.get("order") is None:
+        last = Task.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
+        values["order"] = (last or 0) + 1
+    if not values.get("code"):
+        values["code"] = _free_code(Task, plan, "t")
     task = create_object(
         Task,
         actor=actor,
@@ -169,7 +398,7 @@ def create_task(
         allowed=("plan", *TASK_CREATE_FIELDS),
         within=plan,
         rules=_task_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
     _apply_assignments(task, actor=actor, lead_units=lead_units, support_units=support_units)
     return task
@@ -184,6 +413,7 @@ def update_task(
     changes: Mapping[str, Any],
     lead_units: Iterable[Unit] | None = None,
     support_units: Iterable[Unit] | None = None,
+    reason: str = "",
 ) -> Task:
     """Change a task and, when ``lead_units``/``support_units`` are given, its units, in one
     transaction and one version step."""
@@ -209,6 +439,7 @@ def update_task(
         changes=changes,
         allowed=TASK_FIELDS,
         rules=_task_rules,
+        reason=check_reason(reason),
         extra=assignments,
     )
 

@@ -21,7 +21,7 @@ from core.editing import editable_or_404, may_change_region, visible_or_404
 from core.history import history_entries
 from core.models import Region, Unit
 from core.once import once_per_form
-from core.scope import EXPORT, REPORT, require
+from core.scope import CHANGE, EXPORT, REPORT, can, require
 from core.services import NotAllowed, ServiceError
 from planning import services
 from planning.choices import AssignmentRole
@@ -83,7 +83,8 @@ def plan_list(request):
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for plan in page:
         plan.can_change = may_change_region(request.user, plan.region_id)
-    return render(request, "planning/plan_list.html", {"filterset": filterset, "page": page})
+    context = {"filterset": filterset, "page": page, "can_create": can(request.user, CHANGE)}
+    return render(request, "planning/plan_list.html", context)
 
 
 @dataclass

@@ -2,12 +2,18 @@
 for targets, milestones and target adjustments (they parse only; targets.upkeep validates
 and writes)."""
 
+import json
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
 from django import forms
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from core.editing import DATE_WIDGET, ServiceModelForm
-from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField
+from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField, NumberField
 from core.models import Region
+from core.numbers import plain, understood
 from core.once import OnceFormMixin
 from core.scope import CHANGE
 from core.services import InvalidInput, ServiceError
@@ -15,6 +21,7 @@ from planning.forms import TEXTAREA
 from planning.models import Section, Task
 from targets.choices import EvaluationKind
 from targets.models import Milestone, Target
+from targets.upkeep import REASON_LIMIT
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):
@@ -56,6 +63,82 @@ def _regions(user, current_id: int | None):
     return queryset.order_by("level", "name")
 
 
+class Reading:
+    """A number whose text was read as something else than it says (3万 → 30000)."""
+
+    def __init__(self, name: str, label: str, raw: str, value: str):
+        self.name, self.label, self.raw, self.value = name, label, raw, value
+
+    def __str__(self) -> str:
+        return gettext_now("%(label)s“%(raw)s”已识别为 %(value)s") % {
+            "label": self.label,
+            "raw": self.raw,
+            "value": self.value,
+        }
+
+
+def _only_written_differently(raw: str, value: Decimal) -> bool:
+    """Full-width digits, spaces and thousands separators change how a number is written,
+    not what it is (１，２００ is 1200); 万, 亿, a % or a unit change what the digits mean."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if not ch.isspace())
+    try:
+        return Decimal(text.replace(",", "")) == value
+    except InvalidOperation:
+        return False
+
+
+class UpkeepFormMixin:
+    """What the target and milestone forms add to the edit form: the reason kept in the
+    history row (修改原因), and the numbers to confirm before saving.
+
+    A number typed so that its digits mean something else (3万, 95%, 12个) is read by
+    ``core.numbers`` and shown back before anything is saved: the form asks once
+    (``readings_to_confirm``), remembering in a hidden field the texts it showed; sending the
+    same texts again saves them. A changed text is asked about again."""
+
+    SEEN = "numbers_seen"
+
+    def add_upkeep_fields(self) -> None:
+        self.fields["reason"] = forms.CharField(
+            label=_("修改原因"),
+            required=False,
+            max_length=REASON_LIMIT,
+            help_text=_("选填，最多 100 个字，记入修改记录"),
+            error_messages={"max_length": _("修改原因最多 100 个字（现为 %(show_value)s 个字）")},
+            widget=forms.TextInput(attrs={"class": "form-control"}),
+        )
+        self.fields[self.SEEN] = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def readings(self) -> list[Reading]:
+        """The numbers whose text was not a plain number, as read (after ``is_valid``)."""
+        found = []
+        for name, field in self.fields.items():
+            if not isinstance(field, NumberField) or name not in self.cleaned_data:
+                continue
+            raw = str(self.data.get(self.add_prefix(name)) or "").strip()
+            value = self.cleaned_data[name]
+            if understood(raw, value) is not None:
+                found.append(Reading(name, str(field.label), raw, plain(value)))
+        return found
+
+    def readings_to_confirm(self) -> list[Reading]:
+        """The readings not yet shown to the user; empty when the form may be saved. When
+        some are, the hidden field now holds them, so that sending the form again confirms."""
+        asked = [
+            r for r in self.readings() if not _only_written_differently(r.raw, Decimal(r.value))
+        ]
+        seen = json.dumps([[r.name, r.raw] for r in asked], ensure_ascii=False)
+        if not asked or self.cleaned_data.get(self.SEEN, "") == seen:
+            return []
+        # The hidden field is rendered from the form's data: what was shown goes back with it.
+        self.data = self.data.copy()
+        self.data[self.add_prefix(self.SEEN)] = seen
+        return asked
+
+    def reason(self) -> str:
+        return self.cleaned_data.get("reason", "")
+
+
 class TargetForm(ServiceModelForm):
     class Meta(ServiceModelForm.Meta):
         model = Target
@@ -78,6 +161,30 @@ class TargetForm(ServiceModelForm):
             unit = str(self.data.get("measure_unit") or "").strip()
         for name in ("target_value", "baseline_value"):
             self.fields[name].measure_unit = unit
+
+
+class TargetUpkeepForm(UpkeepFormMixin, TargetForm):
+    """The target edit page's form: the target's fields, the reason, the numbers confirmed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_upkeep_fields()
+
+
+class TargetCreateForm(UpkeepFormMixin, TargetForm):
+    """A new target (「新增指标」) of a plan, of one of its tasks or of the plan as a whole; the
+    code may be left blank (``targets.upkeep.create_target`` gives one)."""
+
+    class Meta(TargetForm.Meta):
+        fields = ["code", *TargetForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.required = False
+        code.help_text = _("规划内唯一；不填则自动编号")
+        self.fields["task"].help_text = _("不选则为规划总体指标")
+        self.add_upkeep_fields()
 
 
 class MilestoneForm(ServiceModelForm):
@@ -103,6 +210,29 @@ class MilestoneForm(ServiceModelForm):
         elif self.instance.target_id:
             self.fields["planned_value"].measure_unit = self.instance.target.measure_unit
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
+
+
+class MilestoneUpkeepForm(UpkeepFormMixin, MilestoneForm):
+    """The milestone edit page's form: the fields, the reason, the numbers confirmed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_upkeep_fields()
+
+
+class MilestoneCreateForm(UpkeepFormMixin, MilestoneForm):
+    """A new milestone (「新增节点」) of a target; the code may be left blank."""
+
+    class Meta(MilestoneForm.Meta):
+        fields = ["code", *MilestoneForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.required = False
+        code.help_text = _("规划内唯一；不填则自动编号")
+        del self.fields["completed_on"]  # a planned step is not done yet when it is added
+        self.add_upkeep_fields()
 
 
 class AdjustmentForm(BootstrapFormMixin, forms.Form):

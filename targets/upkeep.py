@@ -27,6 +27,7 @@ from core.services import (
     check_may_change,
     create_object,
     edit_object,
+    field_labels,
     invalid,
     lock_for_edit,
     save_versioned,
@@ -52,15 +53,41 @@ MILESTONE_FIELDS = (
 MILESTONE_CREATE_FIELDS = ("plan", "target", "task", "code", *MILESTONE_FIELDS)
 # A target or milestone is set for a region: it must be one the actor may change.
 RELATED = {"region": CHANGE}
+REASON_LIMIT = 100  # the history's change reason is varchar(100)
+
+
+def change_reason(model, reason: str | None, default: str = "") -> str:
+    """The reason a person gave for a change (修改原因), kept in the history row: optional,
+    at most ``REASON_LIMIT`` characters (longer is refused, never cut or left to the database)."""
+    reason = (reason or "").strip()
+    if len(reason) > REASON_LIMIT:
+        message = _("修改原因最多 %(limit)s 个字，现为 %(count)s 个字") % {
+            "limit": REASON_LIMIT,
+            "count": len(reason),
+        }
+        raise InvalidInput({"reason": [message]}, field_labels(model) | {"reason": _("修改原因")})
+    return reason or default
+
+
+def _free_code(model, plan, stem: str) -> str:
+    """The first ``<stem><n>`` not yet a code in the plan (a code left blank on a create form:
+    the seeds write milestones' codes as ``<owner>-m<n>`` the same way)."""
+    taken = set(
+        model.objects.filter(plan=plan, code__startswith=stem).values_list("code", flat=True)
+    )
+    number = 1
+    while f"{stem}{number}" in taken:
+        number += 1
+    return f"{stem}{number}"
 
 
 def _target_rules(target: Target) -> None:
     same_plan(Target, target, target.plan_id, "task", "section")
     if target.baseline_year and target.target_year and target.baseline_year > target.target_year:
         raise invalid(Target, "target_year", _("目标年度不能早于基期年度"))
-    if target.feed == Feed.FORMULA:
-        if not target.formula.strip():
-            raise invalid(Target, "formula", _("数据来源为公式计算时请填写计算公式"))
+    if target.feed == Feed.FORMULA and not target.formula.strip():
+        raise invalid(Target, "formula", _("数据来源为公式计算时请填写计算公式"))
+    if target.formula.strip():  # a formula kept for later must parse too
         try:
             parse_formula(target.formula)
         except FormulaError as error:
@@ -70,8 +97,16 @@ def _target_rules(target: Target) -> None:
 
 
 @transaction.atomic
-def create_target(plan: Plan, *, actor, values: Mapping[str, Any]) -> Target:
+def create_target(
+    plan: Plan, *, actor, values: Mapping[str, Any], reason: str | None = None
+) -> Target:
+    """A new target of ``plan`` (of one of its tasks, or of the plan as a whole when it has
+    no task). A blank code becomes ``<task code>-t<n>`` (``t<n>`` without a task)."""
+    reason = change_reason(Target, reason, default=_("创建"))
     values = {"region": plan.region, **values, "plan": plan}
+    if not str(values.get("code") or "").strip():
+        task = values.get("task")
+        values["code"] = _free_code(Target, plan, f"{task.code}-t" if task else "t")
     return create_object(
         Target,
         actor=actor,
@@ -80,14 +115,20 @@ def create_target(plan: Plan, *, actor, values: Mapping[str, Any]) -> Target:
         within=plan,
         related=RELATED,
         rules=_target_rules,
-        reason="创建",
+        reason=reason,
     )
 
 
 @transaction.atomic
 def update_target(
-    target: Target, *, actor, version: int | None, changes: Mapping[str, Any]
+    target: Target,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    reason: str | None = None,
 ) -> Target:
+    reason = change_reason(Target, reason)
     return edit_object(
         Target,
         target,
@@ -97,6 +138,7 @@ def update_target(
         allowed=TARGET_FIELDS,
         related=RELATED,
         rules=_target_rules,
+        reason=reason,
     )
 
 
@@ -109,27 +151,38 @@ def _milestone_rules(milestone: Milestone) -> None:
 
 
 @transaction.atomic
-def create_milestone(*, actor, values: Mapping[str, Any]) -> Milestone:
-    """A milestone of a target (with a planned value) or of a task (qualitative)."""
+def create_milestone(*, actor, values: Mapping[str, Any], reason: str | None = None) -> Milestone:
+    """A milestone of a target (with a planned value) or of a task (qualitative). A blank
+    code becomes ``<owner code>-m<n>``, as the seeds name them."""
+    reason = change_reason(Milestone, reason, default=_("创建"))
     owner = values.get("target") or values.get("task")
     if owner is None:
         raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
+    values = {**values, "plan": owner.plan}
+    if not str(values.get("code") or "").strip():
+        values["code"] = _free_code(Milestone, owner.plan, f"{owner.code}-m")
     return create_object(
         Milestone,
         actor=actor,
-        values={**values, "plan": owner.plan},
+        values=values,
         allowed=MILESTONE_CREATE_FIELDS,
         within=owner.plan,
         related=RELATED,
         rules=_milestone_rules,
-        reason="创建",
+        reason=reason,
     )
 
 
 @transaction.atomic
 def update_milestone(
-    milestone: Milestone, *, actor, version: int | None, changes: Mapping[str, Any]
+    milestone: Milestone,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    reason: str | None = None,
 ) -> Milestone:
+    reason = change_reason(Milestone, reason)
     return edit_object(
         Milestone,
         milestone,
@@ -139,6 +192,7 @@ def update_milestone(
         allowed=MILESTONE_FIELDS,
         related=RELATED,
         rules=_milestone_rules,
+        reason=reason,
     )
 
 
@@ -260,7 +314,12 @@ def adjust_target(
     )
     validate(adjustment)
     adjustment.save()
-    save_versioned(target, [], actor=actor, reason=_("指标调整（%(doc)s）") % {"doc": doc_number})
+    # The history row names the document; the reason column holds 100 characters (the whole
+    # document number, up to 128, is on the adjustment itself).
+    note = _("指标调整（%(doc)s）") % {"doc": doc_number}
+    if len(note) > REASON_LIMIT:
+        note = note[: REASON_LIMIT - 2] + "…）"
+    save_versioned(target, [], actor=actor, reason=note)
     return adjustment
 
 

@@ -1,6 +1,7 @@
 """The target pages (namespace ``targets``): the reporting workflow under /reporting/ —
 what I owe, the review inbox, a report and its actions — and under /targets/ a target with
-its edit page, the milestone edit page and the base figures (基础数据) of a region and year.
+its edit page, the create pages of targets (of a plan or task) and milestones (of a target),
+the milestone edit page and the base figures (基础数据) of a region and year.
 The planning office's reporting pages (completeness, periods) are the reports app's, also
 under /reporting/ (reports/urls.py)."""
 
@@ -28,6 +29,14 @@ reporting = [
 upkeep = [
     path("<int:pk>/", views.target_detail, name="target_detail"),
     path("<int:pk>/edit/", views.target_edit, name="target_edit"),
+    # 「新增指标」 of a plan (?task=<id> for one of its tasks) and 「新增节点」 of a target
+    path("new/<int:plan_id>/", views.target_create, name="target_create"),
+    path("<int:target_id>/milestones/new/", views.milestone_create, name="milestone_create"),
+    path(
+        "tasks/<int:task_id>/milestones/new/",
+        views.task_milestone_create,
+        name="task_milestone_create",
+    ),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
     path("<int:pk>/evaluation-note/", views.target_evaluation_note, name="target_evaluation_note"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),

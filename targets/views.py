@@ -34,7 +34,7 @@ from core.once import once_per_form
 from core.periods import is_valid_period
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
-from planning.models import Plan
+from planning.models import Plan, Task
 from targets import bases, services, upkeep
 from targets.choices import EvaluationKind, Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
@@ -42,10 +42,12 @@ from targets.forms import (
     AdjustmentForm,
     BaseFiguresForm,
     EvaluationNoteForm,
-    MilestoneForm,
+    MilestoneCreateForm,
+    MilestoneUpkeepForm,
     ReasonForm,
     ReportForm,
-    TargetForm,
+    TargetCreateForm,
+    TargetUpkeepForm,
 )
 from targets.models import (
     Milestone,
@@ -480,50 +482,143 @@ def _bases_year(user, target) -> int | None:
     return max(plan.start_year, min(timezone.localdate().year - 1, plan.end_year))
 
 
-def target_edit(request, pk: int):
-    target = editable_or_404(request, Target.objects.select_related("plan", "region"), pk)
-    form = TargetForm(
+def _save_upkeep(form, call):
+    """POST of a target or milestone form: parse, ask about numbers read as something else
+    than they say (3万 → 30000) before saving, then ``call(changes, version, reason)`` —
+    a ``targets.upkeep`` service. Returns ``(saved or None, status, readings asked about)``."""
+    if form.is_valid():
+        asked = form.readings_to_confirm()
+        if asked:
+            return None, 200, asked
+    saved, status = run_service(
+        form, lambda changes, version: call(changes, version, form.reason())
+    )
+    return saved, status, []
+
+
+def _saved_message(request, text: str, form) -> None:
+    """The page message after a save, with what typed numbers were read as (１，２００ → 1200)."""
+    notes = "；".join(str(reading) for reading in form.readings())
+    if notes:
+        text += _("（%(notes)s）") % {"notes": notes}
+    messages.success(request, text)
+
+
+def _form_page(request, template: str, context: dict, status: int, asked: list):
+    context = context | {"asked": asked}
+    return render(request, template, context, status=status)
+
+
+def target_create(request, plan_id: int):
+    """「新增指标」: a target of the plan (``?task=`` of one of its tasks), by staff in whose
+    scope the plan lies, through ``targets.upkeep.create_target``; then its page."""
+    plan = editable_or_404(request, Plan.objects.select_related("region"), plan_id)
+    task = None
+    raw_task = request.GET.get("task", "")
+    if raw_task:
+        if not raw_task.isdigit():
+            raise Http404
+        task = get_object_or_404(Task.objects.select_related("section"), plan=plan, pk=raw_task)
+    target = Target(plan=plan, task=task, section=task.section if task else None)
+    target.region = plan.region
+    form = TargetCreateForm(
         request.POST if request.method == "POST" else None, instance=target, user=request.user
     )
-    status = 200
+    status, asked = 200, []
     if request.method == "POST":
-        saved, status = run_service(
+        saved, status, asked = _save_upkeep(
             form,
-            lambda changes, version: upkeep.update_target(
-                target, actor=request.user, version=version, changes=changes
+            lambda changes, version, reason: upkeep.create_target(
+                plan, actor=request.user, values=changes, reason=reason
             ),
         )
         if saved is not None:
-            messages.success(request, _("已保存：%(name)s") % {"name": saved.name})
+            _saved_message(request, _("已新增指标：%(name)s") % {"name": saved.name}, form)
+            return redirect("targets:target_detail", pk=saved.pk)
+    context = {"plan": plan, "task": task, "form": form, "history": []}
+    return _form_page(request, "targets/target_create.html", context, status, asked)
+
+
+def target_edit(request, pk: int):
+    target = editable_or_404(request, Target.objects.select_related("plan", "region"), pk)
+    form = TargetUpkeepForm(
+        request.POST if request.method == "POST" else None, instance=target, user=request.user
+    )
+    status, asked = 200, []
+    if request.method == "POST":
+        saved, status, asked = _save_upkeep(
+            form,
+            lambda changes, version, reason: upkeep.update_target(
+                target, actor=request.user, version=version, changes=changes, reason=reason
+            ),
+        )
+        if saved is not None:
+            _saved_message(request, _("已保存：%(name)s") % {"name": saved.name}, form)
             return redirect("targets:target_detail", pk=saved.pk)
     context = {"target": target, "form": form, "history": history_entries(target)}
-    return render(request, "targets/target_form.html", context, status=status)
+    return _form_page(request, "targets/target_form.html", context, status, asked)
+
+
+def milestone_create(request, target_id: int):
+    """「新增节点」 of a target (with a planned value in the target's unit), by staff in whose
+    scope it lies, through ``targets.upkeep.create_milestone``; then the target's page."""
+    target = editable_or_404(request, Target.objects.select_related("plan"), target_id)
+    back = reverse("targets:target_detail", args=[target.pk]) + "#milestones"
+    return _milestone_create(request, {"target": target}, back)
+
+
+def task_milestone_create(request, task_id: int):
+    """「新增节点」 of a task: a qualitative step (no value; done on a date); then the task page."""
+    task = editable_or_404(request, Task.objects.select_related("plan"), task_id)
+    back = reverse("reports:task_detail", args=[task.pk]) + "#milestones"
+    return _milestone_create(request, {"task": task}, back)
+
+
+def _milestone_create(request, owner: dict, back: str):
+    (parent,) = owner.values()
+    milestone = Milestone(plan=parent.plan, **owner)
+    form = MilestoneCreateForm(
+        request.POST if request.method == "POST" else None, instance=milestone, user=request.user
+    )
+    status, asked = 200, []
+    if request.method == "POST":
+        saved, status, asked = _save_upkeep(
+            form,
+            lambda changes, version, reason: upkeep.create_milestone(
+                actor=request.user, values={**changes, **owner}, reason=reason
+            ),
+        )
+        if saved is not None:
+            text = _("已新增时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
+            _saved_message(request, text, form)
+            return redirect(back)
+    context = {"owner": parent, "milestone": milestone, "form": form, "history": [], "back": back}
+    return _form_page(request, "targets/milestone_create.html", context, status, asked)
 
 
 def milestone_edit(request, pk: int):
     milestone = editable_or_404(
         request, Milestone.objects.select_related("plan", "target", "task"), pk
     )
-    form = MilestoneForm(
+    form = MilestoneUpkeepForm(
         request.POST if request.method == "POST" else None, instance=milestone, user=request.user
     )
-    status = 200
+    status, asked = 200, []
     if request.method == "POST":
-        saved, status = run_service(
+        saved, status, asked = _save_upkeep(
             form,
-            lambda changes, version: upkeep.update_milestone(
-                milestone, actor=request.user, version=version, changes=changes
+            lambda changes, version, reason: upkeep.update_milestone(
+                milestone, actor=request.user, version=version, changes=changes, reason=reason
             ),
         )
         if saved is not None:
-            messages.success(
-                request, _("已保存时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
-            )
+            text = _("已保存时间节点：%(date)s") % {"date": f"{saved.due_on:%Y-%m-%d}"}
+            _saved_message(request, text, form)
             if saved.target_id:
                 return redirect("targets:target_detail", pk=saved.target_id)
             return redirect("reports:task_detail", pk=saved.task_id)
     context = {"milestone": milestone, "form": form, "history": history_entries(milestone)}
-    return render(request, "targets/milestone_form.html", context, status=status)
+    return _form_page(request, "targets/milestone_form.html", context, status, asked)
 
 
 # ------------------------------------------------------------ base figures (基础数据)

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from core.models import Region, Unit
 from core.regions import RegionTree
 from planning import services as planning_services
-from planning.models import Plan, Section, Task
+from planning.models import Plan, Section, Stage, Task
 from reports.models import ImportBatch
 from stations.models import Station
 from targets import services as target_services
@@ -50,6 +50,7 @@ class Lianzhou:
     """Objects of 连州 (plan, its parts, figures, a report, an import, a user)."""
 
     plan: Plan
+    stage: Stage
     section: Section
     task: Task
     target: Target
@@ -95,6 +96,7 @@ def build_objects(*, reporter, staff, period) -> Objects:
     )  # fmt: skip
     return Objects(
         plan=plan,
+        stage=Stage.objects.filter(plan=plan).order_by("pk").first(),
         section=Section.objects.filter(plan=plan).order_by("pk").first(),
         task=task,
         target=target,
@@ -139,6 +141,11 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "reports:plan_evaluation_report": _pk("plan"),
     "planning:plan_edit": _pk("plan"),
     "planning:section_edit": _pk("section"),
+    "planning:section_create": _pk("plan"),
+    "planning:stage_create": _pk("plan"),
+    "planning:stage_edit": _pk("stage"),
+    "planning:task_create": _pk("plan"),
+    "planning:section_move": _pk("section"),
     "reports:task_detail": _pk("task"),
     "planning:task_edit": _pk("task"),
     "reports:task_update_create": _pk("task"),
@@ -151,6 +158,9 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:target_adjust": _pk("target"),
     "targets:target_evaluation_note": _pk("target"),
     "targets:milestone_edit": _pk("milestone"),
+    "targets:target_create": lambda o: {"plan_id": o.plan.pk},
+    "targets:milestone_create": lambda o: {"target_id": o.target.pk},
+    "targets:task_milestone_create": lambda o: {"task_id": o.task.pk},
     "targets:base_figures": lambda o: {"region_id": o.region.pk, "year": o.year},
     "reports:excel_preview": _pk("batch"),
     "reports:excel_commit": _pk("batch"),

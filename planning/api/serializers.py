@@ -33,10 +33,20 @@ class PlanSerializer(serializers.ModelSerializer):
         read_only_fields = ["version", "source_file", "predecessor"]
 
 
+def reason_field() -> serializers.CharField:
+    """修改原因 (write only): kept as the history record's reason; the service checks it (at
+    most 100 characters, error code ``invalid`` on field ``reason``)."""
+    return serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="修改原因（不超过 100 字）"
+    )
+
+
 class PlanWriteSerializer(PlanSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta(PlanSerializer.Meta):
+        fields = [*PlanSerializer.Meta.fields, "reason"]
         read_only_fields = ["source_file", "predecessor"]
         validators = []  # uniqueness and scope are the service's job (clear Chinese messages)
 
@@ -61,8 +71,10 @@ class SectionSerializer(serializers.ModelSerializer):
 
 class SectionWriteSerializer(SectionSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta(SectionSerializer.Meta):
+        fields = [*SectionSerializer.Meta.fields, "reason"]
         read_only_fields = []
         validators = []
 
@@ -95,12 +107,13 @@ class TaskWriteSerializer(serializers.ModelSerializer):
     support_units = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Unit.objects.all(), help_text="配合单位 id 列表"
     )
+    reason = reason_field()
 
     class Meta:
         model = Task
         fields = [
             "plan", "section", "code", "number", "title", "description", "due_on", "status",
-            "order", "source_text", "version", "lead_units", "support_units",
+            "order", "source_text", "version", "lead_units", "support_units", "reason",
         ]  # fmt: skip
         validators = []
 

@@ -66,10 +66,14 @@ class PlanViewSet(ServiceWriteViewSet):
     ordering_fields = ["start_year", "title", "issued_on"]
 
     def create_with_service(self, values):
-        return services.create_plan(actor=self.request.user, values=values)
+        reason = values.pop("reason", "")
+        return services.create_plan(actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
-        return services.update_plan(obj, actor=self.request.user, version=version, changes=values)
+        reason = values.pop("reason", "")
+        return services.update_plan(
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
+        )
 
 
 class SectionViewSet(ServiceWriteViewSet):
@@ -81,13 +85,14 @@ class SectionViewSet(ServiceWriteViewSet):
     ordering_fields = ["order", "code"]
 
     def create_with_service(self, values):
-        plan = values.pop("plan")
-        return services.create_section(plan, actor=self.request.user, values=values)
+        plan, reason = values.pop("plan"), values.pop("reason", "")
+        return services.create_section(plan, actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
         values.pop("plan", None)
+        reason = values.pop("reason", "")
         return services.update_section(
-            obj, actor=self.request.user, version=version, changes=values
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
         )
 
 
@@ -104,14 +109,20 @@ class TaskViewSet(ServiceWriteViewSet):
     ordering_fields = ["order", "due_on", "code"]
 
     def create_with_service(self, values):
-        plan = values.pop("plan")
+        plan, reason = values.pop("plan"), values.pop("reason", "")
         lead, support = values.pop("lead_units", []), values.pop("support_units", [])
         return services.create_task(
-            plan, actor=self.request.user, values=values, lead_units=lead, support_units=support
+            plan,
+            actor=self.request.user,
+            values=values,
+            lead_units=lead,
+            support_units=support,
+            reason=reason,
         )
 
     def update_with_service(self, obj, values, version):
         values.pop("plan", None)
+        reason = values.pop("reason", "")
         lead, support = values.pop("lead_units", None), values.pop("support_units", None)
         return services.update_task(
             obj,
@@ -120,6 +131,7 @@ class TaskViewSet(ServiceWriteViewSet):
             changes=values,
             lead_units=lead,
             support_units=support,
+            reason=reason,
         )
 
 

@@ -67,10 +67,23 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = ["version"]
 
 
+def reason_field() -> serializers.CharField:
+    """修改原因: optional, kept in the history row (varchar(100), checked by the service too)."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        write_only=True,
+        help_text="修改原因（选填，最多 100 个字，记入修改记录）",
+    )
+
+
 class MilestoneWriteSerializer(TypedNumbers, MilestoneSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta(MilestoneSerializer.Meta):
+        fields = [*MilestoneSerializer.Meta.fields, "reason"]
         read_only_fields = []
         validators = []
 
@@ -189,13 +202,14 @@ class TargetSerializer(serializers.ModelSerializer):
 
 class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta:
         model = Target
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
             "target_value", "target_year", "baseline_value", "baseline_year", "baseline_source",
-            "attribute", "region", "formula", "feed", "order", "source_text", "version",
+            "attribute", "region", "formula", "feed", "order", "source_text", "version", "reason",
         ]  # fmt: skip
         validators = []
 

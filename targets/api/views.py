@@ -124,14 +124,17 @@ class TargetViewSet(ServiceWriteViewSet):
         return response
 
     def create_with_service(self, values):
-        plan = values.pop("plan")
-        return upkeep.create_target(plan, actor=self.request.user, values=values)
+        plan, reason = values.pop("plan"), values.pop("reason", None)
+        return upkeep.create_target(plan, actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
         values.pop("plan", None)
+        reason = values.pop("reason", None)
         if values.get("code") == obj.code:
             values.pop("code")
-        return upkeep.update_target(obj, actor=self.request.user, version=version, changes=values)
+        return upkeep.update_target(
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
+        )
 
     @extend_schema(
         summary="计划值、实际值与趋势（按期间，分解到各地时分地区）",
@@ -203,13 +206,15 @@ class MilestoneViewSet(ServiceWriteViewSet):
     ordering_fields = ["due_on", "code"]
 
     def create_with_service(self, values):
-        return upkeep.create_milestone(actor=self.request.user, values=values)
+        reason = values.pop("reason", None)
+        return upkeep.create_milestone(actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
         for fixed in ("plan", "target", "task", "code"):
             values.pop(fixed, None)
+        reason = values.pop("reason", None)
         return upkeep.update_milestone(
-            obj, actor=self.request.user, version=version, changes=values
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
         )
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0001_region_unit_evidence_moved_from_planning"),
-        ("planning", "0006_region_unit_evidence_moved_to_core"),
+        ("planning", "0007_stage_version"),
     ]
 
     operations = [
