@@ -40,6 +40,15 @@ class Plan(models.Model):
         on_delete=models.SET_NULL,
         related_name="children",
     )
+    # The plan of the previous period this one continues (十四五 → 十五五); one successor each.
+    predecessor = models.OneToOneField(
+        "self",
+        verbose_name=_("上期规划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="successor",
+    )
     source_file = models.CharField(_("来源文件"), max_length=255, blank=True)
     source_text = models.TextField(_("原文依据"), blank=True)
     # 归档: the plan is read-only (planning.services.check_plan_writable); who and why are in
@@ -59,6 +68,9 @@ class Plan(models.Model):
                 condition=Q(start_year__lte=F("end_year")), name="plan_start_not_after_end"
             ),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="plan_not_own_parent"),
+            models.CheckConstraint(
+                condition=~Q(predecessor=F("pk")), name="plan_not_own_predecessor"
+            ),
         ]
 
     def __str__(self) -> str:

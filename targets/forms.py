@@ -19,6 +19,7 @@ from core.scope import CHANGE, VIEW
 from core.services import REASON_LIMIT, InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
+from targets.choices import EvaluationKind
 from targets.models import Milestone, Target
 
 
@@ -159,8 +160,8 @@ class TargetForm(ServiceModelForm):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
-            "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
-            "formula", "order", "source_text", "parent_target",
+            "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute",
+            "region", "feed", "formula", "order", "source_text", "parent_target",
         ]  # fmt: skip
         widgets = {"source_text": TEXTAREA}
 
@@ -423,3 +424,16 @@ class AllocationSplitForm(BootstrapFormMixin, forms.Form):
             for name, value in self.cleaned_data.items()
             if name.startswith("region_")
         }
+
+
+class EvaluationNoteForm(BootstrapFormMixin, forms.Form):
+    """未完成原因: why a target was not met, for the mid-term or final evaluation report."""
+
+    kind = forms.ChoiceField(label=_("评估类型"), choices=EvaluationKind.choices)
+    reason = forms.CharField(
+        label=_("未完成原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("写入评估报告“未完成指标及原因”；留空保存即删除"),
+    )

@@ -13,7 +13,7 @@ from core.models import YEAR_VALIDATORS, Evidence, Region, decimal_field, non_ne
 from core.periods import PERIOD_PATTERN
 from core.querysets import ScopedQuerySet
 from planning.models import Plan, Section, Task
-from targets.choices import Comparator, Feed, Measure, ReportStatus
+from targets.choices import Comparator, EvaluationKind, Feed, Measure, ReportStatus
 from targets.formulas import VARIABLE_PATTERN
 
 
@@ -52,6 +52,18 @@ class Target(models.Model):
     baseline_value = decimal_field(_("基期值"))
     baseline_year = models.PositiveSmallIntegerField(
         _("基期年度"), null=True, blank=True, validators=YEAR_VALIDATORS
+    )
+    baseline_source = models.CharField(
+        _("基期值来源"), max_length=128, blank=True, help_text=_("如：上期规划实际值（2025年）")
+    )
+    # The same target in the previous period's plan (its figures continue this one's series).
+    predecessor = models.OneToOneField(
+        "self",
+        verbose_name=_("上期指标"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="successor",
     )
     attribute = models.CharField(
         _("指标属性"), max_length=16, choices=Attribute.choices, blank=True
@@ -109,6 +121,42 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TargetEvaluationNote(models.Model):
+    """Why a target was not met, as staff write it for an evaluation (未完成原因)."""
+
+    target = models.ForeignKey(
+        Target,
+        verbose_name=_("目标指标"),
+        on_delete=models.CASCADE,
+        related_name="evaluation_notes",
+    )
+    kind = models.CharField(_("评估类型"), max_length=8, choices=EvaluationKind.choices)
+    reason = models.TextField(_("未完成原因"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填写人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("未完成原因")
+        verbose_name_plural = _("未完成原因")
+        ordering = ["target", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "kind"], name="evaluation_note_unique_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} · {self.get_kind_display()}"
 
 
 class Milestone(models.Model):

@@ -33,6 +33,7 @@ from targets.status import (
     compute_status,
     load_status_inputs,
     milestone_state,
+    plan_finished,
     year_end,
 )
 
@@ -42,6 +43,7 @@ JUDGED = {
     ProgressStatus.ON_TRACK,
     ProgressStatus.LAGGING,
     ProgressStatus.CRITICAL,
+    ProgressStatus.UNMET,
 }
 MILESTONE_AS_STATUS = {
     MilestoneState.DONE: ProgressStatus.MET,
@@ -56,7 +58,13 @@ def combine(statuses: list[str]) -> str | None:
         return None
     if all(s == ProgressStatus.MET for s in statuses):
         return ProgressStatus.MET
-    for worst in (ProgressStatus.CRITICAL, ProgressStatus.LAGGING, ProgressStatus.NO_DATA):
+    worst_first = (
+        ProgressStatus.UNMET,
+        ProgressStatus.CRITICAL,
+        ProgressStatus.LAGGING,
+        ProgressStatus.NO_DATA,
+    )
+    for worst in worst_first:
         if worst in statuses:
             return worst
     if ProgressStatus.ON_TRACK in statuses or ProgressStatus.MET in statuses:
@@ -188,6 +196,13 @@ class StatusBoard:
             return progress
         if task.status == TaskStatus.COMPLETED:
             progress.status = ProgressStatus.MET
+            return progress
+        if plan_finished(self.plans[task.plan_id], self.on):
+            # A finished plan's task is done (its targets and milestones met, or reported at
+            # 100 %) or not (未完成) — not late (严重滞后).
+            parts = target_statuses + [MILESTONE_AS_STATUS[s] for s in states.values()]
+            done = combine(parts) == ProgressStatus.MET if parts else (percent or 0) >= 100
+            progress.status = ProgressStatus.MET if done else ProgressStatus.UNMET
             return progress
         if task.due_on and task.due_on < self.on:
             progress.status = ProgressStatus.CRITICAL

@@ -5,7 +5,11 @@ the API's /targets/{id}/series/ returns). One engine pass per year end, inputs f
 
 Read for a user, the series follows the one rule for figures (``targets.scope_rules.sees_figures``):
 a sibling region's share is left out, and a target set for a sibling region shows its plan
-but no actual, projection or status."""
+but no actual, projection or status.
+
+A target that continues one of the previous period's plan (``Target.predecessor``, made by
+``targets.successor``) reads across both periods: the predecessor's years come first (their
+actual figures, judged by the engine on the predecessor), each point naming its plan."""
 
 from __future__ import annotations
 
@@ -41,10 +45,14 @@ def target_series(target: Target, *, user, on: datetime.date | None = None) -> d
         points.append(
             {
                 "period": str(year),
+                "plan": plan.pk,
                 "planned": _number(progress.expected),
                 "actual": _number(actual),
             }
         )
+    earlier, predecessor = (
+        _predecessor_points(target, years[0] if years else None, on) if own_figures else ([], None)
+    )
     regions = [
         {
             "region": allocation.region_id,
@@ -66,7 +74,8 @@ def target_series(target: Target, *, user, on: datetime.date | None = None) -> d
         "target_year": last_year,
         "status": now.status if own_figures else None,
         "is_demo": now.is_demo,
-        "points": points,
+        "points": earlier + points,
+        "predecessor": predecessor,
         "projection": {
             "period": str(last_year),
             "value": _number(now.projection) if own_figures else None,
@@ -75,3 +84,27 @@ def target_series(target: Target, *, user, on: datetime.date | None = None) -> d
         "regions": regions,
         "figures_hidden": not own_figures,
     }
+
+
+def _predecessor_points(target: Target, before: int | None, on: datetime.date):
+    """The previous period's actual figures (years before ``before``) and what they are."""
+    if not target.predecessor_id:
+        return [], None
+    earlier = Target.objects.select_related("plan").get(pk=target.predecessor_id)
+    inputs = load_status_inputs([earlier])
+    points = []
+    for year in range(earlier.plan.start_year, earlier.plan.end_year + 1):
+        if before is not None and year >= before:
+            break
+        at = min(year_end(year), on)
+        actual = compute_status(earlier, inputs, on=at).actual if at >= year_end(year) else None
+        points.append(
+            {
+                "period": str(year),
+                "plan": earlier.plan_id,
+                "planned": None,
+                "actual": _number(actual),
+            }
+        )
+    info = {"target": earlier.pk, "plan": earlier.plan_id, "plan_title": earlier.plan.title}
+    return points, info

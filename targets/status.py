@@ -55,6 +55,12 @@ status, in this order (first that applies)
     critical  below that.
     Progress is measured from the baseline. Tolerances come from ``settings.STATUS_RULES``.
     Binding (约束性) targets that lag or are critical are flagged ``escalate``.
+finished plan (终期判断)
+    once the plan's end date has passed (``plan_finished``: the date is after 31 December of
+    its end year), and the target year in force with it, a target is judged as finished, with
+    no pace and no projection: met (已完成) when its condition holds, unmet (未完成) when it
+    does not, no_data when nothing was reported. ``verdict`` says it in words:
+    「未完成（差 5 个，完成 97.4%）」.
 projection (趋势判断)
     the straight line from the plan's start (baseline, or 0 for increments; the first figure for
     levels without a baseline) through the latest figure, extended to the end of the target
@@ -87,6 +93,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import Region
 from core.periods import period_bounds
@@ -124,6 +131,7 @@ LIGHTS = {
     ProgressStatus.ON_TRACK: "green",
     ProgressStatus.LAGGING: "yellow",
     ProgressStatus.CRITICAL: "red",
+    ProgressStatus.UNMET: "red",
     ProgressStatus.NO_DATA: "grey",
     ProgressStatus.NOT_DUE: "grey",
 }
@@ -237,6 +245,40 @@ class TargetProgress:
     target_year: int | None = None  # in force on ``on`` (the plan's end year when unstated)
     original_value: Decimal | None = None  # as the plan was issued (or the allocation's share)
     adjustment: TargetAdjustment | None = None  # the adjustment in force, None: the original
+    finished: bool = False  # the plan's end date has passed: judged as finished
+    measure_unit: str = ""  # the target's unit, for ``verdict``
+
+    @property
+    def shortfall(self) -> Decimal | None:
+        """How far an unmet target is from its goal, in its own unit (None when met or unknown).
+        For a ceiling (≤) it is the excess above the bound."""
+        if self.status != ProgressStatus.UNMET or self.margin is None:
+            return None
+        return abs(self.margin)
+
+    @property
+    def verdict(self) -> str:
+        """The finished plan's judgement in words (the status label while a plan runs)."""
+        if self.status != ProgressStatus.UNMET:
+            return str(self.status_label)
+        parts = []
+        # "差 5 个", "差 2.5%": a space before a word unit, none before a percent sign.
+        unit = self.measure_unit if self.measure_unit in ("%", "‰") else f" {self.measure_unit}"
+        unit = unit.rstrip()
+        amount = plain_number(self.shortfall or ZERO)
+        if self.shortfall is not None:
+            parts.append(
+                _("差 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
+                if self.margin >= 0
+                else _("超出 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
+            )
+        if self.completion is not None:
+            parts.append(
+                _("完成 %(percent)s%%") % {"percent": plain_number(self.completion * HUNDRED, 1)}
+            )
+        if not parts:
+            return str(self.status_label)
+        return _("未完成（%(detail)s）") % {"detail": "，".join(parts)}
 
     @property
     def completion_display(self) -> Decimal | None:
@@ -280,6 +322,8 @@ class TargetProgress:
             "status": self.status,
             "status_label": str(self.status_label),
             "escalate": self.escalate,
+            "finished": self.finished,
+            "verdict": self.verdict,
             "projection": self.projection,
             "projection_meets": self.projection_meets,
             "series": [{"period": label, "value": value} for label, value in self.series],
@@ -716,6 +760,17 @@ def _external_inputs(targets: list[Target]) -> _ExternalInputs:
 # ------------------------------------------------------------------------------ helpers
 
 
+def plan_finished(plan: Plan, on: datetime.date) -> bool:
+    """The plan's end date (31 December of its end year) has passed on ``on``."""
+    return on > year_end(plan.end_year)
+
+
+def plain_number(value: Decimal, places: int = 4) -> str:
+    """A decimal as people write it: 185, 97.4 (no trailing zeros, no exponent)."""
+    text = f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def year_end(year: int) -> datetime.date:
     return datetime.date(year, 12, 31)
 
@@ -818,6 +873,7 @@ class _Judge:
             feed=target.feed,
             target_value=goal,
             target_year=self.target_year,
+            measure_unit=target.measure_unit,
             # the goal the plan as issued sets (its schedule's total when it states none)
             original_value=in_force.original_value if in_force.adjusted and not share else goal,
             adjustment=None if share else in_force.adjustment,
@@ -887,7 +943,7 @@ class _Judge:
         if formula.average:
             if self.result.missing or not points:
                 return []
-            average = sum((v for _, _, v in points), ZERO) / len(points)
+            average = sum((v for _day, _label, v in points), ZERO) / len(points)
             self.result.source = f"{years[0]}—{years[-1]}年平均"
             return [(*points[-1][:2], average)]
         if points and self.result.missing:
@@ -1022,10 +1078,39 @@ class _Judge:
             else:
                 result.level, result.increment = result.actual, result.actual - baseline
         self._completion()
+        # Finished: the plan is over, and so is the target's year in force (an adjustment may
+        # have moved it beyond the plan's end: it is judged by its pace until then).
+        result.finished = plan_finished(self.plan, self.on) and self.on > self.due_on
+        if result.finished:
+            result.status = self._final_status()
+            self._margin()
+            return result  # no pace, no projection, nothing to escalate: the plan is over
         result.status = self._status(points)
         result.escalate = target.attribute == "binding" and result.status in ESCALATED
         self._projection(points)
         return result
+
+    def _final_status(self) -> str:
+        """A finished plan's verdict: met, unmet, or no figure at all."""
+        result = self.result
+        if result.actual is None:
+            return ProgressStatus.NO_DATA
+        relative = self.target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY)
+        if relative and not self.baseline:
+            result.missing.append("缺少基期值，无法计算变化幅度")
+            return ProgressStatus.NO_DATA
+        if holds(self.target.comparator, self._measured(result.actual), self.goal):
+            return ProgressStatus.MET
+        return ProgressStatus.UNMET
+
+    def _margin(self) -> None:
+        """What an unmet target lacks (goal − actual, in the target's own terms)."""
+        result = self.result
+        if result.status != ProgressStatus.UNMET or result.margin is not None:
+            return  # ceilings (≤) have their margin from ``_completion``
+        measured = self._measured(result.actual)
+        if measured is not None and self.goal is not None:
+            result.margin = self.goal - measured
 
     def _measured(self, value: Decimal | None) -> Decimal | None:
         """The value in the target's own terms (percent change for reduce/increase-by)."""
@@ -1092,7 +1177,7 @@ class _Judge:
         result = self.result
         if not points:
             return
-        last_on, _, last_value = points[-1]
+        last_on, _label, last_value = points[-1]
         if self.target.measure == Measure.INCREMENT:
             first_on, first_value = self.start_on, ZERO
         elif self.baseline is not None:

@@ -37,14 +37,14 @@ from core.services import (
 from planning.models import Plan
 from planning.services import check_plan_writable, same_plan
 from targets.allocations import parent_target_problem
-from targets.choices import Feed
+from targets.choices import EvaluationKind, Feed
 from targets.formulas import FormulaError, parse_formula
-from targets.models import Milestone, Target, TargetAdjustment
+from targets.models import Milestone, Target, TargetAdjustment, TargetEvaluationNote
 
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",
-    "target_year", "baseline_value", "baseline_year", "attribute", "region", "formula", "feed",
-    "order", "source_text", "parent_target",
+    "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute", "region",
+    "formula", "feed", "order", "source_text", "parent_target",
 )  # fmt: skip
 TARGET_CREATE_FIELDS = ("plan", "code", *TARGET_FIELDS)
 MILESTONE_FIELDS = (
@@ -319,3 +319,35 @@ def adjust_target(
     reason = clip_reason(_("指标调整（%(doc)s）") % {"doc": doc_number})  # 文号 up to 128
     save_versioned(target, [], actor=actor, reason=reason)
     return adjustment
+
+
+# ------------------------------------------------------------------------------ evaluations
+
+
+@transaction.atomic
+def save_evaluation_note(
+    target: Target, *, actor, kind: str, reason: str
+) -> TargetEvaluationNote | None:
+    """Record why ``target`` was not met, for the mid-term or final evaluation (未完成原因).
+    An empty reason removes the note; history keeps every version."""
+    check_may_change(actor, target)
+    if kind not in EvaluationKind.values:
+        raise invalid(TargetEvaluationNote, "kind", _("评估类型应为中期评估或终期评估"))
+    reason = (reason or "").strip()
+    note = TargetEvaluationNote.objects.select_for_update().filter(target=target, kind=kind).first()
+    if note is None:
+        if not reason:
+            return None
+        note = TargetEvaluationNote(target=target, kind=kind, reason=reason, actor=actor)
+        note._history_user = actor
+        note._change_reason = "填写未完成原因"
+        note.save()
+        return note
+    if not reason:
+        note._history_user = actor
+        note._change_reason = "删除未完成原因"
+        note.delete()
+        return None
+    note.reason, note.actor = reason, actor
+    save_versioned(note, ["reason", "actor", "updated_at"], actor=actor, reason="修改未完成原因")
+    return note

@@ -41,6 +41,7 @@ upkeep = [
     # 指标分解: the target's value among the regions below (「分解到区县」), or one row's value
     path("<int:pk>/split/", views.allocation_split, name="allocation_split"),
     path("<int:pk>/split/<int:region_id>/", views.allocation_split, name="allocation_split_region"),
+    path("<int:pk>/evaluation-note/", views.target_evaluation_note, name="target_evaluation_note"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     # 停用 / 恢复 / 删除: POST forms on the edit pages (allocations: on the target page)
     re_path(

@@ -44,12 +44,13 @@ from targets.allocations import (
     split_allocation,
     whole_regions,
 )
-from targets.choices import Feed, ReportStatus
+from targets.choices import EvaluationKind, Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
 from targets.forms import (
     AdjustmentForm,
     AllocationSplitForm,
     BaseFiguresForm,
+    EvaluationNoteForm,
     MilestoneCreateForm,
     MilestoneUpkeepForm,
     ReasonForm,
@@ -64,6 +65,7 @@ from targets.models import (
     ReportContribution,
     Target,
     TargetAdjustment,
+    TargetEvaluationNote,
 )
 from targets.owed import owed_items
 from targets.scope_rules import sees_figures
@@ -328,7 +330,9 @@ def reports_bulk_approve(request):
 # ------------------------------------------------------------ targets and milestones
 
 
-TARGET_PAGE = Target.objects.select_related("plan__region", "task", "section", "region")
+TARGET_PAGE = Target.objects.select_related(
+    "plan__region", "task", "section", "region", "predecessor__plan", "successor__plan"
+)
 
 
 def target_detail(request, pk: int):
@@ -354,7 +358,12 @@ def _cascade_context(request, target: Target, inputs, allocations, related) -> d
     }
 
 
-def _target_context(request, target: Target, adjust_form: AdjustmentForm | None = None) -> dict:
+def _target_context(
+    request,
+    target: Target,
+    adjust_form: AdjustmentForm | None = None,
+    note_form: EvaluationNoteForm | None = None,
+) -> dict:
     # The engine's inputs hold the milestones, allocations and adjustments too: no query per row.
     # The targets above and below it in the cascade (指标分解) are judged with it.
     related = related_targets(target, request.user)
@@ -408,6 +417,14 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         ),
         "adjustments": adjustments,
         "adjust_form": adjust_form if can_change else None,
+        "evaluation_notes": list(
+            TargetEvaluationNote.objects.filter(target=target)
+            .select_related("actor")
+            .order_by("kind")
+        ),
+        "note_form": (note_form or EvaluationNoteForm(initial={"kind": _default_kind(progress)}))
+        if can_change
+        else None,
         # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
         "missing_bases": _missing_bases(
             [(progress, target)] * own_figures + [(p, target) for _, p in allocations],
@@ -434,6 +451,35 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         .prefetch_related("evidence")
         .order_by("-period", "region__name"),
     }
+
+
+def _default_kind(progress) -> str:
+    return EvaluationKind.FINAL if progress.finished else EvaluationKind.MID
+
+
+@require_POST
+def target_evaluation_note(request, pk: int):
+    """The 「未完成原因」 form of the target page (staff in scope), through
+    ``targets.upkeep.save_evaluation_note``."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    form = EvaluationNoteForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            upkeep.save_evaluation_note(
+                target, actor=request.user, kind=data["kind"], reason=data["reason"]
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存未完成原因：%(name)s") % {"name": target.name})
+            return redirect(
+                reverse("targets:target_detail", args=[target.pk]) + "#evaluation-notes"
+            )
+    context = _target_context(request, target, note_form=form)
+    return render(request, "targets/target_detail.html", context, status=400)
 
 
 @require_POST

@@ -20,14 +20,18 @@ class UnitSerializer(serializers.ModelSerializer):
 
 
 class PlanSerializer(serializers.ModelSerializer):
+    successor = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="下一期规划 id（由本规划编制，未编制为 null）"
+    )
+
     class Meta:
         model = Plan
         fields = [
             "id", "code", "title", "kind", "status", "issuer", "doc_number", "issued_on",
-            "start_year", "end_year", "region", "parent", "source_file", "source_text", "version",
-            "archived_on",
+            "start_year", "end_year", "region", "parent", "predecessor", "successor",
+            "source_file", "source_text", "version", "archived_on",
         ]  # fmt: skip
-        read_only_fields = ["version", "source_file", "archived_on"]
+        read_only_fields = ["version", "source_file", "predecessor", "archived_on"]
 
 
 def reason_field() -> serializers.CharField:
@@ -44,7 +48,7 @@ class PlanWriteSerializer(PlanSerializer):
 
     class Meta(PlanSerializer.Meta):
         fields = [*PlanSerializer.Meta.fields, "reason"]
-        read_only_fields = ["source_file"]
+        read_only_fields = ["source_file", "predecessor"]
         validators = []  # uniqueness and scope are the service's job (clear Chinese messages)
 
 

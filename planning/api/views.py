@@ -111,6 +111,7 @@ class PlanViewSet(ServiceWriteViewSet):
 
     model = Plan
     serializer_class = PlanSerializer
+    related = ("successor",)  # the reverse link the serializer shows, in the same query
     write_serializer_class = PlanWriteSerializer
     filterset_class = PlanFilterSet
     ordering = ("-start_year", "title", "pk")

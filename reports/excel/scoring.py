@@ -80,14 +80,24 @@ def quantize(value: Decimal | None, step: Decimal = CENT) -> Decimal | None:
 # ------------------------------------------------------------------------------ verdicts
 
 AHEAD, NORMAL, BEHIND, UNLIKELY, UNKNOWN = "ahead", "normal", "behind", "unlikely", "unknown"
+COMPLETED, NOT_COMPLETED = "completed", "not_completed"  # a finished plan (终期评估)
 VERDICT_LABELS = {
+    COMPLETED: "已完成",
+    NOT_COMPLETED: "未完成",
     AHEAD: "超前",
     NORMAL: "正常",
     BEHIND: "滞后",
     UNLIKELY: "难以完成",
     UNKNOWN: "无法评估",
 }
-VERDICT_LIGHTS = {AHEAD: "green", NORMAL: "green", BEHIND: "yellow", UNLIKELY: "red"}
+VERDICT_LIGHTS = {
+    COMPLETED: "green",
+    NOT_COMPLETED: "red",
+    AHEAD: "green",
+    NORMAL: "green",
+    BEHIND: "yellow",
+    UNLIKELY: "red",
+}
 AHEAD_FROM = Decimal("1.1")
 
 
@@ -113,9 +123,14 @@ def verdict(
               the latest figure, to the end of the target year) still meets the target, or the
               pace ratio is at least ``critical_below`` (80 %);
     难以完成  behind pace by more than that and the projection misses the target.
+
+    Once the plan has ended (``progress.finished``, the engine's judgement) it is 已完成 or
+    未完成 — no pace, no projection.
     """
     if progress.actual is None:
         return UNKNOWN
+    if progress.finished:
+        return COMPLETED if progress.status == ProgressStatus.MET else NOT_COMPLETED
     due = year_end(progress.target_year or target.target_year or target.plan.end_year)
     if progress.status == ProgressStatus.MET:
         if target.comparator == Comparator.LTE:

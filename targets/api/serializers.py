@@ -32,7 +32,7 @@ STATUS_FIELDS = {
     "completion": "完成率（未封顶）",
     "completion_display": "完成率（显示用，封顶 0–1）",
     "status": "进度状态：met 已完成 / on_track 正常 / lagging 滞后 / critical 严重滞后 / "
-    "no_data 未填报 / not_due 未到期",
+    "unmet 未完成（规划期已结束）/ no_data 未填报 / not_due 未到期",
     "escalate": "约束性指标滞后，需督办",
     "projection": "按当前进度推算至目标年度末的值",
     "projection_meets": "推算值能否达到目标",
@@ -153,6 +153,12 @@ class StatusSerializer(serializers.Serializer):
     )
     status = serializers.CharField(help_text=STATUS_FIELDS["status"])
     status_label = serializers.CharField(help_text="进度状态（中文）")
+    finished = serializers.BooleanField(
+        help_text="规划期（及现行目标年度）已结束：按“已完成 / 未完成”判断，不再有序时进度和趋势"
+    )
+    verdict = serializers.CharField(
+        help_text="判断的文字表述，如“未完成（差 5 个，完成 97.4%）”；规划实施中同 status_label"
+    )
     escalate = serializers.BooleanField(help_text=STATUS_FIELDS["escalate"])
     projection = serializers.DecimalField(
         max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["projection"]
@@ -180,10 +186,10 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
-            "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
-            "version", "retired_on", "milestones", "progress",
+            "baseline_source", "predecessor", "attribute", "region", "formula", "feed", "order",
+            "source_text", "parent_target", "version", "retired_on", "milestones", "progress",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "predecessor"]
         extra_kwargs = {
             "target_value": {
                 "help_text": "规划原定的目标值（指标调整不改变它；判断日期生效的值见 "
@@ -205,9 +211,9 @@ class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
         model = Target
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
-            "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
-            "region", "formula", "feed", "order", "source_text", "parent_target", "version",
-            "reason",
+            "target_value", "target_year", "baseline_value", "baseline_year", "baseline_source",
+            "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
+            "version", "reason",
         ]  # fmt: skip
         validators = []
 
@@ -339,6 +345,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 class SeriesPointSerializer(serializers.Serializer):
     period = serializers.CharField(help_text="期间（年度）")
+    plan = serializers.IntegerField(help_text="该年度所属规划 id（上期规划的年度在前）")
     planned = serializers.FloatField(allow_null=True, help_text="计划值：该年末应达到的值")
     actual = serializers.FloatField(
         allow_null=True, help_text="实际值（该年末，当年截至判断日期；未到的年度为 null）"
@@ -359,6 +366,12 @@ class SeriesRegionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
     )
+
+
+class SeriesPredecessorSerializer(serializers.Serializer):
+    target = serializers.IntegerField(help_text="上期指标 id")
+    plan = serializers.IntegerField(help_text="上期规划 id")
+    plan_title = serializers.CharField(help_text="上期规划标题")
 
 
 class TargetSeriesSerializer(serializers.Serializer):
@@ -382,7 +395,12 @@ class TargetSeriesSerializer(serializers.Serializer):
     figures_hidden = serializers.BooleanField(
         help_text="指标属于同级其他区划：只显示计划，不显示实际值、趋势和状态"
     )
-    points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
+    points = SeriesPointSerializer(
+        many=True, help_text="逐年计划值与实际值（有上期指标时，先列上期规划各年度的实际值）"
+    )
+    predecessor = SeriesPredecessorSerializer(
+        allow_null=True, help_text="上期规划中的同一指标（由“编制下一期规划”关联），无则为 null"
+    )
     projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
     regions = SeriesRegionSerializer(
         many=True,
