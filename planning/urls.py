@@ -2,8 +2,9 @@
 ``planning``, under /plans/ beside the plan and task pages, which read targets too and are the
 reports app's)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
+import core.converters  # noqa: F401  <lifecycle:…>, <archive:…>
 from planning import views
 
 app_name = "planning"
@@ -19,17 +20,7 @@ urlpatterns = [
     path("sections/<int:pk>/edit/", views.section_edit, name="section_edit"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
     # 停用 / 恢复 / 删除 and 归档 / 取消归档: POST forms on the edit pages
-    re_path(
-        r"^(?P<pk>[0-9]+)/(?P<action>archive|unarchive)/$", views.plan_archive, name="plan_archive"
-    ),
-    re_path(
-        r"^sections/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
-        views.section_action,
-        name="section_action",
-    ),
-    re_path(
-        r"^tasks/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
-        views.task_action,
-        name="task_action",
-    ),
+    path("<int:pk>/<archive:action>/", views.plan_archive, name="plan_archive"),
+    path("sections/<int:pk>/<lifecycle:action>/", views.section_action, name="section_action"),
+    path("tasks/<int:pk>/<lifecycle:action>/", views.task_action, name="task_action"),
 ]

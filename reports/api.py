@@ -121,7 +121,10 @@ class PlanViewSet(planning_api.PlanViewSet):
         self.check_object_permissions(request, plan)
         on = date_param(request)
         return docx_response(
-            plan, on=on, kind=parse_kind(request.query_params.get("kind"), plan, on)
+            plan,
+            user=request.user,
+            on=on,
+            kind=parse_kind(request.query_params.get("kind"), plan, on),
         )
 
     @extend_schema(

@@ -1,6 +1,6 @@
 """The evaluation report (中期评估 / 终期评估) of a plan at a date, as a Word document.
 
-``evaluation_report(plan, on=…, kind=…)`` returns the .docx a committee office circulates:
+``evaluation_report(plan, user=…, on=…, kind=…)`` returns the .docx a committee office circulates:
 title and 文号 block, an overview paragraph with the counts, the evaluation table (基期值,
 目标值 with adjustments — 原目标值/调整后目标值 and the adjusting 文号 —, 实际值, 完成率,
 判断), one chart per binding (约束性) target, a bar chart by region, the unfinished targets
@@ -66,8 +66,10 @@ def report_filename(plan: Plan, kind: str, on: datetime.date) -> str:
     return f"{plan.code}-{kind}-evaluation-{on:%Y%m%d}.docx"
 
 
-def docx_response(plan: Plan, *, on: datetime.date, kind: str) -> HttpResponse:
-    response = HttpResponse(evaluation_report(plan, on=on, kind=kind), content_type=DOCX_TYPE)
+def docx_response(plan: Plan, *, user, on: datetime.date, kind: str) -> HttpResponse:
+    response = HttpResponse(
+        evaluation_report(plan, user=user, on=on, kind=kind), content_type=DOCX_TYPE
+    )
     response["Content-Disposition"] = content_disposition_header(
         True, report_filename(plan, kind, on)
     )
@@ -235,8 +237,11 @@ def _table(document, header: list[str], rows: list[list[str]], widths_cm: list[f
     return table
 
 
-def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None) -> bytes:
-    """The .docx of the plan's evaluation at ``on`` (see the module docstring)."""
+def evaluation_report(
+    plan: Plan, *, user, on: datetime.date, kind: str | None = None
+) -> bytes:
+    """The .docx of the plan's evaluation at ``on`` as ``user`` may read it (the charts follow
+    the one rule for figures, ``targets.scope_rules.sees_figures``; see the module docstring)."""
     kind = kind or default_kind(plan, on)
     kind_label = str(EvaluationKind(kind).label)
     board = StatusBoard([plan], on=on)
@@ -342,7 +347,7 @@ def evaluation_report(plan: Plan, *, on: datetime.date, kind: str | None = None)
     if not binding:
         document.add_paragraph(_("本规划未设约束性指标。"))
     for target in binding:
-        series = target_series(target, on=on)
+        series = target_series(target, user=user, on=on)
         document.add_paragraph(
             _("%(name)s：%(verdict)s")
             % {"name": target.name, "verdict": _judgement(progress[target.pk])}

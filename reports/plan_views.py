@@ -271,7 +271,7 @@ def plan_evaluation_report(request, pk: int):
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect("reports:plan_detail", pk=plan.pk)
-    return docx_response(plan, on=on, kind=kind)
+    return docx_response(plan, user=request.user, on=on, kind=kind)
 
 
 @require_POST

@@ -5,8 +5,9 @@ the milestone edit page and the base figures (基础数据) of a region and year
 The planning office's reporting pages (completeness, periods) are the reports app's, also
 under /reporting/ (reports/urls.py)."""
 
-from django.urls import include, path, re_path
+from django.urls import include, path
 
+import core.converters  # noqa: F401  <lifecycle:…>
 from targets import views
 
 app_name = "targets"
@@ -44,18 +45,12 @@ upkeep = [
     path("<int:pk>/evaluation-note/", views.target_evaluation_note, name="target_evaluation_note"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     # 停用 / 恢复 / 删除: POST forms on the edit pages (allocations: on the target page)
-    re_path(
-        r"^(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
-        views.target_action,
-        name="target_action",
+    path("<int:pk>/<lifecycle:action>/", views.target_action, name="target_action"),
+    path(
+        "milestones/<int:pk>/<lifecycle:action>/", views.milestone_action, name="milestone_action"
     ),
-    re_path(
-        r"^milestones/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
-        views.milestone_action,
-        name="milestone_action",
-    ),
-    re_path(
-        r"^allocations/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+    path(
+        "allocations/<int:pk>/<lifecycle:action>/",
         views.allocation_action,
         name="allocation_action",
     ),

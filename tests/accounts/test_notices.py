@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Notice
 from core.models import Region
+from planning.models import Plan
 from reports.notices import generate_notices, send_digests
 from targets import services
 from targets.models import Target
@@ -48,7 +49,10 @@ def deadlines(seeded):
 
 @pytest.fixture
 def behind(open_2024, liaison_nanzhao, staff_nanyang):
-    """南召县 reported 1 of its 3 new stations for 2024, approved: well behind pace."""
+    """南召县 reported 1 of its 3 new stations for 2024, approved: well behind pace. The plan
+    is made a running one (its period extended to 2027): a finished plan is judged 已完成 /
+    未完成, without pace, so it has nothing to warn of (issue 17)."""
+    Plan.objects.filter(code=NANYANG).update(end_year=2027)
     report = services.save_report(
         actor=liaison_nanzhao,
         target=new_stations(),

@@ -555,7 +555,10 @@ PUBLIC_PAGES = {
 }
 # Not pages: the admin has its own login (tests/test_admin.py); the API answers 401/403.
 NOT_PAGES = ("admin/", "api/")
-SAMPLE = {"int": "1", "str": "2024", "slug": "x", "path": "x", "uuid": "0" * 32}
+SAMPLE = {
+    "int": "1", "str": "2024", "slug": "x", "path": "x", "uuid": "0" * 32,
+    "lifecycle": "retire", "archive": "archive",
+}  # fmt: skip
 
 
 def pages():

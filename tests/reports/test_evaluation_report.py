@@ -39,7 +39,9 @@ def test_final_report_holds_every_target_and_says_met_or_unmet(hydrants, staff_l
     upkeep.save_evaluation_note(
         hydrants, actor=staff_lianzhou, kind=EvaluationKind.FINAL, reason="道路改造推迟"
     )
-    content = evaluation_report(plan, on=AFTER_END, kind=EvaluationKind.FINAL)
+    content = evaluation_report(
+        plan, user=staff_lianzhou, on=AFTER_END, kind=EvaluationKind.FINAL
+    )
     document, text, cells = read_docx(content)
 
     assert "终期评估" in text
@@ -105,14 +107,14 @@ def test_outsider_gets_no_report(outsider, client):
     assert page.status_code == 404
 
 
-def test_libreoffice_opens_the_report(hydrants, tmp_path):
+def test_libreoffice_opens_the_report(hydrants, staff_lianzhou, tmp_path):
     if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("soffice and pdftotext are required in CI")
         pytest.skip("注意 NOTICE: soffice or pdftotext not installed")
     plan = Plan.objects.get(code=LIANZHOU)
     source = tmp_path / "evaluation.docx"
-    source.write_bytes(evaluation_report(plan, on=AFTER_END))
+    source.write_bytes(evaluation_report(plan, user=staff_lianzhou, on=AFTER_END))
     subprocess.run(
         [
             "soffice",
