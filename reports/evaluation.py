@@ -237,9 +237,7 @@ def _table(document, header: list[str], rows: list[list[str]], widths_cm: list[f
     return table
 
 
-def evaluation_report(
-    plan: Plan, *, user, on: datetime.date, kind: str | None = None
-) -> bytes:
+def evaluation_report(plan: Plan, *, user, on: datetime.date, kind: str | None = None) -> bytes:
     """The .docx of the plan's evaluation at ``on`` as ``user`` may read it (the charts follow
     the one rule for figures, ``targets.scope_rules.sees_figures``; see the module docstring)."""
     kind = kind or default_kind(plan, on)

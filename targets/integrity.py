@@ -82,13 +82,16 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     return plans.select_related("region").prefetch_related(
         Prefetch(
             "targets",
-            queryset=Target.objects.select_related("region", "parent_target")
+            # Live targets only (停用 ones are kept, not checked); ties of ``order`` by pk, so
+            # that a finding names its items in a stable order.
+            queryset=Target.objects.filter(retired_on__isnull=True)
+            .select_related("region", "parent_target")
             .prefetch_related(
                 Prefetch("milestones", queryset=Milestone.objects.order_by("due_on", "order")),
                 "allocations__region",
                 "parent_target__allocations",
             )
-            .order_by("order"),
+            .order_by("order", "pk"),
         ),
         Prefetch("milestones", queryset=Milestone.objects.filter(task__isnull=False)),
         Prefetch("tasks", queryset=Task.objects.exclude(due_on=None)),

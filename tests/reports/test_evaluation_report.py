@@ -39,9 +39,7 @@ def test_final_report_holds_every_target_and_says_met_or_unmet(hydrants, staff_l
     upkeep.save_evaluation_note(
         hydrants, actor=staff_lianzhou, kind=EvaluationKind.FINAL, reason="道路改造推迟"
     )
-    content = evaluation_report(
-        plan, user=staff_lianzhou, on=AFTER_END, kind=EvaluationKind.FINAL
-    )
+    content = evaluation_report(plan, user=staff_lianzhou, on=AFTER_END, kind=EvaluationKind.FINAL)
     document, text, cells = read_docx(content)
 
     assert "终期评估" in text

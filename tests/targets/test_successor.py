@@ -91,7 +91,7 @@ def test_series_reads_across_both_periods(hydrants, staff_lianzhou):
     plan = Plan.objects.get(code=LIANZHOU)
     successor = create_successor(plan, actor=staff_lianzhou, start_year=2026, end_year=2030)
     copied = Target.objects.get(plan=successor, code="t-hydrants")
-    series = target_series(copied, on=datetime.date(2026, 12, 6))
+    series = target_series(copied, user=staff_lianzhou, on=datetime.date(2026, 12, 6))
     periods = [p["period"] for p in series["points"]]
     assert periods == [str(y) for y in range(2021, 2031)]
     earlier = {p["period"]: p for p in series["points"] if p["plan"] == plan.pk}
