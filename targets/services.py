@@ -18,18 +18,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from core.db_errors import UNIQUE_VIOLATION, sqlstate
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Evidence, Region
 from core.numbers import NumberError, parse_number
 from core.periods import is_valid_period, period_bounds
 from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
-from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
+from core.services import (
+    NotAllowed,
+    ServiceError,
+    StaleEdit,
+    last_change,
+    lock_for_edit,
+    save_versioned,
+)
 from planning.models import Plan
 from targets.choices import Feed, ReportStatus
 from targets.models import (
@@ -56,6 +64,33 @@ class Plausibility:
 
     def __bool__(self) -> bool:
         return bool(self.warnings)
+
+
+class ReportExists(ServiceError):
+    """A new figure (version 0: the user saw none) for a target, region and period that has
+    one already — entered by someone else meanwhile, or a second create racing the first.
+    Exactly one create wins; the others are refused here, never overwrite it."""
+
+    status_code = 409
+
+    def __init__(self, report: ProgressReport):
+        who, _when = last_change(report)
+        super().__init__(
+            "report_exists",
+            _(
+                "该指标本期已有填报（编号 %(pk)s，版本 %(version)s，%(who)s 填写），"
+                "请刷新后在其基础上修改"
+            )
+            % {"pk": report.pk, "version": report.version, "who": who or _("他人")},
+        )
+        self.report = report
+
+
+def _report_exists(target_id: int, region: Region, period: str) -> ReportExists:
+    """The refusal of a create that lost the race (the winner has committed: the INSERT waited
+    for it on the unique index)."""
+    report = ProgressReport.objects.get(target_id=target_id, region=region, period=period)
+    return ReportExists(report)
 
 
 class NeedsConfirmation(ServiceError):
@@ -346,6 +381,15 @@ def _check_new(version: int | None) -> None:
         raise ServiceError("stale_edit", _("该报送已被删除，请刷新后重试"))
 
 
+def _check_unchanged(report: ProgressReport, version: int | None) -> None:
+    """The version the user saw: 0 (no figure yet) when one exists is ``ReportExists``,
+    another version ``StaleEdit``; None (an internal caller) checks nothing."""
+    if version == 0:
+        raise ReportExists(report)
+    if version is not None and report.version != version:
+        raise StaleEdit(report)
+
+
 def _save_reason(submit: bool) -> str:
     return "提交" if submit else "保存草稿"
 
@@ -409,7 +453,14 @@ def save_report(
         report.version = 1
         report._history_user = actor
         report._change_reason = _save_reason(submit)
-        report.save()
+        try:
+            with transaction.atomic():  # a savepoint: the refusal below is a clean answer
+                report.save()
+        except IntegrityError as error:
+            # Another request created the figure after we looked (both saw none): it won.
+            if sqlstate(error) != UNIQUE_VIOLATION:
+                raise
+            raise _report_exists(target.pk, region, period) from None
     else:
         [(report, changes)] = changed
         for name, new in changes.items():
@@ -457,6 +508,10 @@ def save_reports(
         reason=_save_reason(submit),
         now=timezone.now(),
     )
+    for index, entry in enumerate(entries):
+        if entry.target.pk not in written:  # created by someone else meanwhile
+            with _entry(index):
+                raise _report_exists(entry.target.pk, region, period)
     report_ids = [written[entry.target.pk] for entry in entries]
     stored = [store_evidence(upload, actor=actor) for upload in evidence]
     _link_evidence(report_ids, stored)
@@ -552,8 +607,7 @@ def _checked_changes(
             seen.add(target.pk)
             report = existing().get(target.pk)
             if report is not None:
-                if entry.version is not None and report.version != entry.version:
-                    raise StaleEdit(report)
+                _check_unchanged(report, entry.version)
                 _check_editable(report)
             else:
                 _check_new(entry.version)
@@ -638,7 +692,13 @@ def _write_postgresql(region, period, created, changed, names, *, actor, reason,
                 columns[column] = column.pre_save(template, add=True)  # defaults, auto_now
         select, params = _unnest_select(columns)
         listed = ", ".join(quote(c.column) for c in columns)
-        insert = f"INSERT INTO {meta.db_table} ({listed}) {select} RETURNING *"
+        # A report created by another transaction since ``_lock_reports`` looked is left alone
+        # (the INSERT waits for that transaction): save_reports refuses the entry.
+        unique = ", ".join(quote(meta.get_field(n).column) for n in ("target", "region", "period"))
+        insert = (
+            f"INSERT INTO {meta.db_table} ({listed}) {select} "
+            f"ON CONFLICT ({unique}) DO NOTHING RETURNING *"
+        )
         written |= _with_history(insert, params, "+", actor=actor, reason=reason, now=now)
     if changed:
         columns = {meta.pk: [report.pk for report, _ in changed]}

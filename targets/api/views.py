@@ -339,20 +339,6 @@ class BaseFigureViewSet(_BasesWriteViewSet):
         return saved.figures.get(obj.key, obj)
 
 
-class ReportExists(ServiceError):
-    status_code = 409
-
-    def __init__(self, report: ProgressReport):
-        super().__init__(
-            "report_exists",
-            _(
-                "该指标本期已有填报（编号 %(pk)s，版本 %(version)s），"
-                "请用 PATCH 并带 If-Match 修改，或在请求中写明 version"
-            )
-            % {"pk": report.pk, "version": report.version},
-        )
-
-
 class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
     """进度填报：联络员在范围内新建、修改、提交；委员会办公室审核、退回、重新打开。"""
 
@@ -388,14 +374,10 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         values = data.validated_data
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
-        if values.get("version") is None:
-            existing = ProgressReport.objects.filter(
-                target=target, region=region, period=values["period"]
-            ).first()
-            if existing is not None:
-                # A create must not silently overwrite a figure someone already entered:
-                # the client edits it with PATCH and If-Match (or sends its version).
-                raise ReportExists(existing)
+        # Without a version a create is a new figure (version 0): one that exists already —
+        # or is created by a concurrent request — is 409 report_exists, never overwritten
+        # (the service decides, inside its transaction). With a version it edits that one.
+        version = values.get("version")
         report = services.save_report(
             actor=request.user,
             target=target,
@@ -404,7 +386,7 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
             value=values.get("value"),
             note=values.get("note", ""),
             confirm_note=values.get("confirm_note", ""),
-            version=values.get("version"),
+            version=0 if version is None else version,
             submit=values.get("submit", False),
         )
         return self._done(report, status.HTTP_201_CREATED)
