@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
@@ -887,23 +888,96 @@ def _check_may_review(actor, report: ProgressReport) -> None:
         raise NotAllowed("out_of_scope", _("该报送不在您的审核范围内"))
 
 
+class OwnSubmission(ServiceError):
+    """Four eyes (``settings.FOUR_EYES``, on by default): whoever submitted a figure does not
+    approve or return it; another reviewer does. A ServiceError, not NotAllowed: the pages
+    show the message rather than a bare 403 page (the API answers 403 all the same)."""
+
+    status_code = 403
+
+    def __init__(self, report: ProgressReport):
+        super().__init__(
+            "own_submission",
+            _("不能审核本人提交的报送（%(name)s），请由其他审核人员审核")
+            % {"name": report_label(report)},
+        )
+
+
+def report_label(report: ProgressReport) -> str:
+    """Which figure a refusal is about: 「新建消防站 南召县 2024」."""
+    return f"{report.target.name} {report.region.name} {report.period}"
+
+
+def _review_reason(report: ProgressReport, actor, reason: str) -> str:
+    """The reviewing history row's reason; with four eyes off, it says when the reviewer
+    is also the submitter (who did both is then on record)."""
+    if report.submitted_by_id is not None and report.submitted_by_id == actor.pk:
+        return _("%(reason)s（本人提交，本人审核）") % {"reason": reason}
+    return reason
+
+
+def own_submission(report: ProgressReport, actor) -> bool:
+    """Four eyes forbid ``actor`` to review this figure: they submitted it."""
+    return bool(settings.FOUR_EYES) and report.submitted_by_id == actor.pk
+
+
+def _check_four_eyes(report: ProgressReport, actor) -> None:
+    if own_submission(report, actor):
+        raise OwnSubmission(report)
+
+
+def _check_seen(report: ProgressReport, version: int | None) -> None:
+    """A review acts on the figure the reviewer saw: another version (the figure returned and
+    submitted again, say) is refused, naming the figure and who changed it."""
+    if version is not None and report.version != version:
+        raise StaleReview(report)
+
+
+class StaleReview(StaleEdit):
+    def __init__(self, report: ProgressReport):
+        super().__init__(report)
+        detail = (
+            _("%(who)s 于 %(when)s 修改")
+            % {"who": self.changed_by, "when": f"{self.changed_at:%Y-%m-%d %H:%M}"}
+            if self.changed_at
+            else _("已被修改")
+        )
+        self.message = _(
+            "%(name)s 在您查看后已变动（%(detail)s，现为版本 %(version)s，数值 %(value)s），"
+            "请刷新后核对再审核"
+        ) % {
+            "name": report_label(report),
+            "detail": detail,
+            "version": report.version,
+            "value": "—" if report.value is None else f"{report.value.normalize():f}",
+        }
+        self.args = (self.message,)
+
+
+def _review(report: ProgressReport, *, actor, version: int | None, to: str) -> ProgressReport:
+    """Lock the report, then check it is the figure the reviewer saw (``version``), that it
+    awaits review and that the reviewer did not submit it (four eyes)."""
+    locked = lock_for_edit(ProgressReport, report.pk, None)
+    _check_seen(locked, version)
+    locked = _transition(
+        locked, actor=actor, version=None, allowed={ReportStatus.SUBMITTED}, to=to, reason=""
+    )
+    _check_four_eyes(locked, actor)
+    return locked
+
+
 @transaction.atomic
 def approve_report(report: ProgressReport, *, actor, version: int | None = None) -> ProgressReport:
+    """Approve a submitted figure: the version the reviewer saw (every door sends it; None
+    only for internal callers), four eyes unless ``settings.FOUR_EYES`` is off."""
     _check_may_review(actor, report)
-    report = _transition(
-        report,
-        actor=actor,
-        version=version,
-        allowed={ReportStatus.SUBMITTED},
-        to=ReportStatus.APPROVED,
-        reason="",
-    )
+    report = _review(report, actor=actor, version=version, to=ReportStatus.APPROVED)
     report.reviewed_by, report.reviewed_at, report.return_reason = actor, timezone.now(), ""
     save_versioned(
         report,
         ["status", "reviewed_by", "reviewed_at", "return_reason"],
         actor=actor,
-        reason="审核通过",
+        reason=_review_reason(report, actor, "审核通过"),
     )
     return report
 
@@ -921,20 +995,13 @@ def return_report(
 ) -> ProgressReport:
     _check_may_review(actor, report)
     reason = _reason(reason)
-    report = _transition(
-        report,
-        actor=actor,
-        version=version,
-        allowed={ReportStatus.SUBMITTED},
-        to=ReportStatus.RETURNED,
-        reason=reason,
-    )
+    report = _review(report, actor=actor, version=version, to=ReportStatus.RETURNED)
     report.reviewed_by, report.reviewed_at, report.return_reason = actor, timezone.now(), reason
     save_versioned(
         report,
         ["status", "reviewed_by", "reviewed_at", "return_reason"],
         actor=actor,
-        reason="退回",
+        reason=_review_reason(report, actor, "退回"),
     )
     return report
 
@@ -966,11 +1033,13 @@ def reopen_report(
 
 
 @transaction.atomic
-def bulk_approve(reports: Iterable[ProgressReport], *, actor) -> int:
-    """Approve several submitted reports; all or none (one refusal aborts the batch)."""
+def bulk_approve(reports: Iterable[tuple[ProgressReport, int]], *, actor) -> int:
+    """Approve several submitted reports, each with the version the reviewer saw in the
+    inbox; all or none (one refusal — a stale version, one's own submission — aborts the
+    batch and names the report)."""
     count = 0
-    for report in reports:
-        approve_report(report, actor=actor)
+    for report, version in reports:
+        approve_report(report, actor=actor, version=version)
         count += 1
     return count
 

@@ -410,9 +410,12 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         )
         return self._done(report)
 
-    def _act(self, request, func, **kwargs):
+    def _act(self, request, func, *, required: bool = False, **kwargs):
+        """A workflow action on the report; a review (``required``) must say which version the
+        reviewer saw (If-Match or ``version``: else 428), so a figure changed since is refused
+        (412) rather than approved unseen."""
         report = self.get_object()
-        version = self.check_if_match(request, report)
+        version = self.check_if_match(request, report, required=required)
         return self._done(func(report, actor=request.user, version=version, **kwargs))
 
     @extend_schema(
@@ -427,7 +430,7 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._act(request, services.approve_report)
+        return self._act(request, services.approve_report, required=True)
 
     @extend_schema(
         request=ReasonSerializer, responses=ProgressReportSerializer, summary="退回（须填理由）"
@@ -436,7 +439,8 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
     def return_(self, request, pk=None):
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._act(request, services.return_report, reason=data.validated_data["reason"])
+        reason = data.validated_data["reason"]
+        return self._act(request, services.return_report, required=True, reason=reason)
 
     @extend_schema(
         request=ReasonSerializer, responses=ProgressReportSerializer, summary="重新打开已审核的报送"
