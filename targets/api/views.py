@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from accounts.models import Notice
 from core.api import ETagMixin
-from core.api_schema import IF_MATCH_REQUIRED
+from core.api_schema import IF_MATCH, IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
@@ -63,6 +63,17 @@ from targets.models import (
 )
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
+
+# A review (approve, return) names the version the reviewer saw: If-Match, or ``version`` in
+# the body; neither → 428 (documented by core.api_schema once the parameter is declared).
+REVIEW_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=IF_MATCH["description"] + "审核（通过、退回）必须给出其一；提交人本人审核 → 403"
+    "（own_submission，FOUR_EYES 关闭时除外）。",
+)
 
 ON_PARAMETER = OpenApiParameter(
     "on", OpenApiTypes.DATE, description="状态引擎的判断日期 YYYY-MM-DD（默认今天）"
@@ -426,14 +437,20 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         return self._act(request, services.submit_report)
 
     @extend_schema(
-        request=VersionSerializer, responses=ProgressReportSerializer, summary="审核通过"
+        request=VersionSerializer,
+        responses=ProgressReportSerializer,
+        parameters=[REVIEW_IF_MATCH],
+        summary="审核通过（须带所见版本）",
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._act(request, services.approve_report, required=True)
 
     @extend_schema(
-        request=ReasonSerializer, responses=ProgressReportSerializer, summary="退回（须填理由）"
+        request=ReasonSerializer,
+        responses=ProgressReportSerializer,
+        parameters=[REVIEW_IF_MATCH],
+        summary="退回（须填理由，须带所见版本）",
     )
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
