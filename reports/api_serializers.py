@@ -15,6 +15,7 @@ class StatusCountsSerializer(serializers.Serializer):
     on_track = serializers.IntegerField(help_text=ProgressStatus.ON_TRACK.label)
     lagging = serializers.IntegerField(help_text=ProgressStatus.LAGGING.label)
     critical = serializers.IntegerField(help_text=ProgressStatus.CRITICAL.label)
+    unmet = serializers.IntegerField(help_text=ProgressStatus.UNMET.label)
     no_data = serializers.IntegerField(help_text=ProgressStatus.NO_DATA.label)
     not_due = serializers.IntegerField(help_text=ProgressStatus.NOT_DUE.label)
 

@@ -2,17 +2,24 @@
 for targets, milestones and target adjustments (they parse only; targets.upkeep validates
 and writes)."""
 
+import json
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
 from django import forms
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from core.editing import DATE_WIDGET, ServiceModelForm
-from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField
+from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField, NumberField
 from core.models import Region
+from core.numbers import plain, understood
 from core.once import OnceFormMixin
-from core.scope import CHANGE
-from core.services import InvalidInput, ServiceError
+from core.scope import CHANGE, VIEW
+from core.services import REASON_LIMIT, InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
+from targets.choices import EvaluationKind
 from targets.models import Milestone, Target
 
 
@@ -55,19 +62,116 @@ def _regions(user, current_id: int | None):
     return queryset.order_by("level", "name")
 
 
+def _parent_targets(user, target: Target):
+    """Targets ``target`` may implement (指标分解): visible to the user, of another plan, set for
+    the target's region or one above it — and the one it has now (kept on save)."""
+    region = target.region if target.region_id else (target.plan.region if target.plan_id else None)
+    if region is None:
+        return Target.objects.none()
+    regions = [region.pk, *(r.pk for r in region.ancestors())]
+    queryset = (
+        Target.objects.for_user(user, VIEW)
+        .filter(region_id__in=regions)
+        .exclude(plan_id=target.plan_id)
+    )
+    if target.parent_target_id:
+        queryset = queryset | Target.objects.filter(pk=target.parent_target_id)
+    return queryset.select_related("region", "plan").order_by("region__level", "plan", "order")
+
+
+class Reading:
+    """A number whose text was read as something else than it says (3万 → 30000)."""
+
+    def __init__(self, name: str, label: str, raw: str, value: str):
+        self.name, self.label, self.raw, self.value = name, label, raw, value
+
+    def __str__(self) -> str:
+        return gettext_now("%(label)s“%(raw)s”已识别为 %(value)s") % {
+            "label": self.label,
+            "raw": self.raw,
+            "value": self.value,
+        }
+
+
+def _only_written_differently(raw: str, value: Decimal) -> bool:
+    """Full-width digits, spaces and thousands separators change how a number is written,
+    not what it is (１，２００ is 1200); 万, 亿, a % or a unit change what the digits mean."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if not ch.isspace())
+    try:
+        return Decimal(text.replace(",", "")) == value
+    except InvalidOperation:
+        return False
+
+
+class UpkeepFormMixin:
+    """What the target and milestone forms add to the edit form: the reason kept in the
+    history row (修改原因), and the numbers to confirm before saving.
+
+    A number typed so that its digits mean something else (3万, 95%, 12个) is read by
+    ``core.numbers`` and shown back before anything is saved: the form asks once
+    (``readings_to_confirm``), remembering in a hidden field the texts it showed; sending the
+    same texts again saves them. A changed text is asked about again."""
+
+    SEEN = "numbers_seen"
+
+    def add_upkeep_fields(self) -> None:
+        self.fields["reason"] = forms.CharField(
+            label=_("修改原因"),
+            required=False,
+            max_length=REASON_LIMIT,
+            help_text=_("选填，最多 100 个字，记入修改记录"),
+            error_messages={"max_length": _("修改原因最多 100 个字（现为 %(show_value)s 个字）")},
+            widget=forms.TextInput(attrs={"class": "form-control"}),
+        )
+        self.fields[self.SEEN] = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def readings(self) -> list[Reading]:
+        """The numbers whose text was not a plain number, as read (after ``is_valid``)."""
+        found = []
+        for name, field in self.fields.items():
+            if not isinstance(field, NumberField) or name not in self.cleaned_data:
+                continue
+            raw = str(self.data.get(self.add_prefix(name)) or "").strip()
+            value = self.cleaned_data[name]
+            if understood(raw, value) is not None:
+                found.append(Reading(name, str(field.label), raw, plain(value)))
+        return found
+
+    def readings_to_confirm(self) -> list[Reading]:
+        """The readings not yet shown to the user; empty when the form may be saved. When
+        some are, the hidden field now holds them, so that sending the form again confirms."""
+        asked = [
+            r for r in self.readings() if not _only_written_differently(r.raw, Decimal(r.value))
+        ]
+        seen = json.dumps([[r.name, r.raw] for r in asked], ensure_ascii=False)
+        if not asked or self.cleaned_data.get(self.SEEN, "") == seen:
+            return []
+        # The hidden field is rendered from the form's data: what was shown goes back with it.
+        self.data = self.data.copy()
+        self.data[self.add_prefix(self.SEEN)] = seen
+        return asked
+
+    def reason(self) -> str:
+        return self.cleaned_data.get("reason", "")
+
+
 class TargetForm(ServiceModelForm):
     class Meta(ServiceModelForm.Meta):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
-            "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
-            "formula", "order", "source_text",
+            "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute",
+            "region", "feed", "formula", "order", "source_text", "parent_target",
         ]  # fmt: skip
         widgets = {"source_text": TEXTAREA}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plan_id = self.instance.plan_id
+        self.fields["parent_target"].queryset = _parent_targets(self.user, self.instance)
+        self.fields["parent_target"].label_from_instance = lambda t: (
+            f"{t.region.name} · {t.plan.title} · {t.name}"
+        )
         self.fields["task"].queryset = Task.objects.filter(plan_id=plan_id)
         self.fields["section"].queryset = Section.objects.filter(plan_id=plan_id)
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
@@ -77,6 +181,30 @@ class TargetForm(ServiceModelForm):
             unit = str(self.data.get("measure_unit") or "").strip()
         for name in ("target_value", "baseline_value"):
             self.fields[name].measure_unit = unit
+
+
+class TargetUpkeepForm(UpkeepFormMixin, TargetForm):
+    """The target edit page's form: the target's fields, the reason, the numbers confirmed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_upkeep_fields()
+
+
+class TargetCreateForm(UpkeepFormMixin, TargetForm):
+    """A new target (「新增指标」) of a plan, of one of its tasks or of the plan as a whole; the
+    code may be left blank (``targets.upkeep.create_target`` gives one)."""
+
+    class Meta(TargetForm.Meta):
+        fields = ["code", *TargetForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.required = False
+        code.help_text = _("规划内唯一；不填则自动编号")
+        self.fields["task"].help_text = _("不选则为规划总体指标")
+        self.add_upkeep_fields()
 
 
 class MilestoneForm(ServiceModelForm):
@@ -102,6 +230,29 @@ class MilestoneForm(ServiceModelForm):
         elif self.instance.target_id:
             self.fields["planned_value"].measure_unit = self.instance.target.measure_unit
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
+
+
+class MilestoneUpkeepForm(UpkeepFormMixin, MilestoneForm):
+    """The milestone edit page's form: the fields, the reason, the numbers confirmed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_upkeep_fields()
+
+
+class MilestoneCreateForm(UpkeepFormMixin, MilestoneForm):
+    """A new milestone (「新增节点」) of a target; the code may be left blank."""
+
+    class Meta(MilestoneForm.Meta):
+        fields = ["code", *MilestoneForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        code = self.fields["code"]
+        code.required = False
+        code.help_text = _("规划内唯一；不填则自动编号")
+        del self.fields["completed_on"]  # a planned step is not done yet when it is added
+        self.add_upkeep_fields()
 
 
 class AdjustmentForm(BootstrapFormMixin, forms.Form):
@@ -227,3 +378,62 @@ def _used_by(item) -> str:
         return ""
     names = "、".join(target.name for target in item.used_by)
     return _("用于计算：%(targets)s") % {"targets": names}
+
+
+class AllocationSplitForm(BootstrapFormMixin, forms.Form):
+    """「分解」: one number per region below the whole (blank removes that part), and why.
+    Parses only; ``targets.allocations.split_allocation`` checks and writes (the sum too)."""
+
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, parts=(), measure_unit: str = "", **kwargs):
+        """``parts``: (region id, name, current value or None) in display order."""
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for region_id, name, value in parts:
+            self.fields[f"region_{region_id}"] = NumberField(
+                label=name,
+                required=False,
+                min_value=0,
+                max_digits=18,
+                decimal_places=4,
+                measure_unit=measure_unit,
+                initial=value.normalize() if value is not None else None,
+                widget=forms.TextInput(
+                    attrs={
+                        "inputmode": "decimal",
+                        "autocomplete": "off",
+                        "class": "form-control split-part",
+                        "data-region": region_id,
+                    }
+                ),
+            )
+        self.fields["reason"] = reason
+        reason.widget.attrs["class"] = "form-control"
+
+    def add_service_error(self, error: ServiceError) -> None:
+        """The service's refusal on the form: a wrong value or the sum under the numbers."""
+        errors = error.errors if isinstance(error, InvalidInput) else {error.field: [error.message]}
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+    def values(self) -> dict[int, object]:
+        return {
+            int(name.removeprefix("region_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("region_")
+        }
+
+
+class EvaluationNoteForm(BootstrapFormMixin, forms.Form):
+    """未完成原因: why a target was not met, for the mid-term or final evaluation report."""
+
+    kind = forms.ChoiceField(label=_("评估类型"), choices=EvaluationKind.choices)
+    reason = forms.CharField(
+        label=_("未完成原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("写入评估报告“未完成指标及原因”；留空保存即删除"),
+    )

@@ -11,17 +11,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Notice
-from core.api import ETagMixin
+from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
 from core.api_schema import IF_MATCH, IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
-from targets import bases, services, upkeep
+from planning.api.views import LIFECYCLE_METHODS, LifecycleActions
+from targets import bases, retire, services, upkeep
+from targets.allocations import target_cascade
 from targets.api.serializers import (
     AllocationSerializer,
     BaseFigureSerializer,
@@ -38,6 +39,7 @@ from targets.api.serializers import (
     ReportUpdateSerializer,
     TargetAdjustmentSerializer,
     TargetAdjustmentWriteSerializer,
+    TargetCascadeSerializer,
     TargetSerializer,
     TargetSeriesSerializer,
     TargetWriteSerializer,
@@ -61,6 +63,7 @@ from targets.models import (
     Target,
     TargetAdjustment,
 )
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
 
@@ -84,10 +87,16 @@ ON_PARAMETER = OpenApiParameter(
     list=extend_schema(parameters=[ON_PARAMETER]),
     retrieve=extend_schema(parameters=[ON_PARAMETER]),
 )
-class TargetViewSet(ServiceWriteViewSet):
+class TargetViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
 
     model = Target
+    lifecycle = {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = TargetSerializer
     write_serializer_class = TargetWriteSerializer
     filterset_class = TargetFilterSet
@@ -109,6 +118,8 @@ class TargetViewSet(ServiceWriteViewSet):
 
     def _with_progress(self, targets):
         # Each target is judged for its own region: no allocation is read (issue 9).
+        # A target set for a sibling region: no progress (targets.scope_rules.sees_figures).
+        targets = [t for t in targets if sees_figures(self.request.user, t.region_id)]
         inputs = load_status_inputs(targets, allocation_regions=())
         on = self._on()
         return {t.pk: compute_status(t, inputs, on=on) for t in targets}
@@ -135,14 +146,17 @@ class TargetViewSet(ServiceWriteViewSet):
         return response
 
     def create_with_service(self, values):
-        plan = values.pop("plan")
-        return upkeep.create_target(plan, actor=self.request.user, values=values)
+        plan, reason = values.pop("plan"), values.pop("reason", None)
+        return upkeep.create_target(plan, actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
         values.pop("plan", None)
+        reason = values.pop("reason", None)
         if values.get("code") == obj.code:
             values.pop("code")
-        return upkeep.update_target(obj, actor=self.request.user, version=version, changes=values)
+        return upkeep.update_target(
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
+        )
 
     @extend_schema(
         summary="计划值、实际值与趋势（按期间，分解到各地时分地区）",
@@ -152,7 +166,18 @@ class TargetViewSet(ServiceWriteViewSet):
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
         target = self.get_object()
-        return Response(target_series(target, on=self._on()))
+        return Response(target_series(target, user=request.user, on=self._on()))
+
+    @extend_schema(
+        summary="指标分解：上级指标、下级指标与分解树（各级的值、实际值与状态）",
+        parameters=[ON_PARAMETER],
+        responses={200: TargetCascadeSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def cascade(self, request, pk=None):
+        target = self.get_object()
+        data = target_cascade(target, user=request.user, on=self._on())
+        return Response(TargetCascadeSerializer(data).data)
 
     @extend_schema(
         methods=["get"],
@@ -205,8 +230,14 @@ class TargetViewSet(ServiceWriteViewSet):
         return response
 
 
-class MilestoneViewSet(ServiceWriteViewSet):
+class MilestoneViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     model = Milestone
+    lifecycle = {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
@@ -214,18 +245,35 @@ class MilestoneViewSet(ServiceWriteViewSet):
     ordering_fields = ["due_on", "code"]
 
     def create_with_service(self, values):
-        return upkeep.create_milestone(actor=self.request.user, values=values)
+        reason = values.pop("reason", None)
+        return upkeep.create_milestone(actor=self.request.user, values=values, reason=reason)
 
     def update_with_service(self, obj, values, version):
         for fixed in ("plan", "target", "task", "code"):
             values.pop(fixed, None)
+        reason = values.pop("reason", None)
         return upkeep.update_milestone(
-            obj, actor=self.request.user, version=version, changes=values
+            obj, actor=self.request.user, version=version, changes=values, reason=reason
         )
 
 
-class AllocationViewSet(ReadOnly):
+class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, ReadOnly):
+    """目标分解：可停用、恢复；没有填报时可删除（无版本号，不需 If-Match）。"""
+
     model = Allocation
+    lifecycle = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    versioned = False
+    write_action = "change"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def _respond(self, obj, code=status.HTTP_200_OK):
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.serializer_class(obj).data, status=code)
+
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
     related = ("region",)
