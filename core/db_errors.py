@@ -54,7 +54,7 @@ TIMEOUT = Refusal(503, "timeout", UNAVAILABLE_MESSAGE, 5)
 UNAVAILABLE = Refusal(503, "database_unavailable", UNAVAILABLE_MESSAGE, 10)
 
 
-def _sqlstate(exc: BaseException) -> str:
+def sqlstate(exc: BaseException) -> str:
     """The SQLSTATE of a driver error: psycopg2 says ``pgcode``, psycopg 3 ``sqlstate``."""
     for error in (exc, exc.__cause__):
         code = getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
@@ -68,7 +68,7 @@ def classify(exc: BaseException | None) -> Refusal | None:
     (other integrity errors, a ProgrammingError: those are bugs and stay 500)."""
     if exc is None or not isinstance(exc, DatabaseError):
         return None
-    code = _sqlstate(exc)
+    code = sqlstate(exc)
     if code == LOCK_NOT_AVAILABLE or code == SERIALIZATION_FAILURE:
         return LOCKED
     if code == DEADLOCK_DETECTED:

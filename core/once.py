@@ -2,7 +2,7 @@
 
 Every form that writes carries a one-time token (a hidden field, a fresh random value each
 time the form is rendered). ``@once_per_form`` claims the token atomically before the view
-runs (``cache.add``: atomic in Redis and in the in-process cache). The first POST runs; when it
+runs (``cache.add`` on the shared cache, atomic). The first POST runs; when it
 ends in a redirect (POST/redirect/GET: it succeeded) the token remembers where it led for
 24 hours. A second POST with the same token does not run the view: it is sent to that same
 page with 「该表单已提交，请勿重复提交」. If the first POST failed (form errors, refused by a
@@ -11,9 +11,10 @@ service, an exception) the token is released, so correcting the form and sending
 A POST without a token (an old page, a test, a script) is handled as before. The token is not
 a secret and grants nothing; CSRF and the login still protect the form.
 
-Several gunicorn workers must share the cache for this to hold across workers: set
-``REDIS_URL`` in production (README). Without it, each worker dedupes its own requests only;
-the report form's version check still refuses a second save of the same version.
+The tokens live in the "shared" cache (``core.checks``), which every gunicorn worker sees:
+Redis when ``REDIS_URL`` is set, a database table otherwise (``cache.add`` is atomic in both:
+an INSERT on the table's primary key). A per-process cache would dedupe each worker's own
+requests only: the system check refuses it outside DEBUG.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import time
 
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy
+
+from core.checks import shared_cache
 
 FIELD = "once_token"
 ALREADY_SENT = gettext_lazy("该表单已提交，请勿重复提交")
@@ -66,6 +68,7 @@ def _key(request, token: str) -> str:
 
 
 def _wait_for_result(key: str) -> str | None:
+    cache = shared_cache()
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         value = cache.get(key)
@@ -86,6 +89,7 @@ def once_per_form(view):
         if not _VALID.match(token):
             return view(request, *args, **kwargs)
         key = _key(request, token)
+        cache = shared_cache()
         if not cache.add(key, PENDING, PENDING_SECONDS):
             location = _wait_for_result(key)
             if location is None and cache.add(key, PENDING, PENDING_SECONDS):

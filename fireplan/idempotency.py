@@ -8,9 +8,10 @@ the same moment: the second waits for the first and replays its answer, or, if t
 still running after a few seconds, gets 409 ``idempotency_in_progress`` with Retry-After.
 
 Only answers below 500 are kept (409/503 from core.db_errors are not kept either: they
-wrote nothing and a retry should run). Storage is Django's cache: Redis when ``REDIS_URL`` is
-set, which several gunicorn workers need to share the keys; without it each worker keeps its
-own (README).
+wrote nothing and a retry should run). Storage is the "shared" cache (``core.checks``), which
+every gunicorn worker sees: Redis when ``REDIS_URL`` is set, a database table otherwise. A
+per-process cache here would let a retry on another worker act twice (issue 20): the system
+check refuses it outside DEBUG.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import time
 
-from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+
+from core.checks import shared_cache
 
 HEADER = "Idempotency-Key"
 KEEP_SECONDS = 24 * 3600
@@ -71,6 +73,7 @@ class IdempotencyKeyMiddleware:
         scope = hashlib.sha256(f"{caller}|{request.path_info}|{key}".encode()).hexdigest()
         cache_key = f"idempotency:{scope}"
         fingerprint = _fingerprint(request)
+        cache = shared_cache()
         if not cache.add(cache_key, PENDING, PENDING_SECONDS):
             stored = self._wait(cache_key)
             if stored is None:
@@ -96,6 +99,7 @@ class IdempotencyKeyMiddleware:
 
     @staticmethod
     def _wait(cache_key: str):
+        cache = shared_cache()
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             stored = cache.get(cache_key)

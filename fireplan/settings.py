@@ -296,6 +296,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "fireplan@localhost")
 # and the mail must really leave: a backend that prints, stores or drops mail would put
 # working reset links in the logs (console) or nowhere, so it is refused outside DEBUG.
 PASSWORD_RESET_BY_EMAIL = env_bool("PASSWORD_RESET_BY_EMAIL", False)
+
+# Four eyes (targets.services): whoever submitted a figure cannot approve or return it
+# (own_submission). FOUR_EYES=0 allows it for one-person offices; the history row then says
+# 「本人提交，本人审核」.
+FOUR_EYES = env_bool("FOUR_EYES", True)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", 60) * 60
 # (requests, seconds): per client address (over it: 429), per account (over it: no mail,
 # the same answer).
@@ -395,16 +400,31 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Throttle counters and other shared state: Redis when REDIS_URL is set (several workers),
-# otherwise this process's memory. /healthz pings it too.
+# Throttle counters: Redis when REDIS_URL is set (several workers), otherwise this process's
+# memory. /healthz pings Redis too.
+# The "shared" cache holds what every worker must see — API Idempotency-Keys
+# (fireplan.idempotency) and one-time form tokens (core.once): Redis when REDIS_URL is set,
+# otherwise a table in the database (created by core's migration 0002). A per-process cache
+# there (LocMem) is refused by a system check outside DEBUG or with WEB_CONCURRENCY > 1
+# (fireplan.checks): each worker would replay and dedupe only its own requests.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+SHARED_CACHE_TABLE = "fireplan_shared_cache"
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1)  # gunicorn reads it too (its --workers)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": SHARED_CACHE_TABLE,
+        # Culling counts the table: rarely, and the 24 h expiry bounds it anyway.
+        "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 10},
+    },
+}
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-        }
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
     }
+    CACHES["shared"] = {**CACHES["default"], "KEY_PREFIX": "shared"}
 
 # ---- HTTPS, cookies, headers. Production defaults (DEBUG off) pass `check --deploy`; a
 # plain-HTTP intranet sets SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 SECURE_HSTS_SECONDS=0.

@@ -18,18 +18,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, models, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from core.db_errors import UNIQUE_VIOLATION, sqlstate
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Evidence, Region
 from core.numbers import NumberError, parse_number
 from core.periods import is_valid_period, period_bounds
 from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
-from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
+from core.services import (
+    NotAllowed,
+    ServiceError,
+    StaleEdit,
+    last_change,
+    lock_for_edit,
+    save_versioned,
+)
 from core.text import too_long
 from planning.models import Plan
 from planning.services import check_plan_writable
@@ -58,6 +67,33 @@ class Plausibility:
 
     def __bool__(self) -> bool:
         return bool(self.warnings)
+
+
+class ReportExists(ServiceError):
+    """A new figure (version 0: the user saw none) for a target, region and period that has
+    one already — entered by someone else meanwhile, or a second create racing the first.
+    Exactly one create wins; the others are refused here, never overwrite it."""
+
+    status_code = 409
+
+    def __init__(self, report: ProgressReport):
+        who, _when = last_change(report)
+        super().__init__(
+            "report_exists",
+            _(
+                "该指标本期已有填报（编号 %(pk)s，版本 %(version)s，%(who)s 填写），"
+                "请刷新后在其基础上修改"
+            )
+            % {"pk": report.pk, "version": report.version, "who": who or _("他人")},
+        )
+        self.report = report
+
+
+def _report_exists(target_id: int, region: Region, period: str) -> ReportExists:
+    """The refusal of a create that lost the race (the winner has committed: the INSERT waited
+    for it on the unique index)."""
+    report = ProgressReport.objects.get(target_id=target_id, region=region, period=period)
+    return ReportExists(report)
 
 
 class NeedsConfirmation(ServiceError):
@@ -370,6 +406,15 @@ def _check_new(version: int | None) -> None:
         raise ServiceError("stale_edit", _("该报送已被删除，请刷新后重试"))
 
 
+def _check_unchanged(report: ProgressReport, version: int | None) -> None:
+    """The version the user saw: 0 (no figure yet) when one exists is ``ReportExists``,
+    another version ``StaleEdit``; None (an internal caller) checks nothing."""
+    if version == 0:
+        raise ReportExists(report)
+    if version is not None and report.version != version:
+        raise StaleEdit(report)
+
+
 def _save_reason(submit: bool) -> str:
     return "提交" if submit else "保存草稿"
 
@@ -433,7 +478,14 @@ def save_report(
         report.version = 1
         report._history_user = actor
         report._change_reason = _save_reason(submit)
-        report.save()
+        try:
+            with transaction.atomic():  # a savepoint: the refusal below is a clean answer
+                report.save()
+        except IntegrityError as error:
+            # Another request created the figure after we looked (both saw none): it won.
+            if sqlstate(error) != UNIQUE_VIOLATION:
+                raise
+            raise _report_exists(target.pk, region, period) from None
     else:
         [(report, changes)] = changed
         for name, new in changes.items():
@@ -481,6 +533,10 @@ def save_reports(
         reason=_save_reason(submit),
         now=timezone.now(),
     )
+    for index, entry in enumerate(entries):
+        if entry.target.pk not in written:  # created by someone else meanwhile
+            with _entry(index):
+                raise _report_exists(entry.target.pk, region, period)
     report_ids = [written[entry.target.pk] for entry in entries]
     stored = [store_evidence(upload, actor=actor) for upload in evidence]
     _link_evidence(report_ids, stored)
@@ -579,8 +635,7 @@ def _checked_changes(
             seen.add(target.pk)
             report = existing().get(target.pk)
             if report is not None:
-                if entry.version is not None and report.version != entry.version:
-                    raise StaleEdit(report)
+                _check_unchanged(report, entry.version)
                 _check_editable(report)
             else:
                 _check_new(entry.version)
@@ -666,7 +721,13 @@ def _write_postgresql(region, period, created, changed, names, *, actor, reason,
                 columns[column] = column.pre_save(template, add=True)  # defaults, auto_now
         select, params = _unnest_select(columns)
         listed = ", ".join(quote(c.column) for c in columns)
-        insert = f"INSERT INTO {meta.db_table} ({listed}) {select} RETURNING *"
+        # A report created by another transaction since ``_lock_reports`` looked is left alone
+        # (the INSERT waits for that transaction): save_reports refuses the entry.
+        unique = ", ".join(quote(meta.get_field(n).column) for n in ("target", "region", "period"))
+        insert = (
+            f"INSERT INTO {meta.db_table} ({listed}) {select} "
+            f"ON CONFLICT ({unique}) DO NOTHING RETURNING *"
+        )
         written |= _with_history(insert, params, "+", actor=actor, reason=reason, now=now)
     if changed:
         columns = {meta.pk: [report.pk for report, _ in changed]}
@@ -856,23 +917,96 @@ def _check_may_review(actor, report: ProgressReport) -> None:
         raise NotAllowed("out_of_scope", _("该报送不在您的审核范围内"))
 
 
+class OwnSubmission(ServiceError):
+    """Four eyes (``settings.FOUR_EYES``, on by default): whoever submitted a figure does not
+    approve or return it; another reviewer does. A ServiceError, not NotAllowed: the pages
+    show the message rather than a bare 403 page (the API answers 403 all the same)."""
+
+    status_code = 403
+
+    def __init__(self, report: ProgressReport):
+        super().__init__(
+            "own_submission",
+            _("不能审核本人提交的报送（%(name)s），请由其他审核人员审核")
+            % {"name": report_label(report)},
+        )
+
+
+def report_label(report: ProgressReport) -> str:
+    """Which figure a refusal is about: 「新建消防站 南召县 2024」."""
+    return f"{report.target.name} {report.region.name} {report.period}"
+
+
+def _review_reason(report: ProgressReport, actor, reason: str) -> str:
+    """The reviewing history row's reason; with four eyes off, it says when the reviewer
+    is also the submitter (who did both is then on record)."""
+    if report.submitted_by_id is not None and report.submitted_by_id == actor.pk:
+        return _("%(reason)s（本人提交，本人审核）") % {"reason": reason}
+    return reason
+
+
+def own_submission(report: ProgressReport, actor) -> bool:
+    """Four eyes forbid ``actor`` to review this figure: they submitted it."""
+    return bool(settings.FOUR_EYES) and report.submitted_by_id == actor.pk
+
+
+def _check_four_eyes(report: ProgressReport, actor) -> None:
+    if own_submission(report, actor):
+        raise OwnSubmission(report)
+
+
+def _check_seen(report: ProgressReport, version: int | None) -> None:
+    """A review acts on the figure the reviewer saw: another version (the figure returned and
+    submitted again, say) is refused, naming the figure and who changed it."""
+    if version is not None and report.version != version:
+        raise StaleReview(report)
+
+
+class StaleReview(StaleEdit):
+    def __init__(self, report: ProgressReport):
+        super().__init__(report)
+        detail = (
+            _("%(who)s 于 %(when)s 修改")
+            % {"who": self.changed_by, "when": f"{self.changed_at:%Y-%m-%d %H:%M}"}
+            if self.changed_at
+            else _("已被修改")
+        )
+        self.message = _(
+            "%(name)s 在您查看后已变动（%(detail)s，现为版本 %(version)s，数值 %(value)s），"
+            "请刷新后核对再审核"
+        ) % {
+            "name": report_label(report),
+            "detail": detail,
+            "version": report.version,
+            "value": "—" if report.value is None else f"{report.value.normalize():f}",
+        }
+        self.args = (self.message,)
+
+
+def _review(report: ProgressReport, *, actor, version: int | None, to: str) -> ProgressReport:
+    """Lock the report, then check it is the figure the reviewer saw (``version``), that it
+    awaits review and that the reviewer did not submit it (four eyes)."""
+    locked = lock_for_edit(ProgressReport, report.pk, None)
+    _check_seen(locked, version)
+    locked = _transition(
+        locked, actor=actor, version=None, allowed={ReportStatus.SUBMITTED}, to=to, reason=""
+    )
+    _check_four_eyes(locked, actor)
+    return locked
+
+
 @transaction.atomic
 def approve_report(report: ProgressReport, *, actor, version: int | None = None) -> ProgressReport:
+    """Approve a submitted figure: the version the reviewer saw (every door sends it; None
+    only for internal callers), four eyes unless ``settings.FOUR_EYES`` is off."""
     _check_may_review(actor, report)
-    report = _transition(
-        report,
-        actor=actor,
-        version=version,
-        allowed={ReportStatus.SUBMITTED},
-        to=ReportStatus.APPROVED,
-        reason="",
-    )
+    report = _review(report, actor=actor, version=version, to=ReportStatus.APPROVED)
     report.reviewed_by, report.reviewed_at, report.return_reason = actor, timezone.now(), ""
     save_versioned(
         report,
         ["status", "reviewed_by", "reviewed_at", "return_reason"],
         actor=actor,
-        reason="审核通过",
+        reason=_review_reason(report, actor, "审核通过"),
     )
     return report
 
@@ -890,20 +1024,13 @@ def return_report(
 ) -> ProgressReport:
     _check_may_review(actor, report)
     reason = _reason(reason)
-    report = _transition(
-        report,
-        actor=actor,
-        version=version,
-        allowed={ReportStatus.SUBMITTED},
-        to=ReportStatus.RETURNED,
-        reason=reason,
-    )
+    report = _review(report, actor=actor, version=version, to=ReportStatus.RETURNED)
     report.reviewed_by, report.reviewed_at, report.return_reason = actor, timezone.now(), reason
     save_versioned(
         report,
         ["status", "reviewed_by", "reviewed_at", "return_reason"],
         actor=actor,
-        reason="退回",
+        reason=_review_reason(report, actor, "退回"),
     )
     return report
 
@@ -935,11 +1062,13 @@ def reopen_report(
 
 
 @transaction.atomic
-def bulk_approve(reports: Iterable[ProgressReport], *, actor) -> int:
-    """Approve several submitted reports; all or none (one refusal aborts the batch)."""
+def bulk_approve(reports: Iterable[tuple[ProgressReport, int]], *, actor) -> int:
+    """Approve several submitted reports, each with the version the reviewer saw in the
+    inbox; all or none (one refusal — a stale version, one's own submission — aborts the
+    batch and names the report)."""
     count = 0
-    for report in reports:
-        approve_report(report, actor=actor)
+    for report, version in reports:
+        approve_report(report, actor=actor, version=version)
         count += 1
     return count
 

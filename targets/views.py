@@ -8,6 +8,7 @@ the user's scope are 404 (restrict → get_object_or_404); actions the role lack
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.editing import (
@@ -111,6 +113,7 @@ def _report_context(request, target, region, period, report, form):
         "contributions": contributions,
         "editable": report is None or report.status in services.EDITABLE,
         "can_review": can(request.user, APPROVE),
+        "own_submission": report is not None and services.own_submission(report, request.user),
         "reason_form": ReasonForm(initial={"version": report.version if report else None}),
         "history": history_entries(report) if report else [],
         "evidence": list(report.evidence.all()) if report else [],
@@ -224,7 +227,12 @@ def review_inbox(request):
     return render(
         request,
         "targets/review_inbox.html",
-        {"filterset": filterset, "page": page, "reason_form": ReasonForm()},
+        {
+            "filterset": filterset,
+            "page": page,
+            "reason_form": ReasonForm(),
+            "four_eyes": settings.FOUR_EYES,
+        },
     )
 
 
@@ -248,14 +256,23 @@ def _back(request, report: ProgressReport):
     return redirect(_safe_next(request, fallback))
 
 
+VERSION_REQUIRED = gettext_lazy("页面缺少版本信息，请刷新后再审核")
+
+
 def _version(request) -> int | None:
     raw = request.POST.get("version")
     return int(raw) if raw and raw.isdigit() else None
 
 
-def _run(request, report, action, **kwargs):
+def _run(request, report, action, *, required: bool = False, **kwargs):
+    """Call a workflow action with the version the page showed; a review (``required``)
+    without one is refused: it must act on the figure the reviewer saw."""
+    version = _version(request)
+    if required and version is None:
+        messages.error(request, VERSION_REQUIRED)
+        return False
     try:
-        action(report, actor=request.user, version=_version(request), **kwargs)
+        action(report, actor=request.user, version=version, **kwargs)
     except NotAllowed as error:
         raise PermissionDenied(error.message) from None
     except ServiceError as error:
@@ -268,7 +285,7 @@ def _run(request, report, action, **kwargs):
 def report_approve(request, pk: int):
     require(request.user, APPROVE)
     report = _reviewable(request, pk)
-    if _run(request, report, services.approve_report):
+    if _run(request, report, services.approve_report, required=True):
         messages.success(
             request,
             _("已审核通过：%(target)s %(region)s %(period)s")
@@ -281,7 +298,8 @@ def report_approve(request, pk: int):
 def report_return(request, pk: int):
     require(request.user, APPROVE)
     report = _reviewable(request, pk)
-    if _run(request, report, services.return_report, reason=request.POST.get("reason", "")):
+    reason = request.POST.get("reason", "")
+    if _run(request, report, services.return_report, required=True, reason=reason):
         messages.success(
             request,
             _("已退回：%(target)s %(region)s %(period)s")
@@ -311,20 +329,35 @@ def report_submit(request, pk: int):
 @require_POST
 def reports_bulk_approve(request):
     require(request.user, APPROVE)
-    ids = [int(pk) for pk in request.POST.getlist("report") if pk.isdigit()]
-    reports = list(ProgressReport.objects.for_user(request.user, APPROVE).filter(pk__in=ids))
-    if len(reports) != len(set(ids)):
+    back = redirect(_safe_next(request, reverse("targets:review_inbox")))
+    # Each box is "id:version": the version of the row the reviewer saw in the inbox, so a
+    # figure returned and submitted again since is refused, not approved unseen (issue 20).
+    seen: dict[int, int] = {}
+    for raw in request.POST.getlist("report"):
+        pk, _sep, version = raw.partition(":")
+        if not (pk.isdigit() and version.isdigit()):
+            messages.error(request, _("批量审核未执行：%(error)s") % {"error": VERSION_REQUIRED})
+            return back
+        seen[int(pk)] = int(version)
+    reports = list(
+        ProgressReport.objects.for_user(request.user, APPROVE)
+        .filter(pk__in=seen)
+        .order_by("pk")  # one locking order for concurrent batches
+    )
+    if len(reports) != len(seen):
         raise PermissionDenied(_("所选报送中有不在您审核范围内的"))
     try:
         with transaction.atomic():
-            count = services.bulk_approve(reports, actor=request.user)
+            count = services.bulk_approve(
+                [(report, seen[report.pk]) for report in reports], actor=request.user
+            )
     except NotAllowed as error:
         raise PermissionDenied(error.message) from None
     except ServiceError as error:
         messages.error(request, _("批量审核未执行：%(error)s") % {"error": error.message})
     else:
         messages.success(request, _("已批量审核通过 %(count)s 条") % {"count": count})
-    return redirect(_safe_next(request, reverse("targets:review_inbox")))
+    return back
 
 
 # ------------------------------------------------------------ targets and milestones

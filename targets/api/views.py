@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.models import Notice
 from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
-from core.api_schema import IF_MATCH_REQUIRED
+from core.api_schema import IF_MATCH, IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
@@ -66,6 +66,17 @@ from targets.models import (
 from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
+
+# A review (approve, return) names the version the reviewer saw: If-Match, or ``version`` in
+# the body; neither → 428 (documented by core.api_schema once the parameter is declared).
+REVIEW_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=IF_MATCH["description"] + "审核（通过、退回）必须给出其一；提交人本人审核 → 403"
+    "（own_submission，FOUR_EYES 关闭时除外）。",
+)
 
 ON_PARAMETER = OpenApiParameter(
     "on", OpenApiTypes.DATE, description="状态引擎的判断日期 YYYY-MM-DD（默认今天）"
@@ -387,20 +398,6 @@ class BaseFigureViewSet(_BasesWriteViewSet):
         return saved.figures.get(obj.key, obj)
 
 
-class ReportExists(ServiceError):
-    status_code = 409
-
-    def __init__(self, report: ProgressReport):
-        super().__init__(
-            "report_exists",
-            _(
-                "该指标本期已有填报（编号 %(pk)s，版本 %(version)s），"
-                "请用 PATCH 并带 If-Match 修改，或在请求中写明 version"
-            )
-            % {"pk": report.pk, "version": report.version},
-        )
-
-
 class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
     """进度填报：联络员在范围内新建、修改、提交；委员会办公室审核、退回、重新打开。"""
 
@@ -436,18 +433,10 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         values = data.validated_data
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
-        if values.get("version") is None:
-            # Only a report the user may read is named (id, version); any other one is
-            # refused by save_report's scope check without telling that it exists.
-            existing = (
-                ProgressReport.objects.for_user(request.user, VIEW)
-                .filter(target=target, region=region, period=values["period"])
-                .first()
-            )
-            if existing is not None:
-                # A create must not silently overwrite a figure someone already entered:
-                # the client edits it with PATCH and If-Match (or sends its version).
-                raise ReportExists(existing)
+        # Without a version a create is a new figure (version 0): one that exists already —
+        # or is created by a concurrent request — is 409 report_exists, never overwritten
+        # (the service decides, inside its transaction). With a version it edits that one.
+        version = values.get("version")
         report = services.save_report(
             actor=request.user,
             target=target,
@@ -456,7 +445,7 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
             value=values.get("value"),
             note=values.get("note", ""),
             confirm_note=values.get("confirm_note", ""),
-            version=values.get("version"),
+            version=0 if version is None else version,
             submit=values.get("submit", False),
         )
         return self._done(report, status.HTTP_201_CREATED)
@@ -480,9 +469,12 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         )
         return self._done(report)
 
-    def _act(self, request, func, **kwargs):
+    def _act(self, request, func, *, required: bool = False, **kwargs):
+        """A workflow action on the report; a review (``required``) must say which version the
+        reviewer saw (If-Match or ``version``: else 428), so a figure changed since is refused
+        (412) rather than approved unseen."""
         report = self.get_object()
-        version = self.check_if_match(request, report)
+        version = self.check_if_match(request, report, required=required)
         return self._done(func(report, actor=request.user, version=version, **kwargs))
 
     @extend_schema(
@@ -493,20 +485,27 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         return self._act(request, services.submit_report)
 
     @extend_schema(
-        request=VersionSerializer, responses=ProgressReportSerializer, summary="审核通过"
+        request=VersionSerializer,
+        responses=ProgressReportSerializer,
+        parameters=[REVIEW_IF_MATCH],
+        summary="审核通过（须带所见版本）",
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._act(request, services.approve_report)
+        return self._act(request, services.approve_report, required=True)
 
     @extend_schema(
-        request=ReasonSerializer, responses=ProgressReportSerializer, summary="退回（须填理由）"
+        request=ReasonSerializer,
+        responses=ProgressReportSerializer,
+        parameters=[REVIEW_IF_MATCH],
+        summary="退回（须填理由，须带所见版本）",
     )
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._act(request, services.return_report, reason=data.validated_data["reason"])
+        reason = data.validated_data["reason"]
+        return self._act(request, services.return_report, required=True, reason=reason)
 
     @extend_schema(
         request=ReasonSerializer, responses=ProgressReportSerializer, summary="重新打开已审核的报送"

@@ -229,8 +229,13 @@ def test_bulk_approve_refuses_a_batch_with_a_figure_outside_scope(
 
     response = client.post(
         reverse("targets:reports_bulk_approve"),
-        {"report": [inside.report().pk, outside.report().pk]},
+        {"report": [seen(inside.report()), seen(outside.report())]},
     )
 
     assert response.status_code == 403
     assert inside.report().status == outside.report().status == "submitted"
+
+
+def seen(report) -> str:
+    """A review inbox checkbox: the report and the version the reviewer saw."""
+    return f"{report.pk}:{report.version}"

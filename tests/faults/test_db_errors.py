@@ -131,7 +131,9 @@ def test_an_api_approval_on_a_row_held_by_someone_else_answers_409(committed_wor
     api = client_for(world.staff)
 
     with tiny_lock_timeout(), row_locked(report):
-        response = api.post(f"/api/v1/reports/{report.pk}/approve/", {}, format="json")
+        response = api.post(
+            f"/api/v1/reports/{report.pk}/approve/", {"version": report.version}, format="json"
+        )
 
     assert (response.status_code, response.json()["code"]) == (409, "conflict_locked")
     assert world.report(world.stations).status == "submitted"
@@ -206,7 +208,8 @@ def test_a_deadlock_between_a_bulk_approval_and_an_edit_lets_one_finish_and_answ
         thread.start()
         time.sleep(0.2)  # the editor holds B
         response = client.post(
-            reverse("targets:reports_bulk_approve"), {"report": [first.pk, second.pk]}
+            reverse("targets:reports_bulk_approve"),
+            {"report": [f"{r.pk}:{r.version}" for r in (first, second)]},
         )
     thread.join(20)
 

@@ -239,11 +239,11 @@ def test_an_api_create_replayed_with_its_idempotency_key_gets_the_first_answer(w
     assert ProgressReport.history.filter(target=world.stations).count() == 1
 
 
-def test_without_the_key_a_second_create_is_refused_as_stale_not_duplicated(world):
+def test_without_the_key_a_second_create_is_refused_as_existing_not_duplicated(world):
     api = token_client(world.liaison)
     api.post("/api/v1/reports/", create_body(world), format="json")
     again = api.post("/api/v1/reports/", {**create_body(world), "version": 0}, format="json")
-    assert again.status_code == 412
+    assert (again.status_code, again.json()["code"]) == (409, "report_exists")
     assert ProgressReport.objects.filter(target=world.stations).count() == 1
 
 

@@ -524,7 +524,7 @@ def test_a_conflicting_concurrent_upload_is_refused_whole(client, template, liai
     response = commit(client, mine.context["batch"])
     assert snapshot() == before  # neither row of the stale upload was written
     message = [str(m) for m in response.wsgi_request._messages][-1]
-    assert "已被他人修改" in message and "没有导入任何数据" in message
+    assert "该指标本期已有填报" in message and "没有导入任何数据" in message
 
 
 def test_a_batch_cannot_be_committed_twice_or_by_someone_else(

@@ -11,7 +11,7 @@ from core.models import Region
 from targets import services
 from targets.models import BaseFigure, FireStatistic, ProgressReport, Target
 from tests import factories
-from tests.api import client_for, count_list_queries, error_code
+from tests.api import client_for, count_list_queries, error_code, if_match
 
 pytestmark = pytest.mark.django_db
 
@@ -192,11 +192,18 @@ class TestReportWorkflow:
         refused = client.post(f"/api/v1/reports/{draft.pk}/return/", {}, format="json")
         assert refused.status_code == 400 and "reason" in refused.json()["errors"]
         returned = client.post(
-            f"/api/v1/reports/{draft.pk}/return/", {"reason": "缺少佐证"}, format="json"
+            f"/api/v1/reports/{draft.pk}/return/",
+            {"reason": "缺少佐证"},
+            format="json",
+            **if_match(draft),
         )
         assert returned.json()["return_reason"] == "缺少佐证"
         client_for(liaison_nanzhao).post(f"/api/v1/reports/{draft.pk}/submit/", {}, format="json")
-        approved = client.post(f"/api/v1/reports/{draft.pk}/approve/", {}, format="json")
+        unseen = client.post(f"/api/v1/reports/{draft.pk}/approve/", {}, format="json")
+        assert unseen.status_code == 428  # a review says which version it saw
+        approved = client.post(
+            f"/api/v1/reports/{draft.pk}/approve/", {}, format="json", **if_match(draft)
+        )
         assert approved.json()["status"] == "approved"
         reopened = client.post(
             f"/api/v1/reports/{draft.pk}/reopen/", {"reason": "数据有误"}, format="json"

@@ -221,7 +221,7 @@ def test_bulk_approve_approves_every_selected_figure_with_history(
 
     response = client.post(
         reverse("targets:reports_bulk_approve"),
-        {"report": [nanzhao.report().pk, xixia.report().pk]},
+        {"report": [f"{f.report().pk}:{f.report().version}" for f in (nanzhao, xixia)]},
         follow=True,
     )
 
