@@ -192,6 +192,7 @@ class _Block:
     def __init__(self, style, number, title, body, line, where, parent):
         self.style, self.number, self.title = style, number, title
         self.body: list[str] = [body] if body else []
+        self.lines: list[str] = list(self.body)  # body and titled paragraphs, in order
         self.inline = bool(body)  # the first body line is on the heading's own line
         self.line, self.where, self.parent = line, where, parent
         self.children: list[_Block] = []
@@ -347,7 +348,21 @@ def outline(lines: list[Line]) -> list[_Block]:
                 )
             else:
                 stack[-1].body.append(text)
+            stack[-1].lines.append(text)
     return roots
+
+
+def is_group(block: _Block) -> bool:
+    """Whether an item heading groups its paragraphs as tasks of their own: only when every
+    titled paragraph under it names its own 责任单位 (or 牵头单位); else the paragraphs are
+    the heading's text and the heading is the task. A 第X节 heading is a part of its
+    chapter, not an item: its titled paragraphs are always tasks."""
+    if block.parent is None or block.kind != "section" or block.style in ("chapter", "jie"):
+        return True
+    return all(
+        _UNIT_CLAUSE.search(source) or _LEAD_SUPPORT.search(source)
+        for _title, _body, source, _where in block.paragraph_tasks
+    )
 
 
 def walk(blocks: Iterable[_Block]):
@@ -876,6 +891,11 @@ def extract(lines: list[Line]) -> Draft:
             else not block.parent.decides(NO_WORK, False)
         )
         past = block.decides(PAST, False, FUTURE)
+        grouped = block.paragraph_tasks and is_group(block)
+        if block.paragraph_tasks and not grouped:
+            # the paragraphs are the heading's text, the heading is the task
+            block.body = block.lines
+            block.paragraph_tasks = []
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
         leaf = not block.children and not block.paragraph_tasks and not block.box_rows
         as_task = (
