@@ -14,7 +14,7 @@ from plan_import.scoring import score_seeds, seed_pairs, total
 from tests.plan_import.documents import docx_from_text, pdfs_from_docx
 
 FLOOR = {  # over the five plans: (recall, precision)
-    "tasks": (0.79, 0.86),
+    "tasks": (0.79, 0.85),
     "targets": (0.86, 0.82),
     "milestones": (0.69, 0.94),
 }
