@@ -172,7 +172,7 @@ TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
 WORK_VERB = re.compile(
     r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建"
 )
-_TITLE_SENTENCE = re.compile(r"^([\u4e00-\u9fa5“][^，。；：:,（）”]{2,25})[。．.](.+)$")
+_TITLE_SENTENCE = re.compile(r"^([\u4e00-\u9fa5“][^，。；：:,（）]{2,25})[。．.](.+)$")
 _TITLE_CUT = re.compile(r"^(.{2,40}?)[。．;；:：](.*)$")
 
 
@@ -897,16 +897,27 @@ def extract(lines: list[Line]) -> Draft:
             block.body = block.lines
             block.paragraph_tasks = []
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
-        leaf = not block.children and not block.paragraph_tasks and not block.box_rows
+        # a heading whose text is one piece of work, with at most 专栏 boxes under it
+        # (the box lists its projects), is a task
+        leaf = (
+            all(child.kind == "box" for child in block.children)
+            and not block.paragraph_tasks
+            and not block.box_rows
+        )
+        # a heading over numbered items groups them; it is not a task itself
+        has_items = any(child.kind == "section" for child in block.children)
         as_task = (
-            work and block.parent is not None and block.kind == "section" and (is_item or leaf)
+            work
+            and block.parent is not None
+            and block.kind == "section"
+            and ((is_item and not has_items) or leaf)
         )
         if as_task:
             body = "\n".join(block.body)
             source = "\n".join([block.line, *block.body[1 if block.inline else 0 :]])
             task = add_task(parent_ref, block.number, block.title, body, source, block.where)
             add_targets(body, task.ref, parent_ref, block.where, past)
-        if not as_task or not leaf:
+        if not as_task or not leaf or block.children:
             draft.sections.append(
                 DraftSection(
                     block.ref,
@@ -918,7 +929,25 @@ def extract(lines: list[Line]) -> Draft:
                     block.where,
                 )
             )
-        if not as_task:
+        rows = task_list_rows(block, draft.sections) if block.kind == "annex" else None
+        if rows is not None:
+            section_ref = block.ref  # the rows' categories are sections under the annex
+            for category, title, content, units in rows:
+                if category:
+                    section_no += 1
+                    section_ref = f"s{section_no}"
+                    draft.sections.append(
+                        DraftSection(
+                            section_ref, block.ref, "", category, "section", category, block.where
+                        )
+                    )
+                source = " | ".join(part for part in (title, content, "、".join(units)) if part)
+                task = add_task(
+                    section_ref, "", title, content, source, block.where,
+                    units_text=f"（责任单位：{'、'.join(units)}）" if units else "",
+                )  # fmt: skip
+                add_targets(content, task.ref, section_ref, block.where, past)
+        elif not as_task:
             first = len(draft.targets)
             add_targets("\n".join(block.body), None, block.ref, block.where, past)
             if block.chapter().kind == "annex":
@@ -947,6 +976,47 @@ def extract(lines: list[Line]) -> Draft:
     draft.stations = stations_of(blocks, texts)
     draft.findings = findings(draft)
     return draft
+
+
+_LIST_HEADER = re.compile(r"^(?:责任单位|牵头单位|责任部门|牵头部门|责任单位及责任人)")
+_UNIT_NAME = re.compile(
+    r"^[\u4e00-\u9fa5（）()、]{2,24}(?:支队|大队|政府|管委会|局|委|办|部|厅|中心|公司|集团|院|队)$"
+)
+_ROW_TEXT = re.compile(r"[。；，,]")
+
+
+def task_list_rows(block: _Block, sections: list[DraftSection]):
+    """An annex task list (重点工作任务清单) read as a table cell by cell, whichever way
+    its rows were broken into lines: after a header naming 责任单位 (or 牵头单位), each
+    content cell (a sentence) is a task; the short cells before it are its title (a title
+    wrapped over several cells is joined; an empty title carries the one above down, as a
+    merged cell does) and the unit names after it its units, the first one the lead. A
+    short cell that names one of the plan's own headings is a category (a section).
+    ``None`` when the annex is not such a list."""
+    lines = [line for line in block.lines if line]
+    head = next((i for i, line in enumerate(lines[:6]) if _LIST_HEADER.match(line)), None)
+    if head is None:
+        return None
+    headings = [section.title for section in sections if len(section.title) >= 4]
+    rows, pending, units = [], [], None
+    title, category = "", ""
+    for line in lines[head + 1 :]:
+        if _ROW_TEXT.search(line) or len(line) > 30:
+            if pending and any(pending[0] in h or h in pending[0] for h in headings):
+                category = pending.pop(0)
+            if pending:
+                title = "".join(pending)
+            pending, units = [], []
+            rows.append([category, title, line, units])
+            category = ""
+            continue
+        starts_work = _NOT_SUBJECT.match(line) or WORK_VERB.match(line)
+        if units is not None and not pending and _UNIT_NAME.match(line) and not starts_work:
+            units.extend(split_units(line))
+            continue
+        pending.append(line)
+    # the categories: a row's category is set on the first row under it only
+    return [tuple(row) for row in rows if row[1]]
 
 
 _YEAR_ROW = re.compile(r"^(\d{4})年，(.+)$")
