@@ -502,7 +502,7 @@ UNITS = sorted(
     reverse=True,
 )  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?("
+    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?(?:余|多)?("
     + "|".join(re.escape(u) for u in UNITS)
     + r")"
 )
@@ -638,6 +638,9 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
 _TABLE_VALUE = re.compile(r"^([≤≥<>＜＞]?)(\d+(?:\.\d+)?)(%|‰)?$")
 
 
+_TABLE_CHANGE = re.compile(r"^(下降|降低|减少|压减|提高|增长|增加|提升)(\d+(?:\.\d+)?)(%|‰)?$")
+
+
 def indicator_rows(lines: list[str]) -> list[tuple]:
     """Indicator tables (one cell per line): name, value (≤0.15 / 100%), 约束性/预期性."""
     rows = []
@@ -645,22 +648,27 @@ def indicator_rows(lines: list[str]) -> list[tuple]:
         if text not in ATTRIBUTE:
             continue
         window = lines[max(0, index - 3) : index]
-        values = [
-            (i, _TABLE_VALUE.match(cell))
-            for i, cell in enumerate(window)
-            if _TABLE_VALUE.match(cell)
-        ]
-        names = [cell for cell in window if not _TABLE_VALUE.match(cell) and len(cell) >= 3]
-        if not values or not names:
+        # the value is the cell just before the attribute, the name the one before it
+        # (a row number before the name is not a value)
+        if len(window) < 2:
             continue
-        found = values[-1][1]
-        sign = found.group(1)
-        comparator = "lte" if sign in ("≤", "<", "＜") else "gte"
+        found = _TABLE_VALUE.match(window[-1])
+        changed = _TABLE_CHANGE.match(window[-1])
+        name = window[-2]
+        if not (found or changed) or len(name) < 3 or _TABLE_VALUE.match(name):
+            continue
+        if changed:
+            comparator = "reduce_by" if REDUCE.search(changed.group(1)) else "increase_by"
+            value, unit = changed.group(2), changed.group(3) or ""
+        else:
+            sign = found.group(1)
+            comparator = "lte" if sign in ("≤", "<", "＜") else "gte"
+            value, unit = found.group(2), found.group(3) or ""
         rows.append(
             (
-                names[-1],
-                float(found.group(2)),
-                found.group(3) or "",
+                name,
+                float(value),
+                unit,
                 comparator,
                 ATTRIBUTE[text],
                 " | ".join([*window, text]),
@@ -960,6 +968,21 @@ def extract(lines: list[Line]) -> Draft:
                 add_targets(source, None, block.ref, where, past)
         for name, contents, _source, where in block.box_rows:
             body = "\n".join(contents)
+            quantities = counted_cells(name, contents, block.body)
+            if quantities:
+                # 消防车（辆） | 器材装备（件套） over 14 | 14607: quantities the box commits
+                # to, not pieces of work
+                for label, unit, value in quantities:
+                    target_no += 1
+                    draft.targets.append(
+                        DraftTarget(
+                            ref=f"g{target_no}", task_ref=None, section_ref=block.ref,
+                            name=label, value=value, unit=unit, comparator="gte", year=end,
+                            source_text=f"{block.line} | {label}（{unit}） | {value:g}",
+                            where=where,
+                        )
+                    )  # fmt: skip
+                continue
             task = add_task(
                 block.ref, "", name, body, " | ".join([block.line, name, *contents]), where
             )
@@ -1019,13 +1042,30 @@ def task_list_rows(block: _Block, sections: list[DraftSection]):
     return [tuple(row) for row in rows if row[1]]
 
 
+def counted_cells(name: str, contents: list[str], below: list[str]) -> list[tuple]:
+    """A header row of “name（unit）” cells over a row of bare numbers, or a single
+    “name（unit）” cell with its number: [(name, unit, value)], else []."""
+    cells = [name, *contents]
+    headers = [_COUNTED_ROW.match(cell) for cell in cells]
+    numbers = [cell for cell in contents if _BARE_NUMBER.fullmatch(cell)]
+    if len(cells) == 2 and headers[0] and numbers:
+        return [(headers[0].group(1), headers[0].group(2), float(numbers[0]))]
+    values = [cell for cell in below if _BARE_NUMBER.fullmatch(cell)]
+    if not all(headers) or len(values) != len(cells):
+        return []
+    return [(h.group(1), h.group(2), float(v)) for h, v in zip(headers, values, strict=True)]
+
+
+_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_COUNTED_ROW = re.compile(r"^([\u4e00-\u9fa5“”]{2,20})[（(]([\u4e00-\u9fa5]{1,3})[）)]$")
 _YEAR_ROW = re.compile(r"^(\d{4})年，(.+)$")
 
 
 def year_rows(block: _Block, draft: Draft, targets: list[DraftTarget]) -> None:
     """Rows of an annex table keyed by year (2021年 | 全市新建市政消火栓20个): each is a
-    milestone at that year's end — of the target read from the same row, else left for the
-    reviewer to attach (``draft.milestones``)."""
+    milestone at that year's end, a step towards a target the text states elsewhere: not a
+    target of its own (one read from the row is dropped), left for the reviewer to attach
+    (``draft.milestones``)."""
     for line in block.body:
         row = _YEAR_ROW.match(line)
         if not row:
@@ -1035,11 +1075,11 @@ def year_rows(block: _Block, draft: Draft, targets: list[DraftTarget]) -> None:
             text=row.group(2).strip("。；; "),
             section_ref=block.ref,
         )
-        owner = next((t for t in targets if t.source_text.strip() == line.strip()), None)
-        if owner is not None:
-            owner.milestones.append(milestone)
-        else:
-            draft.milestones.append(milestone)
+        # the row is a step towards a target stated elsewhere (到2025年…共190个), not a
+        # target of its own: the reviewer attaches it
+        for target in [t for t in targets if t.source_text.strip() == line.strip()]:
+            draft.targets.remove(target)
+        draft.milestones.append(milestone)
 
 
 def findings(draft: Draft) -> list[Finding]:
