@@ -608,6 +608,10 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
                 continue  # a per-capita base: 每10万人, 10万人口
             if unit in SPEC_UNITS and not COMPARED.search(before[-6:]):
                 continue  # a specification: 50米以上举高消防车, 32米登高平台消防车
+            if unit in MODIFIER_UNITS and after.startswith("的"):
+                continue  # a property of equipment: 不少于1公里的远程供水系统
+            if value_text == "1" and ONE_TEAM.match(after):
+                continue  # a vision, not a count: 建设1支对党忠诚…的消防救援队伍
             value = float(value_text)
             if unit == "万人":  # 1万人 → 10000 人 (万人次, 万元 stay as written)
                 value, unit = value * 10000, "人"
@@ -632,6 +636,51 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
                 )
             )
             baseline = None
+        found.extend(enumerated(sentence, year))
+        for match in ONE_EACH.finditer(sentence):  # “一镇一队”: one 队 in every 镇
+            place, thing = match.groups()
+            name = f"每{place}{thing}"
+            found.append((name, 1.0, f"{thing}/{place}", "gte", year, None, sentence.strip()))
+    return found
+
+
+ONE_EACH = re.compile(
+    r"一(省|市|县|区|镇|乡|村|街道|社区)一(站|队|所|场所|中心|馆|基地|室)(?![\u4e00-\u9fa5])"
+)
+
+
+MODIFIER_UNITS = ("公里", "千米", "小时", "分钟", "秒")
+ONE_TEAM = re.compile(r"^[^，。；]{2,30}?的[^，。；]{0,20}队伍")
+_FACILITY = r"(?:专业队|突击队|救援队|消防站|救援站|中队|大队)"
+# 北海路、四甲消防站迁址重建: names listed before one shared facility noun
+_HAN = r"(?:(?!的)[\u4e00-\u9fa5])"  # a name's character (的 ends a qualifier before it)
+_SHARED_NOUN = re.compile(rf"((?:{_HAN}{{2,6}}、)+{_HAN}{{2,6}}?)({_FACILITY})")
+# 地震救援专业队、水域救援专业队…和供水专业队: each listed name carries the noun
+_EACH_NOUN = re.compile(
+    rf"(?:{_HAN}{{2,10}}?{_FACILITY}、)+(?:{_HAN}{{2,10}}?{_FACILITY}[和及])?{_HAN}{{2,10}}?{_FACILITY}"
+)
+_BUILD = re.compile(r"新建|建设|建成|组建|迁址重建|改建|重建")
+# the verb right before the list, or before a qualifier of it (建设专常兼备的…)
+_BUILD_BEFORE = re.compile(rf"({_BUILD.pattern})(?:[^，。；、]{{0,8}}的)?$")
+
+
+def enumerated(sentence: str, year: int | None) -> list[tuple]:
+    """Counts a sentence implies by listing names (“建设A专业队、B专业队” → 2支; “A、B消防
+    站迁址重建” → 2个): only where building is said right before or after the list."""
+    found = []
+    for pattern in (_EACH_NOUN, _SHARED_NOUN):
+        for match in pattern.finditer(sentence):
+            before, after = sentence[: match.start()], sentence[match.end() :]
+            verb = _BUILD_BEFORE.search(before) or _BUILD.match(after)
+            if not verb:
+                continue
+            count = len(re.findall(r"[、和及]", match.group(0))) + 1
+            unit = "支" if match.group(0).endswith("队") else "个"
+            noun = re.search(_FACILITY + "$", match.group(0)).group(0)
+            verb = verb.group(1) if verb.re is _BUILD_BEFORE else verb.group(0)
+            found.append((f"{verb}{noun}", float(count), unit, "eq", year, None, sentence.strip()))
+        if found:
+            break
     return found
 
 
