@@ -38,6 +38,7 @@ class DraftMilestone:
     text: str
     yearly: bool = False
     section_ref: str | None = None  # for a milestone not (yet) attached to a task or target
+    value: float | None = None  # a target's planned value at this date (else the target's)
 
 
 @dataclass
@@ -141,6 +142,7 @@ def _milestones(items) -> list[DraftMilestone]:
             text=item.get("text", ""),
             yearly=bool(item.get("yearly")),
             section_ref=item.get("section_ref"),
+            value=item.get("value"),
         )
         for item in items or []
     ]

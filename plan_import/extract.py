@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import difflib
 import functools
 import re
 from collections.abc import Iterable
@@ -1112,23 +1113,44 @@ _YEAR_ROW = re.compile(r"^(\d{4})年，(.+)$")
 
 def year_rows(block: _Block, draft: Draft, targets: list[DraftTarget]) -> None:
     """Rows of an annex table keyed by year (2021年 | 全市新建市政消火栓20个): each is a
-    milestone at that year's end, a step towards a target the text states elsewhere: not a
-    target of its own (one read from the row is dropped), left for the reviewer to attach
-    (``draft.milestones``)."""
+    milestone at that year's end with the row's value, a step towards a target the text
+    states elsewhere (到2025年，全市共增加约190个市政消火栓) — not a target of its own (one
+    read from the row is dropped). It is attached to the target of the same unit whose name
+    shares the longest run of words with the row (≥ 4 characters), else left for the
+    reviewer (``draft.milestones``)."""
+    rows = []
     for line in block.body:
         row = _YEAR_ROW.match(line)
-        if not row:
-            continue
+        if row:
+            from_row = [t for t in targets if t.source_text.strip() == line.strip()]
+            for target in from_row:
+                draft.targets.remove(target)
+            rows.append((row, from_row))
+    for row, from_row in rows:
         milestone = DraftMilestone(
             due_on=datetime.date(int(row.group(1)), 12, 31),
             text=row.group(2).strip("。；; "),
             section_ref=block.ref,
+            value=from_row[0].value if from_row else None,
         )
-        # the row is a step towards a target stated elsewhere (到2025年…共190个), not a
-        # target of its own: the reviewer attaches it
-        for target in [t for t in targets if t.source_text.strip() == line.strip()]:
-            draft.targets.remove(target)
-        draft.milestones.append(milestone)
+        owner = _owner_of(row.group(2), from_row[0].unit, draft.targets) if from_row else None
+        if owner is not None:
+            milestone.section_ref = None
+            owner.milestones.append(milestone)
+        else:
+            draft.milestones.append(milestone)
+
+
+def _owner_of(text: str, unit: str, targets: list[DraftTarget]) -> DraftTarget | None:
+    best, best_size = None, 3
+    for target in targets:
+        if target.unit != unit:
+            continue
+        words = target.name + target.source_text
+        match = difflib.SequenceMatcher(None, text, words).find_longest_match()
+        if match.size > best_size:
+            best, best_size = target, match.size
+    return best
 
 
 def findings(draft: Draft) -> list[Finding]:

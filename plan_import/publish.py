@@ -186,7 +186,9 @@ def publish_draft(
                     "target": target,
                     "code": f"{item.ref}-m{number}",
                     "due_on": milestone.due_on,
-                    "planned_value": _decimal(item.value),
+                    "planned_value": _decimal(
+                        item.value if milestone.value is None else milestone.value
+                    ),
                     "text": milestone.text,
                     "order": number,
                     "source_text": item.source_text,

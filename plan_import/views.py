@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.once import once_per_form
+from core.once import new_token, once_per_form
 from core.scope import CHANGE, require
 from core.services import NotAllowed, ServiceError
 from plan_import import review as reviews
@@ -23,6 +23,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("规划文件"))
 
 
+@once_per_form
 def upload(request):
     require(request.user, CHANGE)
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -47,7 +48,8 @@ def upload(request):
                     form.add_error("file", error.message)
                 else:
                     return redirect("plan_import:review", pk=draft.pk)
-    return render(request, "plan_import/upload.html", {"form": form}, status=status)
+    context = {"form": form, "once_token": new_token()}
+    return render(request, "plan_import/upload.html", context, status=status)
 
 
 @once_per_form
@@ -138,6 +140,7 @@ def _review_context(request, plan_draft, draft, errors, region_id, unit_map):
         "errors": errors,
         "plan_errors": _errors_of(errors, "plan-"),
         "new_unit": reviews.NEW_UNIT,
+        "once_token": new_token(),
     }
 
 

@@ -136,6 +136,10 @@ def test_upload_review_drop_edit_publish(staff_nanjing, client):
     assert task.history.first().history_user == staff_nanjing
     draft.refresh_from_db()
     assert draft.published_plan == plan
+    # 「发布」 sent twice (double click, reload) publishes once
+    assert fields["once_token"]
+    twice = client.post(reverse("plan_import:review", args=[draft.pk]), fields)
+    assert twice.status_code == 302 and Plan.objects.count() == before + 1
     # the review page of a published draft leads to the plan
     again = client.get(reverse("plan_import:review", args=[draft.pk]))
     assert again.status_code == 302 and again["Location"].endswith(f"/plans/{plan.pk}/")
