@@ -157,7 +157,8 @@ def apply_review(plan_draft: PlanDraft, post, *, actor) -> Review:
         target.name = post.get(prefix + "name", target.name).strip()
         target.unit = post.get(prefix + "unit", target.unit).strip()
         try:
-            target.value = _number(post.get(prefix + "value", f"{target.value:g}"))
+            shown = "" if target.value is None else f"{target.value:g}"
+            target.value = _number(post.get(prefix + "value", shown))
         except ValueError:
             errors[prefix + "value"] = _("目标值应为数字")
         if target.value is None and prefix + "value" not in errors:

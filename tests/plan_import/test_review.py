@@ -252,3 +252,28 @@ def test_review_page_queries_do_not_grow_with_items(
     draft = PlanDraft.objects.get(owner=staff_nanjing)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("plan_import:review", args=[draft.pk])).status_code == 200
+
+
+def test_a_target_without_a_value_must_get_one_or_be_dropped(staff_nanjing):
+    from django.http import QueryDict
+
+    from plan_import.review import apply_review
+
+    draft = PlanDraft.objects.create(
+        owner=staff_nanjing,
+        file_name="x.txt",
+        data={
+            "plan": {"title": "某规划", "start_year": 2024, "end_year": 2026},
+            "targets": [
+                {"ref": "g1", "task_ref": None, "section_ref": None, "name": "覆盖率",
+                 "value": None, "unit": "%", "comparator": "gte", "year": 2026},
+            ],
+        },
+    )  # fmt: skip
+    region = Region.objects.get(name="南京市")
+    post = QueryDict(mutable=True)
+    post.update({"region": str(region.pk), "target-g1-keep": "1"})
+    review = apply_review(draft, post, actor=staff_nanjing)
+    assert review.errors == {"target-g1-value": "请填写目标值，或删除这一指标"}
+    del post["target-g1-keep"]
+    assert apply_review(draft, post, actor=staff_nanjing).errors == {}
