@@ -1053,7 +1053,9 @@ def extract(lines: list[Line]) -> Draft:
 
 _LIST_HEADER = re.compile(r"^(?:责任单位|牵头单位|责任部门|牵头部门|责任单位及责任人)")
 _UNIT_NAME = re.compile(
-    r"^[\u4e00-\u9fa5（）()、]{2,24}(?:支队|大队|政府|管委会|局|委|办|部|厅|中心|公司|集团|院|队)$"
+    r"^[\u4e00-\u9fa5（）()、]{2,24}(?:支队|大队|政府|管委会|局|委|办|部|厅|中心|公司|集团|院|队"
+    r"|单位|部门)$"
+    r"|^各[\u4e00-\u9fa5（）()、]{1,12}$"  # 各街道, 各县（市、区）: every one of them
 )
 _ROW_TEXT = re.compile(r"[。；，,]")
 
