@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/", include("fireplan.api_urls")),
     # /, /plans/ (plan, task), /regions/, /units/, /reporting/ (completeness, periods), /excel/
     path("", include("reports.urls")),
+    # /plans/import/ (a plan document → reviewed draft → plan)
+    path("plans/import/", include("plan_import.urls")),
     # /plans/…/edit/ (plan, section, task)
     path("plans/", include("planning.urls")),
     # /reporting/ (my reports, review, a report), /targets/ (target, milestone)

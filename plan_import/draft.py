@@ -38,6 +38,7 @@ class DraftMilestone:
     text: str
     yearly: bool = False
     section_ref: str | None = None  # for a milestone not (yet) attached to a task or target
+    value: float | None = None  # a target's planned value at this date (else the target's)
 
 
 @dataclass
@@ -124,3 +125,55 @@ class Draft:
                 "findings": [asdict(item) for item in self.findings],
             }
         )
+
+
+def _date(value) -> datetime.date | None:
+    if not value:
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value))
+
+
+def _milestones(items) -> list[DraftMilestone]:
+    return [
+        DraftMilestone(
+            due_on=_date(item["due_on"]),
+            text=item.get("text", ""),
+            yearly=bool(item.get("yearly")),
+            section_ref=item.get("section_ref"),
+            value=item.get("value"),
+        )
+        for item in items or []
+    ]
+
+
+def draft_from_json(data: dict) -> Draft:
+    """The inverse of ``Draft.as_json`` (a draft kept server-side between upload and
+    publishing); unknown keys are ignored."""
+
+    def pick(cls, item: dict, **extra):
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in item.items() if k in names and k not in extra}, **extra)
+
+    plan = data.get("plan") or {}
+    return Draft(
+        plan=pick(PlanInfo, plan, issued_on=_date(plan.get("issued_on"))),
+        sections=[pick(DraftSection, item) for item in data.get("sections") or []],
+        tasks=[
+            pick(
+                DraftTask,
+                item,
+                due_on=_date(item.get("due_on")),
+                milestones=_milestones(item.get("milestones")),
+            )
+            for item in data.get("tasks") or []
+        ],
+        targets=[
+            pick(DraftTarget, item, milestones=_milestones(item.get("milestones")))
+            for item in data.get("targets") or []
+        ],
+        stations=[pick(DraftStation, item) for item in data.get("stations") or []],
+        milestones=_milestones(data.get("milestones")),
+        findings=[pick(Finding, item) for item in data.get("findings") or []],
+    )

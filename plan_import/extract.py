@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import difflib
 import functools
 import re
 from collections.abc import Iterable
@@ -172,7 +173,7 @@ TASKY = re.compile(r"任务|工程|重点工作|举措|行动")
 WORK_VERB = re.compile(
     r"建设|建成|新建|组建|配备|完成|实现|开展|推进|推动|落实|健全|完善|加强|强化|提升|打造|制定|出台|建立|达到|改造|投入使用|培训|创建"
 )
-_TITLE_SENTENCE = re.compile(r"^([\u4e00-\u9fa5“][^，。；：:,（）”]{2,25})[。．.](.+)$")
+_TITLE_SENTENCE = re.compile(r"^([\u4e00-\u9fa5“][^，。；：:,（）]{2,25})[。．.](.+)$")
 _TITLE_CUT = re.compile(r"^(.{2,40}?)[。．;；:：](.*)$")
 
 
@@ -192,6 +193,7 @@ class _Block:
     def __init__(self, style, number, title, body, line, where, parent):
         self.style, self.number, self.title = style, number, title
         self.body: list[str] = [body] if body else []
+        self.lines: list[str] = list(self.body)  # body and titled paragraphs, in order
         self.inline = bool(body)  # the first body line is on the heading's own line
         self.line, self.where, self.parent = line, where, parent
         self.children: list[_Block] = []
@@ -347,7 +349,21 @@ def outline(lines: list[Line]) -> list[_Block]:
                 )
             else:
                 stack[-1].body.append(text)
+            stack[-1].lines.append(text)
     return roots
+
+
+def is_group(block: _Block) -> bool:
+    """Whether an item heading groups its paragraphs as tasks of their own: only when every
+    titled paragraph under it names its own 责任单位 (or 牵头单位); else the paragraphs are
+    the heading's text and the heading is the task. A 第X节 heading is a part of its
+    chapter, not an item: its titled paragraphs are always tasks."""
+    if block.parent is None or block.kind != "section" or block.style in ("chapter", "jie"):
+        return True
+    return all(
+        _UNIT_CLAUSE.search(source) or _LEAD_SUPPORT.search(source)
+        for _title, _body, source, _where in block.paragraph_tasks
+    )
 
 
 def walk(blocks: Iterable[_Block]):
@@ -487,7 +503,7 @@ UNITS = sorted(
     reverse=True,
 )  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?("
+    r"(?<![\d.〔/A-Za-z第])(\d+(?:\.\d+)?)(?:[—\-~～至](\d+(?:\.\d+)?))?(?:余|多)?("
     + "|".join(re.escape(u) for u in UNITS)
     + r")"
 )
@@ -593,6 +609,10 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
                 continue  # a per-capita base: 每10万人, 10万人口
             if unit in SPEC_UNITS and not COMPARED.search(before[-6:]):
                 continue  # a specification: 50米以上举高消防车, 32米登高平台消防车
+            if unit in MODIFIER_UNITS and after.startswith("的"):
+                continue  # a property of equipment: 不少于1公里的远程供水系统
+            if value_text == "1" and ONE_TEAM.match(after):
+                continue  # a vision, not a count: 建设1支对党忠诚…的消防救援队伍
             value = float(value_text)
             if unit == "万人":  # 1万人 → 10000 人 (万人次, 万元 stay as written)
                 value, unit = value * 10000, "人"
@@ -617,10 +637,58 @@ def targets_of(text: str, default_year: int | None, end_year: int | None) -> lis
                 )
             )
             baseline = None
+        found.extend(enumerated(sentence, year))
+        for match in ONE_EACH.finditer(sentence):  # “一镇一队”: one 队 in every 镇
+            place, thing = match.groups()
+            name = f"每{place}{thing}"
+            found.append((name, 1.0, f"{thing}/{place}", "gte", year, None, sentence.strip()))
+    return found
+
+
+ONE_EACH = re.compile(
+    r"一(省|市|县|区|镇|乡|村|街道|社区)一(站|队|所|场所|中心|馆|基地|室)(?![\u4e00-\u9fa5])"
+)
+
+
+MODIFIER_UNITS = ("公里", "千米", "小时", "分钟", "秒")
+ONE_TEAM = re.compile(r"^[^，。；]{2,30}?的[^，。；]{0,20}队伍")
+_FACILITY = r"(?:专业队|突击队|救援队|消防站|救援站|中队|大队)"
+# 北海路、四甲消防站迁址重建: names listed before one shared facility noun
+_HAN = r"(?:(?!的)[\u4e00-\u9fa5])"  # a name's character (的 ends a qualifier before it)
+_SHARED_NOUN = re.compile(rf"((?:{_HAN}{{2,6}}、)+{_HAN}{{2,6}}?)({_FACILITY})")
+# 地震救援专业队、水域救援专业队…和供水专业队: each listed name carries the noun
+_EACH_NOUN = re.compile(
+    rf"(?:{_HAN}{{2,10}}?{_FACILITY}、)+(?:{_HAN}{{2,10}}?{_FACILITY}[和及])?{_HAN}{{2,10}}?{_FACILITY}"
+)
+_BUILD = re.compile(r"新建|建设|建成|组建|迁址重建|改建|重建")
+# the verb right before the list, or before a qualifier of it (建设专常兼备的…)
+_BUILD_BEFORE = re.compile(rf"({_BUILD.pattern})(?:[^，。；、]{{0,8}}的)?$")
+
+
+def enumerated(sentence: str, year: int | None) -> list[tuple]:
+    """Counts a sentence implies by listing names (“建设A专业队、B专业队” → 2支; “A、B消防
+    站迁址重建” → 2个): only where building is said right before or after the list."""
+    found = []
+    for pattern in (_EACH_NOUN, _SHARED_NOUN):
+        for match in pattern.finditer(sentence):
+            before, after = sentence[: match.start()], sentence[match.end() :]
+            verb = _BUILD_BEFORE.search(before) or _BUILD.match(after)
+            if not verb:
+                continue
+            count = len(re.findall(r"[、和及]", match.group(0))) + 1
+            unit = "支" if match.group(0).endswith("队") else "个"
+            noun = re.search(_FACILITY + "$", match.group(0)).group(0)
+            verb = verb.group(1) if verb.re is _BUILD_BEFORE else verb.group(0)
+            found.append((f"{verb}{noun}", float(count), unit, "eq", year, None, sentence.strip()))
+        if found:
+            break
     return found
 
 
 _TABLE_VALUE = re.compile(r"^([≤≥<>＜＞]?)(\d+(?:\.\d+)?)(%|‰)?$")
+
+
+_TABLE_CHANGE = re.compile(r"^(下降|降低|减少|压减|提高|增长|增加|提升)(\d+(?:\.\d+)?)(%|‰)?$")
 
 
 def indicator_rows(lines: list[str]) -> list[tuple]:
@@ -630,22 +698,27 @@ def indicator_rows(lines: list[str]) -> list[tuple]:
         if text not in ATTRIBUTE:
             continue
         window = lines[max(0, index - 3) : index]
-        values = [
-            (i, _TABLE_VALUE.match(cell))
-            for i, cell in enumerate(window)
-            if _TABLE_VALUE.match(cell)
-        ]
-        names = [cell for cell in window if not _TABLE_VALUE.match(cell) and len(cell) >= 3]
-        if not values or not names:
+        # the value is the cell just before the attribute, the name the one before it
+        # (a row number before the name is not a value)
+        if len(window) < 2:
             continue
-        found = values[-1][1]
-        sign = found.group(1)
-        comparator = "lte" if sign in ("≤", "<", "＜") else "gte"
+        found = _TABLE_VALUE.match(window[-1])
+        changed = _TABLE_CHANGE.match(window[-1])
+        name = window[-2]
+        if not (found or changed) or len(name) < 3 or _TABLE_VALUE.match(name):
+            continue
+        if changed:
+            comparator = "reduce_by" if REDUCE.search(changed.group(1)) else "increase_by"
+            value, unit = changed.group(2), changed.group(3) or ""
+        else:
+            sign = found.group(1)
+            comparator = "lte" if sign in ("≤", "<", "＜") else "gte"
+            value, unit = found.group(2), found.group(3) or ""
         rows.append(
             (
-                names[-1],
-                float(found.group(2)),
-                found.group(3) or "",
+                name,
+                float(value),
+                unit,
                 comparator,
                 ATTRIBUTE[text],
                 " | ".join([*window, text]),
@@ -876,17 +949,33 @@ def extract(lines: list[Line]) -> Draft:
             else not block.parent.decides(NO_WORK, False)
         )
         past = block.decides(PAST, False, FUTURE)
+        grouped = block.paragraph_tasks and is_group(block)
+        if block.paragraph_tasks and not grouped:
+            # the paragraphs are the heading's text, the heading is the task
+            block.body = block.lines
+            block.paragraph_tasks = []
         is_item = bool(block.body) and block.style in ("ar", "par", "pcn", "cn")
-        leaf = not block.children and not block.paragraph_tasks and not block.box_rows
+        # a heading whose text is one piece of work, with at most 专栏 boxes under it
+        # (the box lists its projects), is a task
+        leaf = (
+            all(child.kind == "box" for child in block.children)
+            and not block.paragraph_tasks
+            and not block.box_rows
+        )
+        # a heading over numbered items groups them; it is not a task itself
+        has_items = any(child.kind == "section" for child in block.children)
         as_task = (
-            work and block.parent is not None and block.kind == "section" and (is_item or leaf)
+            work
+            and block.parent is not None
+            and block.kind == "section"
+            and ((is_item and not has_items) or leaf)
         )
         if as_task:
             body = "\n".join(block.body)
             source = "\n".join([block.line, *block.body[1 if block.inline else 0 :]])
             task = add_task(parent_ref, block.number, block.title, body, source, block.where)
             add_targets(body, task.ref, parent_ref, block.where, past)
-        if not as_task or not leaf:
+        if not as_task or not leaf or block.children:
             draft.sections.append(
                 DraftSection(
                     block.ref,
@@ -898,7 +987,25 @@ def extract(lines: list[Line]) -> Draft:
                     block.where,
                 )
             )
-        if not as_task:
+        rows = task_list_rows(block, draft.sections) if block.kind == "annex" else None
+        if rows is not None:
+            section_ref = block.ref  # the rows' categories are sections under the annex
+            for category, title, content, units in rows:
+                if category:
+                    section_no += 1
+                    section_ref = f"s{section_no}"
+                    draft.sections.append(
+                        DraftSection(
+                            section_ref, block.ref, "", category, "section", category, block.where
+                        )
+                    )
+                source = " | ".join(part for part in (title, content, "、".join(units)) if part)
+                task = add_task(
+                    section_ref, "", title, content, source, block.where,
+                    units_text=f"（责任单位：{'、'.join(units)}）" if units else "",
+                )  # fmt: skip
+                add_targets(content, task.ref, section_ref, block.where, past)
+        elif not as_task:
             first = len(draft.targets)
             add_targets("\n".join(block.body), None, block.ref, block.where, past)
             if block.chapter().kind == "annex":
@@ -911,6 +1018,21 @@ def extract(lines: list[Line]) -> Draft:
                 add_targets(source, None, block.ref, where, past)
         for name, contents, _source, where in block.box_rows:
             body = "\n".join(contents)
+            quantities = counted_cells(name, contents, block.body)
+            if quantities:
+                # 消防车（辆） | 器材装备（件套） over 14 | 14607: quantities the box commits
+                # to, not pieces of work
+                for label, unit, value in quantities:
+                    target_no += 1
+                    draft.targets.append(
+                        DraftTarget(
+                            ref=f"g{target_no}", task_ref=None, section_ref=block.ref,
+                            name=label, value=value, unit=unit, comparator="gte", year=end,
+                            source_text=f"{block.line} | {label}（{unit}） | {value:g}",
+                            where=where,
+                        )
+                    )  # fmt: skip
+                continue
             task = add_task(
                 block.ref, "", name, body, " | ".join([block.line, name, *contents]), where
             )
@@ -929,27 +1051,108 @@ def extract(lines: list[Line]) -> Draft:
     return draft
 
 
+_LIST_HEADER = re.compile(r"^(?:责任单位|牵头单位|责任部门|牵头部门|责任单位及责任人)")
+_UNIT_NAME = re.compile(
+    r"^[\u4e00-\u9fa5（）()、]{2,24}(?:支队|大队|政府|管委会|局|委|办|部|厅|中心|公司|集团|院|队"
+    r"|单位|部门)$"
+    r"|^各[\u4e00-\u9fa5（）()、]{1,12}$"  # 各街道, 各县（市、区）: every one of them
+)
+_ROW_TEXT = re.compile(r"[。；，,]")
+
+
+def task_list_rows(block: _Block, sections: list[DraftSection]):
+    """An annex task list (重点工作任务清单) read as a table cell by cell, whichever way
+    its rows were broken into lines: after a header naming 责任单位 (or 牵头单位), each
+    content cell (a sentence) is a task; the short cells before it are its title (a title
+    wrapped over several cells is joined; an empty title carries the one above down, as a
+    merged cell does) and the unit names after it its units, the first one the lead. A
+    short cell that names one of the plan's own headings is a category (a section).
+    ``None`` when the annex is not such a list."""
+    lines = [line for line in block.lines if line]
+    head = next((i for i, line in enumerate(lines[:6]) if _LIST_HEADER.match(line)), None)
+    if head is None:
+        return None
+    headings = [section.title for section in sections if len(section.title) >= 4]
+    rows, pending, units = [], [], None
+    title, category = "", ""
+    for line in lines[head + 1 :]:
+        if _ROW_TEXT.search(line) or len(line) > 30:
+            if pending and any(pending[0] in h or h in pending[0] for h in headings):
+                category = pending.pop(0)
+            if pending:
+                title = "".join(pending)
+            pending, units = [], []
+            rows.append([category, title, line, units])
+            category = ""
+            continue
+        starts_work = _NOT_SUBJECT.match(line) or WORK_VERB.match(line)
+        if units is not None and not pending and _UNIT_NAME.match(line) and not starts_work:
+            units.extend(split_units(line))
+            continue
+        pending.append(line)
+    # the categories: a row's category is set on the first row under it only
+    return [tuple(row) for row in rows if row[1]]
+
+
+def counted_cells(name: str, contents: list[str], below: list[str]) -> list[tuple]:
+    """A header row of “name（unit）” cells over a row of bare numbers, or a single
+    “name（unit）” cell with its number: [(name, unit, value)], else []."""
+    cells = [name, *contents]
+    headers = [_COUNTED_ROW.match(cell) for cell in cells]
+    numbers = [cell for cell in contents if _BARE_NUMBER.fullmatch(cell)]
+    if len(cells) == 2 and headers[0] and numbers:
+        return [(headers[0].group(1), headers[0].group(2), float(numbers[0]))]
+    values = [cell for cell in below if _BARE_NUMBER.fullmatch(cell)]
+    if not all(headers) or len(values) != len(cells):
+        return []
+    return [(h.group(1), h.group(2), float(v)) for h, v in zip(headers, values, strict=True)]
+
+
+_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_COUNTED_ROW = re.compile(r"^([\u4e00-\u9fa5“”]{2,20})[（(]([\u4e00-\u9fa5]{1,3})[）)]$")
 _YEAR_ROW = re.compile(r"^(\d{4})年，(.+)$")
 
 
 def year_rows(block: _Block, draft: Draft, targets: list[DraftTarget]) -> None:
     """Rows of an annex table keyed by year (2021年 | 全市新建市政消火栓20个): each is a
-    milestone at that year's end — of the target read from the same row, else left for the
-    reviewer to attach (``draft.milestones``)."""
+    milestone at that year's end with the row's value, a step towards a target the text
+    states elsewhere (到2025年，全市共增加约190个市政消火栓) — not a target of its own (one
+    read from the row is dropped). It is attached to the target of the same unit whose name
+    shares the longest run of words with the row (≥ 4 characters), else left for the
+    reviewer (``draft.milestones``)."""
+    rows = []
     for line in block.body:
         row = _YEAR_ROW.match(line)
-        if not row:
-            continue
+        if row:
+            from_row = [t for t in targets if t.source_text.strip() == line.strip()]
+            for target in from_row:
+                draft.targets.remove(target)
+            rows.append((row, from_row))
+    for row, from_row in rows:
         milestone = DraftMilestone(
             due_on=datetime.date(int(row.group(1)), 12, 31),
             text=row.group(2).strip("。；; "),
             section_ref=block.ref,
+            value=from_row[0].value if from_row else None,
         )
-        owner = next((t for t in targets if t.source_text.strip() == line.strip()), None)
+        owner = _owner_of(row.group(2), from_row[0].unit, draft.targets) if from_row else None
         if owner is not None:
+            milestone.section_ref = None
             owner.milestones.append(milestone)
         else:
             draft.milestones.append(milestone)
+
+
+def _owner_of(text: str, unit: str, targets: list[DraftTarget]) -> DraftTarget | None:
+    best, best_size = None, 3
+    for target in targets:
+        if target.unit != unit:
+            continue
+        words = target.name + target.source_text
+        match = difflib.SequenceMatcher(None, text, words).find_longest_match()
+        if match.size > best_size:
+            best, best_size = target, match.size
+    return best
 
 
 def findings(draft: Draft) -> list[Finding]:

@@ -78,8 +78,10 @@ def publish_draft(
     code: str | None = None,
     source_file: str = "",
     status: str = PlanStatus.IN_FORCE,
+    unit_map: dict[str, Unit] | None = None,
 ) -> Plan:
-    """Write the reviewed draft as a plan (nothing on any error: one transaction)."""
+    """Write the reviewed draft as a plan (nothing on any error: one transaction).
+    ``unit_map`` maps a unit name of the draft to the existing unit the reviewer chose."""
     info = draft.plan
     if not info.title:
         raise invalid(Plan, "title", _("请填写规划标题"))
@@ -118,6 +120,7 @@ def publish_draft(
             },
         )
     units = _Units(actor, region)
+    units.known.update(unit_map or {})
     tasks = {}
     for order, item in enumerate(draft.tasks, start=1):
         task = create_task(
@@ -183,7 +186,9 @@ def publish_draft(
                     "target": target,
                     "code": f"{item.ref}-m{number}",
                     "due_on": milestone.due_on,
-                    "planned_value": _decimal(item.value),
+                    "planned_value": _decimal(
+                        item.value if milestone.value is None else milestone.value
+                    ),
                     "text": milestone.text,
                     "order": number,
                     "source_text": item.source_text,

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from core.models import Region, Unit
 from core.regions import RegionTree
+from plan_import.models import PlanDraft
 from planning import services as planning_services
 from planning.models import Plan, Section, Stage, Task
 from reports.models import ImportBatch
@@ -68,6 +69,7 @@ class Lianzhou:
     task_update: object
     user: object
     year: int = 2024
+    plan_draft: object = None  # an imported plan document under review, owned by ``staff``
 
 
 Objects = Lianzhou
@@ -113,6 +115,12 @@ def build_objects(*, reporter, staff, period) -> Objects:
         batch=batch,
         task_update=task_update,
         user=staff,
+        plan_draft=PlanDraft.objects.create(
+            owner=staff,
+            file_name=f"{SENTINEL}.docx",
+            document_text=SENTINEL,
+            data={"plan": {"title": SENTINEL, "start_year": 2021, "end_year": 2025}},
+        ),
     )
 
 
@@ -163,6 +171,7 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     },
     "targets:target_evaluation_note": _pk("target"),
     "targets:milestone_edit": _pk("milestone"),
+    "plan_import:review": _pk("plan_draft"),
     "targets:target_create": lambda o: {"plan_id": o.plan.pk},
     "targets:milestone_create": lambda o: {"target_id": o.target.pk},
     "targets:task_milestone_create": lambda o: {"task_id": o.task.pk},

@@ -147,11 +147,19 @@ def test_stations_from_an_annex_table():
 
 
 def test_year_rows_of_an_annex_become_target_milestones(staff_lianzhou):
+    """连州's 附表3 (2021年 | 全市新建市政消火栓20个 …) is the yearly plan of the target the
+    text states (到2025年，全市共增加约190个市政消火栓): its milestones, not targets."""
     draft = draft_of("004_9607910c6e7977de.txt")
     owned = [(t, m) for t in draft.targets for m in t.milestones]
-    assert ("全市新建市政消火栓20个", "2021-12-31") in {
-        (m.text, m.due_on.isoformat()) for _t, m in owned
-    }
+    steps = sorted((m.due_on.isoformat(), m.value, t.value) for t, m in owned if "消火栓" in m.text)
+    assert steps == [
+        ("2021-12-31", 20, 190),
+        ("2022-12-31", 30, 190),
+        ("2023-12-31", 40, 190),
+        ("2024-12-31", 50, 190),
+        ("2025-12-31", 50, 190),
+    ]
+    assert not any(t.source_text.endswith("全市新建市政消火栓20个") for t in draft.targets)
     plan = publish_draft(
         draft, actor=staff_lianzhou, region=Region.objects.get(name="连州市"), code="lz-imported"
     )

@@ -193,3 +193,123 @@ def test_ten_thousands_and_bare_counts():
     assert values("中小学每学期开展1个课时的消防安全教育。") == [(1, "课时", "gte", None)]
     assert values("重点加强50米以上救援型举高消防车配备。") == []
     assert values("年均10万人口火灾死亡率") == []
+
+
+def test_an_item_heading_is_the_task_unless_each_paragraph_names_its_units():
+    text = """某市消防救援事业发展规划（2021—2025年）
+第三章 主要任务
+（一）强化消防安全治理
+健全责任体系。落实消防安全责任制，建立考评机制。
+提升监管能力。推进智慧监管建设。
+（二）提升救援能力
+建强专业队伍。组建水域救援专业队。（责任单位：市消防救援支队）
+完善装备体系。配备抢险救援装备。（责任单位：市财政局、市消防救援支队）
+"""
+    draft = extract(text_lines(text))
+    assert [(t.title, t.lead_units) for t in draft.tasks] == [
+        ("强化消防安全治理", []),  # its paragraphs name no units: they are its text
+        ("建强专业队伍", ["市消防救援支队"]),
+        ("完善装备体系", ["市财政局"]),
+    ]
+
+
+def test_a_heading_over_numbered_items_is_not_a_task():
+    text = """某区消防工作三年行动计划（2024—2026年）
+三、重点任务
+（一）聚焦基层，提升治理能力。围绕基层短板开展工作。
+1．健全网格管理。完善网格员队伍。（责任单位：各街道）
+2．整治火灾隐患。开展专项整治。（责任单位：区消防救援大队）
+"""
+    draft = extract(text_lines(text))
+    assert [t.title for t in draft.tasks] == ["健全网格管理", "整治火灾隐患"]
+
+
+def test_an_annex_task_list_read_cell_by_cell():
+    text = """某区消防工作三年行动计划（2024—2026年）
+一、提升基层治理能力
+（一）强化网格管理。落实网格员。
+附件
+重点工作任务清单
+\t工作任务
+\t责任单位
+\t提升基层治理能力
+\t建立健全网格
+管理机制
+\t各街道配齐网格员，每月开展一次巡查。
+\t区消防救援大队
+各街道
+\t
+\t完善奖惩制度，将网格巡查纳入考核。
+\t区委编办
+\t新建小型消防站
+\t2025年底前新建小型消防站3个。
+\t区应急管理局
+区财政局
+"""
+    draft = extract(text_lines(text))
+    annex = [t for t in draft.tasks if "|" in t.source_text]
+    assert [(t.title, t.lead_units, t.support_units) for t in annex] == [
+        ("建立健全网格管理机制", ["区消防救援大队"], ["各街道"]),
+        ("建立健全网格管理机制", ["区委编办"], []),  # an empty title cell: merged above
+        ("新建小型消防站", ["区应急管理局"], ["区财政局"]),
+    ]
+    assert "提升基层治理能力" in [s.title for s in draft.sections if s.parent_ref]
+    assert (3, "个", 2025) in [(t.value, t.unit, t.year) for t in draft.targets]
+
+
+def test_counts_implied_by_listed_names():
+    assert values("2023年底，建设专常兼备的地震救援专业队、水域救援专业队和供水专业队。") == [
+        (3, "支", "eq", 2023)
+    ]
+    assert values("“十四五”期间，东街、西街消防站迁址重建。") == [(2, "个", "eq", 2025)]
+    # strengthening teams that exist, or teams the text only names, is not a count
+    assert values("进一步建强高层建筑专业队、地下建筑专业队。") == []
+    assert values("将专职消防队、志愿消防队等纳入调度。") == []
+    assert values("按照“一镇一队”目标推进建设。") == [(1, "队/镇", "gte", None)]
+
+
+def test_visions_and_properties_are_not_counts():
+    assert values("建设1支对党忠诚、纪律严明的消防救援队伍。") == []
+    assert values("配备1套不少于1公里的远程供水系统。") == [(1, "套", "gte", None)]
+    assert values("5年计划新增灭火剂90余吨。") == [(90, "吨", "gte", None)]
+
+
+def test_quantity_cells_of_a_box_and_year_rows_of_an_annex():
+    text = """某市消防救援事业发展规划（2021—2025年）
+第三章 主要任务
+（一）提升装备水平
+更新老旧装备。到2025年，全市共新增市政消火栓90个。
+\t专栏1 装备配备任务
+\t消防车（辆）
+\t器材装备（件套）
+
+\t12
+\t3000
+附表1 市政消火栓建设计划
+\t2024年
+\t全市新建市政消火栓40个
+\t2025年
+\t全市新建市政消火栓50个
+"""
+    draft = extract(text_lines(text))
+    assert {(t.name, t.value, t.unit) for t in draft.targets} >= {
+        ("消防车", 12, "辆"),
+        ("器材装备", 3000, "件套"),
+    }
+    hydrants = next(t for t in draft.targets if t.value == 90)
+    assert [(m.due_on, m.value) for m in hydrants.milestones] == [
+        (D(2024, 12, 31), 40),
+        (D(2025, 12, 31), 50),
+    ]
+    assert not [t for t in draft.targets if t.value in (40, 50)]
+    assert not [t for t in draft.tasks if "消防车" in t.title]
+
+
+def test_an_indicator_row_number_is_not_its_value():
+    text = "\n".join(
+        ["主要指标", "序号", "指标", "目标", "属性", "2", "较大火灾起数", "下降10%", "预期性"]
+    )
+    draft = extract(text_lines("某县消防规划（2021—2025年）\n" + text))
+    assert [(t.name, t.value, t.unit, t.comparator) for t in draft.targets if t.attribute] == [
+        ("较大火灾起数", 10, "%", "reduce_by")
+    ]
