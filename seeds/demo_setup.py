@@ -21,12 +21,14 @@ and prints the same logins. Demo data never goes into fixtures/.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import create_user
@@ -166,7 +168,11 @@ def _successor(staff: User) -> tuple[Plan, int]:
 def _period(plan: Plan, staff: User) -> int:
     if ReportingPeriod.objects.filter(plan=plan, period=PERIOD).exists():
         return 0
+    # The usual yearly deadlines, moved ahead of today when the demo is built later than that:
+    # the period must be open for the demo to have work in it.
     due_on, locks_on = default_yearly_deadlines(int(PERIOD))
+    due_on = max(due_on, timezone.localdate() + datetime.timedelta(days=30))
+    locks_on = max(locks_on, due_on + datetime.timedelta(days=60))
     open_period(actor=staff, plan=plan, period=PERIOD, due_on=due_on, locks_on=locks_on)
     return 1
 
@@ -223,4 +229,3 @@ def demo_reports():
     return ProgressReport.objects.filter(
         target__plan__predecessor__code=PREDECESSOR_CODE, region__name=TOWN, period=PERIOD
     )
-
