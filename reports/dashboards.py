@@ -44,6 +44,7 @@ LIGHT_STATUSES = [
     ProgressStatus.ON_TRACK,
     ProgressStatus.LAGGING,
     ProgressStatus.CRITICAL,
+    ProgressStatus.UNMET,  # a finished plan's target short of its goal (issue 17)
     ProgressStatus.NO_DATA,
 ]
 

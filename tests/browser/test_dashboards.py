@@ -38,7 +38,7 @@ def test_liaison_reports_staff_approves_and_the_chart_and_overview_show_it(
 
     staff = open_session("staff_nanyang")
     staff.page.goto("/")
-    critical_before = light_count(staff.page, "critical")
+    unmet_before = light_count(staff.page, "unmet")
     no_data_before = light_count(staff.page, "no_data")
     assert staff.axe_violations() == []
     staff.shot("overview")
@@ -77,8 +77,9 @@ def test_liaison_reports_staff_approves_and_the_chart_and_overview_show_it(
     staff.shot("target")
 
     page.goto("/")
-    # 2 of 24 new stations after the target year: the target turns from 未填报 to 严重滞后.
-    assert light_count(page, "critical") == critical_before + 1
+    # 2 of 24 new stations after the plan's end: the target turns from 未填报 to 未完成 (a
+    # finished plan is judged met or unmet, issue 17).
+    assert light_count(page, "unmet") == unmet_before + 1
     assert light_count(page, "no_data") == no_data_before - 1
 
 
@@ -173,15 +174,15 @@ def test_the_plan_page_filter_narrows_the_tree_in_the_browser(open_session, supe
     all_rows = page.get_by_test_id("task-row").count()
     assert all_rows == plan.tasks.count()
 
-    page.get_by_label("进度", exact=True).select_option(label="严重滞后")
+    page.get_by_label("进度", exact=True).select_option(label="未完成")
     page.get_by_role("button", name="筛选").click()
     page.wait_for_load_state()
-    assert "progress=critical" in page.url
+    assert "progress=unmet" in page.url
     result = page.get_by_test_id("filter-result").inner_text()
-    critical = page.get_by_test_id("task-row").count()
-    assert 0 < critical < all_rows
-    assert result == f"共 {critical} 项任务符合筛选条件。"
-    assert page.get_by_label("进度", exact=True).input_value() == "critical"
+    unmet = page.get_by_test_id("task-row").count()
+    assert 0 < unmet < all_rows
+    assert result == f"共 {unmet} 项任务符合筛选条件。"
+    assert page.get_by_label("进度", exact=True).input_value() == "unmet"
     assert supervisor.axe_violations() == []
     supervisor.shot("plan-filtered")
 
