@@ -4,6 +4,7 @@ target (fireplan/api_urls.py routes these classes)."""
 
 import datetime
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -117,6 +118,8 @@ class PlanViewSet(planning_api.PlanViewSet):
         require(request.user, EXPORT)
         # Not ``get_object()``: it applies the list filters, and the plan FilterSet's own
         # ``kind`` (five-year plan …) would read this action's ``kind`` (mid / final).
+        if not str(pk).isdigit():  # get_object() would say 404 too; a bad id is not a 500
+            raise Http404
         plan = get_object_or_404(self.get_queryset(), pk=pk)
         self.check_object_permissions(request, plan)
         on = date_param(request)
