@@ -201,8 +201,6 @@ def reporting_by_region(
         )
         if int(p.period[:4]) <= on.year
     ]
-    if not periods:
-        return []
     rows = ReportingTally.objects.filter(
         plan_id__in={plan for plan, _ in periods}, period__in={code for _, code in periods}
     )
@@ -216,7 +214,9 @@ def reporting_by_region(
         rows = rows.filter(region_id__in=owner)
     sums: dict[int, Counter] = defaultdict(Counter)
     for row in (
-        rows.values("region_id")
+        []
+        if not periods
+        else rows.values("region_id")
         .annotate(owed=Sum("owed"), on_time=Sum("on_time"), late=Sum("late"))
         .order_by()
     ):
