@@ -95,7 +95,7 @@ class RegionPaceSerializer(serializers.Serializer):
     items = serializers.IntegerField(help_text="参与计算的指标及分解数")
 
 
-class SeriesPointSerializer(serializers.Serializer):
+class BindingYearSerializer(serializers.Serializer):
     year = serializers.IntegerField(help_text="年度（当年按判断日期）")
     completion = serializers.FloatField(allow_null=True, help_text="完成率（%）")
     actual = serializers.FloatField(allow_null=True, help_text="实际值")
@@ -109,7 +109,7 @@ class BindingSeriesSerializer(serializers.Serializer):
     target_value = serializers.FloatField(allow_null=True, help_text="现行目标值")
     completion = serializers.FloatField(allow_null=True, help_text="判断日期的完成率（%）")
     status = serializers.CharField(help_text="判断日期的状态")
-    points = SeriesPointSerializer(many=True, help_text="逐年完成率")
+    points = BindingYearSerializer(many=True, help_text="逐年完成率")
 
 
 class RegionReportingSerializer(serializers.Serializer):
