@@ -12,7 +12,6 @@
     ["critical", "严重滞后", "#dc3545"], ["no_data", "未填报", "#adb5bd"]
   ];
   var CHANGES = [["approved", "审核通过", "#198754"], ["returned", "退回", "#dc3545"], ["adjusted", "指标调整", "#0d6efd"]];
-  var printing = section.dataset.print === "true";
 
   function say(text) { if (note) note.textContent = text; }
   function short(text, n) { return text.length > n ? text.slice(0, n) + "…" : text; }
@@ -108,6 +107,5 @@
 
     section.dataset.loaded = "true";
     window.addEventListener("resize", function () { drawn.forEach(function (c) { c.resize(); }); });
-    if (printing) window.addEventListener("beforeprint", function () { drawn.forEach(function (c) { c.resize(); }); });
   }
 })();

@@ -3,11 +3,14 @@
 the session fails on either), pass axe, and the tables under the charts hold the numbers of
 the API's JSON that the charts drew."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from core.models import Region
 from planning.models import Plan
+from tests.browser.conftest import ARTIFACTS
 from tests.reports.test_charts import make_binding_lag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,4 +119,7 @@ def test_briefing_prints_on_a4_with_the_charts_and_the_lagging_binding_targets(
     assert page.get_by_test_id("table-plans").is_visible()  # tables open on paper
     pdf = page.pdf(format="A4", prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "briefing.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1  # one A4 sheet
     staff.shot("briefing-print")
