@@ -35,7 +35,14 @@ from targets.models import (
     TargetAdjustment,
 )
 from targets.rollups import StatusBoard
-from targets.status import TargetProgress, compute_allocations, compute_status, year_end
+from targets.status import (
+    StatusInputs,
+    TargetProgress,
+    compute_allocations,
+    compute_status,
+    load_status_inputs,
+    year_end,
+)
 
 # The overview ranks the regions furthest behind pace, not all of them (national scale).
 RANKED_REGIONS = 20
@@ -112,38 +119,50 @@ def plan_lights(board: StatusBoard, plans: list[Plan], targets: list[Target]) ->
     ]
 
 
+def compared_regions(plans: list[Plan], tree: RegionTree, parent: int | None) -> list[int]:
+    """The regions the charts compare: a region page's children (itself when it has none);
+    on the overview, the children of the plans' regions (a city plan: its districts)."""
+    anchors = [parent] if parent is not None else sorted({p.region_id for p in plans})
+    found: list[int] = []
+    for anchor in anchors:
+        for region_id in tree.children.get(anchor) or [anchor]:
+            if region_id not in found:
+                found.append(region_id)
+    return found
+
+
 def region_ranking(
-    board: StatusBoard, targets: list[Target], *, tree: RegionTree, parent: int | None
+    board: StatusBoard,
+    targets: list[Target],
+    *,
+    tree: RegionTree,
+    regions: list[int],
+    inputs: StatusInputs | None = None,
 ) -> list[dict]:
-    """``parent`` None (the overview): each region with targets set for it, by its own
-    targets, the RANKED_REGIONS furthest behind. Else the parent's children side by side,
-    each with the targets set in its subtree and the allocations to it."""
+    """Each of ``regions`` with the targets set in its subtree and the allocations to it
+    (``inputs``: where the allocations were loaded, the board's by default), furthest
+    behind pace first."""
+    inputs = inputs or board.inputs
     rows: dict[int, RegionRow] = {}
-    if parent is None:
-        for target in targets:
-            row = rows.get(target.region_id) or rows.setdefault(
-                target.region_id, RegionRow(target.region_id, tree.names.get(target.region_id, ""))
-            )
-            row.add(board.target_progress[target.pk], binding=target.attribute == Attribute.BINDING)
-        return _rank([r.as_dict() for r in rows.values()])[:RANKED_REGIONS]
-    children = tree.children.get(parent) or [parent]
     owner = {}
-    for child in children:
-        rows[child] = RegionRow(child, tree.names.get(child, ""))
-        for region_id in tree.subtree(child):
-            owner[region_id] = child
+    for region in regions:
+        rows[region] = RegionRow(region, tree.names.get(region, ""))
+    # deepest last, so a region inside another compared one counts for itself
+    for region in sorted(regions, key=lambda r: len(tree.ancestors(r))):
+        for region_id in tree.subtree(region):
+            owner[region_id] = region
     for target in targets:
         binding = target.attribute == Attribute.BINDING
-        child = owner.get(target.region_id)
-        if child is not None:
-            rows[child].add(board.target_progress[target.pk], binding=binding)
+        region = owner.get(target.region_id)
+        if region is not None:
+            rows[region].add(board.target_progress[target.pk], binding=binding)
             continue
         for allocation, progress in compute_allocations(
-            target, board.inputs, on=board.on, rules=board.rules
+            target, inputs, on=board.on, rules=board.rules
         ):
-            child = owner.get(allocation.region_id)
-            if child is not None:
-                rows[child].add(progress, binding=binding)
+            region = owner.get(allocation.region_id)
+            if region is not None:
+                rows[region].add(progress, binding=binding)
     return _rank([r.as_dict() for r in rows.values()])
 
 
@@ -369,12 +388,19 @@ def chart_data(
     tree = tree or RegionTree.load()
     parent = region.pk if region is not None else None
     subtree = tree.subtree(parent) if parent is not None else None
+    compared = compared_regions(plans, tree, parent)
+    inputs = None
+    if parent is None and rollup_store.supported():
+        # The overview's board judges no allocation (national scale); load only those to
+        # the compared regions (a fixed number of queries).
+        inputs = load_status_inputs(targets, allocation_regions=compared)
+    ranking = region_ranking(board, targets, tree=tree, regions=compared, inputs=inputs)
     return {
         "on": on.isoformat(),
         "since": since.isoformat(),
         "region": parent,
         "plans": plan_lights(board, plans, targets),
-        "regions": region_ranking(board, targets, tree=tree, parent=parent),
+        "regions": ranking if parent is not None else ranking[:RANKED_REGIONS],
         "binding_series": binding_series(board, targets),
         "reporting": reporting_by_region(user, plans, on=on, tree=tree, parent=parent),
         "changes": changes_since(user, plans, since=since, on=on, regions=subtree),

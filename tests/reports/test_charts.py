@@ -17,6 +17,7 @@ from planning.models import Plan
 from targets import services, upkeep
 from targets.models import Target
 from targets.rollups import StatusBoard
+from targets.status import compute_allocations
 from tests.planning.test_dashboards import count_queries, grow
 
 NANYANG = "nanyang-2021-2025"
@@ -97,8 +98,25 @@ def test_overview_charts_count_each_plans_lights_as_the_status_engine(
     assert [(p["actual"], p["completion"]) for p in stations["points"]] == [
         (None, None), (None, None), (None, None), (2.0, 8.3), (2.0, 8.3)
     ]  # fmt: skip
-    regions = {r["region_name"]: r for r in data["regions"]}
-    assert regions["南阳市"]["binding_lagging"] >= 1
+    # the regions compared: the districts under the plans' regions, each with its allocations
+    tree = RegionTree.load()
+    children = {c for p in plans for c in tree.children[p.region_id]}
+    assert {r["region"] for r in data["regions"]} <= children
+    nanzhao = next(r for r in data["regions"] if r["region_name"] == "南召县")
+    full = StatusBoard(plans, on=on, allocation_regions=None)
+    statuses = {
+        allocation.region_id: progress.status
+        for allocation, progress in compute_allocations(
+            lagging_target, full.inputs, on=on, rules=full.rules
+        )
+    }
+    assert nanzhao["binding_lagging"] == (statuses[nanzhao["region"]] in ("lagging", "critical"))
+    assert nanzhao["items"] == sum(
+        1
+        for t in full.targets
+        for a in full.inputs.allocations[t.pk]
+        if a.region_id == nanzhao["region"]
+    ) + sum(1 for t in full.targets if t.region_id == nanzhao["region"])
 
 
 def test_region_charts_compare_the_children_side_by_side(client, staff_nanyang):
