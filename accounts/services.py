@@ -29,7 +29,7 @@ from core.choices import Role
 from core.models import Region, Unit
 from core.regions import RegionTree
 from core.scope import MANAGE_USERS, forget_scope, require, restrict, scope_of
-from core.services import NotAllowed, ServiceError
+from core.services import NotAllowed, ServiceError, attribute_change
 
 FULL_NAME_MAX = 150
 
@@ -145,8 +145,7 @@ def check_password(password: str, user: User) -> None:
 
 
 def _attribute(profile: Profile, actor, reason: str) -> None:
-    profile._history_user = actor
-    profile._change_reason = reason
+    attribute_change(profile, actor=actor, reason=reason)
 
 
 # ------------------------------------------------------------------------------ writes

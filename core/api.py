@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
@@ -19,12 +21,13 @@ from django.db import models
 from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
+from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.defaults import page_not_found, server_error
-from rest_framework import exceptions, serializers, status
+from django.views.defaults import page_not_found, permission_denied, server_error
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,6 +35,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core import db_errors
 from core.numbers import NumberError, parse_number
 from core.services import ServiceError, StaleEdit
+from core.text import clean_text, cleaned
 
 MESSAGES = {
     "not_authenticated": gettext_lazy("请先登录或提供有效的访问令牌"),
@@ -43,7 +47,25 @@ MESSAGES = {
     "throttled": gettext_lazy("请求过于频繁，请稍后再试"),
     "unsupported_media_type": gettext_lazy("不支持的内容类型"),
     "not_acceptable": gettext_lazy("无法提供所请求的格式"),
+    "request_too_large": gettext_lazy("请求内容过大，请减少一次提交的数据（文件请用上传接口）"),
+    "bad_request": gettext_lazy("请求无法处理（格式或字段数量不符合要求）"),
 }
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's RequestDataTooBig), as JSON 413."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = MESSAGES["request_too_large"]
+
+
+class BadRequest(exceptions.APIException):
+    """Django's other refusals of a body (too many fields …), as JSON 400."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = MESSAGES["bad_request"]
 
 
 class CappedCountPaginator(DjangoPaginator):
@@ -86,6 +108,10 @@ class CappedCountPaginator(DjangoPaginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if (number - 1) * self.per_page > self.limit:
+            # Pages past the capped count are not served (walk them with cursors); refused
+            # before the query, as an offset past PostgreSQL's bigint would fail it (a 500).
+            raise EmptyPage(self.error_messages["no_results"])
         return number
 
     def page(self, number):
@@ -224,6 +250,26 @@ def json_not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def json_bad_request(request, exception=None):
+    """400 (413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE) outside DRF's handler: JSON for
+    /api/ paths, a Chinese page elsewhere."""
+    too_large = isinstance(exception, RequestDataTooBig)
+    code = "request_too_large" if too_large else "bad_request"
+    status_code = 413 if too_large else 400
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": code, "message": str(MESSAGES[code])}, status=status_code)
+    context = {"message": MESSAGES[code], "status": status_code}
+    return render(request, "400.html", context, status=status_code)
+
+
+def json_permission_denied(request, exception=None):
+    """403 outside DRF's handler: JSON for /api/ paths, the Chinese page elsewhere."""
+    message = str(exception or "") or str(MESSAGES["permission_denied"])
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"code": "permission_denied", "message": message}, status=403)
+    return permission_denied(request, exception)
+
+
 def json_server_error(request):
     # A database failure outside any view (the session or user loaded by middleware while
     # PostgreSQL is down) arrives here; it is the database's state, not a bug → 409/503.
@@ -260,6 +306,10 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, a bad multipart boundary …
+        exc = BadRequest()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -375,3 +425,46 @@ class TypedNumbers:
     serializer_field_mapping = serializers.ModelSerializer.serializer_field_mapping | {
         models.DecimalField: NumberField
     }
+
+
+# ------------------------------------------------------------------------------ parsers
+# Every string of every API body without control and bidi-override characters (core.text),
+# whatever the serializer: the parsers are the one door all request bodies pass.
+
+
+def _cleaned_query_dict(data: QueryDict) -> QueryDict:
+    result = QueryDict(mutable=True)
+    for key, values in data.lists():
+        result.setlist(key, [clean_text(v) if isinstance(v, str) else v for v in values])
+    result._mutable = False
+    return result
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        # Django checks DATA_UPLOAD_MAX_MEMORY_SIZE for form bodies only; a JSON body is read
+        # as a stream, so the same limit is applied here.
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise RequestTooLarge()
+        return cleaned(super().parse(stream, media_type, parser_context))
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        return _cleaned_query_dict(super().parse(stream, media_type, parser_context))
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        return parsers.DataAndFiles(_cleaned_query_dict(parsed.data), parsed.files)
+
+
+PARSERS = [JSONParser, FormParser, MultiPartParser]

@@ -1,4 +1,5 @@
-"""Evidence files (佐证材料): checked for size and type, stored with their SHA-256."""
+"""Evidence files (佐证材料): checked for size and type, stored with their SHA-256; the same
+content is stored once, each upload keeps its own record (name, uploader)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Evidence
 from core.services import ServiceError
+from core.text import clean_text
 
 # The first bytes each allowed type must start with; a renamed executable is refused.
 SIGNATURES = {
@@ -83,17 +85,29 @@ def _lock_digest(sha256: str) -> None:
 
 
 def store_evidence(upload: UploadedFile, *, actor) -> Evidence:
-    """Check and keep one uploaded file; the same content uploaded again is reused."""
+    """Check and keep one uploaded file. Each uploader keeps their own record (their name of
+    the file, themselves as uploader, the time), so a report never shows another region's
+    uploader; only the bytes are shared: the same content is stored once and a new record
+    points at the stored file. The same file uploaded again by the same person under the
+    same name (a double-clicked upload) reuses that person's record."""
     sha256 = check_evidence_file(upload)
+    name = clean_text(PurePath(upload.name).name)[:255]
     _lock_digest(sha256)
-    existing = Evidence.objects.filter(sha256=sha256).first()
-    if existing is not None:
-        return existing
-    return Evidence.objects.create(
-        file=upload,
-        original_name=PurePath(upload.name).name[:255],
+    same_content = Evidence.objects.filter(sha256=sha256).order_by("pk")
+    own = same_content.filter(uploaded_by=actor, original_name=name).first()
+    if own is not None:
+        return own
+    stored = same_content.values_list("file", flat=True).first()
+    record = Evidence(
+        original_name=name,
         content_type=getattr(upload, "content_type", "") or "",
         size_bytes=upload.size,
         sha256=sha256,
         uploaded_by=actor,
     )
+    if stored:
+        record.file.name = stored  # the bytes already kept under their random name
+    else:
+        record.file = upload
+    record.save()
+    return record

@@ -5,6 +5,7 @@ from django import forms
 from django.forms.boundfield import BoundField
 
 from core.numbers import PLACES, NumberError, parse_number, understood
+from core.text import clean_text
 
 
 class BootstrapFormMixin:
@@ -21,6 +22,14 @@ class BootstrapFormMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def _clean_fields(self):
+        # Every text value, whatever its field, without control and bidi-override characters
+        # (core.text), before the form's clean() and the model see it.
+        super()._clean_fields()
+        for name, value in self.cleaned_data.items():
+            if isinstance(value, str):
+                self.cleaned_data[name] = clean_text(value)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -21,6 +21,7 @@ from core.scope import CHANGE, allows, require
 M = TypeVar("M", bound=models.Model)
 
 OUT_OF_SCOPE = gettext_lazy("该记录不在您的管理范围内")
+# django-simple-history's ``history_change_reason`` is varchar(100).
 MOVED_OUT = gettext_lazy("修改后该记录将不在您的管理范围内，未保存")
 
 
@@ -79,11 +80,47 @@ def lock_for_edit(model: type[models.Model], pk: int, version: int | None) -> mo
     return obj
 
 
+# Every history table keeps the reason of a change in a varchar(100)
+# (django-simple-history's history_change_reason): a longer one would fail the write (a 500).
+REASON_LIMIT = 100
+
+
+def checked_reason(reason: str | None) -> str | None:
+    """The reason of a change as the history keeps it, refused when longer than the history's
+    column: ``InvalidInput`` on the field "reason", shown by forms under the field and by the
+    API as code ``invalid``. The one check every write path passes (``save_versioned``,
+    ``create_object``, ``edit_object``, ``attribute_change``)."""
+    reason = (reason or "").strip()
+    if len(reason) > REASON_LIMIT:
+        raise InvalidInput(
+            {
+                "reason": [
+                    _("修改原因最多 %(limit)s 个字，现为 %(count)s 个字")
+                    % {"limit": REASON_LIMIT, "count": len(reason)}
+                ]
+            },
+            {"reason": _("修改原因")},
+        )
+    return reason or None
+
+
+def clip_reason(text: str) -> str:
+    """A reason the system writes (a document number, a file name inside a fixed text): cut
+    to the history's column rather than refused, as the user did not type it."""
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+
+
+def attribute_change(obj: models.Model, *, actor, reason: str = "") -> None:
+    """Name the actor and the reason of the history record the next save writes."""
+    reason = checked_reason(reason)
+    obj._history_user = actor
+    obj._change_reason = reason
+
+
 def save_versioned(obj: models.Model, fields: list[str], *, actor, reason: str = "") -> None:
     """Save the named fields, bump the version, and attribute the history record."""
+    attribute_change(obj, actor=actor, reason=reason)
     obj.version += 1
-    obj._history_user = actor
-    obj._change_reason = reason or None
     obj.save(update_fields=[*fields, "version"])
 
 
@@ -196,6 +233,7 @@ def edit_object(
     (a change of units bumps the task's version even when no field of the task changed).
     """
     check_may_change(actor, obj)
+    reason = checked_reason(reason) or ""
     _check_fields(model, changes, allowed)
     obj = lock_for_edit(model, obj.pk, version)
     changed = [name for name, value in changes.items() if _differs(obj, name, value)]
@@ -209,7 +247,8 @@ def edit_object(
     validate(obj)
     note = extra(obj) if extra is not None else ""
     if changed or note:
-        save_versioned(obj, changed, actor=actor, reason="；".join(filter(None, [reason, note])))
+        joined = clip_reason("；".join(filter(None, [reason, note])))
+        save_versioned(obj, changed, actor=actor, reason=joined)
         if not allows(actor, obj, CHANGE):
             raise NotAllowed("moved_out_of_scope", MOVED_OUT)
     return obj
@@ -230,14 +269,14 @@ def create_object(
     require(actor, CHANGE)
     if not allows(actor, within, CHANGE):
         raise NotAllowed("out_of_scope", OUT_OF_SCOPE)
+    reason = checked_reason(reason)
     _check_fields(model, values, allowed)
     _related_checks(actor, model, values, related or {})
     obj = model(**values)
     if rules is not None:
         rules(obj)
     validate(obj)
-    obj._history_user = actor
-    obj._change_reason = reason or None
+    attribute_change(obj, actor=actor, reason=reason or "")
     obj.save()
     if not allows(actor, obj, CHANGE):
         raise NotAllowed("moved_out_of_scope", MOVED_OUT)

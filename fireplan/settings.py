@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "stations",
     "reports",
     "accounts",
+    # Plan documents → reviewed drafts → plans (issue 18); above reports, below fireplan.
+    "plan_import",
     # Tooling (no runtime app imports these): seed plans, benchmarks.
     "seeds",
     "bench",
@@ -344,6 +346,12 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
+    # core.api's parsers: every string of a body without control / bidi-override characters
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.JSONParser",
+        "core.api.FormParser",
+        "core.api.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -31,5 +31,7 @@ urlpatterns = [
     path("", include("fireplan.moved_urls")),
 ]
 
+handler400 = "core.api.json_bad_request"
+handler403 = "core.api.json_permission_denied"
 handler404 = "core.api.json_not_found"
 handler500 = "core.api.json_server_error"

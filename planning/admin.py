@@ -1,7 +1,33 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
-from core.admin import HistoryAdmin, ReadOnlyAdminMixin, SourceTextMixin
+from core.admin import GuardedDeletionMixin, HistoryAdmin, ReadOnlyAdminMixin, SourceTextMixin
 from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
+from planning.services import attachments, has_attachments_error
+
+
+class PartDeletionGuard(GuardedDeletionMixin):
+    """The services' rule in the admin (``planning.services.delete_part``): a section, task,
+    target, milestone or allocation anything points at is not deleted here either — the
+    message offers 停用 on its page; a part of an archived plan is not deleted at all.
+    ``refusal_for`` is the rule for one object (targets' admins add the figures)."""
+
+    parts: tuple = ()
+
+    def refusal_for(self, obj) -> str | None:
+        plan = obj.plan if hasattr(obj, "plan") else obj.target.plan
+        if plan.archived_on is not None:
+            return _("规划“%(plan)s”已归档，只能查看，不能删除。") % {"plan": plan}
+        found = attachments(obj, parts=self.parts)
+        return has_attachments_error(obj, found).message if found else None
+
+    def deletion_refusal(self, queryset: QuerySet) -> str | None:
+        for obj in queryset:
+            refusal = self.refusal_for(obj)
+            if refusal is not None:
+                return refusal
+        return None
 
 
 class StageInline(admin.TabularInline):
@@ -15,6 +41,7 @@ class SectionInline(admin.TabularInline):
     extra = 0
     fields = ["order", "code", "number", "title", "kind", "parent"]
     show_change_link = True
+    can_delete = False  # deleted through its own page, under the deletion rule
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "parent":
@@ -27,6 +54,7 @@ class TaskInline(admin.TabularInline):
     extra = 0
     fields = ["order", "code", "number", "title", "section", "due_on", "status"]
     show_change_link = True
+    can_delete = False  # deleted through its own page, under the deletion rule
     autocomplete_fields = ["section"]
 
 
@@ -42,7 +70,7 @@ class PlanAdmin(SourceTextMixin, HistoryAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(SourceTextMixin, HistoryAdmin):
+class SectionAdmin(PartDeletionGuard, SourceTextMixin, HistoryAdmin):
     list_display = ["__str__", "kind", "plan", "parent", "code"]
     list_filter = ["kind", "plan"]
     search_fields = ["title", "number", "code"]
@@ -67,7 +95,9 @@ class TaskUpdateInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(SourceTextMixin, HistoryAdmin):
+class TaskAdmin(PartDeletionGuard, SourceTextMixin, HistoryAdmin):
+    parts = ("assignments",)
+
     list_display = ["__str__", "plan", "section", "due_on", "status", "source_excerpt"]
     list_filter = ["status", "plan"]
     search_fields = ["title", "description", "code", "source_text"]

@@ -6,16 +6,30 @@ from django.db.models import Q
 
 from core.editing import DATE_WIDGET, ServiceModelForm
 from core.forms import BootstrapFormMixin, MultipleFileField
-from core.models import Unit
+from core.models import Region, Unit
 from core.once import OnceFormMixin
-from core.scope import VIEW
+from core.scope import CHANGE, VIEW
+from core.services import REASON_LIMIT
 from planning.choices import AssignmentRole
-from planning.models import Plan, Section, Task, TaskAssignment
+from planning.models import Plan, Section, Stage, Task, TaskAssignment
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
+CODE_HELP = "本规划内唯一；留空则自动生成"
 
 
-class PlanForm(ServiceModelForm):
+class ReasonFormMixin(forms.Form):
+    """修改原因: optional, kept as the history record's reason (the service checks its length
+    too, for the API)."""
+
+    reason = forms.CharField(
+        label="修改原因",
+        required=False,
+        max_length=REASON_LIMIT,
+        help_text="可不填；记入修改记录，不超过 100 字",
+    )
+
+
+class PlanForm(ReasonFormMixin, ServiceModelForm):
     class Meta:
         model = Plan
         fields = [
@@ -32,7 +46,34 @@ class PlanForm(ServiceModelForm):
         self.fields["parent"].queryset = parents
 
 
-class SectionForm(ServiceModelForm):
+class PlanCreateForm(OnceFormMixin, PlanForm):
+    """新建规划: the edit form plus the code and the region (fixed once created)."""
+
+    class Meta(PlanForm.Meta):
+        fields = ["code", "region", *PlanForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        regions = Region.objects.for_user(self.user, CHANGE).order_by("level", "name")
+        self.fields["region"].queryset = regions
+        self.fields["code"].help_text = "英文字母、数字、连字符，全系统唯一，如 nanyang-2026-2030"
+
+
+class StageForm(ReasonFormMixin, ServiceModelForm):
+    class Meta:
+        model = Stage
+        fields = ["name", "starts_on", "ends_on", "order", "source_text"]
+        widgets = {"starts_on": DATE_WIDGET, "ends_on": DATE_WIDGET, "source_text": TEXTAREA}
+
+
+class StageCreateForm(OnceFormMixin, StageForm):
+    """新增阶段: it comes after the plan's last stage (the service numbers the order)."""
+
+    class Meta(StageForm.Meta):
+        fields = ["name", "starts_on", "ends_on", "source_text"]
+
+
+class SectionForm(ReasonFormMixin, ServiceModelForm):
     class Meta:
         model = Section
         fields = ["parent", "number", "title", "kind", "order", "source_text"]
@@ -45,7 +86,19 @@ class SectionForm(ServiceModelForm):
         ).exclude(pk=self.instance.pk)
 
 
-class TaskForm(ServiceModelForm):
+class SectionCreateForm(OnceFormMixin, SectionForm):
+    """新增章节 / 新增子节: it comes last under its parent (the service numbers the order)."""
+
+    class Meta(SectionForm.Meta):
+        fields = ["code", "parent", "number", "title", "kind", "source_text"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = CODE_HELP
+
+
+class TaskForm(ReasonFormMixin, ServiceModelForm):
     lead_units = forms.ModelMultipleChoiceField(
         label="牵头单位", queryset=Unit.objects.none(), required=False
     )
@@ -65,14 +118,12 @@ class TaskForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         self.fields["section"].queryset = Section.objects.filter(plan_id=self.instance.plan_id)
         # Units the user may see, and those already assigned (kept when the form is saved).
-        units = (
-            Unit.objects.filter(
-                Q(pk__in=Unit.objects.for_user(self.user, VIEW).values("pk"))
-                | Q(assignments__task_id=self.instance.pk)
-            )
-            .distinct()
-            .select_related("region")
-        )
+        # (A new task has no units yet: ``assignments__task_id=None`` would match every unit
+        # without any assignment, other regions' too.)
+        wanted = Q(pk__in=Unit.objects.for_user(self.user, VIEW).values("pk"))
+        if self.instance.pk:
+            wanted |= Q(assignments__task_id=self.instance.pk)
+        units = Unit.objects.filter(wanted).distinct().select_related("region")
         for name in ("lead_units", "support_units"):
             self.fields[name].queryset = units
             self.fields[name].widget.attrs["size"] = 8
@@ -84,6 +135,21 @@ class TaskForm(ServiceModelForm):
                 by_role.setdefault(assignment.role, []).append(assignment.unit_id)
             self.initial["lead_units"] = by_role[AssignmentRole.LEAD]
             self.initial["support_units"] = by_role[AssignmentRole.SUPPORT]
+
+
+class TaskCreateForm(OnceFormMixin, TaskForm):
+    """新增任务: it comes after the plan's last task (the service numbers the order)."""
+
+    class Meta(TaskForm.Meta):
+        fields = [
+            "code", "section", "number", "title", "description", "due_on", "status",
+            "source_text",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = CODE_HELP
 
 
 class TaskUpdateForm(BootstrapFormMixin, OnceFormMixin):

@@ -40,8 +40,20 @@ class Plan(models.Model):
         on_delete=models.SET_NULL,
         related_name="children",
     )
+    # The plan of the previous period this one continues (十四五 → 十五五); one successor each.
+    predecessor = models.OneToOneField(
+        "self",
+        verbose_name=_("上期规划"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="successor",
+    )
     source_file = models.CharField(_("来源文件"), max_length=255, blank=True)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 归档: the plan is read-only (planning.services.check_plan_writable); who and why are in
+    # its history row.
+    archived_on = models.DateField(_("归档日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -56,6 +68,9 @@ class Plan(models.Model):
                 condition=Q(start_year__lte=F("end_year")), name="plan_start_not_after_end"
             ),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="plan_not_own_parent"),
+            models.CheckConstraint(
+                condition=~Q(predecessor=F("pk")), name="plan_not_own_predecessor"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -75,6 +90,7 @@ class Stage(models.Model):
     ends_on = models.DateField(_("结束日期"), null=True, blank=True)
     order = models.PositiveSmallIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
@@ -117,6 +133,9 @@ class Section(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -160,6 +179,9 @@ class Task(models.Model):
         Unit, through="TaskAssignment", verbose_name=_("责任单位"), related_name="tasks"
     )
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()

@@ -24,34 +24,44 @@ from itertools import pairwise
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.choices import Role
 from core.evidence import check_evidence_file, store_evidence
 from core.models import Region, Unit
 from core.scope import CHANGE, REPORT, VIEW, allows, can, require, scope_of
 from core.services import (
     InvalidInput,
     NotAllowed,
+    ServiceError,
+    check_may_change,
+    checked_reason,
     create_object,
     edit_object,
     invalid,
+    lock_for_edit,
+    save_versioned,
 )
-from planning.choices import AssignmentRole
-from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
+from core.text import TEXT_LIMIT
+from planning.choices import AssignmentRole, PlanStatus
+from planning.models import Plan, Section, Stage, Task, TaskAssignment, TaskUpdate
 
 PLAN_FIELDS = (
     "title", "kind", "status", "issuer", "doc_number", "issued_on", "start_year", "end_year",
     "parent", "source_file", "source_text",
 )  # fmt: skip
 PLAN_CREATE_FIELDS = ("code", "region", *PLAN_FIELDS)
+STAGE_FIELDS = ("name", "starts_on", "ends_on", "order", "source_text")
 SECTION_FIELDS = ("parent", "number", "title", "kind", "order", "source_text")
 SECTION_CREATE_FIELDS = ("code", *SECTION_FIELDS)
 TASK_FIELDS = (
     "section", "number", "title", "description", "due_on", "status", "order", "source_text",
 )  # fmt: skip
 TASK_CREATE_FIELDS = ("code", *TASK_FIELDS)
-TEXT_MAX = 5000
+TEXT_MAX = TEXT_LIMIT  # core.text: the one limit of free text
+CREATED = "创建"  # the history reason of a creation when the user gave none
 PERCENT_MESSAGE = gettext_lazy("完成百分比应为 0 到 100 之间的整数")
 
 
@@ -66,6 +76,199 @@ def same_plan(model: type[models.Model], obj, plan_id: int, *names: str) -> None
             )
 
 
+# ------------------------------------------------------------------- archived plans (归档)
+
+
+def check_plan_writable(plan: Plan) -> None:
+    """The one check every write to a plan or its parts makes (sections, tasks, progress
+    notes here; targets, milestones, allocations, figures, periods and adjustments in
+    targets): an archived plan is read-only (code ``plan_archived``)."""
+    if plan.archived_on is not None:
+        raise ServiceError(
+            "plan_archived",
+            _(
+                "规划“%(plan)s”已于 %(date)s 归档，只能查看，不能修改；"
+                "如需修改请联系系统管理员取消归档"
+            )
+            % {"plan": plan.title, "date": f"{plan.archived_on:%Y-%m-%d}"},
+        )
+
+
+def may_archive(plan: Plan, on=None) -> bool:
+    """A plan may be archived once its period is over (its last year before this year) or
+    it is marked closed (已结束)."""
+    on = on or timezone.localdate()
+    return plan.end_year < on.year or plan.status == PlanStatus.CLOSED
+
+
+@transaction.atomic
+def archive_plan(plan: Plan, *, actor, version: int | None, reason: str = "") -> Plan:
+    """归档: the plan and all its parts become read-only (staff in scope)."""
+    check_may_change(actor, plan)
+    plan = lock_for_edit(Plan, plan.pk, version)
+    if plan.archived_on is not None:
+        raise ServiceError("already_archived", _("该规划已归档"))
+    if not may_archive(plan):
+        raise ServiceError(
+            "plan_not_over",
+            _("规划期至 %(year)s 年，尚未结束，不能归档（可先将状态改为“已结束”）")
+            % {"year": plan.end_year},
+        )
+    plan.archived_on = timezone.localdate()
+    save_versioned(plan, ["archived_on"], actor=actor, reason=reason or _("归档"))
+    return plan
+
+
+@transaction.atomic
+def unarchive_plan(plan: Plan, *, actor, version: int | None, reason: str = "") -> Plan:
+    """取消归档: system administrators only."""
+    check_may_change(actor, plan)
+    scope = scope_of(actor)
+    if not (scope.everything or scope.role == Role.ADMIN):
+        raise NotAllowed("admin_only", _("只有系统管理员可以取消归档"))
+    plan = lock_for_edit(Plan, plan.pk, version)
+    if plan.archived_on is None:
+        raise ServiceError("not_archived", _("该规划未归档"))
+    plan.archived_on = None
+    save_versioned(plan, ["archived_on"], actor=actor, reason=reason or _("取消归档"))
+    return plan
+
+
+# -------------------------------------------------------- retire (停用), restore, delete
+#
+# One rule for sections, tasks, targets, milestones and allocations: a part that anything
+# points at (figures, progress notes, adjustments, children …) is never deleted, only
+# retired — kept with its history and figures, hidden from reporting and shown struck
+# through; a part nothing points at may be deleted, the deletion recorded in its history.
+# targets.retire applies the same functions to its models.
+
+
+def attachments(obj: models.Model, *, parts: Sequence[str] = ()) -> list[tuple[str, int]]:
+    """What points at ``obj``: (what, how many) for every relation with rows, except its own
+    ``parts`` (accessor names of rows deleted with it, e.g. a task's unit assignments) and
+    derived or history rows (relations without a reverse name, ``related_name="+"``). Read
+    from the model's relations, so a layer above (targets' figures) is found without being
+    imported. One query per relation."""
+    found = []
+    for relation in obj._meta.related_objects:
+        if relation.hidden or relation.get_accessor_name() in parts:
+            continue
+        if relation.many_to_many:
+            count = getattr(obj, relation.get_accessor_name()).count()
+        else:
+            count = relation.related_model._base_manager.filter(
+                **{relation.field.name: obj}
+            ).count()
+        if count:
+            found.append((str(relation.related_model._meta.verbose_name), count))
+    return found
+
+
+def has_attachments_error(obj: models.Model, found: Sequence[tuple[str, int]]) -> ServiceError:
+    what = "、".join(
+        _("%(count)s 条%(what)s") % {"count": count, "what": name} for name, count in found
+    )
+    return ServiceError(
+        "has_attachments",
+        _(
+            "“%(name)s”已有%(what)s，不能删除。可以改为“停用”："
+            "保留历史和数据，不再填报，在页面上以删除线显示。"
+        )
+        % {"name": obj, "what": what},
+    )
+
+
+def _plan_of(obj: models.Model) -> Plan:
+    return obj if isinstance(obj, Plan) else obj.plan
+
+
+def set_retired(
+    obj: models.Model, *, actor, version: int | None, retired: bool, reason: str = "", plan=None
+) -> models.Model:
+    """停用 (``retired``) or 恢复 ``obj`` (call inside ``transaction.atomic``): scope, the
+    plan not archived, the version the user saw, a history row with the reason."""
+    check_may_change(actor, obj)
+    check_plan_writable(plan or _plan_of(obj))
+    model = type(obj)
+    if hasattr(obj, "version"):
+        obj = lock_for_edit(model, obj.pk, version)
+    else:
+        obj = model._default_manager.select_for_update().get(pk=obj.pk)
+    if retired and obj.retired_on is not None:
+        raise ServiceError("already_retired", _("“%(name)s”已停用") % {"name": obj})
+    if not retired and obj.retired_on is None:
+        raise ServiceError("not_retired", _("“%(name)s”未停用") % {"name": obj})
+    obj.retired_on = timezone.localdate() if retired else None
+    reason = reason or (_("停用") if retired else _("恢复"))
+    if hasattr(obj, "version"):
+        save_versioned(obj, ["retired_on"], actor=actor, reason=reason)
+    else:
+        obj._history_user, obj._change_reason = actor, reason
+        obj.save(update_fields=["retired_on"])
+    return obj
+
+
+def delete_part(
+    obj: models.Model,
+    *,
+    actor,
+    version: int | None,
+    parts: Sequence[str] = (),
+    extra: Sequence[tuple[str, int]] = (),
+    reason: str = "",
+    plan=None,
+) -> None:
+    """Delete ``obj`` when nothing is attached (``attachments`` plus ``extra``, what the
+    caller knows of), else refuse with code ``has_attachments`` naming what is and offering
+    停用. The deletion leaves a history row (django-simple-history) with the reason."""
+    check_may_change(actor, obj)
+    check_plan_writable(plan or _plan_of(obj))
+    model = type(obj)
+    if hasattr(obj, "version"):
+        obj = lock_for_edit(model, obj.pk, version)
+    else:
+        obj = model._default_manager.select_for_update().get(pk=obj.pk)
+    found = [*attachments(obj, parts=parts), *extra]
+    if found:
+        raise has_attachments_error(obj, found)
+    obj._history_user, obj._change_reason = actor, reason or _("删除")
+    for name in parts:  # its own rows, deleted with it, each with a history row
+        for row in getattr(obj, name).all():
+            row._history_user, row._change_reason = actor, obj._change_reason
+            row.delete()
+    obj.delete()
+
+
+@transaction.atomic
+def retire_section(section: Section, *, actor, version: int | None, reason: str = "") -> Section:
+    return set_retired(section, actor=actor, version=version, retired=True, reason=reason)
+
+
+@transaction.atomic
+def restore_section(section: Section, *, actor, version: int | None, reason: str = "") -> Section:
+    return set_retired(section, actor=actor, version=version, retired=False, reason=reason)
+
+
+@transaction.atomic
+def delete_section(section: Section, *, actor, version: int | None, reason: str = "") -> None:
+    delete_part(section, actor=actor, version=version, reason=reason)
+
+
+@transaction.atomic
+def retire_task(task: Task, *, actor, version: int | None, reason: str = "") -> Task:
+    return set_retired(task, actor=actor, version=version, retired=True, reason=reason)
+
+
+@transaction.atomic
+def restore_task(task: Task, *, actor, version: int | None, reason: str = "") -> Task:
+    return set_retired(task, actor=actor, version=version, retired=False, reason=reason)
+
+
+@transaction.atomic
+def delete_task(task: Task, *, actor, version: int | None, reason: str = "") -> None:
+    delete_part(task, actor=actor, version=version, parts=("assignments",), reason=reason)
+
+
 # ------------------------------------------------------------------------------ plans
 
 
@@ -75,7 +278,8 @@ def _plan_rules(plan: Plan) -> None:
 
 
 @transaction.atomic
-def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
+def create_plan(*, actor, values: Mapping[str, Any], reason: str = "") -> Plan:
+    reason = checked_reason(reason) or ""
     region = values.get("region")
     if not isinstance(region, Region):
         raise invalid(Plan, "region", _("请选择规划所属区划"))
@@ -87,12 +291,15 @@ def create_plan(*, actor, values: Mapping[str, Any]) -> Plan:
         within=region,
         related={"parent": VIEW},
         rules=_plan_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
 
 
 @transaction.atomic
-def update_plan(plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any]) -> Plan:
+def update_plan(
+    plan: Plan, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
+) -> Plan:
+    check_plan_writable(plan)
     return edit_object(
         Plan,
         plan,
@@ -102,6 +309,55 @@ def update_plan(plan: Plan, *, actor, version: int | None, changes: Mapping[str,
         allowed=PLAN_FIELDS,
         related={"parent": VIEW},
         rules=_plan_rules,
+        reason=reason,  # checked by edit_object
+    )
+
+
+# ------------------------------------------------------------------------------ stages
+
+
+def _stage_rules(stage: Stage) -> None:
+    if stage.starts_on and stage.ends_on and stage.starts_on > stage.ends_on:
+        raise invalid(Stage, "ends_on", _("结束日期不能早于开始日期"))
+    duplicate = Stage.objects.filter(plan_id=stage.plan_id, name=stage.name).exclude(pk=stage.pk)
+    if stage.name and duplicate.exists():
+        raise invalid(Stage, "name", _("本规划已有名为“%(name)s”的阶段") % {"name": stage.name})
+
+
+@transaction.atomic
+def create_stage(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Stage:
+    """A new implementation stage (实施阶段) of ``plan``; without ``order`` it comes last."""
+    check_plan_writable(plan)
+    reason = checked_reason(reason) or ""
+    values = dict(values)
+    if values.get("order") is None:
+        last = Stage.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
+        values["order"] = 0 if last is None else last + 1
+    return create_object(
+        Stage,
+        actor=actor,
+        values={**values, "plan": plan},
+        allowed=("plan", *STAGE_FIELDS),
+        within=plan,
+        rules=_stage_rules,
+        reason=reason or CREATED,
+    )
+
+
+@transaction.atomic
+def update_stage(
+    stage: Stage, *, actor, version: int | None, changes: Mapping[str, Any], reason: str = ""
+) -> Stage:
+    check_plan_writable(stage.plan)
+    return edit_object(
+        Stage,
+        stage,
+        actor=actor,
+        version=version,
+        changes=changes,
+        allowed=STAGE_FIELDS,
+        rules=_stage_rules,
+        reason=reason,  # checked by edit_object
     )
 
 
@@ -119,22 +375,50 @@ def _section_rules(section: Section) -> None:
 
 
 @transaction.atomic
-def create_section(plan: Plan, *, actor, values: Mapping[str, Any]) -> Section:
-    return create_object(
+def create_section(plan: Plan, *, actor, values: Mapping[str, Any], reason: str = "") -> Section:
+    """A new section (章节) of ``plan``. Without ``order`` it comes last under its parent and
+    the plan's sections are numbered again in tree order; without ``code`` it gets the next
+    free ``s<n>``."""
+    check_plan_writable(plan)
+    reason = checked_reason(reason) or ""
+    values = dict(values)
+    if not values.get("code"):
+        values["code"] = _free_code(Section, plan, "s")
+    placed = values.get("order") is None
+    if placed:
+        sections = _locked_sections(plan)
+        tree = _children(sections)
+        parent = values.get("parent")
+        parent_pk = parent.pk if isinstance(parent, Section) else None
+        placed = parent_pk is None or parent_pk in sections  # else the rules refuse it
+        values["order"] = _order_after(sections, tree, parent_pk) if placed else 0
+    section = create_object(
         Section,
         actor=actor,
         values={**values, "plan": plan},
         allowed=("plan", *SECTION_CREATE_FIELDS),
         within=plan,
         rules=_section_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
+    if placed:
+        # The sections after it move down by one (a history record each).
+        sections[section.pk] = section
+        tree.setdefault(parent_pk, []).append(section.pk)
+        _renumber(sections, tree, actor=actor)
+    return section
 
 
 @transaction.atomic
 def update_section(
-    section: Section, *, actor, version: int | None, changes: Mapping[str, Any]
+    section: Section,
+    *,
+    actor,
+    version: int | None,
+    changes: Mapping[str, Any],
+    reason: str = "",
 ) -> Section:
+    check_plan_writable(section.plan)
     return edit_object(
         Section,
         section,
@@ -143,7 +427,143 @@ def update_section(
         changes=changes,
         allowed=SECTION_FIELDS,
         rules=_section_rules,
+        reason=reason,  # checked by edit_object
     )
+
+
+class Move(models.TextChoices):
+    UP = "up", gettext_lazy("上移")
+    DOWN = "down", gettext_lazy("下移")
+    INDENT = "indent", gettext_lazy("缩进")
+    OUTDENT = "outdent", gettext_lazy("取消缩进")
+
+
+RENUMBERED = "随章节调整重新编排顺序"
+
+
+@transaction.atomic
+def move_section(
+    section: Section, *, actor, version: int | None, move: str, reason: str = ""
+) -> Section:
+    """Move a section in its plan's tree (DESIGN §3): 上移/下移 swap it with the sibling
+    before/after it, 缩进 makes it the last child of the sibling before it, 取消缩进 makes it
+    the sibling right after its parent. It moves with its subsections and tasks.
+
+    Then every section of the plan is numbered again in tree order (``order`` 1, 2, …, as the
+    seed loader numbers them), in this transaction; each section whose order or parent changed
+    gets a history record (the moved one with the user's reason).
+    """
+    check_plan_writable(section.plan)
+    reason = checked_reason(reason) or ""
+    try:
+        move = Move(move)
+    except ValueError:
+        raise ServiceError("invalid_move", _("未知的调整方式：%(move)s") % {"move": move}) from None
+    check_may_change(actor, section)
+    section = lock_for_edit(Section, section.pk, version)
+    sections = _locked_sections(section.plan)
+    tree = _children(sections)
+    siblings = tree[section.parent_id]
+    at = siblings.index(section.pk)
+    if move == Move.UP:
+        if at == 0:
+            raise ServiceError("cannot_move", _("该章节已是同级第一个，不能上移"))
+        siblings[at - 1], siblings[at] = siblings[at], siblings[at - 1]
+    elif move == Move.DOWN:
+        if at == len(siblings) - 1:
+            raise ServiceError("cannot_move", _("该章节已是同级最后一个，不能下移"))
+        siblings[at + 1], siblings[at] = siblings[at], siblings[at + 1]
+    elif move == Move.INDENT:
+        if at == 0:
+            raise ServiceError("cannot_move", _("该章节前面没有同级章节，不能缩进"))
+        new_parent = siblings[at - 1]
+        siblings.pop(at)
+        tree.setdefault(new_parent, []).append(section.pk)
+        sections[section.pk].parent_id = new_parent
+    else:
+        parent = sections.get(section.parent_id)
+        if parent is None:
+            raise ServiceError("cannot_move", _("该章节已是顶层章节，不能取消缩进"))
+        siblings.pop(at)
+        upper = tree.setdefault(parent.parent_id, [])
+        upper.insert(upper.index(parent.pk) + 1, section.pk)
+        sections[section.pk].parent_id = parent.parent_id
+    sections[section.pk].version = section.version
+    _renumber(sections, tree, actor=actor, moved=section.pk, reason=reason or str(move.label))
+    return sections[section.pk]
+
+
+def _locked_sections(plan: Plan) -> dict[int, Section]:
+    """The plan's sections, locked, in their current order (the plan page's order)."""
+    rows = Section.objects.select_for_update().filter(plan=plan).order_by("order", "pk")
+    return {s.pk: s for s in rows}
+
+
+def _children(sections: dict[int, Section]) -> dict[int | None, list[int]]:
+    tree: dict[int | None, list[int]] = {None: []}
+    for section in sections.values():
+        parent = section.parent_id if section.parent_id in sections else None
+        tree.setdefault(parent, []).append(section.pk)
+    return tree
+
+
+def _renumber(
+    sections: dict[int, Section],
+    tree: dict[int | None, list[int]],
+    *,
+    actor,
+    moved: int | None = None,
+    reason: str = "",
+) -> None:
+    """Number the sections 1, 2, … depth-first and save those whose order or parent changed
+    (one history record each)."""
+    stored = dict(
+        (pk, (order, parent))
+        for pk, order, parent in Section.objects.filter(pk__in=sections).values_list(
+            "pk", "order", "parent_id"
+        )
+    )
+    order, stack = 0, list(reversed(tree.get(None, [])))
+    while stack:
+        pk = stack.pop()
+        order += 1
+        section = sections[pk]
+        section.order = order
+        was_order, was_parent = stored[pk]
+        changed = [
+            name
+            for name, differs in (
+                ("order", section.order != was_order),
+                ("parent", section.parent_id != was_parent),
+            )
+            if differs
+        ]
+        if changed:
+            save_versioned(
+                section, changed, actor=actor, reason=reason if pk == moved else RENUMBERED
+            )
+        stack.extend(reversed(tree.get(pk, [])))
+
+
+def _order_after(sections: dict[int, Section], tree: dict, parent_pk: int | None) -> int:
+    """The order a new last child of ``parent_pk`` takes in tree order: right after the
+    parent's last descendant (or the plan's last section)."""
+    anchor, children = parent_pk, tree.get(parent_pk)
+    while children:
+        anchor = children[-1]
+        children = tree.get(anchor)
+    if anchor is None:
+        return 1
+    return sections[anchor].order + 1
+
+
+def _free_code(model: type[models.Model], plan: Plan, prefix: str) -> str:
+    """The next ``<prefix><n>`` code not used in the plan (codes are unique per plan)."""
+    used = set(model.objects.filter(plan=plan).values_list("code", flat=True))
+    n = len(used) + 1
+    while f"{prefix}{n}" in used:
+        n += 1
+    return f"{prefix}{n}"
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -161,7 +581,19 @@ def create_task(
     values: Mapping[str, Any],
     lead_units: Iterable[Unit] = (),
     support_units: Iterable[Unit] = (),
+    reason: str = "",
 ) -> Task:
+    """A new task (重点任务) with its lead and support units. Without ``order`` it comes after
+    the plan's last task (last in its section); without ``code`` it gets the next free
+    ``t<n>``."""
+    check_plan_writable(plan)
+    reason = checked_reason(reason) or ""
+    values = dict(values)
+    if values.get("order") is None:
+        last = Task.objects.filter(plan=plan).aggregate(last=models.Max("order"))["last"]
+        values["order"] = (last or 0) + 1
+    if not values.get("code"):
+        values["code"] = _free_code(Task, plan, "t")
     task = create_object(
         Task,
         actor=actor,
@@ -169,7 +601,7 @@ def create_task(
         allowed=("plan", *TASK_CREATE_FIELDS),
         within=plan,
         rules=_task_rules,
-        reason="创建",
+        reason=reason or CREATED,
     )
     _apply_assignments(task, actor=actor, lead_units=lead_units, support_units=support_units)
     return task
@@ -184,9 +616,11 @@ def update_task(
     changes: Mapping[str, Any],
     lead_units: Iterable[Unit] | None = None,
     support_units: Iterable[Unit] | None = None,
+    reason: str = "",
 ) -> Task:
     """Change a task and, when ``lead_units``/``support_units`` are given, its units, in one
     transaction and one version step."""
+    check_plan_writable(task.plan)
 
     def assignments(locked: Task) -> str:
         if lead_units is None and support_units is None:
@@ -209,6 +643,7 @@ def update_task(
         changes=changes,
         allowed=TASK_FIELDS,
         rules=_task_rules,
+        reason=reason,  # checked by edit_object
         extra=assignments,
     )
 
@@ -357,6 +792,9 @@ def post_task_update(
     require(actor, REPORT)
     if not may_post_update(actor, task):
         raise NotAllowed("out_of_scope", _("该任务不在您的填报范围内"))
+    check_plan_writable(task.plan)
+    if task.retired_on is not None:
+        raise ServiceError("retired", _("该任务已停用，不再填写进展"))
     text = (text or "").strip()
     if not text:
         raise invalid(TaskUpdate, "text", _("请填写进展情况"))

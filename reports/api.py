@@ -4,15 +4,17 @@ target (fireplan/api_urls.py routes these classes)."""
 
 import datetime
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.scope import VIEW
+from core.scope import EXPORT, VIEW, require
 from core.services import ServiceError
 from planning.api import views as planning_api
 from planning.models import Plan
@@ -23,8 +25,10 @@ from reports.api_serializers import (
     PlanSummarySerializer,
     RegionSummarySerializer,
 )
+from reports.evaluation import DOCX_TYPE, docx_response, parse_kind
 from targets.integrity import check_plan_integrity
 from targets.rollups import StatusBoard
+from targets.successor import create_successor
 
 ON_PARAMETER = OpenApiParameter(
     "on", OpenApiTypes.DATE, description="判断日期 YYYY-MM-DD（默认今天）"
@@ -104,8 +108,65 @@ class RegionViewSet(planning_api.RegionViewSet):
         )
 
 
+class SuccessorRequestSerializer(serializers.Serializer):
+    start_year = serializers.IntegerField(help_text="下一期规划起始年度（晚于本规划终止年度）")
+    end_year = serializers.IntegerField(help_text="下一期规划终止年度")
+    code = serializers.CharField(
+        required=False, allow_blank=True, help_text="编码（默认由本规划编码换年度而得）"
+    )
+    title = serializers.CharField(
+        required=False, allow_blank=True, help_text="标题（默认如“十四五”换为“十五五”）"
+    )
+
+
+KIND_PARAMETER = OpenApiParameter(
+    "kind",
+    OpenApiTypes.STR,
+    enum=["mid", "final"],
+    description="mid 中期评估 / final 终期评估（默认：规划期已结束为 final，否则 mid）",
+)
+
+
 class PlanViewSet(planning_api.PlanViewSet):
-    """规划：委员会办公室工作人员可新建、修改；含状态汇总与一致性检查。"""
+    """规划：委员会办公室工作人员可新建、修改；含状态汇总、一致性检查、编制下一期规划、
+    评估报告（Word）。"""
+
+    @extend_schema(
+        request=SuccessorRequestSerializer,
+        responses={201: planning_api.PlanSerializer},
+        summary="编制下一期规划：复制章节、任务、指标为草稿，基期值取本规划期末实际值",
+    )
+    @action(detail=True, methods=["post"])
+    def successor(self, request, pk=None):
+        plan = self.get_object()
+        serializer = SuccessorRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        successor = create_successor(plan, actor=request.user, **serializer.validated_data)
+        return self._respond(successor, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[ON_PARAMETER, KIND_PARAMETER],
+        summary="评估报告（Word .docx）：评估表、约束性指标图、分地区图、未完成原因、任务",
+        responses={(200, DOCX_TYPE): OpenApiTypes.BINARY},
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="evaluation-report",
+        url_name="evaluation_report",  # "plan-evaluation_report": tests/url_map.py's basename
+        pagination_class=None,
+    )
+    def evaluation_report(self, request, pk=None):
+        require(request.user, EXPORT)
+        # Not ``get_object()``: it applies the list filters, and the plan FilterSet's own
+        # ``kind`` (five-year plan …) would read this action's ``kind`` (mid / final).
+        plan = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(request, plan)
+        on = date_param(request)
+        return docx_response(
+            plan, on=on, kind=parse_kind(request.query_params.get("kind"), plan, on)
+        )
 
     @extend_schema(
         parameters=[ON_PARAMETER],

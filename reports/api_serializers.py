@@ -15,6 +15,7 @@ class StatusCountsSerializer(serializers.Serializer):
     on_track = serializers.IntegerField(help_text=ProgressStatus.ON_TRACK.label)
     lagging = serializers.IntegerField(help_text=ProgressStatus.LAGGING.label)
     critical = serializers.IntegerField(help_text=ProgressStatus.CRITICAL.label)
+    unmet = serializers.IntegerField(help_text=ProgressStatus.UNMET.label)
     no_data = serializers.IntegerField(help_text=ProgressStatus.NO_DATA.label)
     not_due = serializers.IntegerField(help_text=ProgressStatus.NOT_DUE.label)
 
@@ -68,13 +69,14 @@ class IntegrityFindingSerializer(serializers.Serializer):
 
 
 class LightCountsSerializer(serializers.Serializer):
-    """The five lights of the overview (未到期 is not drawn)."""
+    """The five lights of the overview and 未完成 (a finished plan; 未到期 is not drawn)."""
 
     met = serializers.IntegerField(help_text=ProgressStatus.MET.label)
     on_track = serializers.IntegerField(help_text=ProgressStatus.ON_TRACK.label)
     lagging = serializers.IntegerField(help_text=ProgressStatus.LAGGING.label)
     critical = serializers.IntegerField(help_text=ProgressStatus.CRITICAL.label)
     no_data = serializers.IntegerField(help_text=ProgressStatus.NO_DATA.label)
+    unmet = serializers.IntegerField(help_text=ProgressStatus.UNMET.label)
 
 
 class PlanLightsSerializer(serializers.Serializer):
@@ -143,7 +145,7 @@ class LaggingTargetSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="指标名称")
     region_name = serializers.CharField(help_text="区划名称")
     unit = serializers.CharField(help_text="计量单位")
-    status = serializers.CharField(help_text="lagging 滞后 / critical 严重滞后")
+    status = serializers.CharField(help_text="lagging 滞后 / critical 严重滞后 / unmet 未完成")
     status_label = serializers.CharField(help_text="状态（中文）")
     actual = serializers.FloatField(allow_null=True, help_text="实际值")
     expected = serializers.FloatField(allow_null=True, help_text="序时进度应达值")

@@ -49,7 +49,10 @@ RANKED_REGIONS = 20
 BINDING_SERIES = 10
 LAGGING_BRIEF = 5
 RECENT_ITEMS = 12
-LAGGING = (ProgressStatus.CRITICAL, ProgressStatus.LAGGING)
+# Behind: lagging or critical while the plan runs, 未完成 once it is over.
+LAGGING = (ProgressStatus.CRITICAL, ProgressStatus.UNMET, ProgressStatus.LAGGING)
+# The plan lights of the overview, and 未完成 (finished plans).
+CHART_LIGHTS = [*LIGHT_STATUSES, ProgressStatus.UNMET]
 
 
 def percent(value: Decimal | float | None) -> float | None:
@@ -113,7 +116,7 @@ def plan_lights(board: StatusBoard, plans: list[Plan], targets: list[Target]) ->
         {
             "plan": plan.pk,
             "title": plan.title,
-            "counts": {s.value: counts[plan.pk][s.value] for s in LIGHT_STATUSES},
+            "counts": {s.value: counts[plan.pk][s.value] for s in CHART_LIGHTS},
         }
         for plan in plans
     ]
@@ -337,8 +340,8 @@ def changes_since(
 
 
 def most_lagging(board: StatusBoard, targets: list[Target]) -> list[dict]:
-    """The LAGGING_BRIEF binding targets furthest behind: 严重滞后 before 滞后, then the
-    lowest completion."""
+    """The LAGGING_BRIEF binding targets furthest behind: 严重滞后 and 未完成 before 滞后,
+    then the lowest completion."""
     rows = []
     for target in targets:
         progress = board.target_progress[target.pk]
@@ -362,7 +365,7 @@ def most_lagging(board: StatusBoard, targets: list[Target]) -> list[dict]:
         )
     rows.sort(
         key=lambda r: (
-            r["status"] != ProgressStatus.CRITICAL,
+            r["status"] == ProgressStatus.LAGGING,
             r["completion"] is None,
             r["completion"] or 0,
             r["target"],

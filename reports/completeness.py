@@ -162,9 +162,13 @@ def completeness(
         Target.objects.for_user(user, VIEW)
         .filter(plan=plan, feed=Feed.REPORTS)
         .prefetch_related(
-            Prefetch("allocations", queryset=Allocation.objects.only("target_id", "region_id"))
+            Prefetch(
+                "allocations",
+                queryset=Allocation.objects.only("target_id", "region_id", "retired_on"),
+            )
         )
-        .only("pk", "plan_id", "task_id", "region_id", "target_year")
+        # retired_on: the rule of targets.owed reads it (a retired target owes nothing)
+        .only("pk", "plan_id", "task_id", "region_id", "target_year", "retired_on")
     )
     reports = ProgressReport.objects.filter(
         target__plan=plan, period__in=[p.period for p in periods]

@@ -30,7 +30,7 @@ from targets.choices import Feed, ProgressStatus
 from targets.models import ProgressReport, ReportingPeriod, ReportingTally, Target
 from targets.owed import owed_periods, owing_q, owing_regions, past_lock_date
 from targets.rollups import StatusBoard, Summary
-from targets.status import LIGHTS, TargetProgress
+from targets.status import LIGHTS, TargetProgress, plan_finished
 
 DUE_SOON_DAYS = 90
 # The overview lists the regions most behind in the open periods, not all of them: at
@@ -103,6 +103,7 @@ class PlanCard:
     tasks: Summary
     target_lights: list[Light]
     task_lights: list[Light]
+    finished: bool = False  # the plan's end date has passed (judged 已完成 / 未完成)
 
 
 @dataclass
@@ -406,6 +407,7 @@ def overview(user, *, on: datetime.date | None = None) -> dict:
                 summary["tasks"],
                 lights(summary["targets"]),
                 lights(summary["tasks"]),
+                plan_finished(plan, on),
             )
         )
     lagging_ids = {pk for card in cards for pk in card.targets.binding_lagging}
@@ -415,6 +417,9 @@ def overview(user, *, on: datetime.date | None = None) -> dict:
     return {
         "plans": plans,
         "cards": cards,
+        # Running plans first; plans whose period is over apart (their verdicts are final).
+        "running_cards": [card for card in cards if not card.finished],
+        "finished_cards": [card for card in cards if card.finished],
         "binding_lagging": binding_lagging,
         "due_soon": due_milestones(board, on),
         "reporting": reporting(

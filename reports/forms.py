@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from core.forms import BootstrapFormMixin
 from core.models import Region
+from core.once import OnceFormMixin
 from core.periods import is_valid_period
 from core.scope import CHANGE, VIEW
 from planning.choices import PlanStatus
@@ -153,3 +154,10 @@ class CompletenessFilterForm(BootstrapFormMixin, forms.Form):
 
     def clean_by(self) -> str:
         return self.cleaned_data["by"] or BY_REGION
+
+
+class SuccessorForm(BootstrapFormMixin, OnceFormMixin):
+    """「编制下一期规划」 on the plan page: the years (targets.successor checks them)."""
+
+    start_year = forms.IntegerField(label=gettext_lazy("起始年度"))
+    end_year = forms.IntegerField(label=gettext_lazy("终止年度"))

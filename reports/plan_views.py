@@ -3,6 +3,7 @@ list and plan page, task pages, region and unit pages (reports layer: they read 
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -16,11 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.editing import may_change_region, visible_or_404
+from core.editing import editable_or_404, may_change_region, visible_or_404
 from core.history import history_entries
 from core.models import Region, Unit
 from core.once import once_per_form
-from core.scope import REPORT, require
+from core.scope import CHANGE, EXPORT, REPORT, can, require
 from core.services import NotAllowed, ServiceError
 from planning import services
 from planning.choices import AssignmentRole
@@ -28,12 +29,15 @@ from planning.filtersets import PlanFilterSet
 from planning.forms import TaskUpdateForm
 from planning.models import Plan, Section, Stage, Task, TaskUpdate
 from reports import charts, dashboards
+from reports.evaluation import docx_response, evaluation_date, parse_kind
 from reports.filtersets import PlanTaskFilterSet
+from reports.forms import SuccessorForm
 from targets.choices import ProgressStatus
 from targets.integrity import check_plan_integrity
 from targets.models import Target
 from targets.rollups import StatusBoard, Summary
-from targets.status import LIGHTS, TargetProgress
+from targets.status import LIGHTS, TargetProgress, plan_finished
+from targets.successor import create_successor
 
 PAGE_SIZE = 50
 
@@ -84,7 +88,8 @@ def plan_list(request):
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for plan in page:
         plan.can_change = may_change_region(request.user, plan.region_id)
-    return render(request, "planning/plan_list.html", {"filterset": filterset, "page": page})
+    context = {"filterset": filterset, "page": page, "can_create": can(request.user, CHANGE)}
+    return render(request, "planning/plan_list.html", context)
 
 
 @dataclass
@@ -218,7 +223,9 @@ def status_counts(summary: Summary) -> list[tuple[str, str, int]]:
 
 
 def plan_detail(request, pk: int):
-    plan = visible_or_404(request, Plan.objects.select_related("region", "parent"), pk)
+    plan = visible_or_404(
+        request, Plan.objects.select_related("region", "parent", "predecessor", "successor"), pk
+    )
     sections = list(Section.objects.filter(plan=plan).order_by("order", "pk"))
     board = StatusBoard([plan])
     summary = board.plan_summary(plan)
@@ -233,6 +240,7 @@ def plan_detail(request, pk: int):
     context = {
         "plan": plan,
         "nodes": plan_tree(sections, board, keep),
+        "retired_targets": board.retired_targets,
         "filterset": filterset,
         "matching_tasks": len(keep.task_ids) if keep.active else None,
         "summary": summary,
@@ -242,8 +250,58 @@ def plan_detail(request, pk: int):
         "history": history_entries(plan),
         "stages": stage_timeline(plan),
         "findings": check_plan_integrity(Plan.objects.filter(pk=plan.pk)),
+        "finished": plan_finished(plan, board.on),
+        "successor_form": SuccessorForm(
+            initial={
+                "start_year": plan.end_year + 1,
+                "end_year": plan.end_year + 1 + plan.end_year - plan.start_year,
+            }
+        ),
+        "evaluation_on": evaluation_date(plan, board.on),
     }
     return render(request, "planning/plan_detail.html", context)
+
+
+def plan_evaluation_report(request, pk: int):
+    """The evaluation report (Word) of the plan at ``?on=`` (today by default)."""
+    require(request.user, EXPORT)
+    plan = visible_or_404(request, Plan.objects.select_related("region"), pk)
+    today = timezone.localdate()
+    try:
+        on = datetime.date.fromisoformat(request.GET["on"]) if request.GET.get("on") else today
+        kind = parse_kind(request.GET.get("kind"), plan, on)
+    except ValueError:
+        messages.error(request, _("评估日期应为 YYYY-MM-DD 格式"))
+        return redirect("reports:plan_detail", pk=plan.pk)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("reports:plan_detail", pk=plan.pk)
+    return docx_response(plan, on=on, kind=kind)
+
+
+@require_POST
+@once_per_form
+def plan_successor(request, pk: int):
+    """「编制下一期规划」: the draft plan of the next period (targets.successor)."""
+    plan = editable_or_404(request, Plan.objects.all(), pk)
+    try:
+        successor = create_successor(
+            plan,
+            actor=request.user,
+            start_year=request.POST.get("start_year"),
+            end_year=request.POST.get("end_year"),
+            code=request.POST.get("code", ""),
+            title=request.POST.get("title", ""),
+        )
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("reports:plan_detail", pk=plan.pk)
+    messages.success(
+        request, _("已编制下一期规划草稿：%(title)s，请核对后发布") % {"title": successor.title}
+    )
+    return redirect("reports:plan_detail", pk=successor.pk)
 
 
 def stage_timeline(plan: Plan) -> list[tuple[Stage, str]]:
@@ -279,6 +337,7 @@ def _task_context(request, task: Task, update_form: TaskUpdateForm) -> dict:
         "lead": [a.unit for a in assignments if a.role == AssignmentRole.LEAD],
         "support": [a.unit for a in assignments if a.role == AssignmentRole.SUPPORT],
         "targets": [(t, board.target_progress[t.pk]) for t in board.targets],
+        "retired_targets": board.retired_targets,
         "milestones": [
             (m, board.task_progress[task.pk].milestone_states[m.pk])
             for m in board.task_milestones[task.pk]

@@ -14,6 +14,12 @@ plans = [
     path("", plan_views.plan_list, name="plan_list"),
     path("<int:pk>/", plan_views.plan_detail, name="plan_detail"),
     path("<int:pk>/briefing/", briefing_views.plan_briefing, name="plan_briefing"),
+    path("<int:pk>/successor/", plan_views.plan_successor, name="plan_successor"),
+    path(
+        "<int:pk>/evaluation-report/",
+        plan_views.plan_evaluation_report,
+        name="plan_evaluation_report",
+    ),
     path("tasks/<int:pk>/", plan_views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/updates/", plan_views.task_update_create, name="task_update_create"),
 ]

@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from core.admin import GuardedDeletionMixin, HistoryAdmin, ReadOnlyAdminMixin, SourceTextMixin
-from planning.admin import PlanAdmin
+from planning.admin import PartDeletionGuard, PlanAdmin
 from planning.models import Plan
+from targets import retire
 from targets.models import (
     Allocation,
     BaseFigure,
@@ -62,6 +63,7 @@ class MilestoneInline(admin.TabularInline):
     model = Milestone
     fk_name = "target"
     extra = 0
+    can_delete = False  # deleted through its own page, under the deletion rule
     fields = ["order", "code", "due_on", "planned_value", "is_cumulative", "text", "region"]
     autocomplete_fields = ["region"]
 
@@ -69,6 +71,7 @@ class MilestoneInline(admin.TabularInline):
 class AllocationInline(admin.TabularInline):
     model = Allocation
     extra = 0
+    can_delete = False  # deleted through its own page, under the deletion rule
     fields = ["region", "value", "source_text"]
     autocomplete_fields = ["region"]
 
@@ -81,7 +84,7 @@ class AdjustmentInline(ReadOnlyAdjustments, admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(GuardedDeletionMixin, SourceTextMixin, HistoryAdmin):
+class TargetAdmin(PartDeletionGuard, SourceTextMixin, HistoryAdmin):
     list_display = [
         "name",
         "plan",
@@ -105,7 +108,7 @@ class TargetAdmin(GuardedDeletionMixin, SourceTextMixin, HistoryAdmin):
             queryset,
             reports=ProgressReport.objects.filter(target__in=queryset),
             contributions=ReportContribution.objects.filter(target__in=queryset),
-        )
+        ) or super().deletion_refusal(queryset)
 
 
 @admin.register(TargetAdjustment)
@@ -133,7 +136,7 @@ admin.site.register(Plan, GuardedPlanAdmin)
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(SourceTextMixin, HistoryAdmin):
+class MilestoneAdmin(PartDeletionGuard, SourceTextMixin, HistoryAdmin):
     list_display = ["due_on", "__str__", "target", "task", "planned_value", "region", "plan"]
     list_filter = ["plan", "is_cumulative"]
     search_fields = ["text", "code", "source_text"]
@@ -144,8 +147,12 @@ class MilestoneAdmin(SourceTextMixin, HistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(SourceTextMixin, HistoryAdmin):
+class AllocationAdmin(PartDeletionGuard, SourceTextMixin, HistoryAdmin):
     list_display = ["target", "region", "value", "source_excerpt"]
+
+    def refusal_for(self, obj) -> str | None:
+        return super().refusal_for(obj) or retire.deletion_refusal(obj)
+
     search_fields = ["target__name", "region__name"]
     list_select_related = ["target", "region"]
     autocomplete_fields = ["target", "region"]

@@ -37,6 +37,7 @@ from core.numbers import NumberError
 from core.numbers import parse_number as parse_number_as_typed
 from core.scope import CHANGE, REPORT, can, require, scope_of
 from core.services import (
+    REASON_LIMIT,
     InvalidInput,
     NotAllowed,
     ServiceError,
@@ -75,7 +76,6 @@ KNOWN_BASES: dict[str, tuple[str, str]] = {
     "城镇非私营单位在岗职工平均工资": ("城镇非私营单位在岗职工平均工资", "元"),
 }
 FIRE_VERSION = "fire_statistic"  # the version token of the region's fire statistics row
-REASON_LIMIT = 100  # history_change_reason is varchar(100)
 FIRST_YEAR = 1949
 MAX_DECIMAL_PLACES = 4
 MAX_NUMBER = Decimal(10) ** 14  # numeric(18, 4)

@@ -39,6 +39,8 @@ class ProgressStatus(models.TextChoices):
     ON_TRACK = "on_track", _("正常")
     LAGGING = "lagging", _("滞后")
     CRITICAL = "critical", _("严重滞后")
+    # A finished plan (its end date passed) is judged as finished: 已完成 or 未完成, no pace.
+    UNMET = "unmet", _("未完成")
     NO_DATA = "no_data", _("未填报")
     NOT_DUE = "not_due", _("未到期")
 
@@ -47,3 +49,8 @@ class MilestoneState(models.TextChoices):
     DONE = "done", _("已完成")
     PENDING = "pending", _("未到期")
     OVERDUE = "overdue", _("已逾期")
+
+
+class EvaluationKind(models.TextChoices):
+    MID = "mid", _("中期评估")
+    FINAL = "final", _("终期评估")

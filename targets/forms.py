@@ -15,12 +15,12 @@ from core.forms import BootstrapFormMixin, MultipleFileField, NumberBoundField, 
 from core.models import Region
 from core.numbers import plain, understood
 from core.once import OnceFormMixin
-from core.scope import CHANGE
-from core.services import InvalidInput, ServiceError
+from core.scope import CHANGE, VIEW
+from core.services import REASON_LIMIT, InvalidInput, ServiceError
 from planning.forms import TEXTAREA
 from planning.models import Section, Task
+from targets.choices import EvaluationKind
 from targets.models import Milestone, Target
-from targets.upkeep import REASON_LIMIT
 
 
 class ReportForm(BootstrapFormMixin, OnceFormMixin):
@@ -60,6 +60,23 @@ def _regions(user, current_id: int | None):
     if current_id:
         queryset = queryset | Region.objects.filter(pk=current_id)
     return queryset.order_by("level", "name")
+
+
+def _parent_targets(user, target: Target):
+    """Targets ``target`` may implement (指标分解): visible to the user, of another plan, set for
+    the target's region or one above it — and the one it has now (kept on save)."""
+    region = target.region if target.region_id else (target.plan.region if target.plan_id else None)
+    if region is None:
+        return Target.objects.none()
+    regions = [region.pk, *(r.pk for r in region.ancestors())]
+    queryset = (
+        Target.objects.for_user(user, VIEW)
+        .filter(region_id__in=regions)
+        .exclude(plan_id=target.plan_id)
+    )
+    if target.parent_target_id:
+        queryset = queryset | Target.objects.filter(pk=target.parent_target_id)
+    return queryset.select_related("region", "plan").order_by("region__level", "plan", "order")
 
 
 class Reading:
@@ -143,14 +160,18 @@ class TargetForm(ServiceModelForm):
         model = Target
         fields = [
             "name", "task", "section", "measure", "measure_unit", "comparator", "target_value",
-            "target_year", "baseline_value", "baseline_year", "attribute", "region", "feed",
-            "formula", "order", "source_text",
+            "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute",
+            "region", "feed", "formula", "order", "source_text", "parent_target",
         ]  # fmt: skip
         widgets = {"source_text": TEXTAREA}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plan_id = self.instance.plan_id
+        self.fields["parent_target"].queryset = _parent_targets(self.user, self.instance)
+        self.fields["parent_target"].label_from_instance = lambda t: (
+            f"{t.region.name} · {t.plan.title} · {t.name}"
+        )
         self.fields["task"].queryset = Task.objects.filter(plan_id=plan_id)
         self.fields["section"].queryset = Section.objects.filter(plan_id=plan_id)
         self.fields["region"].queryset = _regions(self.user, self.instance.region_id)
@@ -357,3 +378,62 @@ def _used_by(item) -> str:
         return ""
     names = "、".join(target.name for target in item.used_by)
     return _("用于计算：%(targets)s") % {"targets": names}
+
+
+class AllocationSplitForm(BootstrapFormMixin, forms.Form):
+    """「分解」: one number per region below the whole (blank removes that part), and why.
+    Parses only; ``targets.allocations.split_allocation`` checks and writes (the sum too)."""
+
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, parts=(), measure_unit: str = "", **kwargs):
+        """``parts``: (region id, name, current value or None) in display order."""
+        super().__init__(*args, **kwargs)
+        reason = self.fields.pop("reason")
+        for region_id, name, value in parts:
+            self.fields[f"region_{region_id}"] = NumberField(
+                label=name,
+                required=False,
+                min_value=0,
+                max_digits=18,
+                decimal_places=4,
+                measure_unit=measure_unit,
+                initial=value.normalize() if value is not None else None,
+                widget=forms.TextInput(
+                    attrs={
+                        "inputmode": "decimal",
+                        "autocomplete": "off",
+                        "class": "form-control split-part",
+                        "data-region": region_id,
+                    }
+                ),
+            )
+        self.fields["reason"] = reason
+        reason.widget.attrs["class"] = "form-control"
+
+    def add_service_error(self, error: ServiceError) -> None:
+        """The service's refusal on the form: a wrong value or the sum under the numbers."""
+        errors = error.errors if isinstance(error, InvalidInput) else {error.field: [error.message]}
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+    def values(self) -> dict[int, object]:
+        return {
+            int(name.removeprefix("region_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("region_")
+        }
+
+
+class EvaluationNoteForm(BootstrapFormMixin, forms.Form):
+    """未完成原因: why a target was not met, for the mid-term or final evaluation report."""
+
+    kind = forms.ChoiceField(label=_("评估类型"), choices=EvaluationKind.choices)
+    reason = forms.CharField(
+        label=_("未完成原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("写入评估报告“未完成指标及原因”；留空保存即删除"),
+    )

@@ -9,15 +9,18 @@ the plan text they came from. Costs a fixed number of queries, whatever the numb
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
 
+from core.models import Region
 from planning.models import Plan, Task
+from targets.allocations import cascade_tree
 from targets.choices import Measure
 from targets.models import BaseFigure, Milestone, Target
 
@@ -79,10 +82,13 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     return plans.select_related("region").prefetch_related(
         Prefetch(
             "targets",
-            queryset=Target.objects.prefetch_related(
+            queryset=Target.objects.select_related("region", "parent_target")
+            .prefetch_related(
                 Prefetch("milestones", queryset=Milestone.objects.order_by("due_on", "order")),
                 "allocations__region",
-            ).order_by("order"),
+                "parent_target__allocations",
+            )
+            .order_by("order"),
         ),
         Prefetch("milestones", queryset=Milestone.objects.filter(task__isnull=False)),
         Prefetch("tasks", queryset=Task.objects.exclude(due_on=None)),
@@ -90,19 +96,30 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     )
 
 
+def _region_parents() -> Callable[[], dict[int, int | None]]:
+    """The region tree (region → parent), read once, when the first split is checked: plans
+    without allocations cost no query for it."""
+    return functools.cache(lambda: dict(Region.objects.values_list("pk", "parent_id")))
+
+
 def check_plan_integrity(plans: QuerySet[Plan] | None = None) -> list[Finding]:
     findings: list[Finding] = []
+    parents = _region_parents()  # the levels of a split, shared by every plan
     for plan in plans_with_inputs(plans):
-        findings.extend(check_one_plan(plan))
+        findings.extend(check_one_plan(plan, parents))
     return findings
 
 
-def check_one_plan(plan: Plan) -> list[Finding]:
+def check_one_plan(
+    plan: Plan, parents: Callable[[], dict[int, int | None]] | None = None
+) -> list[Finding]:
+    parents = parents or _region_parents()
     targets = list(plan.targets.all())
     findings: list[Finding] = []
     for target in targets:
         findings.extend(_milestone_schedule(plan, target))
-        findings.extend(_allocation_total(plan, target))
+        findings.extend(_allocation_total(plan, target, parents))
+        findings.extend(_parent_target_share(plan, target))
     findings.extend(_baseline_plus_increment(plan, targets))
     findings.extend(_conflicting_targets(plan, targets))
     findings.extend(_base_figure_contradictions(plan, list(plan.base_figures.all())))
@@ -132,30 +149,66 @@ def _milestone_schedule(plan: Plan, target: Target) -> Iterable[Finding]:
         )
 
 
-def _allocation_total(plan: Plan, target: Target) -> Iterable[Finding]:
-    allocations = list(target.allocations.all())
-    if not allocations or target.target_value is None:
+def _allocation_total(
+    plan: Plan, target: Target, parents: Callable[[], dict[int, int | None]]
+) -> Iterable[Finding]:
+    """Each level of the split (issue 17: province → city → county → town) whose parts do not
+    add up to its whole: the target's value, or an allocation that is split further."""
+    allocations = [a for a in target.allocations.all() if a.retired_on is None]  # live parts
+    if not allocations:
         return
-    total = sum((a.value for a in allocations), Decimal(0))
-    if total != target.target_value:
+    names = {a.region_id: a.region.name for a in allocations}
+    names[target.region_id] = target.region.name
+    tree = cascade_tree(target, allocations, parents(), names)
+    for node in tree.walk():
+        if node.adds_up is not False:
+            continue
+        whole = "" if node.allocation is None else f"在{node.region_name}"
+        code = (
+            "allocation_total_mismatch" if node.allocation is None else "allocation_level_mismatch"
+        )
         yield Finding(
             ERROR,
-            "allocation_total_mismatch",
+            code,
             plan.code,
-            f"“{target.name}”分解到各地合计 {_fmt(total)}，与目标值 "
-            f"{_fmt(target.target_value)} 不一致",
+            f"“{target.name}”{whole}分解到各地合计 {_fmt(node.parts_total)}，与"
+            f"{'目标值' if node.allocation is None else '其分解值'} {_fmt(node.value)} 不一致",
             [
-                _item(target, "target"),
+                _item(target, "target")
+                if node.allocation is None
+                else _allocation_item(target, node.allocation, node.region_name),
                 *(
-                    _item(
-                        a,
-                        "allocation",
-                        f"{a.region.name} {_fmt(a.value)}",
-                        code=f"{target.code}/{a.region.name}",
-                    )
-                    for a in allocations
+                    _allocation_item(target, child.allocation, child.region_name)
+                    for child in node.children
                 ),
             ],
+        )
+
+
+def _allocation_item(target: Target, allocation, region_name: str) -> FindingItem:
+    return _item(
+        allocation,
+        "allocation",
+        f"{region_name} {_fmt(allocation.value)}",
+        code=f"{target.code}/{region_name}",
+    )
+
+
+def _parent_target_share(plan: Plan, target: Target) -> Iterable[Finding]:
+    """A target that implements a higher-level one (指标分解) should carry the share the
+    higher-level target gives its region, when it gives one."""
+    parent = target.parent_target
+    if parent is None or target.target_value is None:
+        return
+    share = next((a for a in parent.allocations.all() if a.region_id == target.region_id), None)
+    if share is not None and share.value != target.target_value:
+        yield Finding(
+            WARNING,
+            "parent_target_share_mismatch",
+            plan.code,
+            f"“{target.name}”目标值 {_fmt(target.target_value)}，与上级指标“{parent.name}”"
+            f"分解到{target.region.name}的 {_fmt(share.value)} 不一致",
+            [_item(target, "target"), _item(parent, "target")],
         )
 
 

@@ -13,7 +13,7 @@ from core.models import YEAR_VALIDATORS, Evidence, Region, decimal_field, non_ne
 from core.periods import PERIOD_PATTERN
 from core.querysets import ScopedQuerySet
 from planning.models import Plan, Section, Task
-from targets.choices import Comparator, Feed, Measure, ReportStatus
+from targets.choices import Comparator, EvaluationKind, Feed, Measure, ReportStatus
 from targets.formulas import VARIABLE_PATTERN
 
 
@@ -53,6 +53,18 @@ class Target(models.Model):
     baseline_year = models.PositiveSmallIntegerField(
         _("基期年度"), null=True, blank=True, validators=YEAR_VALIDATORS
     )
+    baseline_source = models.CharField(
+        _("基期值来源"), max_length=128, blank=True, help_text=_("如：上期规划实际值（2025年）")
+    )
+    # The same target in the previous period's plan (its figures continue this one's series).
+    predecessor = models.OneToOneField(
+        "self",
+        verbose_name=_("上期指标"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="successor",
+    )
     attribute = models.CharField(
         _("指标属性"), max_length=16, choices=Attribute.choices, blank=True
     )
@@ -74,6 +86,20 @@ class Target(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 指标分解 (issue 17): the higher-level target this one implements (南阳's 新建消防站 under
+    # 河南省's); its allocations then continue the tree below this target's region.
+    parent_target = models.ForeignKey(
+        "self",
+        verbose_name=_("上级指标"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="child_targets",
+        help_text=_("本指标所落实的上级规划指标"),
+    )
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -87,11 +113,50 @@ class Target(models.Model):
             models.UniqueConstraint(fields=["plan", "code"], name="target_unique_code_in_plan"),
             non_negative("target_value", "target_value_non_negative"),
             non_negative("baseline_value", "target_baseline_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(parent_target=models.F("pk")), name="target_not_own_parent"
+            ),
         ]
         indexes = [models.Index(fields=["plan", "task"], name="target_plan_task_idx")]
 
     def __str__(self) -> str:
         return self.name
+
+
+class TargetEvaluationNote(models.Model):
+    """Why a target was not met, as staff write it for an evaluation (未完成原因)."""
+
+    target = models.ForeignKey(
+        Target,
+        verbose_name=_("目标指标"),
+        on_delete=models.CASCADE,
+        related_name="evaluation_notes",
+    )
+    kind = models.CharField(_("评估类型"), max_length=8, choices=EvaluationKind.choices)
+    reason = models.TextField(_("未完成原因"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("填写人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("未完成原因")
+        verbose_name_plural = _("未完成原因")
+        ordering = ["target", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "kind"], name="evaluation_note_unique_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} · {self.get_kind_display()}"
 
 
 class Milestone(models.Model):
@@ -136,6 +201,9 @@ class Milestone(models.Model):
     )
     order = models.PositiveIntegerField(_("顺序"), default=0)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
@@ -175,6 +243,9 @@ class Allocation(models.Model):
     )
     value = decimal_field(_("分解值"), null=False, blank=False)
     source_text = models.TextField(_("原文依据"), blank=True)
+    # 停用: kept with its history and figures, hidden from reporting, shown struck through
+    # (planning.services.retire_object); who and why are in its history row.
+    retired_on = models.DateField(_("停用日期"), null=True, blank=True, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     history = HistoricalRecords()
@@ -483,8 +554,8 @@ class ReportRollup(models.Model):
     Derived data, kept by PostgreSQL triggers on every change of an approved figure (in the
     same transaction; ``targets/rollup_store.py`` explains the choice) and rebuilt from the
     reports with ``manage.py rebuild_rollups``. The status engine reads it instead of the raw
-    reports: a region's figure is its own (``own_value``), else the sum of every approved figure
-    below it (``below_value``) — the engine's rule, see ``targets/status.py``.
+    reports: a region's figure is its own (``own_value``), else the sum of its children's figures
+    (``below_value``), each own-else-children again — the engine's rule, ``targets/status.py``.
     """
 
     target = models.ForeignKey(

@@ -5,6 +5,8 @@ keep the same rule in SQL, ``targets/tally_store.py``, and a test compares the t
 
 - a report-fed target's figure is owed by its own region and by every region it is allocated
   to (``owing_regions``, ``owes_region``; as a filter on targets, ``owing_q``);
+- nothing is owed for a retired (停用) target, nor by the region of a retired allocation
+  (``retired_on`` set: kept with its history and figures, hidden from reporting);
 - for each period of its plan whose year is not after the target's year — the plan's last year
   when the target has none (``owed_periods``, ``owes_period``).
 
@@ -45,7 +47,7 @@ def last_owed_year(target: Target, plan: Plan) -> int:
 
 def owes_period(target: Target, period: str, plan: Plan) -> bool:
     """Whether a figure of ``target`` is owed for the period code (2022, 2022H1, 2022Q3)."""
-    return int(period[:4]) <= last_owed_year(target, plan)
+    return target.retired_on is None and int(period[:4]) <= last_owed_year(target, plan)
 
 
 def owed_periods(target: Target, periods: Iterable[P], plan: Plan) -> list[P]:
@@ -67,10 +69,13 @@ def owing_regions(
     within: Container[int] | None = None,
 ) -> set[int]:
     """The regions owing the target's figures: its own and those it is allocated to
-    (``allocated``: their ids; by default the target's allocations, prefetched or read) —
-    only those ``scope`` covers and those ``within``, when given."""
+    (``allocated``: the ids of its live allocations; by default the target's allocations,
+    prefetched or read, less the retired ones) — only those ``scope`` covers and those
+    ``within``, when given. None for a retired target."""
+    if target.retired_on is not None:
+        return set()
     if allocated is None:
-        allocated = (a.region_id for a in target.allocations.all())
+        allocated = (a.region_id for a in target.allocations.all() if a.retired_on is None)
     regions = {target.region_id, *allocated}
     if scope is not None and not scope.everything:
         regions = {r for r in regions if scope.covers(r)}
@@ -80,12 +85,18 @@ def owing_regions(
 
 
 def owing_q(region_ids: Iterable[int], prefix: str = "") -> Q:
-    """Targets (``prefix`` leads to them) set for or allocated to any of these regions —
-    those whose figures the regions owe, when report-fed. Joins the allocations: a target
-    may come more than once."""
+    """Live targets (``prefix`` leads to them) set for or allocated (by a live allocation)
+    to any of these regions — those whose figures the regions owe, when report-fed. Joins the
+    allocations: a target may come more than once."""
     region_ids = list(region_ids)
-    return Q(**{f"{prefix}region_id__in": region_ids}) | Q(
-        **{f"{prefix}allocations__region_id__in": region_ids}
+    return Q(**{f"{prefix}retired_on__isnull": True}) & (
+        Q(**{f"{prefix}region_id__in": region_ids})
+        | Q(
+            **{
+                f"{prefix}allocations__region_id__in": region_ids,
+                f"{prefix}allocations__retired_on__isnull": True,
+            }
+        )
     )
 
 
@@ -157,9 +168,11 @@ def owed_items(user, *, on: datetime.date | None = None) -> list[OwedItem]:
     tree = RegionTree.load()
     targets = list(
         Target.objects.for_user(user, REPORT)
-        .filter(feed=Feed.REPORTS)
+        .filter(feed=Feed.REPORTS, retired_on__isnull=True)
         .select_related("plan", "region")
-        .prefetch_related(Prefetch("allocations", queryset=Allocation.objects.all()))
+        .prefetch_related(
+            Prefetch("allocations", queryset=Allocation.objects.filter(retired_on__isnull=True))
+        )
         .order_by("plan_id", "order")
     )
     plan_ids = {t.plan_id for t in targets}

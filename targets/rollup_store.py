@@ -6,15 +6,17 @@ holds the region's own approved figure and the sum of every approved figure belo
 status engine and the dashboards read a few rows instead of aggregating raw reports (issue 9:
 ≈ 11 million figures at national scale).
 
-Semantics (exactly the engine's raw rule, ``targets/status.py``): for a target, a region and a
-period, ``own_value`` is the approved figure reported for the region itself (NULL if none);
-``below_value`` is the sum of the approved figures of every region strictly below it (NULL when
-``below_count`` = 0) — every figure below, not the children's effective figures, because that
-is what the engine sums; ``effective_value`` is own, else below; ``report_count`` and
-``demo_count`` count approved figures (and demo ones) in the region and below. "Approved"
-means status approved with a value, as the engine reads them. Rows whose counts fell back to
-zero stay (all NULL / 0) and mean the same as no row: deleting them would race with a
-concurrent writer that has already locked them.
+Semantics (exactly the engine's raw rule, ``targets/status.py``, fixed by issue 17): for a
+target, a region and a period, ``own_value`` is the approved figure reported for the region
+itself (NULL if none); ``below_value`` is the sum of its **children's** effective figures (NULL
+when ``below_count`` = 0); ``effective_value`` is own, else below — so a region's figure is its
+own, else its children's, each own-else-children again, and a city and its county both
+reporting count once (before issue 17 ``below_value`` summed every figure below, counting the
+county twice in the province). ``below_count``, ``report_count`` and ``demo_count`` count
+approved figures (and demo ones) strictly below / in and below the region. "Approved" means
+status approved with a value, as the engine reads them. Rows whose counts fell back to zero
+stay (all NULL / 0) and mean the same as no row: deleting them would race with a concurrent
+writer that has already locked them.
 
 How the table is kept — why triggers, not service hooks, not a materialized view:
 
@@ -33,13 +35,17 @@ How the table is kept — why triggers, not service hooks, not a materialized vi
   or was deleted, both for a changed value) to the region and each ancestor in one upsert, so a
   single approval costs O(depth) row updates (≈ 1 ms) and a 500-row ``bulk_create`` one
   statement. Changes that cancel out (an approved report's note edited) write nothing.
-  Deltas are commutative, so concurrent approvals in sibling counties compose correctly under
-  READ COMMITTED (each upsert re-reads the latest committed row it locks).
-  Lock order: the upsert takes the rollup rows of one statement ordered by target, period,
-  then depth from the root (root first), so two statements never lock the same rows in
-  opposite order. Across statements (``bulk_approve``: one approval after another) two
-  batches can still lock two chains in opposite order; PostgreSQL then aborts one with a
-  deadlock error like any other write conflict (the batch is all or nothing).
+  Own-else-children is not additive, so the change is carried up level by level, deepest
+  first (a session temporary table, ``rollup_pending``, holds the next level's deltas): each
+  level's upsert reads the latest committed row it locks, and the row before the statement is
+  recovered from the row after it and the deltas applied, so the change of the region's
+  effective figure — the parent's delta — is right under READ COMMITTED even when a sibling
+  committed meanwhile; a region with its own figure passes its counts up but no value change.
+  Lock order: one statement locks the rollup rows deepest level first, then by target,
+  period, region, so two statements never lock the same rows in opposite order. Across
+  statements (``bulk_approve``: one approval after another) two batches can still lock two
+  chains in opposite order; PostgreSQL then aborts one with a deadlock error like any other
+  write conflict (the batch is all or nothing).
 
 SQLite (development and ``scripts/serve`` only) has no triggers here: there the engine reads
 raw reports (``load_status_inputs`` source "auto"), which is fine at development size.
@@ -99,8 +105,17 @@ _OLD_ROWS = f"""
     SELECT target_id, region_id, period, -value, -1, CASE WHEN is_demo THEN -1 ELSE 0 END
       FROM old_rows WHERE {_APPROVED}"""
 
-# The deltas of one statement, summed per region and each ancestor, upserted root first.
-_APPLY = f"""
+# The own-figure changes of one statement, carried up the tree level by level from the deepest
+# region: each level's upsert returns how much each region's effective figure (own, else the
+# sum of its children's) and counts changed, and that change is the next level's delta.
+_PENDING = "rollup_pending"
+_PREPARE = f"""
+    IF to_regclass('pg_temp.{_PENDING}') IS NULL THEN
+        CREATE TEMPORARY TABLE {_PENDING} (
+            target_id bigint, region_id bigint, period varchar(6), depth integer,
+            own_dv numeric, own_dc integer, below_dv numeric, below_dc integer, dd integer
+        ) ON COMMIT DELETE ROWS;
+    END IF;
     WITH RECURSIVE
     changes(target_id, region_id, period, dv, dc, dd) AS ({{changes}}),
     own AS (
@@ -114,60 +129,83 @@ _APPLY = f"""
         SELECT up.start_id, r.parent_id, up.depth + 1
           FROM up JOIN {REGIONS} r ON r.id = up.region_id
          WHERE r.parent_id IS NOT NULL AND up.depth < 32
-    ),
-    chain AS (
-        SELECT start_id, region_id, depth,
-               MAX(depth) OVER (PARTITION BY start_id) - depth AS from_root
-          FROM up
-    ),
-    deltas AS (
-        SELECT o.target_id, c.region_id, o.period,
-               SUM(CASE WHEN c.depth = 0 THEN o.dv ELSE 0 END) AS own_dv,
-               SUM(CASE WHEN c.depth = 0 THEN o.dc ELSE 0 END) AS own_dc,
-               SUM(CASE WHEN c.depth > 0 THEN o.dv ELSE 0 END) AS below_dv,
-               SUM(CASE WHEN c.depth > 0 THEN o.dc ELSE 0 END) AS below_dc,
-               SUM(o.dd) AS dd,
-               MAX(c.from_root) AS from_root
-          FROM own o JOIN chain c ON c.start_id = o.region_id
-         GROUP BY o.target_id, c.region_id, o.period
     )
-    INSERT INTO {TABLE} AS r (target_id, region_id, period, own_value, below_value,
-                              below_count, effective_value, report_count, demo_count)
-    SELECT target_id, region_id, period,
-           CASE WHEN own_dc <> 0 OR own_dv <> 0 THEN own_dv END,
-           CASE WHEN below_dc <> 0 OR below_dv <> 0 THEN below_dv END,
-           below_dc,
-           CASE WHEN own_dc > 0 THEN own_dv WHEN below_dc > 0 THEN below_dv END,
-           own_dc + below_dc,
-           dd
-      FROM deltas
-     ORDER BY target_id, period, from_root, region_id
-    ON CONFLICT (target_id, region_id, period) DO UPDATE SET
-        own_value = CASE
-            WHEN (r.own_value IS NOT NULL)::int + EXCLUDED.report_count - EXCLUDED.below_count > 0
-            THEN COALESCE(r.own_value, 0) + COALESCE(EXCLUDED.own_value, 0) END,
-        below_value = CASE
-            WHEN r.below_count + EXCLUDED.below_count > 0
-            THEN COALESCE(r.below_value, 0) + COALESCE(EXCLUDED.below_value, 0) END,
-        below_count = r.below_count + EXCLUDED.below_count,
-        effective_value = CASE
-            WHEN (r.own_value IS NOT NULL)::int + EXCLUDED.report_count - EXCLUDED.below_count > 0
-            THEN COALESCE(r.own_value, 0) + COALESCE(EXCLUDED.own_value, 0)
-            WHEN r.below_count + EXCLUDED.below_count > 0
-            THEN COALESCE(r.below_value, 0) + COALESCE(EXCLUDED.below_value, 0) END,
-        report_count = r.report_count + EXCLUDED.report_count,
-        demo_count = r.demo_count + EXCLUDED.demo_count
-"""
+    INSERT INTO {_PENDING}
+    SELECT o.target_id, o.region_id, o.period, d.depth, o.dv, o.dc, 0, 0, o.dd
+      FROM own o JOIN (SELECT start_id, MAX(depth) AS depth FROM up GROUP BY start_id) d
+        ON d.start_id = o.region_id;
+    SELECT MAX(depth) INTO at_depth FROM {_PENDING};
+    WHILE at_depth IS NOT NULL AND at_depth >= 0 LOOP
+        WITH
+        pending AS (
+            SELECT target_id, region_id, period, SUM(own_dv) AS own_dv, SUM(own_dc) AS own_dc,
+                   SUM(below_dv) AS below_dv, SUM(below_dc) AS below_dc, SUM(dd) AS dd
+              FROM {_PENDING} WHERE depth = at_depth
+             GROUP BY target_id, region_id, period
+        ),
+        applied AS (
+            INSERT INTO {TABLE} AS r (target_id, region_id, period, own_value, below_value,
+                                      below_count, effective_value, report_count, demo_count)
+            SELECT target_id, region_id, period,
+                   CASE WHEN own_dc <> 0 OR own_dv <> 0 THEN own_dv END,
+                   CASE WHEN below_dc <> 0 OR below_dv <> 0 THEN below_dv END,
+                   below_dc,
+                   CASE WHEN own_dc > 0 THEN own_dv WHEN below_dc > 0 THEN below_dv END,
+                   own_dc + below_dc,
+                   dd
+              FROM pending
+             ORDER BY target_id, period, region_id
+            ON CONFLICT (target_id, region_id, period) DO UPDATE SET
+                own_value = CASE
+                    WHEN (r.own_value IS NOT NULL)::int
+                         + EXCLUDED.report_count - EXCLUDED.below_count > 0
+                    THEN COALESCE(r.own_value, 0) + COALESCE(EXCLUDED.own_value, 0) END,
+                below_value = CASE
+                    WHEN r.below_count + EXCLUDED.below_count > 0
+                    THEN COALESCE(r.below_value, 0) + COALESCE(EXCLUDED.below_value, 0) END,
+                below_count = r.below_count + EXCLUDED.below_count,
+                effective_value = CASE
+                    WHEN (r.own_value IS NOT NULL)::int
+                         + EXCLUDED.report_count - EXCLUDED.below_count > 0
+                    THEN COALESCE(r.own_value, 0) + COALESCE(EXCLUDED.own_value, 0)
+                    WHEN r.below_count + EXCLUDED.below_count > 0
+                    THEN COALESCE(r.below_value, 0) + COALESCE(EXCLUDED.below_value, 0) END,
+                report_count = r.report_count + EXCLUDED.report_count,
+                demo_count = r.demo_count + EXCLUDED.demo_count
+            RETURNING r.target_id, r.region_id, r.period, r.own_value, r.below_value,
+                      r.below_count, r.effective_value, r.report_count
+        ),
+        changed AS (
+            -- the row before this statement, from the row after it and the deltas applied
+            SELECT a.target_id, a.region_id, a.period, p.own_dc + p.below_dc AS dc, p.dd,
+                   COALESCE(a.effective_value, 0) - CASE
+                       WHEN a.report_count - a.below_count - p.own_dc > 0
+                       THEN COALESCE(a.own_value, 0) - p.own_dv
+                       WHEN a.below_count - p.below_dc > 0
+                       THEN COALESCE(a.below_value, 0) - p.below_dv
+                       ELSE 0 END AS dv
+              FROM applied a JOIN pending p USING (target_id, region_id, period)
+        )
+        INSERT INTO {_PENDING}
+        SELECT c.target_id, g.parent_id, c.period, at_depth - 1, 0, 0, c.dv, c.dc, c.dd
+          FROM changed c JOIN {REGIONS} g ON g.id = c.region_id
+         WHERE g.parent_id IS NOT NULL AND (c.dv <> 0 OR c.dc <> 0 OR c.dd <> 0);
+        DELETE FROM {_PENDING} WHERE depth >= at_depth;
+        at_depth := at_depth - 1;
+    END LOOP;
+    DELETE FROM {_PENDING}"""
 
 
 def _trigger_function(name: str, changes: str) -> str:
     return f"""
     CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
+    DECLARE
+        at_depth integer;
     BEGIN
         IF current_setting('{DEFER_SETTING}', true) = 'on' THEN
             RETURN NULL;
         END IF;
-        {_APPLY.format(changes=changes)};
+        {_PREPARE.format(changes=changes)};
         RETURN NULL;
     END
     $body$;
@@ -334,8 +372,7 @@ def _build(cursor, table: str, target_ids: list[int] | None) -> None:
                      WHERE g.depth = %s) o
               FULL JOIN (
                     SELECT c.target_id, g.parent_id AS region_id, c.period,
-                           SUM(COALESCE(c.own_value, 0) + COALESCE(c.below_value, 0))
-                               AS below_value,
+                           SUM(c.effective_value) AS below_value,
                            SUM(c.report_count) AS below_count, SUM(c.demo_count) AS demo_count
                       FROM {table} c JOIN rollup_region_depth g ON g.id = c.region_id
                      WHERE g.depth = %s AND c.report_count > 0{where}

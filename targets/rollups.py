@@ -33,6 +33,7 @@ from targets.status import (
     compute_status,
     load_status_inputs,
     milestone_state,
+    plan_finished,
     year_end,
 )
 
@@ -42,6 +43,7 @@ JUDGED = {
     ProgressStatus.ON_TRACK,
     ProgressStatus.LAGGING,
     ProgressStatus.CRITICAL,
+    ProgressStatus.UNMET,
 }
 MILESTONE_AS_STATUS = {
     MilestoneState.DONE: ProgressStatus.MET,
@@ -56,7 +58,13 @@ def combine(statuses: list[str]) -> str | None:
         return None
     if all(s == ProgressStatus.MET for s in statuses):
         return ProgressStatus.MET
-    for worst in (ProgressStatus.CRITICAL, ProgressStatus.LAGGING, ProgressStatus.NO_DATA):
+    worst_first = (
+        ProgressStatus.UNMET,
+        ProgressStatus.CRITICAL,
+        ProgressStatus.LAGGING,
+        ProgressStatus.NO_DATA,
+    )
+    for worst in worst_first:
         if worst in statuses:
             return worst
     if ProgressStatus.ON_TRACK in statuses or ProgressStatus.MET in statuses:
@@ -136,7 +144,11 @@ class StatusBoard:
         plan_ids = list(self.plans)
         if targets is None:
             targets = Target.objects.filter(plan_id__in=plan_ids)
-        self.targets = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
+        # Retired (停用) targets are neither judged nor counted: the pages list them apart,
+        # struck through (``retired_targets``, from the same query).
+        loaded = list(targets.select_related("plan", "region").order_by("plan_id", "order"))
+        self.targets = [t for t in loaded if t.retired_on is None]
+        self.retired_targets = [t for t in loaded if t.retired_on is not None]
         if tasks is None:
             tasks = Task.objects.filter(plan_id__in=plan_ids)
         self.tasks = list(tasks.select_related("section").order_by("plan_id", "order"))
@@ -153,7 +165,8 @@ class StatusBoard:
 
     def _load_task_inputs(self, task_ids: list[int]) -> None:
         self.task_milestones: dict[int, list[Milestone]] = defaultdict(list)
-        for milestone in Milestone.objects.filter(task_id__in=task_ids).order_by("due_on"):
+        live = Milestone.objects.filter(task_id__in=task_ids, retired_on__isnull=True)
+        for milestone in live.order_by("due_on"):
             self.task_milestones[milestone.task_id].append(milestone)
         # The latest update that states a percent, up to the date (one query).
         self.latest_percent: dict[int, int] = {}
@@ -183,6 +196,13 @@ class StatusBoard:
             return progress
         if task.status == TaskStatus.COMPLETED:
             progress.status = ProgressStatus.MET
+            return progress
+        if plan_finished(self.plans[task.plan_id], self.on):
+            # A finished plan's task is done (its targets and milestones met, or reported at
+            # 100 %) or not (未完成) — not late (严重滞后).
+            parts = target_statuses + [MILESTONE_AS_STATUS[s] for s in states.values()]
+            done = combine(parts) == ProgressStatus.MET if parts else (percent or 0) >= 100
+            progress.status = ProgressStatus.MET if done else ProgressStatus.UNMET
             return progress
         if task.due_on and task.due_on < self.on:
             progress.status = ProgressStatus.CRITICAL
@@ -227,7 +247,8 @@ class StatusBoard:
                 if progress.status != ProgressStatus.NO_DATA:
                     targets_summary.reports_in += 1
         for task in tasks:
-            tasks_summary.add(self.task_progress[task.pk].status)
+            if task.retired_on is None:  # a retired task is listed, struck through, not counted
+                tasks_summary.add(self.task_progress[task.pk].status)
         return {"targets": targets_summary, "tasks": tasks_summary}
 
     def plan_summary(self, plan: Plan) -> dict[str, Summary]:

@@ -8,8 +8,24 @@ updates it proves (registered here, the lowest app that knows both)."""
 
 from django.db.models import Q
 
-from core.scope import REPORT, Scope, inside, located, register
+from core.scope import REPORT, Scope, inside, located, register, scope_of
 from targets.owed import owing_q
+
+
+def sees_figures(user_or_scope, region_id: int | None) -> bool:
+    """The one rule for figures read outside the report rows (the target page, the series,
+    the exports, the 409 of a create): a user sees the figures of the regions in their scope
+    and the totals of the regions above it — never a sibling region's own figure. (Report
+    rows themselves follow ``_report_rule``: only inside the scope.)"""
+    scope = user_or_scope if isinstance(user_or_scope, Scope) else scope_of(user_or_scope)
+    return scope.everything or region_id in scope.visible_region_ids
+
+
+def with_visible_figures(targets, user):
+    """``sees_figures`` for a queryset of targets: those whose own figures the user sees (a
+    target set for a sibling region is left out of the exports that show its figures)."""
+    scope = scope_of(user)
+    return targets if scope.everything else targets.filter(region_id__in=scope.visible_region_ids)
 
 
 def _reportable_targets(scope: Scope) -> Q:
@@ -45,6 +61,7 @@ register("targets.target", _target_rule, distinct=True)
 register("targets.milestone", located("plan__region_id"))
 register("targets.allocation", located("target__plan__region_id"))
 register("targets.targetadjustment", located("target__plan__region_id"))
+register("targets.targetevaluationnote", located("target__plan__region_id"))
 register("targets.progressreport", _report_rule, distinct=True)
 register("targets.firestatistic", located("region_id"))
 register("targets.basefigure", located("region_id"))

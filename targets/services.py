@@ -30,7 +30,9 @@ from core.numbers import NumberError, parse_number
 from core.periods import is_valid_period, period_bounds
 from core.scope import APPROVE, CHANGE, REPORT, VIEW, allows, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit, lock_for_edit, save_versioned
+from core.text import too_long
 from planning.models import Plan
+from planning.services import check_plan_writable
 from targets.choices import Feed, ReportStatus
 from targets.models import (
     Allocation,
@@ -188,14 +190,18 @@ def _shares_of(target: Target, region_id: int | None = None) -> Shares:
     prefetched = "allocations" in getattr(target, "_prefetched_objects_cache", {})
     if region_id is not None and not prefetched:
         allocations = allocations.filter(region_id=region_id)
-    return {a.region_id: a.value for a in allocations if region_id in (None, a.region_id)}
+    return {
+        a.region_id: a.value
+        for a in allocations
+        if region_id in (None, a.region_id) and a.retired_on is None
+    }
 
 
 def allocated_shares(plan_ids: Iterable[int], region_id: int | None = None) -> dict[int, Shares]:
     """Every allocation of the targets of these plans (one query), or with ``region_id`` only
     those to that region (all the rules below look up): target id → region id → value."""
     shares: dict[int, Shares] = defaultdict(dict)
-    rows = Allocation.objects.filter(target__plan_id__in=list(plan_ids))
+    rows = Allocation.objects.filter(target__plan_id__in=list(plan_ids), retired_on__isnull=True)
     if region_id is not None:
         rows = rows.filter(region_id=region_id)
     rows = rows.values_list("target_id", "region_id", "value")
@@ -224,11 +230,28 @@ def _out_of_scope() -> NotAllowed:
     return NotAllowed("out_of_scope", _("该指标或区划不在您的填报范围内"))
 
 
+def _check_note_lengths(note: str, confirm_note: str = "") -> None:
+    """Notes are free text up to ``core.text.TEXT_LIMIT`` characters, whichever door they
+    come in by (the page's form, the API, a workbook)."""
+    notes = [("note", _("说明"), note), ("confirm_note", _("异常值说明"), confirm_note)]
+    for name, label, text in notes:
+        message = too_long(text)
+        if message:
+            raise ServiceError(
+                "too_long", _("%(label)s%(message)s") % {"label": label, "message": message},
+                field=name,
+            )  # fmt: skip
+
+
 def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: Shares) -> None:
     """Whether a figure of ``target`` may be entered for ``region`` at all: ``allowed`` (the
     actor may report the target and the region is in scope), the region owes the target's
     figures (``shares``: the target's allocations, at least the region's) and they are
     reported, not computed."""
+    if target.retired_on is not None:
+        raise ServiceError(
+            "retired", _("指标“%(name)s”已停用，不再填报") % {"name": target.name}, field="target"
+        )
     if not allowed:
         raise _out_of_scope()
     if not owes_region(target, region.pk, shares):
@@ -244,6 +267,7 @@ def _check_reportable(target: Target, region: Region, *, allowed: bool, shares: 
 
 
 def _check_may_report(actor, target: Target, region: Region) -> None:
+    check_plan_writable(target.plan)
     region_in_scope = _may_report_in(actor, region)
     allowed = allows(actor, target, REPORT) and region_in_scope
     _check_reportable(target, region, allowed=allowed, shares=_shares_of(target, region.pk))
@@ -511,6 +535,9 @@ def _checked_changes(
     targets = [entry.target for entry in entries]
     prefetch_related_objects([t for t in targets if not Target.plan.is_cached(t)], "plan")
     plans = {t.plan_id: t.plan for t in targets}
+    for index, target in enumerate(targets):
+        with _entry(index):
+            check_plan_writable(target.plan)
     # A few figures (a form, the API) read just their targets; a workbook reads by plan rather
     # than by a list of thousands of target ids (each id a parameter).
     few = [t.pk for t in targets] if len(targets) <= FEW_ENTRIES else None
@@ -557,6 +584,7 @@ def _checked_changes(
                 _check_editable(report)
             else:
                 _check_new(entry.version)
+            _check_note_lengths(entry.note, entry.confirm_note)
             confirm_note = entry.confirm_note.strip()
             if number is not None and not confirm_note:
                 warnings = unusual(
@@ -822,6 +850,7 @@ def submit_report(report: ProgressReport, *, actor, version: int | None = None) 
 
 
 def _check_may_review(actor, report: ProgressReport) -> None:
+    check_plan_writable(report.target.plan)
     require(actor, APPROVE)
     if not allows(actor, report, APPROVE):
         raise NotAllowed("out_of_scope", _("该报送不在您的审核范围内"))
@@ -926,6 +955,7 @@ def save_contribution(
     _check_may_report(actor, target, region)
     _check_open(target, region, period)
     number = parse_value(value, target)
+    _check_note_lengths(note)
     contribution, _created = ReportContribution.objects.select_for_update().get_or_create(
         target=target, region=region, period=period, unit_id=scope.unit_id
     )
@@ -948,6 +978,7 @@ def open_period(
     require(actor, CHANGE)
     if not allows(actor, plan, CHANGE):
         raise NotAllowed("out_of_scope", _("该规划不在您的管理范围内"))
+    check_plan_writable(plan)
     if not is_valid_period(period):
         raise ServiceError("bad_period", _("期间格式应为 2022、2022H1 或 2022Q3"), field="period")
     if not plan.start_year <= int(period[:4]) <= plan.end_year:
@@ -981,6 +1012,7 @@ def grant_lock_exception(
         raise NotAllowed("out_of_scope", _("该区划不在您的管理范围内"))
     if not allows(actor, reporting_period.plan, VIEW):
         raise NotAllowed("out_of_scope", _("该规划不在您的管理范围内"))
+    check_plan_writable(reporting_period.plan)
     reason = _reason(reason)
     if len(reason) > 255:
         raise ServiceError("too_long", _("理由不能超过 255 个字"), field="reason")

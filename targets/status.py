@@ -7,8 +7,8 @@ The pace behind a status is exported too, for the assessment and the figures tem
 ``pace_ratio`` (progress ÷ expected progress) and ``year_plan`` (the value planned for a year).
 
 Reported figures come from the roll-ups (``ReportRollup``, ``targets/rollup_store.py``): per
-target, period and region the region's own approved figure and the sum of every approved figure
-below it, kept in the same transaction as each approval — a few rows per target and region
+target, period and region the region's own approved figure and the sum of its children's
+figures, kept in the same transaction as each approval — a few rows per target and region
 read, instead of every raw figure of the subtree (issue 9: ≈ 11 million at national scale).
 ``load_status_inputs(..., source="raw")`` reads the raw approved reports instead and applies
 the same rule in Python; the tests compare both ways, and SQLite (development) uses it.
@@ -24,9 +24,10 @@ target value and year
 actual
     reports feed — approved figures of periods that have begun by the date. Increments (新增)
     sum them; levels, ratios and rates take the latest. A region's figure for a period is its
-    own figure when it has one, otherwise the sum of its sub-regions' figures (increments and
-    levels only: ratios are never summed). A target with a baseline also reports ``level``
-    (baseline + increments) or ``increment`` (level − baseline).
+    own figure when it has one, otherwise the sum of its children's figures, each of which is
+    again own-else-children (``effective_figure``; a city and its county both reporting count
+    once; increments and levels only: ratios are never summed). A target with a baseline also
+    reports ``level`` (baseline + increments) or ``increment`` (level − baseline).
     formula feed — ``targets.formulas`` over fire statistics, base figures and the register,
     per completed year; ``avg(...)`` averages the years. A missing input is reported, not guessed.
     station_register feed — new stations built or in service, completed between the plan's
@@ -54,6 +55,12 @@ status, in this order (first that applies)
     critical  below that.
     Progress is measured from the baseline. Tolerances come from ``settings.STATUS_RULES``.
     Binding (约束性) targets that lag or are critical are flagged ``escalate``.
+finished plan (终期判断)
+    once the plan's end date has passed (``plan_finished``: the date is after 31 December of
+    its end year), and the target year in force with it, a target is judged as finished, with
+    no pace and no projection: met (已完成) when its condition holds, unmet (未完成) when it
+    does not, no_data when nothing was reported. ``verdict`` says it in words:
+    「未完成（差 5 个，完成 97.4%）」.
 projection (趋势判断)
     the straight line from the plan's start (baseline, or 0 for increments; the first figure for
     levels without a baseline) through the latest figure, extended to the end of the target
@@ -67,6 +74,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -85,6 +93,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.models import Region
 from core.periods import period_bounds
@@ -122,6 +131,7 @@ LIGHTS = {
     ProgressStatus.ON_TRACK: "green",
     ProgressStatus.LAGGING: "yellow",
     ProgressStatus.CRITICAL: "red",
+    ProgressStatus.UNMET: "red",
     ProgressStatus.NO_DATA: "grey",
     ProgressStatus.NOT_DUE: "grey",
 }
@@ -235,6 +245,40 @@ class TargetProgress:
     target_year: int | None = None  # in force on ``on`` (the plan's end year when unstated)
     original_value: Decimal | None = None  # as the plan was issued (or the allocation's share)
     adjustment: TargetAdjustment | None = None  # the adjustment in force, None: the original
+    finished: bool = False  # the plan's end date has passed: judged as finished
+    measure_unit: str = ""  # the target's unit, for ``verdict``
+
+    @property
+    def shortfall(self) -> Decimal | None:
+        """How far an unmet target is from its goal, in its own unit (None when met or unknown).
+        For a ceiling (≤) it is the excess above the bound."""
+        if self.status != ProgressStatus.UNMET or self.margin is None:
+            return None
+        return abs(self.margin)
+
+    @property
+    def verdict(self) -> str:
+        """The finished plan's judgement in words (the status label while a plan runs)."""
+        if self.status != ProgressStatus.UNMET:
+            return str(self.status_label)
+        parts = []
+        # "差 5 个", "差 2.5%": a space before a word unit, none before a percent sign.
+        unit = self.measure_unit if self.measure_unit in ("%", "‰") else f" {self.measure_unit}"
+        unit = unit.rstrip()
+        amount = plain_number(self.shortfall or ZERO)
+        if self.shortfall is not None:
+            parts.append(
+                _("差 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
+                if self.margin >= 0
+                else _("超出 %(amount)s%(unit)s") % {"amount": amount, "unit": unit}
+            )
+        if self.completion is not None:
+            parts.append(
+                _("完成 %(percent)s%%") % {"percent": plain_number(self.completion * HUNDRED, 1)}
+            )
+        if not parts:
+            return str(self.status_label)
+        return _("未完成（%(detail)s）") % {"detail": "，".join(parts)}
 
     @property
     def completion_display(self) -> Decimal | None:
@@ -278,6 +322,8 @@ class TargetProgress:
             "status": self.status,
             "status_label": str(self.status_label),
             "escalate": self.escalate,
+            "finished": self.finished,
+            "verdict": self.verdict,
             "projection": self.projection,
             "projection_meets": self.projection_meets,
             "series": [{"period": label, "value": value} for label, value in self.series],
@@ -313,6 +359,29 @@ class _LazyRegionTree(RegionTree):
             raise AttributeError(name)
         self.fill(Region.objects.values_list("pk", "parent_id", "name"))
         return getattr(self, name)
+
+
+def effective_figure(
+    region_id: int, reported: dict[int, Any], children: dict[int, list[int]]
+) -> Decimal | None:
+    """A region's figure for one period: its own (``reported[region].value``), else the sum of
+    its children's figures, each again own-else-children; None when nothing below reported.
+    Never the sum of every figure below: a city and its county both reporting count once."""
+    values: dict[int, Decimal | None] = {}
+    stack, seen = [(region_id, False)], {region_id}
+    while stack:  # post-order without recursion: deep trees stay within the stack limit
+        current, expanded = stack.pop()
+        if current in reported:
+            values[current] = reported[current].value
+        elif not expanded:
+            stack.append((current, True))
+            kids = [kid for kid in children.get(current, ()) if kid not in seen]
+            seen.update(kids)  # a (forbidden) cycle in the tree ends here
+            stack.extend((kid, False) for kid in kids)
+        else:
+            parts = [v for kid in children.get(current, ()) if (v := values.get(kid)) is not None]
+            values[current] = sum(parts, ZERO) if parts else None
+    return values[region_id]
 
 
 def load_status_inputs(
@@ -362,15 +431,20 @@ def load_status_inputs(
     milestones: dict[int, list[Milestone]] = defaultdict(list)
     if targets and all("milestones" in _prefetched(t) for t in targets):
         for target in targets:
-            rows = sorted(_prefetched(target)["milestones"], key=lambda m: (m.due_on, m.order))
+            rows = sorted(
+                (m for m in _prefetched(target)["milestones"] if m.retired_on is None),
+                key=lambda m: (m.due_on, m.order),
+            )
             if rows:
                 milestones[target.pk] = rows
     else:
-        for milestone in Milestone.objects.filter(target_id__in=ids).order_by("due_on", "order"):
+        live = Milestone.objects.filter(target_id__in=ids, retired_on__isnull=True)
+        for milestone in live.order_by("due_on", "order"):
             milestones[milestone.target_id].append(milestone)
 
     allocations: dict[int, list[Allocation]] = defaultdict(list)
-    allocation_rows = Allocation.objects.filter(target_id__in=ids)
+    # Retired (停用) milestones and allocations are not judged (targets.retire).
+    allocation_rows = Allocation.objects.filter(target_id__in=ids, retired_on__isnull=True)
     if allocation_regions is not None:
         allocation_rows = allocation_rows.filter(region_id__in=list(allocation_regions))
     for allocation in allocation_rows:  # an empty region list runs no query
@@ -686,6 +760,17 @@ def _external_inputs(targets: list[Target]) -> _ExternalInputs:
 # ------------------------------------------------------------------------------ helpers
 
 
+def plan_finished(plan: Plan, on: datetime.date) -> bool:
+    """The plan's end date (31 December of its end year) has passed on ``on``."""
+    return on > year_end(plan.end_year)
+
+
+def plain_number(value: Decimal, places: int = 4) -> str:
+    """A decimal as people write it: 185, 97.4 (no trailing zeros, no exponent)."""
+    text = f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def year_end(year: int) -> datetime.date:
     return datetime.date(year, 12, 31)
 
@@ -788,6 +873,7 @@ class _Judge:
             feed=target.feed,
             target_value=goal,
             target_year=self.target_year,
+            measure_unit=target.measure_unit,
             # the goal the plan as issued sets (its schedule's total when it states none)
             original_value=in_force.original_value if in_force.adjusted and not share else goal,
             adjustment=None if share else in_force.adjustment,
@@ -804,22 +890,23 @@ class _Judge:
             return self._rollup_points()
         figures = [f for f in self.inputs.figures.get(self.target.pk, []) if f.starts_on <= self.on]
         own = {f.period: f for f in figures if f.region_id == self.region_id}
-        below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
-        by_period: dict[str, list[Figure]] = defaultdict(list)
+        points = [(f, f.value) for f in own.values()]
         if self.target.measure in SUMMABLE:
+            below = self.inputs.regions.subtree(self.region_id) - {self.region_id}
+            by_period: dict[str, dict[int, Figure]] = defaultdict(dict)
             for f in figures:
                 if f.region_id in below and f.period not in own:
-                    by_period[f.period].append(f)
-        points = [(f, f.value) for f in own.values()]
-        for rows in by_period.values():
-            points.append((rows[0], sum((f.value for f in rows), ZERO)))
+                    by_period[f.period][f.region_id] = f
+            for reported in by_period.values():
+                value = effective_figure(self.region_id, reported, self.inputs.regions.children)
+                points.append((next(iter(reported.values())), value))
         self.result.is_demo = any(f.is_demo for f in figures)
         points.sort(key=lambda p: (p[0].ends_on, p[0].starts_on))
         return points
 
     def _rollup_points(self) -> list[tuple[RegionFigure, Decimal]]:
         """The same rule as ``_report_points``, on the roll-ups: own figure, else (increments
-        and levels) the sum of every figure below the region."""
+        and levels) the sum of the children's figures, each own-else-children again."""
         rows = self.inputs.rollups.get(self.target.pk, {}).get(self.region_id, [])
         summable = self.target.measure in SUMMABLE
         points = []
@@ -856,7 +943,7 @@ class _Judge:
         if formula.average:
             if self.result.missing or not points:
                 return []
-            average = sum((v for _, _, v in points), ZERO) / len(points)
+            average = sum((v for _day, _label, v in points), ZERO) / len(points)
             self.result.source = f"{years[0]}—{years[-1]}年平均"
             return [(*points[-1][:2], average)]
         if points and self.result.missing:
@@ -991,10 +1078,39 @@ class _Judge:
             else:
                 result.level, result.increment = result.actual, result.actual - baseline
         self._completion()
+        # Finished: the plan is over, and so is the target's year in force (an adjustment may
+        # have moved it beyond the plan's end: it is judged by its pace until then).
+        result.finished = plan_finished(self.plan, self.on) and self.on > self.due_on
+        if result.finished:
+            result.status = self._final_status()
+            self._margin()
+            return result  # no pace, no projection, nothing to escalate: the plan is over
         result.status = self._status(points)
         result.escalate = target.attribute == "binding" and result.status in ESCALATED
         self._projection(points)
         return result
+
+    def _final_status(self) -> str:
+        """A finished plan's verdict: met, unmet, or no figure at all."""
+        result = self.result
+        if result.actual is None:
+            return ProgressStatus.NO_DATA
+        relative = self.target.comparator in (Comparator.REDUCE_BY, Comparator.INCREASE_BY)
+        if relative and not self.baseline:
+            result.missing.append("缺少基期值，无法计算变化幅度")
+            return ProgressStatus.NO_DATA
+        if holds(self.target.comparator, self._measured(result.actual), self.goal):
+            return ProgressStatus.MET
+        return ProgressStatus.UNMET
+
+    def _margin(self) -> None:
+        """What an unmet target lacks (goal − actual, in the target's own terms)."""
+        result = self.result
+        if result.status != ProgressStatus.UNMET or result.margin is not None:
+            return  # ceilings (≤) have their margin from ``_completion``
+        measured = self._measured(result.actual)
+        if measured is not None and self.goal is not None:
+            result.margin = self.goal - measured
 
     def _measured(self, value: Decimal | None) -> Decimal | None:
         """The value in the target's own terms (percent change for reduce/increase-by)."""
@@ -1061,7 +1177,7 @@ class _Judge:
         result = self.result
         if not points:
             return
-        last_on, _, last_value = points[-1]
+        last_on, _label, last_value = points[-1]
         if self.target.measure == Measure.INCREMENT:
             first_on, first_value = self.start_on, ZERO
         elif self.baseline is not None:

@@ -8,12 +8,13 @@ scale, issue 9). The dashboards now read one row per region.
 
 Semantics (exactly ``reports.dashboards.reporting_from_reports``, the raw path kept as the
 reference): a region owes a report-fed target's figure for a period of the target's plan when
-the target is set for the region or allocated to it and the period's year is not after the
-target's year (the plan's last year when the target has none). ``owed`` counts such figures;
-``draft`` / ``submitted`` / ``approved`` / ``returned`` count the reports among them by
-status; ``on_time`` and ``late`` split the submitted and approved ones with a submission time
-by the period's deadline (the first instant after the due date in ``settings.TIME_ZONE``,
-``reports.completeness.deadline``). Rows with ``owed`` = 0 are never written.
+the target is set for the region or allocated to it (neither retired, 停用) and the period's
+year is not after the target's year (the plan's last year when the target has none). ``owed``
+counts such figures; ``draft`` / ``submitted`` / ``approved`` / ``returned`` count the reports
+among them by status; ``on_time`` and ``late`` split the submitted and approved ones with a
+submission time by the period's deadline (the first instant after the due date in
+``settings.TIME_ZONE``, ``reports.completeness.deadline``). Rows with ``owed`` = 0 are never
+written.
 
 How the table is kept (same choice as the roll-ups, ``targets/rollup_store.py``): PostgreSQL
 statement-level triggers, in the same transaction as the change, whatever door it came
@@ -82,19 +83,24 @@ def _status_counts(report: str, period: str, sign: str = "1") -> str:
     return ", ".join(_status_parts(report, period, sign))
 
 
+# Retired (停用) targets and allocations owe nothing (targets/owed.py, the same rule).
+LIVE_TARGET = "t.retired_on IS NULL"
+LIVE_ALLOCATION = "a.retired_on IS NULL"
+
 # Owing pairs: (target, plan, region, last year) — a report-fed target's own region and each
 # region it is allocated to (UNION removes an allocation to the target's own region).
 _OWING = f"""
     SELECT t.id AS target_id, t.plan_id, t.region_id,
            COALESCE(t.target_year, p.end_year) AS last_year
       FROM {TARGETS} t JOIN {PLANS} p ON p.id = t.plan_id
-     WHERE t.feed = 'reports' AND t.plan_id = ANY(plan_ids)
+     WHERE t.feed = 'reports' AND t.plan_id = ANY(plan_ids) AND {LIVE_TARGET}
        AND (region_ids IS NULL OR t.region_id = ANY(region_ids))
     UNION
     SELECT t.id, t.plan_id, a.region_id, COALESCE(t.target_year, p.end_year)
       FROM {ALLOCATIONS} a JOIN {TARGETS} t ON t.id = a.target_id
       JOIN {PLANS} p ON p.id = t.plan_id
-     WHERE t.feed = 'reports' AND t.plan_id = ANY(plan_ids)
+     WHERE t.feed = 'reports' AND t.plan_id = ANY(plan_ids) AND {LIVE_TARGET}
+       AND {LIVE_ALLOCATION}
        AND (region_ids IS NULL OR a.region_id = ANY(region_ids))"""
 
 _COUNT_COLUMNS = ", ".join(f"COALESCE(SUM(d{i}), 0)" for i in range(6))
@@ -136,7 +142,7 @@ _REPORT_DELTAS = f"""
     INSERT INTO {TABLE} AS y (plan_id, period, region_id, {", ".join(COUNTS)})
     SELECT t.plan_id, c.period, c.region_id, 0, {_COUNT_COLUMNS}
       FROM ({{changes}}) c
-      JOIN {TARGETS} t ON t.id = c.target_id AND t.feed = 'reports'
+      JOIN {TARGETS} t ON t.id = c.target_id AND t.feed = 'reports' AND {LIVE_TARGET}
       JOIN {PLANS} p ON p.id = t.plan_id
       JOIN {PERIODS} rp ON rp.plan_id = t.plan_id AND rp.period = c.period
       CROSS JOIN LATERAL (SELECT {_status_counts("c", "rp", "c.sign")})
@@ -144,7 +150,8 @@ _REPORT_DELTAS = f"""
      WHERE left(c.period, 4)::int <= COALESCE(t.target_year, p.end_year)
        AND (c.region_id = t.region_id OR EXISTS (
             SELECT 1 FROM {ALLOCATIONS} a
-             WHERE a.target_id = c.target_id AND a.region_id = c.region_id))
+             WHERE a.target_id = c.target_id AND a.region_id = c.region_id
+               AND {LIVE_ALLOCATION}))
      GROUP BY t.plan_id, c.period, c.region_id
     HAVING {" OR ".join(f"SUM(d{i}) <> 0" for i in range(6))}
      ORDER BY t.plan_id, c.period, c.region_id
@@ -166,7 +173,8 @@ _ALLOCATION_KEYS = """
 _TARGET_CHANGED = """
     SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
      WHERE n.feed IS DISTINCT FROM o.feed OR n.region_id IS DISTINCT FROM o.region_id
-        OR n.target_year IS DISTINCT FROM o.target_year OR n.plan_id IS DISTINCT FROM o.plan_id"""
+        OR n.target_year IS DISTINCT FROM o.target_year OR n.plan_id IS DISTINCT FROM o.plan_id
+        OR n.retired_on IS DISTINCT FROM o.retired_on"""
 _STRUCTURE = {
     # table, event, referencing, SQL giving (plan_ids, region_ids, period_codes)
     "allocation_insert": (

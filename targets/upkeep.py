@@ -21,28 +21,30 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.scope import CHANGE
+from core.scope import CHANGE, VIEW
 from core.services import (
     InvalidInput,
     check_may_change,
+    checked_reason,
+    clip_reason,
     create_object,
     edit_object,
-    field_labels,
     invalid,
     lock_for_edit,
     save_versioned,
     validate,
 )
 from planning.models import Plan
-from planning.services import same_plan
-from targets.choices import Feed
+from planning.services import check_plan_writable, same_plan
+from targets.allocations import parent_target_problem
+from targets.choices import EvaluationKind, Feed
 from targets.formulas import FormulaError, parse_formula
-from targets.models import Milestone, Target, TargetAdjustment
+from targets.models import Milestone, Target, TargetAdjustment, TargetEvaluationNote
 
 TARGET_FIELDS = (
     "task", "section", "name", "measure", "measure_unit", "comparator", "target_value",
-    "target_year", "baseline_value", "baseline_year", "attribute", "region", "formula", "feed",
-    "order", "source_text",
+    "target_year", "baseline_value", "baseline_year", "baseline_source", "attribute", "region",
+    "formula", "feed", "order", "source_text", "parent_target",
 )  # fmt: skip
 TARGET_CREATE_FIELDS = ("plan", "code", *TARGET_FIELDS)
 MILESTONE_FIELDS = (
@@ -50,22 +52,14 @@ MILESTONE_FIELDS = (
     "source_text",
 )  # fmt: skip
 MILESTONE_CREATE_FIELDS = ("plan", "target", "task", "code", *MILESTONE_FIELDS)
-# A target or milestone is set for a region: it must be one the actor may change.
-RELATED = {"region": CHANGE}
-REASON_LIMIT = 100  # the history's change reason is varchar(100)
+# A target or milestone is set for a region: it must be one the actor may change; the target
+# a target implements (指标分解) one the actor may see.
+RELATED = {"region": CHANGE, "parent_target": VIEW}
 
 
-def change_reason(model, reason: str | None, default: str = "") -> str:
-    """The reason a person gave for a change (修改原因), kept in the history row: optional,
-    at most ``REASON_LIMIT`` characters (longer is refused, never cut or left to the database)."""
-    reason = (reason or "").strip()
-    if len(reason) > REASON_LIMIT:
-        message = _("修改原因最多 %(limit)s 个字，现为 %(count)s 个字") % {
-            "limit": REASON_LIMIT,
-            "count": len(reason),
-        }
-        raise InvalidInput({"reason": [message]}, field_labels(model) | {"reason": _("修改原因")})
-    return reason or default
+def change_reason(reason: str | None, default: str = "") -> str:
+    """The reason a person gave (修改原因), checked once in core; ``default`` when blank."""
+    return checked_reason(reason) or default
 
 
 def _free_code(model, plan, stem: str) -> str:
@@ -82,6 +76,10 @@ def _free_code(model, plan, stem: str) -> str:
 
 def _target_rules(target: Target) -> None:
     same_plan(Target, target, target.plan_id, "task", "section")
+    if target.parent_target_id:
+        problem = parent_target_problem(target, target.parent_target)
+        if problem:
+            raise invalid(Target, "parent_target", problem)
     if target.baseline_year and target.target_year and target.baseline_year > target.target_year:
         raise invalid(Target, "target_year", _("目标年度不能早于基期年度"))
     if target.feed == Feed.FORMULA and not target.formula.strip():
@@ -101,7 +99,8 @@ def create_target(
 ) -> Target:
     """A new target of ``plan`` (of one of its tasks, or of the plan as a whole when it has
     no task). A blank code becomes ``<task code>-t<n>`` (``t<n>`` without a task)."""
-    reason = change_reason(Target, reason, default=_("创建"))
+    check_plan_writable(plan)
+    reason = change_reason(reason, default=_("创建"))
     values = {"region": plan.region, **values, "plan": plan}
     if not str(values.get("code") or "").strip():
         task = values.get("task")
@@ -127,7 +126,8 @@ def update_target(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Target:
-    reason = change_reason(Target, reason)
+    check_plan_writable(target.plan)
+    reason = change_reason(reason)
     return edit_object(
         Target,
         target,
@@ -153,10 +153,11 @@ def _milestone_rules(milestone: Milestone) -> None:
 def create_milestone(*, actor, values: Mapping[str, Any], reason: str | None = None) -> Milestone:
     """A milestone of a target (with a planned value) or of a task (qualitative). A blank
     code becomes ``<owner code>-m<n>``, as the seeds name them."""
-    reason = change_reason(Milestone, reason, default=_("创建"))
+    reason = change_reason(reason, default=_("创建"))
     owner = values.get("target") or values.get("task")
     if owner is None:
         raise invalid(Milestone, None, _("时间节点必须属于一个目标指标或一个任务"))
+    check_plan_writable(owner.plan)
     values = {**values, "plan": owner.plan}
     if not str(values.get("code") or "").strip():
         values["code"] = _free_code(Milestone, owner.plan, f"{owner.code}-m")
@@ -181,7 +182,8 @@ def update_milestone(
     changes: Mapping[str, Any],
     reason: str | None = None,
 ) -> Milestone:
-    reason = change_reason(Milestone, reason)
+    check_plan_writable(milestone.plan)
+    reason = change_reason(reason)
     return edit_object(
         Milestone,
         milestone,
@@ -280,6 +282,7 @@ def adjust_target(
     so one adopted before the latest is refused: a wrong adjustment is reversed by a new one.
     """
     check_may_change(actor, target)
+    check_plan_writable(target.plan)
     target = lock_for_edit(Target, target.pk, version)
     latest = TargetAdjustment.objects.filter(target=target).order_by("-adopted_on", "-pk").first()
     current_value = latest.new_value if latest else target.target_value
@@ -313,10 +316,38 @@ def adjust_target(
     )
     validate(adjustment)
     adjustment.save()
-    # The history row names the document; the reason column holds 100 characters (the whole
-    # document number, up to 128, is on the adjustment itself).
-    note = _("指标调整（%(doc)s）") % {"doc": doc_number}
-    if len(note) > REASON_LIMIT:
-        note = note[: REASON_LIMIT - 2] + "…）"
-    save_versioned(target, [], actor=actor, reason=note)
+    reason = clip_reason(_("指标调整（%(doc)s）") % {"doc": doc_number})  # 文号 up to 128
+    save_versioned(target, [], actor=actor, reason=reason)
     return adjustment
+
+
+# ------------------------------------------------------------------------------ evaluations
+
+
+@transaction.atomic
+def save_evaluation_note(
+    target: Target, *, actor, kind: str, reason: str
+) -> TargetEvaluationNote | None:
+    """Record why ``target`` was not met, for the mid-term or final evaluation (未完成原因).
+    An empty reason removes the note; history keeps every version."""
+    check_may_change(actor, target)
+    if kind not in EvaluationKind.values:
+        raise invalid(TargetEvaluationNote, "kind", _("评估类型应为中期评估或终期评估"))
+    reason = (reason or "").strip()
+    note = TargetEvaluationNote.objects.select_for_update().filter(target=target, kind=kind).first()
+    if note is None:
+        if not reason:
+            return None
+        note = TargetEvaluationNote(target=target, kind=kind, reason=reason, actor=actor)
+        note._history_user = actor
+        note._change_reason = "填写未完成原因"
+        note.save()
+        return note
+    if not reason:
+        note._history_user = actor
+        note._change_reason = "删除未完成原因"
+        note.delete()
+        return None
+    note.reason, note.actor = reason, actor
+    save_versioned(note, ["reason", "actor", "updated_at"], actor=actor, reason="修改未完成原因")
+    return note

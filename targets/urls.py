@@ -5,7 +5,7 @@ the milestone edit page and the base figures (基础数据) of a region and year
 The planning office's reporting pages (completeness, periods) are the reports app's, also
 under /reporting/ (reports/urls.py)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from targets import views
 
@@ -38,7 +38,27 @@ upkeep = [
         name="task_milestone_create",
     ),
     path("<int:pk>/adjust/", views.target_adjust, name="target_adjust"),
+    # 指标分解: the target's value among the regions below (「分解到区县」), or one row's value
+    path("<int:pk>/split/", views.allocation_split, name="allocation_split"),
+    path("<int:pk>/split/<int:region_id>/", views.allocation_split, name="allocation_split_region"),
+    path("<int:pk>/evaluation-note/", views.target_evaluation_note, name="target_evaluation_note"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
+    # 停用 / 恢复 / 删除: POST forms on the edit pages (allocations: on the target page)
+    re_path(
+        r"^(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.target_action,
+        name="target_action",
+    ),
+    re_path(
+        r"^milestones/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.milestone_action,
+        name="milestone_action",
+    ),
+    re_path(
+        r"^allocations/(?P<pk>[0-9]+)/(?P<action>retire|restore|delete)/$",
+        views.allocation_action,
+        name="allocation_action",
+    ),
     # 基础数据: fire statistics, population and the bases formulas name (?plan=<id> to
     # ask only for what that plan's formulas read)
     path("bases/<int:region_id>/<int:year>/", views.base_figures, name="base_figures"),

@@ -32,15 +32,25 @@ from core.models import Region
 from core.numbers import plain, understood
 from core.once import once_per_form
 from core.periods import is_valid_period
+from core.regions import RegionTree
 from core.scope import APPROVE, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from planning.models import Plan, Task
-from targets import bases, services, upkeep
-from targets.choices import Feed, ReportStatus
+from planning.views import lifecycle_action
+from targets import bases, retire, services, upkeep
+from targets.allocations import (
+    cascade_tree,
+    related_targets,
+    split_allocation,
+    whole_regions,
+)
+from targets.choices import EvaluationKind, Feed, ReportStatus
 from targets.filtersets import ProgressReportFilterSet
 from targets.forms import (
     AdjustmentForm,
+    AllocationSplitForm,
     BaseFiguresForm,
+    EvaluationNoteForm,
     MilestoneCreateForm,
     MilestoneUpkeepForm,
     ReasonForm,
@@ -48,8 +58,17 @@ from targets.forms import (
     TargetCreateForm,
     TargetUpkeepForm,
 )
-from targets.models import Milestone, ProgressReport, ReportContribution, Target, TargetAdjustment
+from targets.models import (
+    Allocation,
+    Milestone,
+    ProgressReport,
+    ReportContribution,
+    Target,
+    TargetAdjustment,
+    TargetEvaluationNote,
+)
 from targets.owed import owed_items
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import (
     compute_allocations,
@@ -311,7 +330,9 @@ def reports_bulk_approve(request):
 # ------------------------------------------------------------ targets and milestones
 
 
-TARGET_PAGE = Target.objects.select_related("plan__region", "task", "section", "region")
+TARGET_PAGE = Target.objects.select_related(
+    "plan__region", "task", "section", "region", "predecessor__plan", "successor__plan"
+)
 
 
 def target_detail(request, pk: int):
@@ -319,9 +340,34 @@ def target_detail(request, pk: int):
     return render(request, "targets/target_detail.html", _target_context(request, target))
 
 
-def _target_context(request, target: Target, adjust_form: AdjustmentForm | None = None) -> dict:
+def _cascade_context(request, target: Target, inputs, allocations, related) -> dict:
+    """指标分解 on the target page: the target it implements above, the targets implementing
+    it below, and its split as a tree, each with value, figure and light (judged from the one
+    ``inputs``: no query per row)."""
+    parent = next((t for t in related if t.pk == target.parent_target_id), None)
+    children = [t for t in related if t.parent_target_id == target.pk]
+    progress = {a.region_id: p for a, p in allocations}
+    tree = cascade_tree(
+        target, (a for a, _ in allocations), inputs.regions.parent, inputs.regions.names
+    )
+    return {
+        "parent_target": (parent, compute_status(parent, inputs)) if parent else None,
+        "child_targets": [(t, compute_status(t, inputs)) for t in children],
+        "cascade": [(node, progress.get(node.region_id)) for node in tree.walk()][1:],
+        "cascade_root": tree,
+    }
+
+
+def _target_context(
+    request,
+    target: Target,
+    adjust_form: AdjustmentForm | None = None,
+    note_form: EvaluationNoteForm | None = None,
+) -> dict:
     # The engine's inputs hold the milestones, allocations and adjustments too: no query per row.
-    inputs = load_status_inputs([target])
+    # The targets above and below it in the cascade (指标分解) are judged with it.
+    related = related_targets(target, request.user)
+    inputs = load_status_inputs([target, *related])
     names = inputs.regions.names
     progress = compute_status(target, inputs)
     in_force = value_in_force(target, progress.on, inputs=inputs)
@@ -339,11 +385,30 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
                 "version": target.version,
             }
         )
-    allocations = compute_allocations(target, inputs)
+    # The one rule for figures: no sibling region's share, no actual of a sibling's target.
+    own_figures = sees_figures(request.user, target.region_id)
+    allocations = [
+        (allocation, allocation_progress)
+        for allocation, allocation_progress in compute_allocations(target, inputs)
+        if sees_figures(request.user, allocation.region_id)
+    ]
+    # The engine judges live allocations and milestones only; retired ones are listed apart,
+    # struck through.
+    retired_allocations = list(
+        Allocation.objects.filter(target=target, retired_on__isnull=False)
+        .select_related("region")
+        .order_by("region__name")
+    )
+    retired_milestones = list(
+        Milestone.objects.filter(target=target, retired_on__isnull=False).order_by("due_on", "pk")
+    )
     return {
+        "retired_allocations": retired_allocations,
+        "retired_milestones": retired_milestones,
         "target": target,
         "plan": target.plan,
-        "progress": progress,
+        "progress": progress if own_figures else None,
+        "figures_hidden": not own_figures,
         "in_force": in_force,
         # the adjustment in force, with its reason (the engine's copy holds what it judges by)
         "adjustment": next(
@@ -352,9 +417,19 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
         ),
         "adjustments": adjustments,
         "adjust_form": adjust_form if can_change else None,
+        "evaluation_notes": list(
+            TargetEvaluationNote.objects.filter(target=target)
+            .select_related("actor")
+            .order_by("kind")
+        ),
+        "note_form": (note_form or EvaluationNoteForm(initial={"kind": _default_kind(progress)}))
+        if can_change
+        else None,
         # What the formula lacks, where it is entered and by whom (the engine's missing inputs).
         "missing_bases": _missing_bases(
-            [(progress, target), *((p, target) for _, p in allocations)], target.plan, names
+            [(progress, target)] * own_figures + [(p, target) for _, p in allocations],
+            target.plan,
+            names,
         ),
         "milestones": [
             (m, milestone_state(m), names.get(m.region_id, ""))
@@ -364,17 +439,47 @@ def _target_context(request, target: Target, adjust_form: AdjustmentForm | None 
             (allocation, names.get(allocation.region_id, ""), allocation_progress)
             for allocation, allocation_progress in allocations
         ],
+        **_cascade_context(request, target, inputs, allocations, related),
         "can_change": can_change,
         "bases_year": _bases_year(request.user, target),
         "history": history_entries(target),
         # The chart fetches the same series from the API; the table under it shows it as text.
-        "series": target_series(target),
+        "series": target_series(target, user=request.user),
         "reports": ProgressReport.objects.for_user(request.user)
         .filter(target=target)
         .select_related("region", "submitted_by")
         .prefetch_related("evidence")
         .order_by("-period", "region__name"),
     }
+
+
+def _default_kind(progress) -> str:
+    return EvaluationKind.FINAL if progress.finished else EvaluationKind.MID
+
+
+@require_POST
+def target_evaluation_note(request, pk: int):
+    """The 「未完成原因」 form of the target page (staff in scope), through
+    ``targets.upkeep.save_evaluation_note``."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    form = EvaluationNoteForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            upkeep.save_evaluation_note(
+                target, actor=request.user, kind=data["kind"], reason=data["reason"]
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(error.message) from None
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("已保存未完成原因：%(name)s") % {"name": target.name})
+            return redirect(
+                reverse("targets:target_detail", args=[target.pk]) + "#evaluation-notes"
+            )
+    context = _target_context(request, target, note_form=form)
+    return render(request, "targets/target_detail.html", context, status=400)
 
 
 @require_POST
@@ -569,6 +674,72 @@ def milestone_edit(request, pk: int):
     return _form_page(request, "targets/milestone_form.html", context, status, asked)
 
 
+# ------------------------------------------------------------ 指标分解 (issue 17)
+
+
+def allocation_split(request, pk: int, region_id: int | None = None):
+    """「分解」: split the target's value (「分解到区县」, no region) or one allocation's value (a
+    row of the split, ``region_id``) among the regions directly below it. Staff in scope;
+    the page adds the parts up as they are typed (static/targets/allocation_split.js), the
+    service checks the sum again and refuses one over the whole."""
+    target = editable_or_404(request, TARGET_PAGE, pk)
+    tree = RegionTree.load()
+    allocations = list(Allocation.objects.filter(target=target))
+    by_region = {a.region_id: a for a in allocations}
+    if region_id is None or region_id == target.region_id:
+        whole_region_id, whole_value, whole_key = target.region_id, target.target_value, None
+    elif region_id in by_region:
+        whole_region_id, whole_value, whole_key = region_id, by_region[region_id].value, region_id
+    else:
+        raise Http404(_("该区划没有这一指标的分解值"))
+    wholes = whole_regions(target.region_id, allocations, tree.parent)
+    part_ids = {r for r, whole in wholes.items() if whole == whole_key}
+    part_ids |= set(tree.children.get(whole_region_id, ()))
+    parts = sorted(
+        (
+            (r, tree.names.get(r, ""), by_region[r].value if r in by_region else None)
+            for r in part_ids
+        ),
+        key=lambda part: part[1],
+    )
+    form = AllocationSplitForm(
+        request.POST if request.method == "POST" else None,
+        parts=parts,
+        measure_unit=target.measure_unit,
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                split_allocation(
+                    target,
+                    actor=request.user,
+                    whole_region_id=whole_key,
+                    values=form.values(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from None
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    _("已保存分解：%(region)s") % {"region": tree.names.get(whole_region_id, "")},
+                )
+                return redirect(reverse("targets:target_detail", args=[target.pk]) + "#cascade")
+    context = {
+        "target": target,
+        "form": form,
+        "whole_name": tree.names.get(whole_region_id, ""),
+        "whole_value": whole_value,
+        "whole_is_target": whole_key is None,
+        "has_parts": bool(parts),
+    }
+    return render(request, "targets/allocation_split.html", context, status=status)
+
+
 # ------------------------------------------------------------ base figures (基础数据)
 
 
@@ -718,3 +889,76 @@ def base_figures(request, region_id: int, year: int):
 def _nearby_years(year: int) -> list[int]:
     last = timezone.localdate().year
     return [y for y in range(year - 2, year + 3) if bases.FIRST_YEAR <= y <= last]
+
+
+# ------------------------------------------------------------ 停用 / 恢复 / 删除 (POST)
+
+PART_SERVICES = {
+    Target: {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    },
+    Milestone: {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    },
+}
+
+
+@require_POST
+def target_action(request, pk: int, action: str):
+    target = editable_or_404(request, Target.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Target][action]
+    return lifecycle_action(
+        request,
+        target,
+        action,
+        lambda version, reason: service(target, actor=request.user, version=version, reason=reason),
+        back=reverse("targets:target_edit", args=[pk]),
+        after_delete=reverse("reports:plan_detail", args=[target.plan_id]),
+    )
+
+
+@require_POST
+def milestone_action(request, pk: int, action: str):
+    milestone = editable_or_404(request, Milestone.objects.select_related("plan"), pk)
+    service = PART_SERVICES[Milestone][action]
+    owner = (
+        reverse("targets:target_detail", args=[milestone.target_id])
+        if milestone.target_id
+        else reverse("reports:task_detail", args=[milestone.task_id])
+    )
+    return lifecycle_action(
+        request,
+        milestone,
+        action,
+        lambda version, reason: service(
+            milestone, actor=request.user, version=version, reason=reason
+        ),
+        back=reverse("targets:milestone_edit", args=[pk]),
+        after_delete=owner,
+    )
+
+
+@require_POST
+def allocation_action(request, pk: int, action: str):
+    allocation = editable_or_404(
+        request, Allocation.objects.select_related("target__plan", "region"), pk
+    )
+    services_by_action = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    back = reverse("targets:target_detail", args=[allocation.target_id])
+    return lifecycle_action(
+        request,
+        allocation,
+        action,
+        lambda version, reason: services_by_action[action](
+            allocation, actor=request.user, reason=reason
+        ),
+        back=back,
+    )

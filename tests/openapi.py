@@ -35,7 +35,7 @@ NANYANG = "nanyang-2021-2025"
 REFUSED = {
     ("liaison", f"/api/v1/exports/{name}/"): 403
     for name in ("assessment", "evaluation", "reports", "stations", "tasks")
-}
+} | {("liaison", "/api/v1/plans/{id}/evaluation-report/"): 403}
 
 # What must always hold. Not "schema-valid data is accepted": a well-typed id of a plan
 # outside the user's scope, or a period not yet open, is rightly refused with 400/404.

@@ -25,11 +25,12 @@ from tests.openapi import DOCUMENT, READS, REFUSED, add_activity, export_queries
 
 PACKAGE = "fireplan_client"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONFIG = {
     "package_name_override": PACKAGE,
     "post_hooks": [],  # no formatter run on the generated code
     # The generator reads bodies of JSON, text and octet-stream: the workbooks are bytes.
-    "content_type_overrides": {XLSX: "application/octet-stream"},
+    "content_type_overrides": {XLSX: "application/octet-stream", DOCX: "application/octet-stream"},
 }
 
 
@@ -98,8 +99,8 @@ class GeneratedReader:
         if expected != 200:
             assert type(response.parsed).__name__ == "Error", label
             return response.parsed
-        if path.startswith("/api/v1/exports/"):
-            assert response.parsed.payload.read(2) == b"PK", label  # an .xlsx (zip)
+        if path.startswith("/api/v1/exports/") or path.endswith("/evaluation-report/"):
+            assert response.parsed.payload.read(2) == b"PK", label  # an .xlsx or .docx (zip)
             return response.parsed
         assert response.parsed is not None, label
         assert type(response.parsed).__name__ != "Error", label

@@ -37,6 +37,7 @@ EXTRA_QUERIES = {
     "/api/v1/plans/{id}/summary/": [{"on": "2021-03-31"}],
     "/api/v1/regions/{id}/summary/": [{"on": "2021-03-31"}],
     "/api/v1/targets/{id}/series/": [{"on": "2022-06-30"}],
+    "/api/v1/targets/{id}/cascade/": [{"on": "2022-06-30"}],
     "/api/v1/targets/{id}/": [{"on": "2021-03-31"}],
     "/api/v1/charts/": [{"on": "2021-03-31", "since": "2021-01-01"}],
     "/api/v1/plans/{id}/charts/": [{"on": "2024-06-30", "since": "2024-01-01"}],
@@ -113,6 +114,7 @@ def test_the_reads_include_every_custom_action():
         "/api/v1/plans/{id}/integrity/",
         "/api/v1/regions/{id}/summary/",
         "/api/v1/targets/{id}/series/",
+        "/api/v1/targets/{id}/cascade/",
         "/api/v1/exports/figures-template/",
     }
     assert actions <= set(READS) and len(READS) >= 37

@@ -11,7 +11,8 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-PACKAGES = ["core", "accounts", "planning", "stations", "targets", "reports", "fireplan"]
+PACKAGES = ["core", "accounts", "planning", "stations", "targets", "reports", "plan_import"]
+PACKAGES += ["fireplan"]
 PACKAGES += ["seeds", "bench", "faults"]
 LINT = Path(sys.executable).with_name("lint-imports")
 

@@ -26,7 +26,9 @@ from django.utils import translation
 ROOT = Path(__file__).resolve().parent.parent
 
 # The apps whose messages go through gettext (migrations are history, not messages).
-SCOPE = ["core", "accounts", "planning", "stations", "targets", "reports", "fireplan"]
+SCOPE = [
+    "core", "accounts", "planning", "stations", "targets", "reports", "plan_import", "fireplan",
+]  # fmt: skip
 NOT_YET: set[str] = set()
 
 # Calls whose argument is text for the user (by the called name, ``x.name`` included).

@@ -22,6 +22,7 @@ import pytest
 from django.conf import settings
 from django.urls import resolve, reverse
 
+from targets.models import ProgressReport
 from tests import url_map
 from tests.api import client_for
 from tests.conftest import make_user
@@ -295,3 +296,43 @@ def test_anonymous_api_requests_are_401(client, lianzhou):
         if response.status_code != 401:
             wrong.append(f"{method.upper()} {url} → {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+# ------------------------------------------------------------------ hostile queries (issue 20)
+
+HOSTILE_QUERIES = [
+    {"page": "99999999999999999999"},  # an offset past PostgreSQL's bigint
+    {"status": "approved"},  # the review inbox lists an approved report nobody submitted
+]
+
+
+def test_hostile_queries_on_every_list_answer_without_a_server_error(
+    client, lianzhou, staff_lianzhou
+):
+    """Every list page and every API list, as 连州's own staff (so the rows are there), with
+    a page number past PostgreSQL's bigint and a status filter that brings up a report
+    without a submitter (loaded, approved by the old system): a page or a 4xx, never a 500;
+    in the API, the huge page is a 404 with its code."""
+    ProgressReport.objects.create(
+        target=lianzhou.target, region=lianzhou.region, period="2022", value=1, status="approved"
+    )
+    client.force_login(staff_lianzhou)
+    api = client_for(staff_lianzhou)
+    wrong = []
+    for pattern, url in walked(lianzhou):
+        if pattern.kind != "page" or pattern.object_params:
+            continue
+        for query in HOSTILE_QUERIES:
+            response = client.get(url, query)
+            if response.status_code >= 500:
+                wrong.append(f"GET {url} {query} → {response.status_code}")
+    for path, method in schema_operations(client):
+        if "{" in path or method != "get":
+            continue
+        for query in HOSTILE_QUERIES:
+            response = api.get(path, query)
+            if response.status_code >= 500:
+                wrong.append(f"GET {path} {query} → {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+    response = api.get("/api/v1/reports/", HOSTILE_QUERIES[0])
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from core.models import Region, Unit
 from core.regions import RegionTree
 from planning import services as planning_services
-from planning.models import Plan, Section, Task
+from planning.models import Plan, Section, Stage, Task
 from reports.models import ImportBatch
 from stations.models import Station
 from targets import services as target_services
@@ -50,6 +50,7 @@ class Lianzhou:
     """Objects of 连州 (plan, its parts, figures, a report, an import, a user)."""
 
     plan: Plan
+    stage: Stage
     section: Section
     task: Task
     target: Target
@@ -95,6 +96,7 @@ def build_objects(*, reporter, staff, period) -> Objects:
     )  # fmt: skip
     return Objects(
         plan=plan,
+        stage=Stage.objects.filter(plan=plan).order_by("pk").first(),
         section=Section.objects.filter(plan=plan).order_by("pk").first(),
         task=task,
         target=target,
@@ -136,8 +138,15 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "reports:lock_exception_grant": _pk("period"),
     "reports:plan_detail": _pk("plan"),
     "reports:plan_briefing": _pk("plan"),
+    "reports:plan_successor": _pk("plan"),
+    "reports:plan_evaluation_report": _pk("plan"),
     "planning:plan_edit": _pk("plan"),
     "planning:section_edit": _pk("section"),
+    "planning:section_create": _pk("plan"),
+    "planning:stage_create": _pk("plan"),
+    "planning:stage_edit": _pk("stage"),
+    "planning:task_create": _pk("plan"),
+    "planning:section_move": _pk("section"),
     "reports:task_detail": _pk("task"),
     "planning:task_edit": _pk("task"),
     "reports:task_update_create": _pk("task"),
@@ -149,6 +158,12 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "targets:target_detail": _pk("target"),
     "targets:target_edit": _pk("target"),
     "targets:target_adjust": _pk("target"),
+    "targets:allocation_split": _pk("target"),
+    "targets:allocation_split_region": lambda o: {
+        "pk": o.allocation.target_id,
+        "region_id": o.allocation.region_id,
+    },
+    "targets:target_evaluation_note": _pk("target"),
     "targets:milestone_edit": _pk("milestone"),
     "targets:target_create": lambda o: {"plan_id": o.plan.pk},
     "targets:milestone_create": lambda o: {"target_id": o.target.pk},
@@ -158,6 +173,13 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "reports:excel_commit": _pk("batch"),
     "reports:excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},
     "core:evidence_download": _pk("evidence"),
+    # 停用 / 恢复 / 删除 / 归档 (POST): the walk's outsiders try the most destructive one
+    "planning:plan_archive": lambda o: {"pk": o.plan.pk, "action": "archive"},
+    "planning:section_action": lambda o: {"pk": o.section.pk, "action": "delete"},
+    "planning:task_action": lambda o: {"pk": o.task.pk, "action": "delete"},
+    "targets:target_action": lambda o: {"pk": o.target.pk, "action": "delete"},
+    "targets:milestone_action": lambda o: {"pk": o.milestone.pk, "action": "delete"},
+    "targets:allocation_action": lambda o: {"pk": o.allocation.pk, "action": "delete"},
 }
 
 # Every API resource (router basename) with a detail route → its 连州 object.

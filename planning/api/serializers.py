@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from core.evidence_views import download_url as evidence_download_url
 from core.models import Region, Unit
+from core.text import TEXT_LIMIT
 from planning.models import Plan, Section, Task, TaskAssignment, TaskUpdate
 
 
@@ -19,20 +20,35 @@ class UnitSerializer(serializers.ModelSerializer):
 
 
 class PlanSerializer(serializers.ModelSerializer):
+    successor = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="下一期规划 id（由本规划编制，未编制为 null）"
+    )
+
     class Meta:
         model = Plan
         fields = [
             "id", "code", "title", "kind", "status", "issuer", "doc_number", "issued_on",
-            "start_year", "end_year", "region", "parent", "source_file", "source_text", "version",
+            "start_year", "end_year", "region", "parent", "predecessor", "successor",
+            "source_file", "source_text", "version", "archived_on",
         ]  # fmt: skip
-        read_only_fields = ["version", "source_file"]
+        read_only_fields = ["version", "source_file", "predecessor", "archived_on"]
+
+
+def reason_field() -> serializers.CharField:
+    """修改原因 (write only): kept as the history record's reason; the service checks it (at
+    most 100 characters, error code ``invalid`` on field ``reason``)."""
+    return serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="修改原因（不超过 100 字）"
+    )
 
 
 class PlanWriteSerializer(PlanSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta(PlanSerializer.Meta):
-        read_only_fields = ["source_file"]
+        fields = [*PlanSerializer.Meta.fields, "reason"]
+        read_only_fields = ["source_file", "predecessor"]
         validators = []  # uniqueness and scope are the service's job (clear Chinese messages)
 
 
@@ -50,14 +66,17 @@ class SectionSerializer(serializers.ModelSerializer):
             "order",
             "source_text",
             "version",
+            "retired_on",
         ]
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 class SectionWriteSerializer(SectionSerializer):
     version = serializers.IntegerField(required=False, allow_null=True, help_text="乐观锁版本号")
+    reason = reason_field()
 
     class Meta(SectionSerializer.Meta):
+        fields = [*SectionSerializer.Meta.fields, "reason"]
         read_only_fields = []
         validators = []
 
@@ -77,9 +96,9 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id", "plan", "section", "code", "number", "title", "description", "due_on",
-            "status", "order", "source_text", "version", "assignments",
+            "status", "order", "source_text", "version", "assignments", "retired_on",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 class TaskWriteSerializer(serializers.ModelSerializer):
@@ -90,12 +109,13 @@ class TaskWriteSerializer(serializers.ModelSerializer):
     support_units = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Unit.objects.all(), help_text="配合单位 id 列表"
     )
+    reason = reason_field()
 
     class Meta:
         model = Task
         fields = [
             "plan", "section", "code", "number", "title", "description", "due_on", "status",
-            "order", "source_text", "version", "lead_units", "support_units",
+            "order", "source_text", "version", "lead_units", "support_units", "reason",
         ]  # fmt: skip
         validators = []
 
@@ -132,7 +152,7 @@ class TaskUpdateSerializer(serializers.ModelSerializer):
 
 class TaskUpdateWriteSerializer(serializers.Serializer):
     task = serializers.IntegerField(help_text="任务 id")
-    text = serializers.CharField(max_length=5000, help_text="进展情况")
+    text = serializers.CharField(max_length=TEXT_LIMIT, help_text="进展情况")
     percent = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100, help_text="完成百分比 0–100"
     )

@@ -707,7 +707,7 @@ def _read_row(row: PreviewRow, cell: SheetRow, mode: str) -> None:
                 row.row,
                 column,
                 _(
-                    "该项本期已%(status)s（%(value)s），不能再修改；"
+                    "该项本期填报%(status)s（%(value)s），不能再修改；"
                     "如需更正，请联系审核人员退回或重新打开"
                 )
                 % {"status": label, "value": _plain(report.value)},

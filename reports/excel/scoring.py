@@ -56,6 +56,7 @@ from reports.models import (
 from targets.choices import Comparator, ProgressStatus
 from targets.models import Target
 from targets.rollups import StatusBoard
+from targets.scope_rules import sees_figures, with_visible_figures
 from targets.status import (
     LIGHTS,
     StatusRules,
@@ -79,14 +80,24 @@ def quantize(value: Decimal | None, step: Decimal = CENT) -> Decimal | None:
 # ------------------------------------------------------------------------------ verdicts
 
 AHEAD, NORMAL, BEHIND, UNLIKELY, UNKNOWN = "ahead", "normal", "behind", "unlikely", "unknown"
+COMPLETED, NOT_COMPLETED = "completed", "not_completed"  # a finished plan (终期评估)
 VERDICT_LABELS = {
+    COMPLETED: "已完成",
+    NOT_COMPLETED: "未完成",
     AHEAD: "超前",
     NORMAL: "正常",
     BEHIND: "滞后",
     UNLIKELY: "难以完成",
     UNKNOWN: "无法评估",
 }
-VERDICT_LIGHTS = {AHEAD: "green", NORMAL: "green", BEHIND: "yellow", UNLIKELY: "red"}
+VERDICT_LIGHTS = {
+    COMPLETED: "green",
+    NOT_COMPLETED: "red",
+    AHEAD: "green",
+    NORMAL: "green",
+    BEHIND: "yellow",
+    UNLIKELY: "red",
+}
 AHEAD_FROM = Decimal("1.1")
 
 
@@ -112,9 +123,14 @@ def verdict(
               the latest figure, to the end of the target year) still meets the target, or the
               pace ratio is at least ``critical_below`` (80 %);
     难以完成  behind pace by more than that and the projection misses the target.
+
+    Once the plan has ended (``progress.finished``, the engine's judgement) it is 已完成 or
+    未完成 — no pace, no projection.
     """
     if progress.actual is None:
         return UNKNOWN
+    if progress.finished:
+        return COMPLETED if progress.status == ProgressStatus.MET else NOT_COMPLETED
     due = year_end(progress.target_year or target.target_year or target.plan.end_year)
     if progress.status == ProgressStatus.MET:
         if target.comparator == Comparator.LTE:
@@ -371,7 +387,8 @@ def build_assessment(
         raise ValueError(f"unknown grouping {by!r}")
     on = on or assessment_date(year)
     rules = load_rules(plan, year)
-    targets = Target.objects.for_user(user, VIEW).filter(plan=plan)
+    # The one rule for figures (targets.scope_rules): no target set for a sibling region.
+    targets = with_visible_figures(Target.objects.for_user(user, VIEW).filter(plan=plan), user)
     board = StatusBoard([plan], on=on, targets=targets)
     builder = _ItemBuilder(board, rules, year, on)
     regions = board.inputs.regions
@@ -380,7 +397,6 @@ def build_assessment(
         builder.task_item(task) for task in builder.taskless_tasks()
     ]
     _attach_penalties(overall, rules, GROUP_BY_REGION, plan.region_id)
-    scope = scope_of(user)
     groups: list[Group] = []
     if by == GROUP_BY_REGION:
         by_region: dict[int, list[Item]] = defaultdict(list)
@@ -393,7 +409,7 @@ def build_assessment(
                         builder.target_item(target, allocation.region_id, allocation.value)
                     )
         for region_id, items in by_region.items():
-            if not scope.covers(region_id):
+            if not sees_figures(user, region_id):
                 continue
             group = Group("region", region_id, regions.names.get(region_id, ""), rules, items)
             _attach_penalties(group, rules, GROUP_BY_REGION, region_id)
@@ -570,10 +586,11 @@ class EvaluationRow:
 def build_evaluation(plan: Plan, *, user, on: datetime.date | None = None) -> list[EvaluationRow]:
     """中期评估 rows: each target of the plan the user may see, then its allocations."""
     on = on or timezone.localdate()
-    targets = Target.objects.for_user(user, VIEW).filter(plan=plan)
+    # The one rule for figures (targets.scope_rules): no target set for a sibling region, no
+    # sibling region's share.
+    targets = with_visible_figures(Target.objects.for_user(user, VIEW).filter(plan=plan), user)
     board = StatusBoard([plan], on=on, targets=targets)
     names = board.inputs.regions.names
-    scope = scope_of(user)
     rows = []
     for target in board.targets:
         progress = board.target_progress[target.pk]
@@ -589,7 +606,7 @@ def build_evaluation(plan: Plan, *, user, on: datetime.date | None = None) -> li
         for allocation in board.inputs.allocations.get(target.pk, []):
             if allocation.region_id == target.region_id:
                 continue
-            if not (scope.everything or allocation.region_id in scope.visible_region_ids):
+            if not sees_figures(user, allocation.region_id):
                 continue
             share = compute_status(
                 target, board.inputs, on=on, rules=board.rules,

@@ -9,7 +9,7 @@
   var drawn = [];
   var LIGHTS = [
     ["met", "已完成", "#198754"], ["on_track", "正常", "#20c997"], ["lagging", "滞后", "#ffc107"],
-    ["critical", "严重滞后", "#dc3545"], ["no_data", "未填报", "#adb5bd"]
+    ["critical", "严重滞后", "#dc3545"], ["no_data", "未填报", "#adb5bd"], ["unmet", "未完成", "#842029"]
   ];
   var CHANGES = [["approved", "审核通过", "#198754"], ["returned", "退回", "#dc3545"], ["adjusted", "指标调整", "#0d6efd"]];
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import Notice
 from core.api import TypedNumbers
 from core.evidence_views import download_url as evidence_download_url
+from core.text import TEXT_LIMIT
 from planning.api.serializers import EvidenceLinkSerializer
 from targets.choices import ProgressStatus
 from targets.models import (
@@ -31,7 +32,7 @@ STATUS_FIELDS = {
     "completion": "完成率（未封顶）",
     "completion_display": "完成率（显示用，封顶 0–1）",
     "status": "进度状态：met 已完成 / on_track 正常 / lagging 滞后 / critical 严重滞后 / "
-    "no_data 未填报 / not_due 未到期",
+    "unmet 未完成（规划期已结束）/ no_data 未填报 / not_due 未到期",
     "escalate": "约束性指标滞后，需督办",
     "projection": "按当前进度推算至目标年度末的值",
     "projection_meets": "推算值能否达到目标",
@@ -62,9 +63,9 @@ class MilestoneSerializer(serializers.ModelSerializer):
         model = Milestone
         fields = [
             "id", "plan", "target", "task", "code", "due_on", "planned_value", "is_cumulative",
-            "text", "region", "completed_on", "order", "source_text", "version",
+            "text", "region", "completed_on", "order", "source_text", "version", "retired_on",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "retired_on"]
 
 
 def reason_field() -> serializers.CharField:
@@ -104,7 +105,7 @@ class AllocationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Allocation
-        fields = ["id", "target", "region", "region_name", "value", "source_text"]
+        fields = ["id", "target", "region", "region_name", "value", "source_text", "retired_on"]
 
 
 class AdjustmentInForceSerializer(serializers.Serializer):
@@ -152,6 +153,12 @@ class StatusSerializer(serializers.Serializer):
     )
     status = serializers.CharField(help_text=STATUS_FIELDS["status"])
     status_label = serializers.CharField(help_text="进度状态（中文）")
+    finished = serializers.BooleanField(
+        help_text="规划期（及现行目标年度）已结束：按“已完成 / 未完成”判断，不再有序时进度和趋势"
+    )
+    verdict = serializers.CharField(
+        help_text="判断的文字表述，如“未完成（差 5 个，完成 97.4%）”；规划实施中同 status_label"
+    )
     escalate = serializers.BooleanField(help_text=STATUS_FIELDS["escalate"])
     projection = serializers.DecimalField(
         max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["projection"]
@@ -170,7 +177,8 @@ class StatusSerializer(serializers.Serializer):
 class TargetSerializer(serializers.ModelSerializer):
     milestones = MilestoneBriefSerializer(many=True, read_only=True, help_text="年度目标/时间节点")
     progress = serializers.SerializerMethodField(
-        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）"
+        help_text="状态引擎的判断（实际、序时、完成率、状态、趋势）；"
+        "指标属于同级其他区划时为 null（只看本级及下级、上级区划的数据）"
     )
 
     class Meta:
@@ -178,10 +186,10 @@ class TargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "plan", "task", "section", "code", "name", "measure", "measure_unit",
             "comparator", "target_value", "target_year", "baseline_value", "baseline_year",
-            "attribute", "region", "formula", "feed", "order", "source_text", "version",
-            "milestones", "progress",
+            "baseline_source", "predecessor", "attribute", "region", "formula", "feed", "order",
+            "source_text", "parent_target", "version", "retired_on", "milestones", "progress",
         ]  # fmt: skip
-        read_only_fields = ["version"]
+        read_only_fields = ["version", "predecessor"]
         extra_kwargs = {
             "target_value": {
                 "help_text": "规划原定的目标值（指标调整不改变它；判断日期生效的值见 "
@@ -189,6 +197,7 @@ class TargetSerializer(serializers.ModelSerializer):
             }
         }
 
+    @extend_schema_field(StatusSerializer(allow_null=True))
     def get_progress(self, target) -> StatusSerializer:
         progress: TargetProgress | None = self.context.get("progress", {}).get(target.pk)
         return StatusSerializer(progress.as_dict()).data if progress else None
@@ -202,8 +211,9 @@ class TargetWriteSerializer(TypedNumbers, serializers.ModelSerializer):
         model = Target
         fields = [
             "plan", "task", "section", "code", "name", "measure", "measure_unit", "comparator",
-            "target_value", "target_year", "baseline_value", "baseline_year", "attribute",
-            "region", "formula", "feed", "order", "source_text", "version", "reason",
+            "target_value", "target_year", "baseline_value", "baseline_year", "baseline_source",
+            "attribute", "region", "formula", "feed", "order", "source_text", "parent_target",
+            "version", "reason",
         ]  # fmt: skip
         validators = []
 
@@ -255,7 +265,7 @@ class TargetAdjustmentWriteSerializer(serializers.Serializer):
     )
     doc_number = serializers.CharField(max_length=128, help_text="调整文件的文号（必填）")
     adopted_on = serializers.DateField(help_text="调整文件的印发日期，自该日起生效")
-    reason = serializers.CharField(max_length=5000, help_text="调整理由（必填）")
+    reason = serializers.CharField(max_length=TEXT_LIMIT, help_text="调整理由（必填）")
     version = serializers.IntegerField(
         required=False, allow_null=True, help_text="目标指标的乐观锁版本号（或用 If-Match）"
     )
@@ -296,7 +306,7 @@ class ProgressReportWriteSerializer(serializers.Serializer):
         help_text="数值；可为数字或文本形式的数字",
     )  # fmt: skip
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明（需确认时填写）"
@@ -310,7 +320,7 @@ class ReportUpdateSerializer(serializers.Serializer):
         max_length=40, allow_blank=True, allow_null=True, required=False, help_text="数值"
     )
     note = serializers.CharField(
-        allow_blank=True, required=False, max_length=5000, help_text="说明"
+        allow_blank=True, required=False, max_length=TEXT_LIMIT, help_text="说明"
     )
     confirm_note = serializers.CharField(
         allow_blank=True, required=False, max_length=2000, help_text="异常值说明"
@@ -335,6 +345,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 class SeriesPointSerializer(serializers.Serializer):
     period = serializers.CharField(help_text="期间（年度）")
+    plan = serializers.IntegerField(help_text="该年度所属规划 id（上期规划的年度在前）")
     planned = serializers.FloatField(allow_null=True, help_text="计划值：该年末应达到的值")
     actual = serializers.FloatField(
         allow_null=True, help_text="实际值（该年末，当年截至判断日期；未到的年度为 null）"
@@ -357,6 +368,12 @@ class SeriesRegionSerializer(serializers.Serializer):
     )
 
 
+class SeriesPredecessorSerializer(serializers.Serializer):
+    target = serializers.IntegerField(help_text="上期指标 id")
+    plan = serializers.IntegerField(help_text="上期规划 id")
+    plan_title = serializers.CharField(help_text="上期规划标题")
+
+
 class TargetSeriesSerializer(serializers.Serializer):
     """targets.series.target_series(): the target page's chart data."""
 
@@ -370,12 +387,25 @@ class TargetSeriesSerializer(serializers.Serializer):
     )
     target_year = serializers.IntegerField(help_text="现行目标年度（未写明时为规划末年）")
     status = serializers.ChoiceField(
-        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+        choices=ProgressStatus.choices,
+        allow_null=True,
+        help_text=STATUS_FIELDS["status"] + "（无权查看该区划数据时为 null）",
     )
     is_demo = serializers.BooleanField(help_text=STATUS_FIELDS["is_demo"])
-    points = SeriesPointSerializer(many=True, help_text="逐年计划值与实际值")
+    figures_hidden = serializers.BooleanField(
+        help_text="指标属于同级其他区划：只显示计划，不显示实际值、趋势和状态"
+    )
+    points = SeriesPointSerializer(
+        many=True, help_text="逐年计划值与实际值（有上期指标时，先列上期规划各年度的实际值）"
+    )
+    predecessor = SeriesPredecessorSerializer(
+        allow_null=True, help_text="上期规划中的同一指标（由“编制下一期规划”关联），无则为 null"
+    )
     projection = SeriesProjectionSerializer(help_text="按当前进度推算至目标年度")
-    regions = SeriesRegionSerializer(many=True, help_text="分解到各地时，各地的目标与实际")
+    regions = SeriesRegionSerializer(
+        many=True,
+        help_text="分解到各地时，各地的目标与实际（只含本级及下级、上级区划；不含同级其他区划）",
+    )
 
 
 class FireStatisticSerializer(serializers.ModelSerializer):
@@ -481,3 +511,63 @@ class NoticeSerializer(serializers.ModelSerializer):
         model = Notice
         fields = ["id", "level", "text", "url", "created_at", "read_at"]
         read_only_fields = fields
+
+
+class CascadeTargetSerializer(serializers.Serializer):
+    """A target above or below in the cascade (指标分解), judged by the status engine."""
+
+    id = serializers.IntegerField(help_text="指标 id")
+    code = serializers.CharField(help_text="指标编码")
+    name = serializers.CharField(help_text="指标名称")
+    plan = serializers.IntegerField(help_text="规划 id")
+    region = serializers.IntegerField(help_text="区划 id")
+    region_name = serializers.CharField(help_text="区划名称")
+    target_value = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text="目标值"
+    )
+    actual = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
+    )
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+
+
+class CascadeLevelSerializer(serializers.Serializer):
+    """One node of the split: the target itself (depth 0) or an allocation."""
+
+    region = serializers.IntegerField(help_text="区划 id")
+    region_name = serializers.CharField(help_text="区划名称")
+    whole_region = serializers.IntegerField(
+        allow_null=True, help_text="上一级（被分解者）的区划 id；目标本身为 null"
+    )
+    depth = serializers.IntegerField(help_text="层级：0 为目标本身，1 为第一级分解……")
+    value = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text="目标值或分解值"
+    )
+    parts_total = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text="下一级分解值合计（未再分解为 null）",
+    )
+    adds_up = serializers.BooleanField(
+        allow_null=True, help_text="下一级合计是否等于本级的值（无从比较时为 null）"
+    )
+    actual = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text=STATUS_FIELDS["actual"]
+    )
+    status = serializers.ChoiceField(
+        choices=ProgressStatus.choices, help_text=STATUS_FIELDS["status"]
+    )
+
+
+class TargetCascadeSerializer(serializers.Serializer):
+    """targets.allocations.cascade_tree with the engine's figures: the target's place in the
+    cascade (指标分解)."""
+
+    target = serializers.IntegerField(help_text="指标 id")
+    on = serializers.DateField(help_text="判断日期")
+    parent = CascadeTargetSerializer(allow_null=True, help_text="本指标落实的上级指标")
+    children = CascadeTargetSerializer(many=True, help_text="落实本指标的下级指标")
+    levels = CascadeLevelSerializer(many=True, help_text="分解树，深度优先：目标本身在前")

@@ -11,17 +11,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Notice
-from core.api import ETagMixin
+from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
 from core.api_schema import IF_MATCH_REQUIRED
 from core.api_views import ReadOnly, ServiceWriteViewSet
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
-from targets import bases, services, upkeep
+from planning.api.views import LIFECYCLE_METHODS, LifecycleActions
+from targets import bases, retire, services, upkeep
+from targets.allocations import target_cascade
 from targets.api.serializers import (
     AllocationSerializer,
     BaseFigureSerializer,
@@ -38,6 +39,7 @@ from targets.api.serializers import (
     ReportUpdateSerializer,
     TargetAdjustmentSerializer,
     TargetAdjustmentWriteSerializer,
+    TargetCascadeSerializer,
     TargetSerializer,
     TargetSeriesSerializer,
     TargetWriteSerializer,
@@ -61,6 +63,7 @@ from targets.models import (
     Target,
     TargetAdjustment,
 )
+from targets.scope_rules import sees_figures
 from targets.series import target_series
 from targets.status import compute_status, load_status_inputs
 
@@ -73,10 +76,16 @@ ON_PARAMETER = OpenApiParameter(
     list=extend_schema(parameters=[ON_PARAMETER]),
     retrieve=extend_schema(parameters=[ON_PARAMETER]),
 )
-class TargetViewSet(ServiceWriteViewSet):
+class TargetViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     """主要指标：含年度节点与状态引擎结果。?on=YYYY-MM-DD 可指定判断日期。"""
 
     model = Target
+    lifecycle = {
+        "retire": retire.retire_target,
+        "restore": retire.restore_target,
+        "delete": retire.delete_target,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = TargetSerializer
     write_serializer_class = TargetWriteSerializer
     filterset_class = TargetFilterSet
@@ -98,6 +107,8 @@ class TargetViewSet(ServiceWriteViewSet):
 
     def _with_progress(self, targets):
         # Each target is judged for its own region: no allocation is read (issue 9).
+        # A target set for a sibling region: no progress (targets.scope_rules.sees_figures).
+        targets = [t for t in targets if sees_figures(self.request.user, t.region_id)]
         inputs = load_status_inputs(targets, allocation_regions=())
         on = self._on()
         return {t.pk: compute_status(t, inputs, on=on) for t in targets}
@@ -144,7 +155,18 @@ class TargetViewSet(ServiceWriteViewSet):
     @action(detail=True, methods=["get"])
     def series(self, request, pk=None):
         target = self.get_object()
-        return Response(target_series(target, on=self._on()))
+        return Response(target_series(target, user=request.user, on=self._on()))
+
+    @extend_schema(
+        summary="指标分解：上级指标、下级指标与分解树（各级的值、实际值与状态）",
+        parameters=[ON_PARAMETER],
+        responses={200: TargetCascadeSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def cascade(self, request, pk=None):
+        target = self.get_object()
+        data = target_cascade(target, user=request.user, on=self._on())
+        return Response(TargetCascadeSerializer(data).data)
 
     @extend_schema(
         methods=["get"],
@@ -197,8 +219,14 @@ class TargetViewSet(ServiceWriteViewSet):
         return response
 
 
-class MilestoneViewSet(ServiceWriteViewSet):
+class MilestoneViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteViewSet):
     model = Milestone
+    lifecycle = {
+        "retire": retire.retire_milestone,
+        "restore": retire.restore_milestone,
+        "delete": retire.delete_milestone,
+    }
+    http_method_names = LIFECYCLE_METHODS
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
@@ -218,8 +246,23 @@ class MilestoneViewSet(ServiceWriteViewSet):
         )
 
 
-class AllocationViewSet(ReadOnly):
+class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, ReadOnly):
+    """目标分解：可停用、恢复；没有填报时可删除（无版本号，不需 If-Match）。"""
+
     model = Allocation
+    lifecycle = {
+        "retire": retire.retire_allocation,
+        "restore": retire.restore_allocation,
+        "delete": retire.delete_allocation,
+    }
+    versioned = False
+    write_action = "change"
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def _respond(self, obj, code=status.HTTP_200_OK):
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.serializer_class(obj).data, status=code)
+
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
     related = ("region",)
@@ -394,9 +437,13 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         target = get_object_or_404(Target.objects.for_user(request.user, VIEW), pk=values["target"])
         region = get_object_or_404(Region.objects.for_user(request.user, VIEW), pk=values["region"])
         if values.get("version") is None:
-            existing = ProgressReport.objects.filter(
-                target=target, region=region, period=values["period"]
-            ).first()
+            # Only a report the user may read is named (id, version); any other one is
+            # refused by save_report's scope check without telling that it exists.
+            existing = (
+                ProgressReport.objects.for_user(request.user, VIEW)
+                .filter(target=target, region=region, period=values["period"])
+                .first()
+            )
             if existing is not None:
                 # A create must not silently overwrite a figure someone already entered:
                 # the client edits it with PATCH and If-Match (or sends its version).

@@ -16,7 +16,7 @@ from tests.reports.test_charts import make_binding_lag
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHARTS = ["chart-plans", "chart-regions", "chart-binding", "chart-reporting", "chart-changes"]
-LIGHTS = ("met", "on_track", "lagging", "critical", "no_data")
+LIGHTS = ("met", "on_track", "lagging", "critical", "no_data", "unmet")
 
 
 def shown(value) -> str:

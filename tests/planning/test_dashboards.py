@@ -392,13 +392,14 @@ def test_plan_page_filtered_by_light_matches_the_status_engine(client, staff_nan
     client.force_login(staff_nanyang)
     plan = Plan.objects.get(code=NANYANG)
     board = StatusBoard([plan])
-    critical = {pk for pk, p in board.task_progress.items() if p.status == "critical"}
-    assert critical  # tasks past their due date in the seed plan
-    response = plan_page(client, plan, progress="critical")
-    assert shown_task_ids(response) == critical
+    # Today the 2021–2025 plan is over (issue 17): its tasks are done or 未完成 (unmet).
+    unmet = {pk for pk, p in board.task_progress.items() if p.status == "unmet"}
+    assert unmet
+    response = plan_page(client, plan, progress="unmet")
+    assert shown_task_ids(response) == unmet
     html = response.content.decode()
-    assert f"共 {len(critical)} 项任务符合筛选条件" in html
-    assert html.count('data-status="critical"') >= len(critical)  # the light has its word
+    assert f"共 {len(unmet)} 项任务符合筛选条件" in html
+    assert html.count('data-status="unmet"') >= len(unmet)  # the light has its word
     assert shown_task_ids(plan_page(client, plan, progress="met")) == set()
 
 
@@ -439,7 +440,7 @@ def test_filtered_plan_page_query_count_does_not_grow_with_the_plan(client, staf
     assignment = TaskAssignment.objects.filter(task__plan=plan).first()
     section = plan.sections.get(number="第五章")
     url = reverse("reports:plan_detail", args=[plan.pk])
-    query = f"?unit={assignment.unit_id}&section={section.pk}&progress=no_data&attribute=expected"
+    query = f"?unit={assignment.unit_id}&section={section.pk}&progress=unmet&attribute=expected"
     count_queries(client, url + query)
     unfiltered, filtered = count_queries(client, url), count_queries(client, url + query)
     # The filters add one query (the matching task ids); their choices come from the board.

@@ -32,7 +32,7 @@ def nanzhao_new_stations() -> Target:
 
 def make_binding_lag(staff, liaison) -> Target:
     """The city's 新建消防站 made binding (the seeds mark none in 南阳) with 2 of 24 stations
-    reported by 南召县 for 2024 and approved: 严重滞后 after the target year."""
+    reported by 南召县 for 2024 and approved: behind (未完成 once the plan is over)."""
     Target.objects.filter(plan__code=NANYANG, code="tg-new-stations").update(
         attribute=Attribute.BINDING
     )
@@ -87,7 +87,7 @@ def test_overview_charts_count_each_plans_lights_as_the_status_engine(
         target = Target.objects.get(pk=row["target"])
         assert target.attribute == Attribute.BINDING
         assert board.target_progress[target.pk].status == row["status"]
-        assert row["status"] in ("lagging", "critical")
+        assert row["status"] in ("lagging", "critical", "unmet")
     series = data["binding_series"]
     assert series and all(
         Target.objects.get(pk=s["target"]).attribute == Attribute.BINDING for s in series
@@ -110,7 +110,9 @@ def test_overview_charts_count_each_plans_lights_as_the_status_engine(
             lagging_target, full.inputs, on=on, rules=full.rules
         )
     }
-    assert nanzhao["binding_lagging"] == (statuses[nanzhao["region"]] in ("lagging", "critical"))
+    assert nanzhao["binding_lagging"] == (
+        statuses[nanzhao["region"]] in ("lagging", "critical", "unmet")
+    )
     assert nanzhao["items"] == sum(
         1
         for t in full.targets
@@ -192,7 +194,10 @@ def test_overview_page_tables_hold_the_api_numbers(
     assert cells(html, "table-plans") == [
         [
             row["title"],
-            *(str(row["counts"][k]) for k in ("met", "on_track", "lagging", "critical", "no_data")),
+            *(
+                str(row["counts"][k])
+                for k in ("met", "on_track", "lagging", "critical", "no_data", "unmet")
+            ),
         ]
         for row in data["plans"]
     ]

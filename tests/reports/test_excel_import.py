@@ -230,6 +230,7 @@ def test_a_submitted_figure_cannot_be_changed_by_upload(client, template, liaiso
     error = response.context["preview"].errors[0]
     assert (error.row, error.column) == (NEW_STATIONS, "本期填报值")
     assert "已提交" in error.message and "退回" in error.message
+    assert "已已" not in error.message  # the status label already says 已 (issue 20)
     assert snapshot() == before
 
 

@@ -77,8 +77,22 @@ def test_far_behind_pace_on_a_short_trend_is_unlikely(pace):
     assert judge(pace, [0, 0, 4], END_2023)[2] == "unlikely"
 
 
-def test_unmet_after_the_target_year_is_unlikely(pace):
+def test_unmet_after_the_plan_ends_is_not_completed(pace):
+    # The plan is over (issue 17): 未完成, not 难以完成 or 严重滞后.
     progress, _, result = judge(pace, [1, 1, 1, 1, 1], datetime.date(2026, 6, 30))
+    assert (progress.status, result) == ("unmet", "not_completed")
+    assert scoring.VERDICT_LABELS[result] == "未完成"
+
+
+def test_met_after_the_plan_ends_is_completed(pace):
+    progress, _, result = judge(pace, [2, 2, 2, 2, 2], datetime.date(2026, 6, 30))
+    assert (progress.status, result) == ("met", "completed")
+
+
+def test_unmet_after_the_target_year_within_the_plan_is_unlikely(pace):
+    pace.target_year = 2023
+    pace.save(update_fields=["target_year"])
+    progress, _, result = judge(pace, [1, 1, 1], datetime.date(2024, 6, 30))
     assert (progress.status, result) == ("critical", "unlikely")
 
 

@@ -188,7 +188,8 @@ class TestService:
 class TestEngine:
     @pytest.mark.parametrize("source", ["rollups", "raw"])
     def test_the_value_in_force_on_the_date_judged(self, reported, staff_lianzhou, source):
-        assert judge(reported, "2026-01-01", source=source).status == "critical"  # 160 < 190
+        # 160 < 190 once the plan is over: 未完成 (issue 17: not 严重滞后)
+        assert judge(reported, "2026-01-01", source=source).status == "unmet"
         adjust(reported, staff_lianzhou)
         before = judge(reported, "2025-06-29", source=source)
         after = judge(reported, "2026-01-01", source=source)

@@ -422,6 +422,6 @@ def test_an_adjustment_with_a_long_document_number_keeps_its_history_note_short(
 
     note = target.history.first().history_change_reason
     assert (
-        len(note) == 100 and note.startswith("指标调整（清消委〔2023〕555") and note.endswith("…）")
+        len(note) == 100 and note.startswith("指标调整（清消委〔2023〕555") and note.endswith("…")
     )
     assert target.adjustments.get().doc_number == doc

@@ -26,7 +26,12 @@ from planning.models import Plan
 from targets import rollup_store, services
 from targets.demo import generate_demo_progress
 from targets.models import Allocation, ProgressReport, ReportRollup, Target
-from targets.status import compute_allocations, compute_status, load_status_inputs
+from targets.status import (
+    compute_allocations,
+    compute_status,
+    effective_figure,
+    load_status_inputs,
+)
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_postgres")]
@@ -36,7 +41,9 @@ DATES = [D(d) for d in ["2020-06-30", "2021-12-31", "2022-06-30", "2023-12-31", 
 
 
 def python_rollups(target_ids=None) -> dict[tuple[int, int, str], dict]:
-    """The roll-ups computed in Python from the raw approved reports and the region tree."""
+    """The roll-ups computed in Python from the raw approved reports and the region tree: a
+    region's effective figure is its own, else the sum of its children's effective figures;
+    ``below_value`` that sum; the counts count every approved figure below (and in) it."""
     parent = dict(Region.objects.values_list("pk", "parent_id"))
     reports = ProgressReport.objects.filter(status="approved", value__isnull=False)
     if target_ids is not None:
@@ -53,10 +60,32 @@ def python_rollups(target_ids=None) -> dict[tuple[int, int, str], dict]:
         above = parent[region_id]
         while above is not None:
             row = rows[(target_id, above, period)]
-            row["below_value"] = (row["below_value"] or 0) + value
             row["below_count"] += 1
             row["demo_count"] += is_demo
             above = parent[above]
+
+    def effective(key):
+        row = rows[key]
+        if row["own_value"] is not None:
+            return row["own_value"]
+        return row["below_value"]
+
+    def depth(region_id):
+        return len(ancestors(region_id))
+
+    def ancestors(region_id):
+        chain, above = [], parent[region_id]
+        while above is not None:
+            chain.append(above)
+            above = parent[above]
+        return chain
+
+    for key in sorted(rows, key=lambda k: -depth(k[1])):  # deepest first: children are done
+        value = effective(key)
+        above = parent[key[1]]
+        if value is not None and above is not None:
+            row = rows[(key[0], above, key[2])]
+            row["below_value"] = (row["below_value"] or 0) + value
     for row in rows.values():
         row["report_count"] = row["below_count"] + (row["own_value"] is not None)
         own = row["own_value"]
@@ -328,3 +357,95 @@ def test_loading_takes_three_queries_for_one_target_or_all(seed_with_figures, so
         with CaptureQueriesContext(connection) as queries:
             load_status_inputs(targets, source=source)
         assert len(queries) == 3, [q["sql"][:80] for q in queries]
+
+
+# ------------------------------------------------------------------------------ issue 17
+
+
+def test_a_city_and_its_county_both_reporting_count_once(tree):
+    """Province ← city ← county: the city's own figure stands for its counties; the province
+    adds its cities' figures, not the city's figure and its county's again."""
+    province, city, _, county, sibling = tree["regions"][:5]
+    target = tree["targets"][0]
+    for region, value in ((city, 10), (county, 4), (sibling, 3)):
+        ProgressReport.objects.create(
+            target=target, region=region, period="2022", value=value, status="approved"
+        )
+    assert_rollups_exact([target.pk])
+    rows = kept_rollups([target.pk])
+    assert rows[(target.pk, city.pk, "2022")]["effective_value"] == 10  # own, not 10 + 4 + 3
+    assert rows[(target.pk, province.pk, "2022")]["effective_value"] == 10  # not 17
+    assert rows[(target.pk, province.pk, "2022")]["report_count"] == 3
+    on = D("2022-12-31")
+    for source in ("raw", "rollups"):
+        inputs = load_status_inputs([target], source=source)
+        assert compute_status(target, inputs, on=on).actual == 10, source
+    # The city's figure withdrawn: the province counts the counties again.
+    ProgressReport.objects.filter(target=target, region=city).update(status="returned")
+    assert kept_rollups([target.pk])[(target.pk, province.pk, "2022")]["effective_value"] == 7
+    assert_rollups_exact([target.pk])
+
+
+def random_tree_case():
+    """A region tree of 2–12 nodes (each node's parent an earlier one) and approved figures
+    on some of them, for one or two periods."""
+    return st.integers(2, 12).flatmap(
+        lambda n: st.tuples(
+            st.tuples(*[st.integers(0, i - 1) for i in range(1, n)]),
+            st.lists(
+                st.tuples(
+                    st.integers(0, n - 1),
+                    st.sampled_from(["2022", "2023"]),
+                    st.integers(0, 90),
+                ),
+                max_size=14,
+                unique_by=lambda x: (x[0], x[1]),
+            ),
+            st.booleans(),  # one statement for all figures, or one per figure
+            st.lists(st.integers(0, n - 1), max_size=3),  # figures withdrawn afterwards
+        )
+    )
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(case=random_tree_case())
+def test_on_random_region_trees_sql_and_python_give_the_same_figures(db, case):
+    parents, figures, one_statement, withdrawn = case
+    with rolled_back():
+        root = factories.region("随机根", level="province")
+        regions = [root]
+        for index, parent in enumerate(parents, start=1):
+            regions.append(factories.region(f"随机{index}", parent=regions[parent]))
+        plan = factories.plan("random-tree", region=root)
+        target = factories.target(plan, "inc", measure="increment")
+        reports = [
+            ProgressReport(
+                target=target, region=regions[r], period=p, value=Decimal(v), status="approved"
+            )
+            for r, p, v in figures
+        ]
+        if one_statement:
+            ProgressReport.objects.bulk_create(reports)
+        else:
+            for report in reports:
+                report.save()
+        ProgressReport.objects.filter(
+            target=target, region__in=[regions[i] for i in withdrawn]
+        ).delete()
+        assert_rollups_exact([target.pk])
+        assert_engine_agrees([target], [r.pk for r in regions])
+        rows = kept_rollups([target.pk])
+        children = defaultdict(list)
+        for region in regions[1:]:
+            children[region.parent_id].append(region.pk)
+        reported = defaultdict(dict)
+        for report in ProgressReport.objects.filter(target=target):
+            reported[report.period][report.region_id] = report
+        for (_, region_id, period), row in rows.items():
+            expected = effective_figure(region_id, reported[period], children)
+            assert row["effective_value"] == expected

@@ -343,6 +343,7 @@ class TestPlanSummary:
             "on_track": 1,
             "lagging": 2,
             "critical": 1,
+            "unmet": 0,
             "no_data": 1,
             "not_due": 1,
         }

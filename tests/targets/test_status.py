@@ -92,9 +92,14 @@ class TestLianzhouHydrants:
         approve(hydrants, {"2021": 20, "2022": 30})
         assert status(hydrants, "2023-12-31").status == "no_data"
 
-    def test_after_the_target_year_unmet_is_critical_and_met_is_met(self, hydrants):
+    def test_after_the_plan_ends_unmet_is_unmet_and_met_is_met(self, hydrants):
+        # The target year is the plan's end: once it has passed the plan is judged as finished
+        # (issue 17) — 未完成, 5 short of 190, not 严重滞后; no projection.
         approve(hydrants, {"2021": 20, "2022": 30, "2023": 40, "2024": 50, "2025": 45})
-        assert status(hydrants, "2026-01-01").status == "critical"
+        result = status(hydrants, "2026-01-01")
+        assert (result.status, result.finished, result.margin) == ("unmet", True, 5)
+        assert result.verdict == "未完成（差 5 个，完成 97.4%）"
+        assert result.projection is None and not result.escalate
         ProgressReport.objects.filter(target=hydrants, period="2025").update(value=60)
         result = status(hydrants, "2026-01-01")
         assert (result.status, result.actual, result.completion) == ("met", 200, Decimal(200) / 190)

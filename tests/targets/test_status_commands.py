@@ -108,6 +108,7 @@ class TestPlanStatus:
             "on_track": 0,
             "lagging": 1,
             "critical": 0,
+            "unmet": 0,
             "no_data": 27,
             "not_due": 0,
         }

@@ -229,6 +229,8 @@ operation = st.tuples(
             "due_on",
             "drop_period",
             "end_year",
+            "retire_target",
+            "retire_allocation",
         ]
     ),
     st.integers(0, 3),  # target
@@ -289,6 +291,12 @@ def apply(op, plan, targets, regions) -> None:
         )
     elif kind == "drop_period":
         ReportingPeriod.objects.filter(plan=plan, period=period).delete()
+    elif kind == "retire_target":  # 停用 (even choice) or 恢复 (odd)
+        retired_on = None if choice % 2 else D("2024-01-01")
+        Target.objects.filter(pk=target.pk).update(retired_on=retired_on)
+    elif kind == "retire_allocation":
+        retired_on = None if choice % 2 else D("2024-01-01")
+        Allocation.objects.filter(target=target, region=region).update(retired_on=retired_on)
     else:
         Plan.objects.filter(pk=plan.pk).update(end_year=2021 + choice % 3)
 
