@@ -41,6 +41,7 @@ REDOC_CSP = settings.SECURE_CSP | {
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api_auth_token"),
     path("v1/exports/", include("reports.excel.api")),
+    path("v1/charts/", reports_api.OverviewChartsView.as_view(), name="api_overview_charts"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api_schema"),
     path(

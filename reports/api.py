@@ -13,12 +13,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.scope import EXPORT, VIEW, require
 from core.services import ServiceError
 from planning.api import views as planning_api
 from planning.models import Plan
+from reports import charts
 from reports.api_serializers import (
+    ChartsSerializer,
     IntegrityFindingSerializer,
     PlanSummarySerializer,
     RegionSummarySerializer,
@@ -33,14 +36,45 @@ ON_PARAMETER = OpenApiParameter(
 )
 
 
-def date_param(request) -> datetime.date:
-    raw = request.query_params.get("on")
+SINCE_PARAMETER = OpenApiParameter(
+    "since",
+    OpenApiTypes.DATE,
+    description="「本月变化」的起始日期 YYYY-MM-DD（默认判断日期所在月的 1 日）",
+)
+
+
+def date_param(request, name: str = "on") -> datetime.date | None:
+    raw = request.query_params.get(name)
     if not raw:
-        return timezone.localdate()
+        return timezone.localdate() if name == "on" else None
     try:
         return datetime.date.fromisoformat(raw)
     except ValueError:
-        raise ServiceError("invalid", _("on 应为 YYYY-MM-DD 格式的日期"), field="on") from None
+        raise ServiceError(
+            "invalid", _("%(name)s 应为 YYYY-MM-DD 格式的日期") % {"name": name}, field=name
+        ) from None
+
+
+CHARTS_SCHEMA = {
+    "parameters": [ON_PARAMETER, SINCE_PARAMETER],
+    "responses": {200: ChartsSerializer},
+    "filters": False,
+}
+
+
+class OverviewChartsView(APIView):
+    """总览的图表数据（范围内全部规划）。"""
+
+    @extend_schema(
+        summary="总览图表数据：各规划状态、区划进度、约束性指标逐年、按时率、本月变化",
+        **CHARTS_SCHEMA,
+    )
+    def get(self, request):
+        return Response(
+            charts.for_overview(
+                request.user, on=date_param(request), since=date_param(request, "since")
+            )
+        )
 
 
 def summary_data(parts: dict, board: StatusBoard) -> dict:
@@ -63,6 +97,16 @@ class RegionViewSet(planning_api.RegionViewSet):
         plans = Plan.objects.for_user(request.user, VIEW).exclude(status="reference")
         board = StatusBoard(plans, on=date_param(request))
         return Response(summary_data(board.region_summary(region.pk), board))
+
+    @extend_schema(summary="区划图表数据：下级区划并列比较", **CHARTS_SCHEMA)
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def charts(self, request, pk=None):
+        region = self.get_object()
+        return Response(
+            charts.for_region(
+                request.user, region, on=date_param(request), since=date_param(request, "since")
+            )
+        )
 
 
 class SuccessorRequestSerializer(serializers.Serializer):
@@ -140,6 +184,16 @@ class PlanViewSet(planning_api.PlanViewSet):
         plan = self.get_object()
         board = StatusBoard([plan], on=date_param(request))
         return Response(summary_data(board.plan_summary(plan), board))
+
+    @extend_schema(summary="规划图表数据（简报）", **CHARTS_SCHEMA)
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def charts(self, request, pk=None):
+        plan = self.get_object()
+        return Response(
+            charts.for_plan(
+                request.user, plan, on=date_param(request), since=date_param(request, "since")
+            )
+        )
 
     @extend_schema(
         summary="规划一致性检查结果（节点合计、分解合计、重复表述、日期）",

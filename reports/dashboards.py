@@ -429,6 +429,7 @@ def overview(user, *, on: datetime.date | None = None) -> dict:
         "changes": recent_changes([p.pk for p in plans]),
         "due_days": DUE_SOON_DAYS,
         "on": on,
+        "board": board,  # the charts (reports.charts) read the same judgement
     }
 
 
@@ -475,6 +476,8 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
         "allocation_lights": lights(summary["allocations"]),
         "reporting": reporting(user, plans, board, targets, regions=subtree, on=on),
         "on": on,
+        "plans": plans,
+        "board": board,  # the charts (reports.charts) read the same judgement
     }
 
 

@@ -28,7 +28,7 @@ from planning.choices import AssignmentRole
 from planning.filtersets import PlanFilterSet
 from planning.forms import TaskUpdateForm
 from planning.models import Plan, Section, Stage, Task, TaskUpdate
-from reports import dashboards
+from reports import charts, dashboards
 from reports.evaluation import docx_response, evaluation_date, parse_kind
 from reports.filtersets import PlanTaskFilterSet
 from reports.forms import SuccessorForm
@@ -44,15 +44,20 @@ PAGE_SIZE = 50
 
 def home(request):
     """总览: every plan in scope with its lights, binding targets lagging, milestones due soon,
-    who has not reported for the open period, recent changes (reports.dashboards)."""
-    return render(request, "planning/home.html", dashboards.overview(request.user))
+    who has not reported for the open period, recent changes (reports.dashboards); the
+    charts on top (reports.charts)."""
+    context = dashboards.overview(request.user)
+    context["charts"] = charts.for_overview_page(request.user, context)
+    context["charts_url"] = reverse("api_overview_charts")
+    return render(request, "planning/home.html", context)
 
 
 def region_detail(request, pk: int):
     region = visible_or_404(request, Region.objects.select_related("parent"), pk)
-    return render(
-        request, "planning/region_detail.html", dashboards.region_page(request.user, region)
-    )
+    context = dashboards.region_page(request.user, region)
+    context["charts"] = charts.for_region(request.user, region, on=context["on"], context=context)
+    context["charts_url"] = reverse("region-charts", args=[region.pk])
+    return render(request, "planning/region_detail.html", context)
 
 
 def unit_detail(request, pk: int):

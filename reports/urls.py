@@ -6,13 +6,14 @@ reporting workflow itself is targets.urls, also under /reporting/) and the Excel
 
 from django.urls import include, path
 
-from reports import excel_views, period_views, plan_views, views
+from reports import briefing_views, excel_views, period_views, plan_views, views
 
 app_name = "reports"
 
 plans = [
     path("", plan_views.plan_list, name="plan_list"),
     path("<int:pk>/", plan_views.plan_detail, name="plan_detail"),
+    path("<int:pk>/briefing/", briefing_views.plan_briefing, name="plan_briefing"),
     path("<int:pk>/successor/", plan_views.plan_successor, name="plan_successor"),
     path(
         "<int:pk>/evaluation-report/",
@@ -55,7 +56,9 @@ excel = [
 urlpatterns = [
     path("", plan_views.home, name="home"),
     path("plans/", include(plans)),
+    path("briefing/", briefing_views.overview_briefing, name="briefing"),
     path("regions/<int:pk>/", plan_views.region_detail, name="region_detail"),
+    path("regions/<int:pk>/briefing/", briefing_views.region_briefing, name="region_briefing"),
     path("units/<int:pk>/", plan_views.unit_detail, name="unit_detail"),
     path("reporting/", include(reporting)),
     path("excel/", include(excel)),

@@ -39,6 +39,9 @@ EXTRA_QUERIES = {
     "/api/v1/targets/{id}/series/": [{"on": "2022-06-30"}],
     "/api/v1/targets/{id}/cascade/": [{"on": "2022-06-30"}],
     "/api/v1/targets/{id}/": [{"on": "2021-03-31"}],
+    "/api/v1/charts/": [{"on": "2021-03-31", "since": "2021-01-01"}],
+    "/api/v1/plans/{id}/charts/": [{"on": "2024-06-30", "since": "2024-01-01"}],
+    "/api/v1/regions/{id}/charts/": [{"on": "2021-03-31"}],
 }
 IDS_PER_DETAIL = 6
 
@@ -91,7 +94,7 @@ class Reader:
                     self.call(path, {"id": pk}, query)
             self.call(path, {"id": 2_000_000_000})  # not there: the documented 404
         else:
-            for query in [{}, *LIST_QUERIES]:
+            for query in [{}, *LIST_QUERIES, *EXTRA_QUERIES.get(path, [])]:
                 self.call(path, query=query)
 
 
