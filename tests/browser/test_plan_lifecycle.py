@@ -76,8 +76,8 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     save(page)
     task = Task.objects.get(plan=plan, title="新建城市消防站")
     assert page.url.endswith(f"/plans/tasks/{task.pk}/")
-    units = page.locator("main").inner_text()
-    assert "各级政府" in units and "各行业部门" in units
+    assert page.get_by_test_id("lead-units").inner_text() == "各级政府"
+    assert page.get_by_test_id("support-units").inner_text() == "各行业部门"
 
     # 2. A target on the task, three milestones, and its split to two counties.
     page.get_by_test_id("target-create").click()
@@ -120,6 +120,7 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     page.get_by_label("填报期间").fill(str(start))
     page.get_by_label("报送截止日期").fill(f"{today + datetime.timedelta(days=30):%Y-%m-%d}")
     page.get_by_label("锁定日期").fill(f"{today + datetime.timedelta(days=60):%Y-%m-%d}")
+    assert staff.axe_violations() == []
     save(page)
     assert str(start) in page.get_by_test_id(f"plan-{plan.pk}").inner_text()
     staff.shot("lifecycle-periods")
@@ -130,6 +131,7 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     page.get_by_role("link", name="我的填报").click()
     page.wait_for_load_state()
     row = page.locator("[data-testid=owed] tr", has_text=TARGET).filter(has_text=str(start))
+    assert liaison.axe_violations() == []
     row.get_by_role("link", name="填报").click()
     page.wait_for_load_state()
     page.get_by_label("数值", exact=True).fill("6")
@@ -143,6 +145,7 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     page = reviewer.page
     page.get_by_role("link", name="审核", exact=True).click()
     page.wait_for_load_state()
+    assert reviewer.axe_violations() == []
     page.get_by_label(f"选择 {TARGET} 南召县").check()
     save(page, "批量审核通过所选")
     assert target.reports.get().status == "approved"
@@ -156,7 +159,10 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     page.wait_for_selector("#target-chart[data-loaded=true]")
     assert page.locator("#target-chart").get_attribute("data-last-actual") == "6"
     assert status_text(page) == "严重滞后"
+    assert "实际 6 · 序时进度 8" in page.get_by_test_id("target-status").inner_text()
     reviewer.shot("lifecycle-target-before")
+    page.goto(reverse("reports:plan_detail", args=[plan.pk]))
+    assert "严重滞后 1" in page.get_by_test_id("plan-summary").inner_text()
 
     # 7. Staff adjust the target to 6 by a document: 已完成.
     page = staff.page
@@ -174,28 +180,41 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     assert status_text(page) == "已完成"
     assert staff.axe_violations() == []
     staff.shot("lifecycle-target-adjusted")
+    page.goto("/")
+    card = page.locator("[data-testid=plan-card]", has_text=PLAN_TITLE)
+    lights = card.get_by_test_id("target-lights")
+    assert lights.locator("[data-status=met]").get_attribute("data-count") == "1"
+    assert lights.locator("[data-status=critical]").get_attribute("data-count") == "0"
+    page.goto(reverse("reports:plan_detail", args=[plan.pk]))
+    summary = page.get_by_test_id("plan-summary").inner_text()
+    assert "已完成 1" in summary and "严重滞后" not in summary
 
     # 8. The 考核表 of the year, downloaded from its page: 原目标值 10, 调整后目标值 6, 文号.
     page.goto(f"{reverse('reports:excel_assessment')}?plan={plan.pk}&year={today.year}")
     page.wait_for_load_state()
-    items = page.get_by_test_id("items").inner_text()
-    assert DOC in items
+    adjusted = page.get_by_test_id("items").get_by_test_id("adjusted").first.inner_text()
+    assert adjusted == f"调整后（{DOC}）；原目标值 10"
+    assert staff.axe_violations() == []
     with page.expect_download() as download:
         page.get_by_test_id("export").click()
     path = download.value.path()
     with open(path, "rb") as handle:
         book = openpyxl.load_workbook(io.BytesIO(handle.read()), data_only=True)
     rows = _rows_with(book, TARGET)
-    assert rows, f"no row for {TARGET} in {book.sheetnames}"
-    header, row = rows[0]
-    assert row[header.index("原目标值")] == 10
-    assert row[header.index("调整后目标值")] == 6
-    assert row[header.index("调整文号")] == DOC
+    by_sheet = {sheet: dict(zip(header, row, strict=True)) for sheet, header, row in rows}
+    assert set(by_sheet) == {"南阳市本级", "南召县", "西峡县"}
+    city = by_sheet["南阳市本级"]
+    assert (city["原目标值"], city["调整后目标值"], city["调整文号"]) == (10, 6, DOC)
+    assert (city["实际完成"], city["状态"]) == (6, "已完成")
+    # The counties are judged against their shares, which the adjustment does not change.
+    nanzhao = by_sheet["南召县"]
+    assert (nanzhao["原目标值"], nanzhao["实际完成"], nanzhao["状态"]) == (6, 6, "已完成")
+    assert by_sheet["西峡县"]["状态"] == "未填报"
 
 
-def _rows_with(book, name: str) -> list[tuple[list, list]]:
-    """(header, row) for each row naming ``name``; the header is the nearest row above with
-    「原目标值」 in it (the sheets have a title and grouped headings above the columns)."""
+def _rows_with(book, name: str) -> list[tuple[str, list, list]]:
+    """(sheet, header, row) for each row naming ``name``; the header is the nearest row above
+    with 「原目标值」 in it (the sheets have a title and grouped headings above the columns)."""
     found = []
     for sheet in book.worksheets:
         header: list = []
@@ -203,6 +222,6 @@ def _rows_with(book, name: str) -> list[tuple[list, list]]:
             values = list(values)
             if "原目标值" in values:
                 header = values
-            elif header and any(isinstance(v, str) and name in v for v in values):
-                found.append((header, values))
+            elif header and name in values:
+                found.append((sheet.title, header, values))
     return found
