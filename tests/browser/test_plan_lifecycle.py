@@ -113,8 +113,9 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     shares = dict(Allocation.objects.filter(target=target).values_list("region__name", "value"))
     assert shares == {"南召县": 6, "西峡县": 4}
 
-    # 3. The reporting period for last year, opened from the periods page.
-    page.goto(reverse("reports:period_list"))
+    # 3. The reporting period for last year, opened from the periods page (in the menu).
+    page.get_by_role("link", name="填报期间", exact=True).click()
+    page.wait_for_load_state()
     page.get_by_test_id(f"plan-{plan.pk}").get_by_role("link", name="开放期间").click()
     page.wait_for_load_state()
     page.get_by_label("填报期间").fill(str(start))
@@ -189,9 +190,16 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     summary = page.get_by_test_id("plan-summary").inner_text()
     assert "已完成 1" in summary and "严重滞后" not in summary
 
-    # 8. The 考核表 of the year, downloaded from its page: 原目标值 10, 调整后目标值 6, 文号.
-    page.goto(f"{reverse('reports:excel_assessment')}?plan={plan.pk}&year={today.year}")
+    # 8. The 考核表 of the year, from the Excel page, downloaded: 原目标值 10, 调整后目标值 6, 文号.
+    page.get_by_role("link", name="Excel 导入导出", exact=True).click()
     page.wait_for_load_state()
+    form = page.get_by_test_id("assessment-form")
+    plan_label = f"{PLAN_TITLE}（{start}—{start + 4}）"
+    form.get_by_label("规划").select_option(label=plan_label)  # label 「规划 *」
+    form.get_by_label("考核年度").fill(str(today.year))
+    form.get_by_role("button", name="查看").click()
+    page.wait_for_load_state()
+    assert page.url.split("?")[0].endswith(reverse("reports:excel_assessment"))
     adjusted = page.get_by_test_id("items").get_by_test_id("adjusted").first.inner_text()
     assert adjusted == f"调整后（{DOC}）；原目标值 10"
     assert staff.axe_violations() == []
