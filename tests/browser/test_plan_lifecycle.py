@@ -93,10 +93,15 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     assert page.url.endswith(f"/targets/{target.pk}/")
     assert target.task_id == task.pk and target.target_value == 10
 
-    for year, value in ((start, "8"), (start + 1, "1"), (start + 2, "1")):
+    # 8 due at the end of last year; none due this year, whatever today's date.
+    for due_on, value in (
+        (f"{start}-12-31", "8"),
+        (f"{start + 2}-06-30", "1"),
+        (f"{start + 2}-12-31", "1"),
+    ):
         page.get_by_test_id("milestone-create").click()
         page.wait_for_load_state()
-        page.get_by_label("完成时限").fill(f"{year}-12-31")
+        page.get_by_label("完成时限").fill(due_on)
         page.get_by_label("计划值").fill(value)
         save(page)
         assert page.url.endswith(f"/targets/{target.pk}/#milestones")
@@ -149,7 +154,12 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     assert reviewer.axe_violations() == []
     page.get_by_label(f"选择 {TARGET} 南召县").check()
     save(page, "批量审核通过所选")
-    assert target.reports.get().status == "approved"
+    report = target.reports.get()
+    assert (report.status, report.value) == ("approved", 6)
+    assert (report.submitted_by.username, report.reviewed_by.username) == (
+        "liaison_e2e",
+        "reviewer_e2e",
+    )
 
     # 6. The overview and the target page show it: 6 of the 8 due, 严重滞后.
     page.goto("/")
@@ -178,6 +188,11 @@ def test_a_plan_from_creation_to_the_adjusted_assessment(seeded, open_session):
     save(page, "登记调整")
     assert f"/targets/{target.pk}/" in page.url
     assert DOC in page.get_by_test_id("adjustments").inner_text()
+    adjustment = target.adjustments.get()
+    assert (adjustment.old_value, adjustment.new_value, adjustment.doc_number) == (10, 6, DOC)
+    assert (adjustment.adopted_on, adjustment.actor.username) == (today, "staff_e2e")
+    target.refresh_from_db()
+    assert target.target_value == 10  # the plan as issued stays; the adjustment is in force
     assert status_text(page) == "已完成"
     assert staff.axe_violations() == []
     staff.shot("lifecycle-target-adjusted")
