@@ -44,6 +44,7 @@ LIGHT_STATUSES = [
     ProgressStatus.ON_TRACK,
     ProgressStatus.LAGGING,
     ProgressStatus.CRITICAL,
+    ProgressStatus.UNMET,  # a finished plan's targets (else they would be in no light)
     ProgressStatus.NO_DATA,
 ]
 
