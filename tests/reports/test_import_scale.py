@@ -233,10 +233,11 @@ def test_a_row_changed_by_someone_else_after_the_preview_refuses_the_whole_commi
     before = snapshot()
     with pytest.raises(importers.ImportRefused) as refused:
         importers.commit_batch(batch.pk, actor=liaison_nanzhao)
-    assert refused.value.code == "stale_edit"
+    assert refused.value.code == "report_exists"  # created meanwhile: no create overwrites it
     row = FIRST_ROW + SEED_ROWS + 5 * N - 1
     assert refused.value.message.startswith(f"第 {row} 行（规模测试指标 {5 * N}）：")
-    assert "已被他人修改" in refused.value.message and "没有导入任何数据" in refused.value.message
+    assert "该指标本期已有填报" in refused.value.message  # who entered it, which version
+    assert "没有导入任何数据" in refused.value.message
     assert snapshot() == before
     batch.refresh_from_db()
     assert batch.state == ImportState.PREVIEWED
