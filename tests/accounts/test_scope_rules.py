@@ -14,6 +14,7 @@ def test_every_scoped_model_has_its_rule_from_its_own_app():
         "targets.target", "targets.milestone", "targets.allocation", "targets.progressreport",
         "targets.firestatistic", "targets.basefigure", "targets.reportingperiod",
         "targets.lockexception", "targets.reportcontribution", "targets.targetadjustment",
+        "targets.targetevaluationnote",
         "reports.assessmentscheme",
         "reports.itemweight", "reports.deduction", "reports.vetoitem", "reports.gradeband",
         "reports.importbatch",
