@@ -36,6 +36,7 @@ from core.services import (
     InvalidInput,
     NotAllowed,
     ServiceError,
+    attribute_change,
     check_may_change,
     checked_reason,
     create_object,
@@ -203,7 +204,7 @@ def set_retired(
     if hasattr(obj, "version"):
         save_versioned(obj, ["retired_on"], actor=actor, reason=reason)
     else:
-        obj._history_user, obj._change_reason = actor, reason
+        attribute_change(obj, actor=actor, reason=reason)
         obj.save(update_fields=["retired_on"])
     return obj
 
@@ -231,7 +232,7 @@ def delete_part(
     found = [*attachments(obj, parts=parts), *extra]
     if found:
         raise has_attachments_error(obj, found)
-    obj._history_user, obj._change_reason = actor, reason or _("删除")
+    attribute_change(obj, actor=actor, reason=reason or _("删除"))
     for name in parts:  # its own rows, deleted with it, each with a history row
         for row in getattr(obj, name).all():
             row._history_user, row._change_reason = actor, obj._change_reason

@@ -35,6 +35,7 @@ from core.services import (
     NotAllowed,
     ServiceError,
     check_may_change,
+    checked_reason,
     lock_for_edit,
     save_versioned,
     validate,
@@ -156,7 +157,7 @@ def split_allocation(
     check_may_change(actor, target)
     check_plan_writable(target.plan)
     target = Target.objects.select_for_update().select_related("region").get(pk=target.pk)
-    reason = (reason or "").strip()
+    reason = checked_reason(reason)  # ≤ 100 characters, the history's column
     if not reason:
         raise InvalidInput({"reason": [_("请填写分解或调整的理由")]}, {"reason": _("理由")})
     parent_of = _parent_map()
@@ -282,7 +283,7 @@ def link_parent_target(
     check_may_change(actor, target)
     check_plan_writable(target.plan)
     target = lock_for_edit(Target, target.pk, version)
-    reason = (reason or "").strip()
+    reason = checked_reason(reason)
     if not reason:
         raise InvalidInput({"reason": [_("请填写理由")]}, {"reason": _("理由")})
     if parent is not None and not allows(actor, parent, VIEW):

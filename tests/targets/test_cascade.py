@@ -147,6 +147,15 @@ def test_a_split_needs_a_reason_regions_directly_below_and_parts_removed_bottom_
             target, actor=staff, whole_region_id=None, values={henan["nanyang"].pk: 20}, reason=" "
         )
     assert "reason" in no_reason.value.errors
+    with pytest.raises(InvalidInput) as too_long:  # the history keeps 100 characters
+        split_allocation(
+            target,
+            actor=staff,
+            whole_region_id=None,
+            values={henan["nanyang"].pk: 20},
+            reason="理" * 101,
+        )
+    assert "修改原因最多 100 个字" in too_long.value.errors["reason"][0]
     with pytest.raises(InvalidInput) as not_below:
         split_allocation(
             target,
