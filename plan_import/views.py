@@ -171,9 +171,7 @@ def _review_context(request, plan_draft, draft, errors, region):
         {
             "item": milestone,
             "error": errors.get(f"milestone-{milestone.ref}-attach", ""),
-            "section": next(
-                (s for s in draft.sections if s.ref == milestone.section_ref), None
-            ),
+            "section": next((s for s in draft.sections if s.ref == milestone.section_ref), None),
         }
         for milestone in draft.milestones
     ]
