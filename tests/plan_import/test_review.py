@@ -630,3 +630,15 @@ def test_review_page_queries_are_the_same_for_1_and_20_sections(
         response = client.get(reverse("plan_import:review", args=[plan_draft.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="import-section"') == count
+
+
+def test_a_unit_outside_the_scope_is_refused(staff_nanjing, client):
+    client.force_login(staff_nanjing)
+    plan_draft = make_draft(staff_nanjing, **TREE)
+    fields = page_fields(client, plan_draft)
+    elsewhere = Unit.objects.filter(region__name="南阳市").first()
+    fields[unit_field(fields, "市公安局")] = str(elsewhere.pk)
+    response = send(client, plan_draft, fields, "publish")
+    assert response.status_code == 400
+    assert "所选单位不在您的管辖范围内" in response.content.decode()
+    assert not Plan.objects.filter(title=plan_draft.data["plan"]["title"]).exists()
