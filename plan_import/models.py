@@ -18,6 +18,9 @@ class PlanDraft(models.Model):
     document_text = models.TextField(blank=True)
     data = models.JSONField(default=dict)
     created = models.DateTimeField(auto_now_add=True)
+    # Bumped by every saved review: a form sent from an older page (another tab) is refused
+    # instead of overwriting the newer review (plan_import.review.submit_review).
+    version = models.PositiveIntegerField(default=1)
     published_plan = models.ForeignKey(
         "planning.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,12 +3,19 @@ milestones and stations, written through the same services as the edit pages and
 (planning.services, targets.upkeep, stations.services, core.services.create_object for new
 units) — in one transaction: any error leaves nothing behind, and every row gets its
 history row from the service that wrote it.
+
+Nothing is decided here that the reviewer has not decided: every unit name of a kept task
+must be mapped to an existing unit or to ``NEW_UNIT`` (「新建单位」, created here in the
+plan's region), every loose milestone attached to a task or target, and every station's
+region named by the document confirmed in the region tree — else publishing is refused
+(``unresolved_units``, ``unattached_milestones``, ``unresolved_station_regions``).
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
@@ -17,8 +24,8 @@ from django.utils.translation import gettext as _
 
 from core.choices import UnitKind
 from core.models import Region, Unit
-from core.services import create_object, invalid
-from plan_import.draft import Draft
+from core.services import ServiceError, create_object, invalid
+from plan_import.draft import Draft, attach_milestones
 from planning.choices import PlanKind, PlanStatus, SectionKind
 from planning.models import Plan
 from planning.services import create_plan, create_section, create_task
@@ -30,6 +37,8 @@ from targets.upkeep import create_milestone, create_target
 SECTION_KINDS = {kind.value for kind in SectionKind}
 COMPARATORS = {kind.value for kind in Comparator}
 UNIT_FIELDS = ("name", "kind", "region", "source_text")
+NEW_UNIT = "new"  # a unit name the reviewer chose to create (「新建单位」)
+STATION_STATUSES = {status.value for status in StationStatus}
 
 
 def unit_kind(name: str) -> str:
@@ -78,15 +87,21 @@ def publish_draft(
     code: str | None = None,
     source_file: str = "",
     status: str = PlanStatus.IN_FORCE,
-    unit_map: dict[str, Unit] | None = None,
+    units: Mapping[str, Unit | str],
 ) -> Plan:
     """Write the reviewed draft as a plan (nothing on any error: one transaction).
-    ``unit_map`` maps a unit name of the draft to the existing unit the reviewer chose."""
+    ``units`` maps every unit name of the draft's tasks to the existing unit the reviewer
+    chose or to ``NEW_UNIT``."""
     info = draft.plan
     if not info.title:
         raise invalid(Plan, "title", _("请填写规划标题"))
     if not (info.start_year and info.end_year):
         raise invalid(Plan, "start_year", _("请填写规划起止年度"))
+    _check_decided(draft, units)
+    attach_milestones(draft)
+    station_regions = Region.objects.in_bulk(
+        {item.region_id for item in draft.stations if item.region_id}
+    )
     plan = create_plan(
         actor=actor,
         values={
@@ -119,8 +134,7 @@ def publish_draft(
                 "source_text": item.source_text,
             },
         )
-    units = _Units(actor, region)
-    units.known.update(unit_map or {})
+    resolved = _Units(actor, region, units)
     tasks = {}
     for order, item in enumerate(draft.tasks, start=1):
         task = create_task(
@@ -135,9 +149,9 @@ def publish_draft(
                 "order": order,
                 "source_text": item.source_text,
             },
-            lead_units=[units.get(name, item.source_text) for name in item.lead_units],
+            lead_units=[resolved.get(name, item.source_text) for name in item.lead_units],
             support_units=[
-                units.get(name, item.source_text)
+                resolved.get(name, item.source_text)
                 for name in item.support_units
                 if name not in item.lead_units
             ],
@@ -201,11 +215,11 @@ def publish_draft(
                 "plan": plan,
                 "code": f"st{number}",
                 "name": item.name[:128],
-                "region": _region_named(region, item.region),
+                "region": station_regions.get(item.region_id, region),
                 "address": item.address[:255],
                 "station_class": item.station_class or "",
-                "status": StationStatus.PLANNED
-                if item.status == "planned"
+                "status": item.status
+                if item.status in STATION_STATUSES
                 else StationStatus.IN_SERVICE,
                 "in_service_on": _month(item.in_service),
                 "source_text": item.source_text,
@@ -214,20 +228,53 @@ def publish_draft(
     return plan
 
 
-class _Units:
-    """Unit names matched to the units of the plan's region (or its ancestors); a name
-    not found becomes a new unit of the plan's region (「新建单位」)."""
+def unit_names(draft: Draft) -> list[str]:
+    """The unit names of the draft's tasks, leads first, each once, in the document's order."""
+    names: list[str] = []
+    for task in draft.tasks:
+        for name in [*task.lead_units, *task.support_units]:
+            if name not in names:
+                names.append(name)
+    return names
 
-    def __init__(self, actor, region: Region):
+
+def _check_decided(draft: Draft, units: Mapping[str, Unit | str]) -> None:
+    """Refuse what the reviewer has not decided (see the module's docstring)."""
+    pending = [name for name in unit_names(draft) if name not in units]
+    if pending:
+        raise ServiceError(
+            "unresolved_units",
+            _(
+                "以下单位名称尚未确认：%(names)s。请为每个名称选择对应的已有单位或「新建单位」后再发布"
+            )
+            % {"names": "、".join(pending)},
+        )
+    owners = {f"task:{item.ref}" for item in draft.tasks} | {
+        f"target:{item.ref}" for item in draft.targets
+    }
+    loose = [item for item in draft.milestones if item.attach_to not in owners]
+    if loose:
+        raise ServiceError(
+            "unattached_milestones",
+            _("有 %(count)s 个时间节点尚未关联任务或指标（如“%(text)s”），请关联或删除后再发布")
+            % {"count": len(loose), "text": loose[0].text[:30]},
+        )
+    unplaced = [item for item in draft.stations if item.region and not item.region_id]
+    if unplaced:
+        raise ServiceError(
+            "unresolved_station_regions",
+            _("以下消防站的所在区划尚未确认：%(names)s。请在区划树中选择后再发布")
+            % {"names": "、".join(item.name for item in unplaced)},
+        )
+
+
+class _Units:
+    """The reviewer's decision for each unit name: the unit chosen, or a new unit of the
+    plan's region created on first use (through ``create_object``: scope, history)."""
+
+    def __init__(self, actor, region: Region, decided: Mapping[str, Unit | str]):
         self.actor, self.region = actor, region
-        regions = [region.pk]
-        node = region
-        while node.parent_id:
-            node = node.parent
-            regions.append(node.pk)
-        self.known = {}
-        for unit in Unit.objects.filter(region_id__in=regions).order_by("-region__level", "pk"):
-            self.known.setdefault(unit.name, unit)
+        self.known = {name: unit for name, unit in decided.items() if isinstance(unit, Unit)}
 
     def get(self, name: str, source_text: str) -> Unit:
         unit = self.known.get(name)
@@ -247,12 +294,6 @@ class _Units:
             )
             self.known[name] = unit
         return unit
-
-
-def _region_named(region: Region, name: str) -> Region:
-    if not name:
-        return region
-    return Region.objects.filter(parent=region, name=name).first() or region
 
 
 def _decimal(value: float | None) -> Decimal | None:

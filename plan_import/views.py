@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy
 
 from core.once import new_token, once_per_form
 from core.scope import CHANGE, require
-from core.services import NotAllowed, ServiceError
+from core.services import ServiceError, StaleEdit
 from plan_import import review as reviews
+from plan_import.draft import draft_from_json, section_depths
 from plan_import.readers import DocumentLimits
+from stations.choices import StationClass, StationStatus
 from targets.choices import Comparator
 
 
@@ -59,87 +61,143 @@ def review(request, pk: int):
         raise Http404(_("没有这份导入草稿"))
     if plan_draft.published_plan_id:
         return redirect("reports:plan_detail", pk=plan_draft.published_plan_id)
-    status, errors, region_id, unit_map = 200, {}, None, {}
-    draft = reviews.draft_from_json(plan_draft.data)
-    if request.method == "POST":
-        result = reviews.apply_review(plan_draft, request.POST, actor=request.user)
-        draft, errors = result.draft, result.errors
-        region_id = result.region.pk if result.region else None
-        unit_map = {name: unit.pk for name, unit in result.unit_map.items()}
-        if request.POST.get("action") == "publish" and not errors:
-            try:
-                plan = reviews.publish_review(plan_draft, result, actor=request.user)
-            except ServiceError as error:
-                messages.error(request, error.message)
-                status = 403 if isinstance(error, NotAllowed) else 400
-            else:
-                messages.success(request, _("已发布规划：%(title)s") % {"title": plan.title})
-                return redirect("reports:plan_detail", pk=plan.pk)
-        elif not errors:
-            reviews.save_review(plan_draft, result)
-            messages.success(request, _("已保存审核结果"))
-            return redirect("plan_import:review", pk=plan_draft.pk)
-        else:
-            messages.error(request, _("审核内容有误，请按提示修改后再发布"))
-            status = 400
+    if request.method != "POST":
+        draft = draft_from_json(plan_draft.data)
+        return _render(request, plan_draft, draft, {}, status=200)
+    publish = request.POST.get("action") == "publish"
+    try:
+        result = reviews.submit_review(request.user, pk, request.POST, publish=publish)
+    except StaleEdit as error:
+        # Another tab saved since this form was made: show the newest review, not this one.
+        messages.error(request, error.message)
+        plan_draft.refresh_from_db()
+        return _render(
+            request, plan_draft, draft_from_json(plan_draft.data), {}, status=error.status_code
+        )
+    except ServiceError as error:  # published meanwhile, or gone
+        messages.error(request, error.message)
+        return redirect("plan_import:review", pk=pk)
+    if result.error is None:
+        if result.plan is not None:
+            messages.success(request, _("已发布规划：%(title)s") % {"title": result.plan.title})
+            return redirect("reports:plan_detail", pk=result.plan.pk)
+        messages.success(request, _("已保存审核结果"))
+        return redirect("plan_import:review", pk=pk)
+    messages.error(request, result.error.message)
+    return _render(
+        request,
+        plan_draft,
+        result.draft,
+        result.errors,
+        region=result.region,
+        status=result.error.status_code,
+    )
+
+
+def _render(request, plan_draft, draft, errors, *, status: int, region=None):
     return render(
         request,
         "plan_import/review.html",
-        _review_context(request, plan_draft, draft, errors, region_id, unit_map),
+        _review_context(request, plan_draft, draft, errors, region),
         status=status,
     )
 
 
-def _review_context(request, plan_draft, draft, errors, region_id, unit_map):
+def _review_context(request, plan_draft, draft, errors, region):
+    """Everything the review page shows, built here so that the template runs no query:
+    the scope's regions and units (one query each), the matcher's proposals, the tree."""
     lines = plan_draft.document_text.split("\n")
     regions = list(reviews.scope_regions(request.user))
     units = list(reviews.scope_units(request.user))
-    by_name = {}
-    for unit in units:
-        by_name.setdefault(unit.name, unit.pk)
+    region = region or reviews.default_region(draft, regions)
+    proposed = reviews.proposals(draft, region=region, regions=regions, units=units)
+
+    def entry(item, prefix: str, **extra):
+        return {
+            "item": item,
+            "line": reviews.source_line(lines, item.source_text),
+            "errors": _errors_of(errors, prefix),
+            **extra,
+        }
+
     targets_of: dict[str | None, list] = {}
     for target in draft.targets:
         targets_of.setdefault(target.task_ref, []).append(
+            entry(
+                target,
+                f"target-{target.ref}-",
+                value="" if target.value is None else f"{target.value:g}",
+            )
+        )
+    tasks_of: dict[str | None, list] = {}
+    for task in draft.tasks:
+        tasks_of.setdefault(task.section_ref, []).append(
+            entry(task, f"task-{task.ref}-", targets=targets_of.get(task.ref, []))
+        )
+    depths = section_depths(draft)
+    sections = [
+        entry(
+            section,
+            f"section-{section.ref}-",
+            depth=min(depths.get(section.ref, 0), 4),
+            tasks=tasks_of.pop(section.ref, []),
+        )
+        for section in draft.sections
+    ]
+    top_tasks = [task for rows in tasks_of.values() for task in rows]
+    unit_rows = []
+    for index, name in enumerate(reviews.unit_names(draft)):
+        matches = proposed.units.get(name, [])
+        unit_rows.append(
             {
-                "item": target,
-                "line": reviews.source_line(lines, target.source_text),
-                "value": "" if target.value is None else f"{target.value:g}",
+                "index": index,
+                "name": name,
+                "matches": matches,
+                "suggested": {match.item.pk for match in matches},
+                "chosen": proposed.unit_choice(draft, name),
+                "error": errors.get(f"unit-{index}", ""),
             }
         )
-    for entry in (row for rows in targets_of.values() for row in rows):
-        entry["errors"] = _errors_of(errors, f"target-{entry['item'].ref}-")
-    tasks = [
-        {
-            "item": task,
-            "line": reviews.source_line(lines, task.source_text),
-            "targets": targets_of.get(task.ref, []),
-            "errors": _errors_of(errors, f"task-{task.ref}-"),
-        }
-        for task in draft.tasks
+    stations = [
+        entry(
+            station,
+            f"station-{station.ref}-",
+            matches=proposed.stations.get(station.ref, []),
+            chosen=proposed.station_choice(station, region),
+        )
+        for station in draft.stations
     ]
-    names = [
+    milestones = [
         {
-            "index": index,
-            "name": name,
-            "chosen": unit_map.get(name, by_name.get(name)),
-            "error": errors.get(f"unit-{index}", ""),
+            "item": milestone,
+            "error": errors.get(f"milestone-{milestone.ref}-attach", ""),
+            "section": next((s for s in draft.sections if s.ref == milestone.section_ref), None),
         }
-        for index, name in enumerate(reviews.unit_names(draft))
+        for milestone in draft.milestones
     ]
     return {
         "plan_draft": plan_draft,
         "draft": draft,
         "lines": lines,
-        "tasks": tasks,
+        "sections": sections,
+        "top_tasks": top_tasks,
         "loose_targets": targets_of.get(None, []),
+        "task_choices": [(task.ref, f"{task.number} {task.title}") for task in draft.tasks],
+        "target_choices": [(target.ref, target.name) for target in draft.targets],
+        "loose_milestones": milestones,
+        "stations": stations,
+        "station_classes": StationClass.choices,
+        "station_statuses": StationStatus.choices,
         "regions": regions,
-        "region_id": region_id or (regions[0].pk if regions else None),
+        "region_id": region.pk if region else None,
         "units": units,
-        "unit_names": names,
+        "unit_names": unit_rows,
+        "pending_units": sum(1 for row in unit_rows if not row["chosen"]),
         "comparators": Comparator.choices,
         "errors": errors,
         "plan_errors": _errors_of(errors, "plan-"),
         "new_unit": reviews.NEW_UNIT,
+        "drop": reviews.DROP,
         "once_token": new_token(),
     }
 

@@ -15,9 +15,10 @@ from django.urls import reverse
 from core.models import Region, Unit
 from plan_import import publish
 from plan_import.extract import extract
-from plan_import.publish import publish_draft
+from plan_import.publish import NEW_UNIT, publish_draft, unit_names
 from plan_import.readers import read_document
 from plan_import.scoring import fixture_dir
+from plan_import.unit_matching import region_matcher, unit_matcher
 from planning.models import Plan, Section, Task
 from stations.models import Station
 from targets.models import Milestone, Target
@@ -31,6 +32,30 @@ def draft_of(name: str):
     return extract(read_document(path.name, path.read_bytes()))
 
 
+def decided(draft, region: Region) -> dict:
+    """What a reviewer decides on the review page, made here: each unit name matched to a
+    unit of the region or above it (exact or normalised), else 「新建单位」; each station's
+    region matched among the region's children. Returns ``publish_draft``'s ``units``."""
+    chain = [region, *region.ancestors()]
+    units = Unit.objects.filter(region__in=chain).select_related("region")
+    matcher = unit_matcher(
+        sorted(units, key=lambda unit: chain.index(unit.region)), [r.name for r in chain]
+    )
+    places = region_matcher([region, *region.children.all()])
+    for station in draft.stations:
+        found = places.best(station.region) if station.region else None
+        station.region_id = found.item.pk if found and found.preselected else region.pk
+    resolved = {}
+    for name in unit_names(draft):
+        found = matcher.best(name)
+        resolved[name] = found.item if found and found.preselected else NEW_UNIT
+    return resolved
+
+
+def publish_decided(draft, *, actor, region, **kwargs):
+    return publish_draft(draft, actor=actor, region=region, units=decided(draft, region), **kwargs)
+
+
 def counts():
     return {
         model.__name__: model.objects.count()
@@ -41,7 +66,7 @@ def counts():
 def test_publish_creates_a_plan_that_plan_status_handles(staff_nanjing, client):
     draft = draft_of(NANJING_TEXT)
     region = Region.objects.get(name="南京市")
-    plan = publish_draft(
+    plan = publish_decided(
         draft, actor=staff_nanjing, region=region, code="nanjing-imported", source_file="x.txt"
     )
     assert plan.title == "南京市消防救援能力提升三年行动计划（2021—2023年）"
@@ -69,11 +94,14 @@ def test_publish_creates_units_it_does_not_know(staff_nanyang):
     draft = draft_of(NANYANG_TEXT)
     draft.tasks[0].lead_units = ["市新成立的消防协调办"]
     assert not Unit.objects.filter(name="市新成立的消防协调办").exists()
-    plan = publish_draft(draft, actor=staff_nanyang, region=Region.objects.get(name="南阳市"))
+    plan = publish_decided(draft, actor=staff_nanyang, region=Region.objects.get(name="南阳市"))
     created = Unit.objects.get(name="市新成立的消防协调办")
     assert created.region.name == "南阳市"
     assert created.history.first().history_change_reason == "导入规划"
     assert plan.stations.count() == len(draft.stations)
+    # each station in the county the document names (南召县 …), matched in the region tree
+    nanzhao = plan.stations.get(name="南阳市南召县育才路消防站")
+    assert nanzhao.region.name == "南召县"
 
 
 def test_a_failure_half_way_writes_nothing(staff_nanjing):
@@ -90,7 +118,7 @@ def test_a_failure_half_way_writes_nothing(staff_nanjing):
         return real(*args, **kwargs)
 
     with mock.patch("plan_import.publish.create_target", failing), pytest.raises(RuntimeError):
-        publish_draft(draft, actor=staff_nanjing, region=Region.objects.get(name="南京市"))
+        publish_decided(draft, actor=staff_nanjing, region=Region.objects.get(name="南京市"))
     assert len(calls) == 3
     assert counts() == before
 
@@ -100,7 +128,7 @@ def test_an_actor_outside_the_region_is_refused_and_nothing_written(staff_nanyan
 
     before = counts()
     with pytest.raises(NotAllowed):
-        publish_draft(
+        publish_decided(
             draft_of(NANJING_TEXT), actor=staff_nanyang, region=Region.objects.get(name="南京市")
         )
     assert counts() == before
@@ -160,10 +188,37 @@ def test_year_rows_of_an_annex_become_target_milestones(staff_lianzhou):
         ("2025-12-31", 50, 190),
     ]
     assert not any(t.source_text.endswith("全市新建市政消火栓20个") for t in draft.targets)
-    plan = publish_draft(
+    draft.milestones = []  # the rows it could not attach: the reviewer's to attach or drop
+    plan = publish_decided(
         draft, actor=staff_lianzhou, region=Region.objects.get(name="连州市"), code="lz-imported"
     )
     milestones = Milestone.objects.filter(plan=plan, target__isnull=False)
     assert milestones.count() == len(owned)
     hydrants = milestones.get(text="全市新建市政消火栓20个")
     assert (hydrants.planned_value, hydrants.due_on.year) == (20, 2021)
+
+
+def test_publish_refuses_what_the_reviewer_has_not_decided(staff_nanjing):
+    """Unit names without a decision, loose milestones and unplaced stations are refused
+    with a clear message; nothing is written, no unit created unasked."""
+    from core.services import ServiceError
+
+    region = Region.objects.get(name="南京市")
+    draft = draft_of(NANJING_TEXT)
+    units = decided(draft, region)
+    before = counts()
+    pending = dict(units)
+    pending.pop("市委编办")
+    with pytest.raises(ServiceError) as refused:
+        publish_draft(draft, actor=staff_nanjing, region=region, units=pending)
+    assert refused.value.code == "unresolved_units" and "市委编办" in refused.value.message
+    draft.milestones = draft_of("004_9607910c6e7977de.txt").milestones[:1]
+    with pytest.raises(ServiceError) as refused:
+        publish_draft(draft, actor=staff_nanjing, region=region, units=units)
+    assert refused.value.code == "unattached_milestones"
+    draft.milestones = []
+    draft.stations = draft_of(NANYANG_TEXT).stations[:1]  # region named, not confirmed
+    with pytest.raises(ServiceError) as refused:
+        publish_draft(draft, actor=staff_nanjing, region=region, units=units)
+    assert refused.value.code == "unresolved_station_regions"
+    assert counts() == before
