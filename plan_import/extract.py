@@ -1179,7 +1179,10 @@ def findings(draft: Draft) -> list[Finding]:
         found.append(
             Finding(
                 "unattached_milestones",
-                _("有 %(count)s 个时间节点未关联任务或指标，请在审核页逐个关联到任务或指标，或删除（未决定时不能发布）")
+                _(
+                    "有 %(count)s 个时间节点未关联任务或指标，"
+                    "请在审核页逐个关联或删除（未决定时不能发布）"
+                )
                 % {"count": len(draft.milestones)},
             )
         )
