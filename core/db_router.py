@@ -41,6 +41,10 @@ PRIMARY = DEFAULT_DB_ALIAS
 # Bookkeeping read and written on the primary only ("django_cache" is the app label Django's
 # database cache gives its table, the shared cache of core.once and fireplan.idempotency).
 PRIMARY_ONLY_APPS = frozenset({"sessions", "django_cache", "axes"})
+# Writes that a GET makes as bookkeeping and nobody reads back: they do not keep the request
+# and the client on the primary (an API token's last_used, bumped once a minute, would
+# otherwise send a busy API client's reads to the primary for good).
+UNPINNED_WRITES = frozenset({"accounts.apitoken"})
 
 
 @dataclass
@@ -91,7 +95,9 @@ class ReplicaRouter:
 
     def db_for_write(self, model, **hints) -> str:
         routing = _routing.get()
-        if routing is not None and model._meta.app_label not in PRIMARY_ONLY_APPS:
+        if routing is not None and not (
+            model._meta.app_label in PRIMARY_ONLY_APPS or model._meta.label_lower in UNPINNED_WRITES
+        ):
             routing.wrote = True
         return PRIMARY
 

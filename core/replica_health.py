@@ -10,7 +10,8 @@ The lag, in seconds:
 - 0 on a server that is not in recovery (a promoted replica, or the primary itself named as
   a replica): it has all of its own rows;
 - 0 when the WAL receiver is running and everything received is replayed (an idle primary
-  sends nothing, so the last replayed transaction may be old without any lag);
+  sends nothing, so the last replayed transaction may be old without any lag; just after a
+  restart the receiver starts at the beginning of the WAL segment, behind the replay);
 - else the age of the last replayed transaction, ``pg_last_xact_replay_timestamp()``: replay
   is behind, paused, or the receiver is cut off from the primary — then that age is the
   honest upper bound, and past the limit the primary answers.
@@ -31,7 +32,7 @@ log = logging.getLogger("core.replica_health")
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
-    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+    WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn()
         AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0
     ELSE COALESCE(
         EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8,
