@@ -19,7 +19,8 @@ proves which alias is the standby. Checked:
    REPLICA_PIN_SECONDS the client reads from the replica again, which has it too.
 4. Replay paused on the standby while the primary writes: once the lag passes
    REPLICA_MAX_LAG_SECONDS pages read from the primary; replay resumed, from the replica.
-5. The standby stopped (pg_ctl -m immediate): pages and the API still answer 200, from the
+5. The standby stopped (pg_ctl -m immediate) while this process holds an open connection
+   to it and judged it fit a moment ago: pages and the API still answer 200, from the
    primary; started again, reads go back to it.
 
 Prints each check and ``RESULT: PASS`` (exit 0) or ``RESULT: FAIL`` with the problems.
@@ -126,6 +127,7 @@ def read_from(checks: Checks, label: str, response, queries: Queries, alias: str
 
 
 def run_checks(primary, standby, checks: Checks) -> None:
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connections
     from django.test import Client
@@ -193,7 +195,13 @@ def run_checks(primary, standby, checks: Checks) -> None:
     response, queries = fetch(browser, "get", "/plans/")
     read_from(checks, "GET /plans/ caught up", response, queries, "replica", "planning_plan")
 
-    env.say("5. the replica stopped: pages answer from the primary")
+    env.say("5. the replica stops between two checks: pages answer from the primary")
+    # As in production: a persistent connection to a replica judged fit a moment ago. The
+    # request must find it dead (Django's connection health check) and use the primary.
+    settings.REPLICA_CHECK_SECONDS = 60
+    connections["replica"].settings_dict["CONN_MAX_AGE"] = 60
+    response, queries = fetch(browser, "get", "/plans/")
+    read_from(checks, "GET /plans/ before the stop", response, queries, "replica", "planning_plan")
     standby.crash()
     for label, path, extra, table in (
         ("page", "/plans/", {}, "planning_plan"),
@@ -201,6 +209,7 @@ def run_checks(primary, standby, checks: Checks) -> None:
     ):
         response, queries = fetch(browser if label == "page" else api, "get", path, **extra)
         read_from(checks, f"{label} with the replica down", response, queries, "default", table)
+    settings.REPLICA_CHECK_SECONDS = CHECK
     standby.start()
     standby.wait_caught_up()
     response, queries = fetch(browser, "get", "/plans/")
