@@ -146,9 +146,12 @@ def run_checks(primary, standby, checks: Checks) -> None:
     standby.wait_caught_up()
     staff = User.objects.get(username=cast.staff)
     token = {"HTTP_AUTHORIZATION": f"Token {cast.tokens[cast.liaison]}"}
-    browser = Client(HTTP_HOST="localhost")
+    browser = Client(HTTP_HOST="localhost", raise_request_exception=False)
     browser.force_login(staff)
-    api = Client(HTTP_HOST="localhost")
+    api = Client(HTTP_HOST="localhost", raise_request_exception=False)
+
+    health = fetch(api, "get", "/healthz")[0].json()
+    checks.expect(health.get("replicas") == {"replica": "ok"}, f"/healthz: {health}")
 
     env.say("2. safe-method requests read from the replica")
     response, queries = fetch(browser, "get", "/plans/")
@@ -209,6 +212,11 @@ def run_checks(primary, standby, checks: Checks) -> None:
     ):
         response, queries = fetch(browser if label == "page" else api, "get", path, **extra)
         read_from(checks, f"{label} with the replica down", response, queries, "default", table)
+    health = fetch(api, "get", "/healthz")[0]
+    checks.expect(
+        health.status_code == 200 and health.json()["replicas"] == {"replica": "down"},
+        f"/healthz with the replica down: {health.status_code} {health.json()}",
+    )
     settings.REPLICA_CHECK_SECONDS = CHECK
     standby.start()
     standby.wait_caught_up()
