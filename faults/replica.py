@@ -22,6 +22,8 @@ proves which alias is the standby. Checked:
 5. The standby stopped (pg_ctl -m immediate) while this process holds an open connection
    to it and judged it fit a moment ago: pages and the API still answer 200, from the
    primary; started again, reads go back to it.
+6. The app under gunicorn (2 workers): a logged-in page GET is counted in the standby's
+   statistics of the plan table (pg_stat_user_tables), not in the primary's.
 
 Prints each check and ``RESULT: PASS`` (exit 0) or ``RESULT: FAIL`` with the problems.
 
@@ -222,6 +224,43 @@ def run_checks(primary, standby, checks: Checks) -> None:
     standby.wait_caught_up()
     response, queries = fetch(browser, "get", "/plans/")
     read_from(checks, "GET /plans/ after restart", response, queries, "replica", "planning_plan")
+
+    env.say("6. under gunicorn, settings from the environment")
+    connections.close_all()
+    under_gunicorn(primary, standby, cast, checks)
+
+
+SCANS_SQL = (
+    "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables"
+    " WHERE relname = 'planning_plan'"
+)
+
+
+def plan_scans(url: str) -> int:
+    """Scans of the plan table this server has counted (each server counts its own)."""
+    return int(sql_on(url, SCANS_SQL)[0])
+
+
+def under_gunicorn(primary, standby, cast, checks: Checks) -> None:
+    """The same app under gunicorn, its settings from the environment: a page GET is counted
+    by the standby's statistics, not the primary's."""
+    from fireplan.replica_middleware import COOKIE
+
+    with env.Gunicorn(primary.url, workers=2) as server:
+        browser = env.browser_login(server.url, cast.staff)
+        checks.expect(COOKIE in browser.cookies, f"gunicorn: the login POST sets {COOKIE}")
+        time.sleep(PIN + 0.2)  # the login wrote: its pin ends first
+        before = plan_scans(primary.url), plan_scans(standby.url)
+        response = browser.get(f"{server.url}/plans/", timeout=30)
+        deadline = time.monotonic() + 10  # a backend reports its counts as it exits
+        while plan_scans(standby.url) == before[1] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        after = plan_scans(primary.url), plan_scans(standby.url)
+        checks.expect(
+            response.status_code == 200 and after[1] > before[1] and after[0] == before[0],
+            f"gunicorn GET /plans/: {response.status_code}; plan table scans on the standby "
+            f"{before[1]} → {after[1]}, on the primary {before[0]} → {after[0]}",
+        )
 
 
 def main() -> int:
