@@ -25,9 +25,12 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, connections
 
 log = logging.getLogger("core.replica_health")
+# What a replica that stopped, restarted or cannot be reached raises (InterfaceError: a
+# connection that was closed under us; it is not a DatabaseError in Django's tree).
+UNREACHABLE = (DatabaseError, InterfaceError)
 
 LAG_SQL = """
 SELECT CASE
@@ -65,7 +68,7 @@ def measure_lag(alias: str) -> float | None:
         with connection.cursor() as cursor:
             cursor.execute(LAG_SQL)
             return float(cursor.fetchone()[0])
-    except DatabaseError as error:
+    except UNREACHABLE as error:
         log.warning("replica %s did not answer: %s", alias, str(error).strip())
         connection.close()
         return None
@@ -99,7 +102,7 @@ def connects(alias: str) -> bool:
     try:
         connection.close_if_health_check_failed()
         connection.ensure_connection()
-    except DatabaseError as error:
+    except UNREACHABLE as error:
         log.warning("replica %s: cannot connect (%s); reads go to the primary", alias, error)
         connection.close()
         _seen[alias] = Seen(time.monotonic(), None)

@@ -17,7 +17,7 @@ from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.cache import caches
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.test import RequestFactory
 
@@ -283,3 +283,35 @@ def test_bad_replica_settings_stop_the_start(env, message):
     done = settings_with(DATABASE_URL="postgres://postgres@127.0.0.1:5432/fp", **env)
     assert done.returncode != 0
     assert message in done.stderr
+
+
+class BrokenConnection:
+    """A replica connection whose server has gone away."""
+
+    def __init__(self, error):
+        self.error, self.closed = error, False
+
+    def cursor(self):
+        raise self.error
+
+    def close_if_health_check_failed(self):
+        raise self.error
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("error", [OperationalError("refused"), InterfaceError("closed")])
+def test_a_replica_gone_away_is_seen_down_and_its_connection_closed(settings, monkeypatch, error):
+    settings.REPLICA_DATABASES = ["replica"]
+    broken = BrokenConnection(error)
+    monkeypatch.setattr(replica_health, "connections", {"replica": broken})
+    replica_health.forget()
+    assert replica_health.measure_lag("replica") is None
+    assert broken.closed
+    broken.closed = False
+    assert replica_health.connects("replica") is False
+    assert broken.closed
+    assert replica_health.status() == {"replica": "down"}
+    assert replica_health.pick(["replica"]) is None
+    replica_health.forget()
