@@ -257,6 +257,55 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Standby(Cluster):
+    """A hot standby of ``primary`` streaming from it: ``pg_basebackup -R`` (which writes
+    ``standby.signal`` and ``primary_conninfo``) on its own free loopback port. PostgreSQL 15's
+    defaults already allow it (wal_level=replica, max_wal_senders=10, hot_standby=on, and
+    initdb's trust lines for replication from 127.0.0.1). Removed at the end like a cluster."""
+
+    def __init__(self, primary: Cluster):
+        super().__init__()
+        self.primary = primary
+
+    def __enter__(self) -> Standby:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(
+            PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", self.primary.port,
+            "-U", "postgres", "-D", self.data, "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        self.start(move=True)
+        return self
+
+    def wait_caught_up(self, seconds: float = 60) -> None:
+        """Until the standby streams from the primary and has replayed everything the primary
+        has written so far."""
+        primary = connect(self.primary.url)
+        with primary.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn()")
+            target = cursor.fetchone()[0]
+        primary.close()
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                standby = connect(self.url)
+                with standby.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn AND EXISTS"
+                        " (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')",
+                        [target],
+                    )
+                    done = cursor.fetchone()[0]
+                standby.close()
+                if done:
+                    return
+            except psycopg2.OperationalError:
+                pass  # still starting up
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the standby did not replay up to {target} in {seconds} s")
+            time.sleep(0.1)
+
+
 # ------------------------------------------------------------------------------ the app
 
 

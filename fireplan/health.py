@@ -2,6 +2,9 @@
 ``SELECT 1`` (and Redis a PING when REDIS_URL is set). No login, no HTTPS redirect
 (settings.SECURE_REDIRECT_EXEMPT), so a probe can use plain HTTP inside the network.
 200 {"status": "ok", "database": "ok", …}; 503 {"status": "error", …} when a check fails.
+With read replicas, ``"replicas": {"replica": "ok" | "lagging" | "down"}`` says how this
+worker last saw each (core.replica_health); a replica never fails the probe, since reads
+then go to the primary.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from core import replica_health
 
 log = logging.getLogger(__name__)
 
@@ -48,4 +53,6 @@ def healthz(request):
             log.error("health check %s failed: %s", name, error)
             body[name] = "error"
             body["status"] = "error"
+    if settings.REPLICA_DATABASES:
+        body["replicas"] = replica_health.status()
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)

@@ -208,6 +208,50 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for trying the product out: wait on locks instead of failing at once.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+# Read replicas (issue 19): PostgreSQL streaming replicas of the primary, one URL or several
+# comma-separated, become the aliases "replica", "replica_2" … Safe-method requests read from
+# one; writes, transactions and a client's requests for REPLICA_PIN_SECONDS after it wrote use
+# the primary (core.db_router, fireplan.replica_middleware). A replica more than
+# REPLICA_MAX_LAG_SECONDS behind, or not answering, is skipped (asked at most every
+# REPLICA_CHECK_SECONDS per process: core.replica_health). Unset: nothing changes.
+_replica_urls = env_list("DATABASE_REPLICA_URL", [])
+REPLICA_DATABASES: list[str] = []
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 5)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 2)
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+if _replica_urls:
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+    # A replica judged fresh may fall behind until the next check: the pin must cover both,
+    # or a client could read from a replica that has not yet replayed its own write.
+    if REPLICA_PIN_SECONDS < REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS:
+        raise ImproperlyConfigured(
+            "REPLICA_PIN_SECONDS must be at least REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS"
+            f" ({REPLICA_MAX_LAG_SECONDS} + {REPLICA_CHECK_SECONDS}), not {REPLICA_PIN_SECONDS}"
+        )
+    for _index, _url in enumerate(_replica_urls, start=1):
+        _replica = dj_database_url.parse(
+            _url,
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+            conn_health_checks=True,
+        )
+        if "postgresql" not in _replica["ENGINE"]:
+            raise ImproperlyConfigured(f"DATABASE_REPLICA_URL: {_url!r} is not a PostgreSQL URL")
+        _replica["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            **_replica.get("OPTIONS", {}),
+            # A replica that does not answer is skipped after this, not waited for.
+            "connect_timeout": 3,
+        }
+        # Tests run against one database: a replica alias mirrors it there.
+        _replica["TEST"] = {"MIRROR": "default"}
+        _alias = "replica" if _index == 1 else f"replica_{_index}"
+        DATABASES[_alias] = _replica
+        REPLICA_DATABASES.append(_alias)
+    DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
+    # Right after the request log: sessions, the user and every view below read through it.
+    MIDDLEWARE.insert(1, "fireplan.replica_middleware.ReadReplicaMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
