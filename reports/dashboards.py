@@ -136,7 +136,7 @@ def due_milestones(board: StatusBoard, on: datetime.date) -> list[DueMilestone]:
     targets = {t.pk: t for t in board.targets}
     tasks = {t.pk: t for t in board.tasks}
     milestones = chain(
-        chain.from_iterable(board.inputs.milestones.get(pk, []) for pk in targets),
+        chain.from_iterable(board.milestones.get(pk, []) for pk in targets),
         chain.from_iterable(board.task_milestones.values()),
     )
     rows = []
@@ -265,7 +265,7 @@ def reporting_from_reports(
     codes = {p.period for ps in periods.values() for p in ps}
     wanted_by_target: dict[int, set[int]] = {}
     for target in targets:
-        allocated = (a.region_id for a in board.inputs.allocations[target.pk])
+        allocated = (a.region_id for a in board.allocations.get(target.pk, []))
         wanted_by_target[target.pk] = owing_regions(target, allocated, scope=scope, within=regions)
     # Only the owing regions' reports: at national scale a target has thousands of county
     # figures below its region, and reading them all would make the page grow with the data.
@@ -277,7 +277,7 @@ def reporting_from_reports(
             region_id__in=set().union(*wanted_by_target.values()),
         ).values_list("target_id", "region_id", "period", "status", "submitted_at")
     }
-    names = board.inputs.regions.names
+    names = board.regions.names
     owed_now: dict[tuple[int, int, str], Owed] = {}
     for target in targets:
         wanted = wanted_by_target[target.pk]
@@ -463,7 +463,7 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
     targets = [
         t
         for t in board.targets
-        if owing_regions(t, (a.region_id for a in board.inputs.allocations[t.pk]), within=subtree)
+        if owing_regions(t, (a.region_id for a in board.allocations.get(t.pk, [])), within=subtree)
     ]
     task_ids = {a.task_id for a in board.assignments if a.unit.region_id in subtree}
     tasks = [t for t in board.tasks if t.pk in task_ids]
