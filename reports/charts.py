@@ -168,9 +168,10 @@ def binding_series(board: StatusBoard, targets: list[Target]) -> list[dict]:
     once and stored like today's judgement (``StatusBoard.judge``): one query when stored."""
     on = board.on
     rows, years_of = [], {}
-    for target in targets:
-        if target.attribute != Attribute.BINDING:
-            continue
+    binding = [t for t in targets if t.attribute == Attribute.BINDING]
+    # Only the BINDING_SERIES drawn are judged at each year end (the order is today's).
+    binding.sort(key=lambda t: _completion_order(t, board.target_progress[t.pk]))
+    for target in binding[:BINDING_SERIES]:
         now = board.target_progress[target.pk]
         plan = board.plans[target.plan_id]
         last = min(on.year, now.target_year or plan.end_year)
@@ -209,6 +210,12 @@ def binding_series(board: StatusBoard, targets: list[Target]) -> list[dict]:
         )
     rows.sort(key=lambda r: (r["completion"] is None, r["completion"] or 0, r["target"]))
     return rows[:BINDING_SERIES]
+
+
+def _completion_order(target: Target, now: TargetProgress) -> tuple:
+    """The series' order: least complete first (as ``percent`` rounds it), unknown last."""
+    completion = percent(now.completion_display)
+    return (completion is None, completion or 0, target.pk)
 
 
 def reporting_by_region(
