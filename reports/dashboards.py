@@ -18,7 +18,18 @@ from functools import reduce
 from itertools import chain
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Case, Count, DateField, F, Q, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -362,8 +373,11 @@ def _count_owed(
             ),
             period__in=codes,
         )
-        .annotate(punctual=punctual)
-        .values("target_id", "period", "status", "punctual", "submitted_at__isnull")
+        .annotate(
+            punctual=punctual,
+            unsubmitted=ExpressionWrapper(Q(submitted_at__isnull=True), BooleanField()),
+        )
+        .values("target_id", "period", "status", "punctual", "unsubmitted")
         .annotate(count=Count("pk"))
         .order_by()
     )
@@ -377,7 +391,7 @@ def _count_owed(
             for row in counted.get((target.pk, period.period), ()):
                 status, count = row["status"], row["count"]
                 setattr(cell, status, getattr(cell, status) + count)
-                if status in REPORTED and not row["submitted_at__isnull"]:
+                if status in REPORTED and not row["unsubmitted"]:
                     if row["punctual"]:
                         cell.on_time += count
                     else:

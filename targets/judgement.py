@@ -129,7 +129,8 @@ def judge(
     use_store = store and supported()
     found: dict[tuple, TargetProgress] = {}
     clocks: dict[tuple, tuple[int, int]] = {}
-    if use_store:
+    today = timezone.localdate()
+    if use_store and any(storable(ask.on, today) for ask in asks):
         found, clocks = _read(asks, rules)
     stale = [ask for ask in asks if ask.key not in found]
     if stale:
@@ -140,7 +141,6 @@ def judge(
             inputs = loader(targets, regions)
         judged = {ask.key: ask.compute(inputs, rules) for ask in stale}
         found.update(judged)
-        today = timezone.localdate()
         keep = [ask for ask in stale if storable(ask.on, today)]
         if use_store and keep:
             _store(keep, judged, clocks, rules, today)

@@ -26,7 +26,8 @@ from core.regions import RegionTree
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import Plan, Task, TaskAssignment, TaskUpdate
 from targets.choices import MilestoneState, ProgressStatus
-from targets.judgement import Ask, judge
+from targets.judgement import Ask, judge, storable
+from targets.judgement import supported as judgement_supported
 from targets.models import Allocation, Milestone, Target
 from targets.status import (
     StatusInputs,
@@ -159,7 +160,10 @@ class StatusBoard:
         self._allocation_progress: dict[int, list[tuple[Allocation, TargetProgress]]] | None
         self._allocation_progress = None
         self._regions: RegionTree | None = None
-        self.milestones = self._load_milestones()
+        self._milestones: dict[int, list[Milestone]] | None = None
+        # Judgements of today are stored (targets.judgement); at any other date, or without
+        # the store (SQLite), the board loads the engine's inputs once, as it always did.
+        self._stores = judgement_supported() and storable(self.on)
         judged = self.judge([Ask(t, self.on) for t in self.targets])
         self.target_progress: dict[int, TargetProgress] = {
             t.pk: judged[Ask(t, self.on).key] for t in self.targets
@@ -185,6 +189,8 @@ class StatusBoard:
     def _loader(self, targets: list[Target], regions: set[int]) -> StatusInputs:
         """Inputs to judge ``targets`` (and allocations to ``regions``): the board's own when
         they are loaded already, else only what these judgements read."""
+        if self._inputs is None and not self._stores:
+            return self.inputs
         if self._inputs is not None:
             inputs = self._inputs
             if regions <= {a.region_id for rows in inputs.allocations.values() for a in rows}:
@@ -196,8 +202,18 @@ class StatusBoard:
         (``targets.judgement.judge``)."""
         return judge(asks, rules=self.rules, inputs=self._loader)
 
+    @property
+    def milestones(self) -> dict[int, list[Milestone]]:
+        """The targets' live milestones in schedule order (the engine's ``inputs.milestones``;
+        one query when the inputs were not loaded)."""
+        if self._milestones is None:
+            if self._inputs is not None:
+                self._milestones = self._inputs.milestones
+            else:
+                self._milestones = self._load_milestones()
+        return self._milestones
+
     def _load_milestones(self) -> dict[int, list[Milestone]]:
-        """The targets' live milestones in schedule order (the engine's ``inputs.milestones``)."""
         milestones: dict[int, list[Milestone]] = defaultdict(list)
         live = Milestone.objects.filter(
             target_id__in=[t.pk for t in self.targets], retired_on__isnull=True

@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from targets import judgement
+from targets import judgement, judgement_store
 from targets.judgement import Ask, progress_from_json, progress_to_json
 from targets.models import (
     Allocation,
@@ -288,3 +288,25 @@ def test_a_board_read_from_the_store_is_the_board_judged_afresh(tree):
     assert again._inputs is None  # nothing was judged: the inputs were never read
     summary = again.region_summary(tree["regions"][1].pk)["allocations"]
     assert summary.total == 2 * 3  # two counties × three targets, from the store
+
+
+def installed_judgement_sql() -> dict:
+    """The clock triggers and their functions as the database holds them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid),
+                   pg_get_functiondef(t.tgfoid)
+              FROM pg_trigger t
+             WHERE NOT t.tgisinternal AND t.tgname LIKE 'fireplan_judgement_%'
+             ORDER BY 1, 2
+            """
+        )
+        return {(table, name): rest for table, name, *rest in cursor.fetchall()}
+
+
+def test_migrate_installs_exactly_what_the_judgement_store_installs_today(db):
+    migrated = installed_judgement_sql()
+    assert len(migrated) == len(judgement_store.TRIGGERS) + 1  # + the truncate trigger
+    judgement_store.install_triggers()
+    assert installed_judgement_sql() == migrated, "add a migration with the store's new SQL"
