@@ -1,11 +1,13 @@
 """What the dashboards show (总览, district page, unit page), assembled from the status engine
 in a fixed number of queries whatever the number of plans, targets, regions and reports.
 
-Queries: the plans in scope; ``StatusBoard`` (its own fixed set); the reporting periods of
-those plans and the reporting tallies (``targets.tally_store``: one row per plan × period ×
-region, so the work does not grow with targets × regions × periods); the recent history
-(three queries). Everything else is Python over what these returned. The overview judges the
+Queries: the plans in scope; ``StatusBoard`` (its own fixed set: the stored judgement of
+the targets shown, ``targets.judgement``, and the engine's inputs only for what is not
+current); the reporting periods of those plans and the reporting tallies
+(``targets.tally_store``: one row per plan × period × region, so the work does not grow with
+targets × regions × periods); the recent history (three queries). Everything else is Python over what these returned. The overview judges the
 plans' targets only (no allocation); a region page loads only what concerns its subtree.
+The region and unit pages render their target tables a page at a time (``target_page``).
 """
 
 from __future__ import annotations
