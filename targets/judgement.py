@@ -18,7 +18,8 @@ When a stored judgement is current — all of:
   after midnight) judges everything ahead so that no reader pays for it; it is not required.
   Year ends before today (the charts' series of each year's completion) are stored too; any
   other date (an API ``?on=``) is judged and not stored;
-* the tolerances (``settings.STATUS_RULES``) are the ones it was judged with.
+* the tolerances (``settings.STATUS_RULES``) and the engine (``targets/status.py``, by its
+  source's hash: a deployment that changes it) are the ones it was judged with.
 
 Why lazily on read rather than recomputing in the services: the triggers see every write,
 whatever door it came through (services, admin, imports, bulk updates, a data fix), and the
@@ -34,16 +35,18 @@ stored current judgement with the engine's.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from targets import rollup_store
+from targets import rollup_store, status
 from targets.judgement_store import CLOCK, JUDGEMENT, WHOLE_TARGET
 from targets.models import Allocation, Target, TargetAdjustment
 from targets.status import (
@@ -91,8 +94,15 @@ class Ask:
         )
 
 
+# The engine's own source: a deployment that changes how targets are judged makes every
+# stored judgement not current (judged again on first read), with no migration to remember.
+ENGINE = hashlib.sha256(Path(status.__file__).read_bytes()).hexdigest()[:12]
+
+
 def rules_key(rules: StatusRules) -> str:
-    return f"{rules.lagging_below}|{rules.critical_below}|{rules.base_figure_max_age_years}"
+    """The tolerances and the engine a judgement was made with (``TargetJudgement.rules``)."""
+    tolerances = f"{rules.lagging_below}|{rules.critical_below}|{rules.base_figure_max_age_years}"
+    return f"{tolerances}|{ENGINE}"
 
 
 def storable(on: datetime.date, today: datetime.date | None = None) -> bool:
