@@ -5,8 +5,9 @@ Queries: the plans in scope; ``StatusBoard`` (its own fixed set: the stored judg
 the targets shown, ``targets.judgement``, and the engine's inputs only for what is not
 current); the reporting periods of those plans and the reporting tallies
 (``targets.tally_store``: one row per plan × period × region, so the work does not grow with
-targets × regions × periods); the recent history (three queries). Everything else is Python over what these returned. The overview judges the
-plans' targets only (no allocation); a region page loads only what concerns its subtree.
+targets × regions × periods); the recent history (three queries). Everything else is Python
+over what these returned. The overview judges the plans' targets only (no allocation); a
+region page loads only what concerns its subtree.
 The region and unit pages render their target tables a page at a time (``target_page``).
 """
 
