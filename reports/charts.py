@@ -27,7 +27,9 @@ from planning.models import Plan
 from reports.dashboards import LIGHT_STATUSES, plans_in_scope, region_page
 from targets import rollup_store
 from targets.choices import ProgressStatus, ReportStatus
+from targets.judgement import Ask
 from targets.models import (
+    Allocation,
     ProgressReport,
     ReportingPeriod,
     ReportingTally,
@@ -35,14 +37,7 @@ from targets.models import (
     TargetAdjustment,
 )
 from targets.rollups import StatusBoard
-from targets.status import (
-    StatusInputs,
-    TargetProgress,
-    compute_allocations,
-    compute_status,
-    load_status_inputs,
-    year_end,
-)
+from targets.status import TargetProgress, year_end
 
 # The overview ranks the regions furthest behind pace, not all of them (national scale).
 RANKED_REGIONS = 20
@@ -140,12 +135,11 @@ def region_ranking(
     *,
     tree: RegionTree,
     regions: list[int],
-    inputs: StatusInputs | None = None,
+    allocations: dict[int, list[tuple[Allocation, TargetProgress]]] | None = None,
 ) -> list[dict]:
     """Each of ``regions`` with the targets set in its subtree and the allocations to it
-    (``inputs``: where the allocations were loaded, the board's by default), furthest
+    (``allocations``: judged apart, the board's by default), furthest
     behind pace first."""
-    inputs = inputs or board.inputs
     rows: dict[int, RegionRow] = {}
     owner = {}
     for region in regions:
@@ -160,9 +154,8 @@ def region_ranking(
         if region is not None:
             rows[region].add(board.target_progress[target.pk], binding=binding)
             continue
-        for allocation, progress in compute_allocations(
-            target, inputs, on=board.on, rules=board.rules
-        ):
+        shares = allocations.get(target.pk, []) if allocations is not None else None
+        for allocation, progress in board.allocation_progress(target) if shares is None else shares:
             region = owner.get(allocation.region_id)
             if region is not None:
                 rows[region].add(progress, binding=binding)
@@ -171,21 +164,31 @@ def region_ranking(
 
 def binding_series(board: StatusBoard, targets: list[Target]) -> list[dict]:
     """Each binding target's completion at every year end from the plan's start (at the date
-    for the current year), the BINDING_SERIES least complete first. The engine is pure: no
-    query."""
+    for the current year), the BINDING_SERIES least complete first. The year ends are judged
+    once and stored like today's judgement (``StatusBoard.judge``): one query when stored."""
     on = board.on
-    rows = []
-    for target in targets:
-        if target.attribute != Attribute.BINDING:
-            continue
+    rows, years_of = [], {}
+    binding = [t for t in targets if t.attribute == Attribute.BINDING]
+    # Only the BINDING_SERIES drawn are judged at each year end (the order is today's).
+    binding.sort(key=lambda t: _completion_order(t, board.target_progress[t.pk]))
+    for target in binding[:BINDING_SERIES]:
         now = board.target_progress[target.pk]
         plan = board.plans[target.plan_id]
         last = min(on.year, now.target_year or plan.end_year)
-        years = list(range(plan.start_year, last + 1))
+        years_of[target.pk] = list(range(plan.start_year, last + 1))
+    asks = [
+        Ask(target, min(year_end(year), on))
+        for target in targets
+        for year in years_of.get(target.pk, [])
+    ]
+    judged = board.judge(asks)
+    for target in targets:
+        if target.pk not in years_of:
+            continue
+        now = board.target_progress[target.pk]
         points = []
-        for year in years:
-            at = min(year_end(year), on)
-            progress = compute_status(target, board.inputs, on=at, rules=board.rules)
+        for year in years_of[target.pk]:
+            progress = judged[Ask(target, min(year_end(year), on)).key]
             points.append(
                 {
                     "year": year,
@@ -207,6 +210,12 @@ def binding_series(board: StatusBoard, targets: list[Target]) -> list[dict]:
         )
     rows.sort(key=lambda r: (r["completion"] is None, r["completion"] or 0, r["target"]))
     return rows[:BINDING_SERIES]
+
+
+def _completion_order(target: Target, now: TargetProgress) -> tuple:
+    """The series' order: least complete first (as ``percent`` rounds it), unknown last."""
+    completion = percent(now.completion_display)
+    return (completion is None, completion or 0, target.pk)
 
 
 def reporting_by_region(
@@ -392,12 +401,12 @@ def chart_data(
     parent = region.pk if region is not None else None
     subtree = tree.subtree(parent) if parent is not None else None
     compared = compared_regions(plans, tree, parent)
-    inputs = None
+    allocations = None
     if parent is None and rollup_store.supported():
         # The overview's board judges no allocation (national scale); load only those to
         # the compared regions (a fixed number of queries).
-        inputs = load_status_inputs(targets, allocation_regions=compared)
-    ranking = region_ranking(board, targets, tree=tree, regions=compared, inputs=inputs)
+        allocations = board.judge_allocations(board.load_allocations(compared))
+    ranking = region_ranking(board, targets, tree=tree, regions=compared, allocations=allocations)
     return {
         "on": on.isoformat(),
         "since": since.isoformat(),

@@ -1,11 +1,14 @@
 """What the dashboards show (总览, district page, unit page), assembled from the status engine
 in a fixed number of queries whatever the number of plans, targets, regions and reports.
 
-Queries: the plans in scope; ``StatusBoard`` (its own fixed set); the reporting periods of
-those plans and the reporting tallies (``targets.tally_store``: one row per plan × period ×
-region, so the work does not grow with targets × regions × periods); the recent history
-(three queries). Everything else is Python over what these returned. The overview judges the
-plans' targets only (no allocation); a region page loads only what concerns its subtree.
+Queries: the plans in scope; ``StatusBoard`` (its own fixed set: the stored judgement of
+the targets shown, ``targets.judgement``, and the engine's inputs only for what is not
+current); the reporting periods of those plans and the reporting tallies
+(``targets.tally_store``: one row per plan × period × region, so the work does not grow with
+targets × regions × periods); the recent history (three queries). Everything else is Python
+over what these returned. The overview judges the plans' targets only (no allocation); a
+region page loads only what concerns its subtree.
+The region and unit pages render their target tables a page at a time (``target_page``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,19 @@ from dataclasses import dataclass, field
 from functools import reduce
 from itertools import chain
 
-from django.db.models import Case, DateField, F, Q, Sum, Value, When
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -38,6 +53,7 @@ DUE_SOON_DAYS = 90
 OWED_NOW_LIMIT = 20
 TALLY_COUNTS = ("owed", "draft", "submitted", "approved", "returned", "on_time", "late")
 RECENT_CHANGES = 12
+TARGET_ROWS_PER_PAGE = 50  # the region and unit pages' target tables (``target_page``)
 # The five lights of the overview, in the order the office reads them.
 LIGHT_STATUSES = [
     ProgressStatus.MET,
@@ -136,7 +152,7 @@ def due_milestones(board: StatusBoard, on: datetime.date) -> list[DueMilestone]:
     targets = {t.pk: t for t in board.targets}
     tasks = {t.pk: t for t in board.tasks}
     milestones = chain(
-        chain.from_iterable(board.inputs.milestones.get(pk, []) for pk in targets),
+        chain.from_iterable(board.milestones.get(pk, []) for pk in targets),
         chain.from_iterable(board.task_milestones.values()),
     )
     rows = []
@@ -250,8 +266,10 @@ def reporting_from_reports(
 ) -> Reporting:
     """Owed figures of report-fed ``targets`` (their region and allocations, inside the
     user's scope and ``regions`` when given), for every reporting period that has begun,
-    counted from the reports (two queries: the periods and the reports) — cell by cell, so
-    the work grows with targets × owing regions × periods. The reference for the tallies
+    counted from the reports (three queries: the periods, the reports counted by target,
+    period, status and punctuality, and the open periods' reports region by region, for who
+    still owes) — the Python work grows with targets × periods, and with the owing regions
+    in the open periods only. The reference for the tallies
     (``reporting_from_tally``; tests compare both), the unit page (a subset of targets, which
     the per-region tallies cannot separate) and SQLite."""
     scope = scope_of(user)
@@ -262,59 +280,129 @@ def reporting_from_reports(
     for period in ReportingPeriod.objects.filter(plan_id__in=plan_ids).order_by("period"):
         if int(period.period[:4]) <= on.year:
             periods[period.plan_id].append(period)
-    codes = {p.period for ps in periods.values() for p in ps}
     wanted_by_target: dict[int, set[int]] = {}
     for target in targets:
-        allocated = (a.region_id for a in board.inputs.allocations[target.pk])
+        allocated = (a.region_id for a in board.allocations.get(target.pk, []))
         wanted_by_target[target.pk] = owing_regions(target, allocated, scope=scope, within=regions)
-    # Only the owing regions' reports: at national scale a target has thousands of county
-    # figures below its region, and reading them all would make the page grow with the data.
-    found = {
-        (target_id, region_id, period): (status, submitted_at)
-        for target_id, region_id, period, status, submitted_at in ProgressReport.objects.filter(
-            target_id__in=[t.pk for t in targets],
-            period__in=codes,
-            region_id__in=set().union(*wanted_by_target.values()),
-        ).values_list("target_id", "region_id", "period", "status", "submitted_at")
+    owed = {
+        target.pk: owed_periods(target, periods[target.plan_id], board.plans[target.plan_id])
+        for target in targets
     }
-    names = board.inputs.regions.names
+    open_codes = {p.period for ps in owed.values() for p in ps if not past_lock_date(p, on)}
+    _count_owed(result.cell, targets, owed, wanted_by_target, on=on)
+    # The open periods, region by region (who still owes): only the owing regions' reports —
+    # at national scale a target has thousands of county figures below its region.
+    found = (
+        {
+            (target_id, region_id, period): status
+            for target_id, region_id, period, status in ProgressReport.objects.filter(
+                target_id__in=[t.pk for t in targets],
+                period__in=open_codes,
+                region_id__in=set().union(*wanted_by_target.values()),
+            ).values_list("target_id", "region_id", "period", "status")
+        }
+        if open_codes
+        else {}
+    )
+    names = board.regions.names
     owed_now: dict[tuple[int, int, str], Owed] = {}
     for target in targets:
         wanted = wanted_by_target[target.pk]
-        for period in owed_periods(target, periods[target.plan_id], board.plans[target.plan_id]):
-            is_open = not past_lock_date(period, on)
-            period_deadline = deadline(period)  # once per period, not per cell (profiled)
+        for period in owed[target.pk]:
+            if past_lock_date(period, on):
+                continue
             for region_id in wanted:
-                status, submitted_at = found.get(
-                    (target.pk, region_id, period.period), (None, None)
+                status = found.get((target.pk, region_id, period.period))
+                key = (region_id, target.plan_id, period.period)
+                row = owed_now.get(key) or owed_now.setdefault(
+                    key,
+                    Owed(
+                        region_id,
+                        names.get(region_id, ""),
+                        board.plans[target.plan_id],
+                        period.period,
+                        period.due_on,
+                        0,
+                        0,
+                    ),
                 )
-                on_time = None
-                if status in REPORTED and submitted_at is not None:
-                    on_time = submitted_at < period_deadline
-                overdue = status not in REPORTED and on > period.due_on
-                result.cell.add(status, on_time=on_time, overdue=overdue)
-                if is_open:
-                    key = (region_id, target.plan_id, period.period)
-                    row = owed_now.get(key) or owed_now.setdefault(
-                        key,
-                        Owed(
-                            region_id,
-                            names.get(region_id, ""),
-                            board.plans[target.plan_id],
-                            period.period,
-                            period.due_on,
-                            0,
-                            0,
-                        ),
-                    )
-                    row.owed += 1
-                    row.missing += status not in REPORTED
+                row.owed += 1
+                row.missing += status not in REPORTED
     result.owed_now = sorted(
         (row for row in owed_now.values() if row.missing),
         key=lambda r: (r.due_on, -r.missing, r.region_name, r.plan.pk, r.period),
     )
     result.owed_now_total = len(result.owed_now)
     return result
+
+
+def _count_owed(
+    cell: Cell,
+    targets: list[Target],
+    owed: dict[int, list[ReportingPeriod]],
+    wanted_by_target: dict[int, set[int]],
+    *,
+    on: datetime.date,
+) -> None:
+    """Add every owed figure of every period to ``cell``: the owing regions' reports counted
+    in SQL by target, period, status and punctuality (a few rows per target and period, not
+    one per figure; targets owed by the same regions share one condition), the figures
+    without a report as the rest."""
+    groups: dict[frozenset[int], list[int]] = defaultdict(list)
+    for target in targets:
+        groups[frozenset(wanted_by_target[target.pk])].append(target.pk)
+    codes = {p.period for ps in owed.values() for p in ps}
+    if not codes or not groups:
+        return
+    deadlines = {(p.plan_id, p.period): deadline(p) for ps in owed.values() for p in ps}
+    punctual = Case(
+        *(
+            When(target__plan_id=plan_id, period=code, submitted_at__lt=at, then=Value(True))
+            for (plan_id, code), at in deadlines.items()
+        ),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    rows = (
+        ProgressReport.objects.filter(
+            reduce(
+                operator.or_,
+                (
+                    Q(target_id__in=ids, region_id__in=regions)
+                    for regions, ids in groups.items()
+                    if regions
+                ),
+                Q(pk__in=[]),
+            ),
+            period__in=codes,
+        )
+        .annotate(
+            punctual=punctual,
+            unsubmitted=ExpressionWrapper(Q(submitted_at__isnull=True), BooleanField()),
+        )
+        .values("target_id", "period", "status", "punctual", "unsubmitted")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    counted: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        counted[(row["target_id"], row["period"])].append(row)
+    for target in targets:
+        wanted = len(wanted_by_target[target.pk])
+        for period in owed[target.pk]:
+            reported = 0
+            for row in counted.get((target.pk, period.period), ()):
+                status, count = row["status"], row["count"]
+                setattr(cell, status, getattr(cell, status) + count)
+                if status in REPORTED and not row["unsubmitted"]:
+                    if row["punctual"]:
+                        cell.on_time += count
+                    else:
+                        cell.late += count
+                reported += count if status in REPORTED else 0
+            cell.owed += wanted
+            if on > period.due_on:
+                cell.overdue += wanted - reported
 
 
 def _raw_reporting() -> bool:
@@ -437,7 +525,14 @@ def target_rows(board: StatusBoard, targets: list[Target]) -> list[tuple[Target,
     return [(t, board.target_progress[t.pk]) for t in targets]
 
 
-def region_page(user, region, *, on: datetime.date | None = None) -> dict:
+def target_page(rows: list, page: str | int | None) -> Page:
+    """The rows of one page of a target table (``TARGET_ROWS_PER_PAGE``): a county has
+    hundreds of targets, and a page renders only what it shows; the lights above the table
+    and the charts count them all."""
+    return Paginator(rows, TARGET_ROWS_PER_PAGE).get_page(page)
+
+
+def region_page(user, region, *, on: datetime.date | None = None, page=None) -> dict:
     """A district: targets set for it or below or allocated to it, tasks its units take part
     in, what it owes and how complete and punctual its reporting is."""
     on = on or timezone.localdate()
@@ -463,14 +558,16 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
     targets = [
         t
         for t in board.targets
-        if owing_regions(t, (a.region_id for a in board.inputs.allocations[t.pk]), within=subtree)
+        if owing_regions(t, (a.region_id for a in board.allocations.get(t.pk, [])), within=subtree)
     ]
     task_ids = {a.task_id for a in board.assignments if a.unit.region_id in subtree}
     tasks = [t for t in board.tasks if t.pk in task_ids]
     summary = board.region_summary(region.pk)
+    rows = target_rows(board, targets)
     return {
         "region": region,
-        "targets": target_rows(board, targets),
+        "targets": rows,
+        "target_page": target_page(rows, page),
         "tasks": [(t, board.task_progress[t.pk], board.plans[t.plan_id]) for t in tasks],
         "target_lights": lights(summary["targets"]),
         "allocation_lights": lights(summary["allocations"]),
@@ -481,7 +578,7 @@ def region_page(user, region, *, on: datetime.date | None = None) -> dict:
     }
 
 
-def unit_page(user, unit, *, on: datetime.date | None = None) -> dict:
+def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict:
     """A responsible unit: the tasks it leads or supports, their targets, what is owed on them
     and the reporting completeness and punctuality."""
     on = on or timezone.localdate()
@@ -490,12 +587,14 @@ def unit_page(user, unit, *, on: datetime.date | None = None) -> dict:
     tasks = [t for t in board.tasks if t.pk in roles]
     targets = [t for t in board.targets if t.task_id in roles]
     summary = board.unit_summary(unit.pk)
+    rows = target_rows(board, targets)
     return {
         "unit": unit,
         "tasks": [
             (t, board.task_progress[t.pk], roles[t.pk], board.plans[t.plan_id]) for t in tasks
         ],
-        "targets": target_rows(board, targets),
+        "targets": rows,
+        "target_page": target_page(rows, page),
         "lead_lights": lights(summary["lead_tasks"]),
         "support_lights": lights(summary["support_tasks"]),
         # Counted from the reports: the tallies are per region, not per unit's targets.

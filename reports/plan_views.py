@@ -54,7 +54,7 @@ def home(request):
 
 def region_detail(request, pk: int):
     region = visible_or_404(request, Region.objects.select_related("parent"), pk)
-    context = dashboards.region_page(request.user, region)
+    context = dashboards.region_page(request.user, region, page=request.GET.get("page"))
     context["charts"] = charts.for_region(request.user, region, on=context["on"], context=context)
     context["charts_url"] = reverse("region-charts", args=[region.pk])
     return render(request, "planning/region_detail.html", context)
@@ -62,7 +62,8 @@ def region_detail(request, pk: int):
 
 def unit_detail(request, pk: int):
     unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
-    return render(request, "planning/unit_detail.html", dashboards.unit_page(request.user, unit))
+    context = dashboards.unit_page(request.user, unit, page=request.GET.get("page"))
+    return render(request, "planning/unit_detail.html", context)
 
 
 def _count(model, **outer) -> Coalesce:

@@ -708,3 +708,66 @@ class AdjustmentIsFinal(Exception):
         super().__init__(
             str(_("指标调整登记后不能修改或删除；如有错误，请登记一次新的调整予以更正"))
         )
+
+
+class JudgementClock(models.Model):
+    """How often what a judgement reads has changed (``targets/judgement_store.py``): per
+    target and region (its roll-up rows), and per target (``region_id`` 0: the target, its
+    plan, milestones, allocations, adjustments …). Kept by PostgreSQL triggers only; plain
+    integers, no foreign keys (a derived table: nothing here keeps a target from deletion)."""
+
+    target_id = models.IntegerField(_("目标指标"))
+    region_id = models.IntegerField(_("区划（0 为整个指标）"))
+    version = models.BigIntegerField(_("变更次数"), default=0)
+
+    class Meta:
+        verbose_name = _("研判输入版本")
+        verbose_name_plural = _("研判输入版本")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target_id", "region_id"], name="judgement_clock_unique_target_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} · {self.region_id} · {self.version}"
+
+
+class TargetJudgement(models.Model):
+    """A target's (or an allocation's) judgement by the status engine at a date, stored so
+    pages read it instead of judging again (``targets/judgement.py``: judge once, read many).
+
+    ``progress`` is the engine's whole answer (``TargetProgress``); ``status``, ``light``,
+    ``completion`` … repeat its main figures for queries and the admin. A row counts only while
+    the clocks it was judged under (``pair_version``, ``target_version``) and the tolerances
+    (``rules``) are still current. Derived data: ``manage.py rebuild_status [--check]``."""
+
+    target_id = models.IntegerField(_("目标指标"))
+    region_id = models.IntegerField(_("区划"))
+    allocation = models.BooleanField(_("分解指标"), default=False)
+    as_of = models.DateField(_("研判日期"))
+    pair_version = models.BigIntegerField(_("本级填报汇总版本"))
+    target_version = models.BigIntegerField(_("指标版本"))
+    rules = models.CharField(_("研判阈值"), max_length=64)
+    status = models.CharField(_("状态"), max_length=20)
+    light = models.CharField(_("信号灯"), max_length=10)
+    escalate = models.BooleanField(_("需督办"), default=False)
+    actual = models.DecimalField(_("实际值"), max_digits=30, decimal_places=4, null=True)
+    expected = models.DecimalField(_("序时进度值"), max_digits=30, decimal_places=4, null=True)
+    completion = models.DecimalField(_("完成率"), max_digits=30, decimal_places=4, null=True)
+    projection = models.DecimalField(_("趋势预测值"), max_digits=30, decimal_places=4, null=True)
+    progress = models.JSONField(_("研判结果"))
+    judged_at = models.DateTimeField(_("研判时间"))
+
+    class Meta:
+        verbose_name = _("指标研判结果")
+        verbose_name_plural = _("指标研判结果")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target_id", "region_id", "allocation", "as_of"],
+                name="judgement_unique_target_region_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} · {self.region_id} · {self.as_of} · {self.status}"

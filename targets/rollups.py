@@ -15,22 +15,24 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.regions import RegionTree
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import Plan, Task, TaskAssignment, TaskUpdate
 from targets.choices import MilestoneState, ProgressStatus
-from targets.models import Milestone, Target
+from targets.judgement import Ask, judge, storable
+from targets.judgement import supported as judgement_supported
+from targets.models import Allocation, Milestone, Target
 from targets.status import (
     StatusInputs,
     StatusRules,
     TargetProgress,
-    compute_allocations,
-    compute_status,
     load_status_inputs,
     milestone_state,
     plan_finished,
@@ -152,15 +154,126 @@ class StatusBoard:
         if tasks is None:
             tasks = Task.objects.filter(plan_id__in=plan_ids)
         self.tasks = list(tasks.select_related("section").order_by("plan_id", "order"))
-        self.inputs: StatusInputs = load_status_inputs(
-            self.targets, allocation_regions=allocation_regions
-        )
+        self._allocation_regions = allocation_regions
+        self._inputs: StatusInputs | None = None
+        self._allocations: dict[int, list[Allocation]] | None = None
+        self._allocation_progress: dict[int, list[tuple[Allocation, TargetProgress]]] | None
+        self._allocation_progress = None
+        self._regions: RegionTree | None = None
+        self._milestones: dict[int, list[Milestone]] | None = None
+        # Judgements of today are stored (targets.judgement); at any other date, or without
+        # the store (SQLite), the board loads the engine's inputs once, as it always did.
+        self._stores = judgement_supported() and storable(self.on)
+        judged = self.judge([Ask(t, self.on) for t in self.targets])
         self.target_progress: dict[int, TargetProgress] = {
-            t.pk: compute_status(t, self.inputs, on=self.on, rules=self.rules) for t in self.targets
+            t.pk: judged[Ask(t, self.on).key] for t in self.targets
         }
         self._load_task_inputs([t.pk for t in self.tasks])
         self.task_progress: dict[int, TaskProgress] = {
             t.pk: self._judge_task(t) for t in self.tasks
+        }
+
+    # what the engine reads, loaded only when something is judged here -------------------
+
+    @property
+    def inputs(self) -> StatusInputs:
+        """Everything the engine reads for the board's targets (and the allocations to
+        ``allocation_regions``), loaded on first use: the stored judgement spares it when
+        nothing on the board changed since it was judged (``targets.judgement``)."""
+        if self._inputs is None:
+            self._inputs = load_status_inputs(
+                self.targets, allocation_regions=self._allocation_regions
+            )
+        return self._inputs
+
+    def _loader(self, targets: list[Target], regions: set[int]) -> StatusInputs:
+        """Inputs to judge ``targets`` (and allocations to ``regions``): the board's own when
+        they are loaded already, else only what these judgements read."""
+        if self._inputs is None and not self._stores:
+            return self.inputs
+        if self._inputs is not None:
+            inputs = self._inputs
+            if regions <= {a.region_id for rows in inputs.allocations.values() for a in rows}:
+                return inputs
+        return load_status_inputs(targets, regions=regions, allocation_regions=())
+
+    def judge(self, asks: list[Ask]) -> dict[tuple, TargetProgress]:
+        """``asks`` judged at their dates: stored judgements where current, else the engine's
+        (``targets.judgement.judge``)."""
+        return judge(asks, rules=self.rules, inputs=self._loader)
+
+    @property
+    def milestones(self) -> dict[int, list[Milestone]]:
+        """The targets' live milestones in schedule order (the engine's ``inputs.milestones``;
+        one query when the inputs were not loaded)."""
+        if self._milestones is None:
+            if self._inputs is not None:
+                self._milestones = self._inputs.milestones
+            else:
+                self._milestones = self._load_milestones()
+        return self._milestones
+
+    def _load_milestones(self) -> dict[int, list[Milestone]]:
+        milestones: dict[int, list[Milestone]] = defaultdict(list)
+        live = Milestone.objects.filter(
+            target_id__in=[t.pk for t in self.targets], retired_on__isnull=True
+        )
+        for milestone in live.order_by("due_on", "order"):
+            milestones[milestone.target_id].append(milestone)
+        return milestones
+
+    @property
+    def allocations(self) -> dict[int, list[Allocation]]:
+        """Each target's live allocations (to ``allocation_regions`` when given), one query on
+        first use."""
+        if self._allocations is None:
+            if self._inputs is not None:
+                self._allocations = self._inputs.allocations
+            else:
+                self._allocations = self.load_allocations(self._allocation_regions)
+        return self._allocations
+
+    def load_allocations(self, regions: Iterable[int] | None) -> dict[int, list[Allocation]]:
+        found: dict[int, list[Allocation]] = defaultdict(list)
+        rows = Allocation.objects.filter(
+            target_id__in=[t.pk for t in self.targets], retired_on__isnull=True
+        )
+        if regions is not None:
+            rows = rows.filter(region_id__in=list(regions))
+        for allocation in rows:  # an empty region list runs no query
+            found[allocation.target_id].append(allocation)
+        return found
+
+    @property
+    def regions(self) -> RegionTree:
+        """The region tree (one query on first use)."""
+        if self._regions is None:
+            self._regions = self._inputs.regions if self._inputs is not None else RegionTree.load()
+        return self._regions
+
+    def allocation_progress(self, target: Target) -> list[tuple[Allocation, TargetProgress]]:
+        """The target's allocations on the board with their judgement (``compute_allocations``
+        through the store), all of the board's judged on first use."""
+        if self._allocation_progress is None:
+            self._allocation_progress = self.judge_allocations(self.allocations)
+        return self._allocation_progress.get(target.pk, [])
+
+    def judge_allocations(
+        self, allocations: dict[int, list[Allocation]]
+    ) -> dict[int, list[tuple[Allocation, TargetProgress]]]:
+        """``allocations`` (by target, of the board's targets) with their judgement."""
+        targets = {t.pk: t for t in self.targets}
+        asks = {
+            a.pk: Ask(targets[target_id], self.on, a.region_id, a.value)
+            for target_id, rows in allocations.items()
+            if target_id in targets
+            for a in rows
+        }
+        judged = self.judge(list(asks.values()))
+        return {
+            target_id: [(a, judged[asks[a.pk].key]) for a in rows]
+            for target_id, rows in allocations.items()
+            if target_id in targets
         }
 
     def _load_task_inputs(self, task_ids: list[int]) -> None:
@@ -265,16 +378,14 @@ class StatusBoard:
 
     def region_summary(self, region_id: int) -> dict[str, Summary]:
         """Targets set for the region or below, plus the region's allocations of others."""
-        region_ids = self.inputs.regions.subtree(region_id)
+        region_ids = self.regions.subtree(region_id)
         own = [t for t in self.targets if t.region_id in region_ids]
         summary = self._summarise(own, [])
         allocations = Summary()
         for target in self.targets:
             if target.region_id in region_ids:
                 continue
-            for allocation, progress in compute_allocations(
-                target, self.inputs, on=self.on, rules=self.rules
-            ):
+            for allocation, progress in self.allocation_progress(target):
                 if allocation.region_id in region_ids:
                     allocations.add(progress.status)
         summary["allocations"] = allocations

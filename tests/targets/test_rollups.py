@@ -489,6 +489,10 @@ def plan_with_targets(code: str, size: int) -> Plan:
     return owner
 
 
+# What reading and filling the stored judgement adds to a board's queries at most.
+JUDGING_QUERIES = 10
+
+
 def test_the_board_costs_the_same_queries_for_10_and_for_1000_targets():
     small, large = plan_with_targets("small", 10), plan_with_targets("large", 1000)
     captured, summaries = {}, {}
@@ -504,7 +508,9 @@ def test_the_board_costs_the_same_queries_for_10_and_for_1000_targets():
     # the plans come with the targets, no formula or register target needs more);
     # 6 task milestones, 7 updates with a percent (latest kept per task),
     # 8 task assignments (with units), 9 regions (read when region_summary first uses the
-    # tree). Summaries then compute without querying.
-    assert captured == {"small": 9, "large": 9}
+    # tree). Summaries then compute without querying. A year end is stored (targets.judgement):
+    # + reading the stored judgement (targets, then the allocations), the allocations apart
+    # from the inputs, and storing what was judged — a fixed set too.
+    assert captured["small"] == captured["large"] <= 9 + JUDGING_QUERIES
     assert counts(summaries["small"]) == {"on_track": 10}  # 20 of 20 due
     assert counts(summaries["large"]) == {"on_track": 1000}
