@@ -10,19 +10,19 @@ not any one document's:
   one, between two Latin letters or digits set apart, or across a gap wider than a
   character (a tab); never between Chinese characters — a justified line spreads them, and
   Word and LibreOffice set Latin text apart from Chinese without a space.
-- **headers, footers, page numbers**: lines in the top or bottom sixth of a page that are
-  a page number (``3``, ``- 3 -``, ``— 3 —``, ``第3页``, ``第 3 页 共 20 页``, ``3/20``) or whose
-  text, digits aside, is in that band on at least a third of the pages (two for a short
-  document).
+- **headers, footers, page numbers**: lines in the top or bottom sixth of a page whose
+  text, digits aside (``- 3 -``, ``第 3 页 共 20 页``), is at the same height on at least a
+  third of the pages (two for a document of up to six pages).
 - **paragraphs**: a line continues the line before when that one reached the right margin
   (the room left there is narrower than what this line starts with — its first character
   with the punctuation that may not begin a line, or its first Latin word — plus half a
   character), this one is not indented further than the line before (a first-line indent
   starts a paragraph), the font size is the same, and it is one line step below (paragraph
-  spacing starts a paragraph; across a page break the distance is not looked at). Only a
-  document with neither paragraph spacing nor first-line indents, where a paragraph that
-  fills its last line looks like a wrapped one, also breaks after a sentence end before a
-  numbered heading. An empty paragraph comes back as an empty line from the room it left.
+  spacing starts a paragraph; across a page break the distance is not looked at). Where
+  that cannot tell — across a page break, or in a document with neither paragraph spacing
+  nor first-line indents, where a paragraph that fills its last line looks wrapped — a
+  sentence end followed by a numbered heading (第四节, 三、, （二）, 2.) breaks too. An
+  empty paragraph comes back as an empty line from the room it left.
   Wrapped lines are joined without a space between Chinese characters, with one between
   Latin words, and without one after a hyphen or slash.
 - **tables**: pdfplumber's table finder (ruled cells; a single ruled box is a table too, as
@@ -43,13 +43,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 HEADER_BAND = 1 / 6  # of the page height, at the top and at the bottom
-_PAGE_NUMBER = re.compile(
-    r"^(?:[-–—－_\s]*\d{1,4}[-–—－_\s]*|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
-    r"|\d{1,4}\s*/\s*\d{1,4}|(?:[Pp]age)\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$"
-)
 # what may not begin a line, so it is carried down with the character before it
-_NO_LINE_START = set("，。、；：？！）》」』】〕”’%％,.;:?!)]")
-_NO_LINE_END = set("（《「『【〔“‘([")
+_SENTENCE_MARKS = set("，。、；：？！,.;:?!%％‰℃・·")
+
+
+def _opening(char: str) -> bool:
+    return unicodedata.category(char) == "Ps"  # （《「〈【〔([ …
+
+
+def _closing(char: str) -> bool:
+    """What may not begin a line: closing brackets and the marks that end a clause."""
+    return unicodedata.category(char) == "Pe" or char in _SENTENCE_MARKS
+
+
+def _quote(char: str) -> bool:
+    return unicodedata.category(char) in ("Pi", "Pf") or char in "\"'"
+
+
 _SENTENCE_END = ("。", "；", "：", "！", "？", ":", ";")
 _NUMBERED = re.compile(
     r"^\s*(第[一二三四五六七八九十百]+[章节条]|[一二三四五六七八九十]+、|"
@@ -108,20 +118,29 @@ def _size(chars: list[dict]) -> float:
     return Counter(round(char["size"], 1) for char in chars).most_common(1)[0][0]
 
 
+def _breaks(before: str, after: str) -> bool:
+    """Whether a line may break between two characters — Unicode line breaking (UAX #14)
+    as far as CJK typesetting needs it: not inside a Latin word or number, not before a
+    closing or after an opening mark, not on either side of a quotation mark, not between a
+    closing mark and a number (LibreOffice keeps “，2016” together), after a space or hyphen."""
+    if after.isspace():
+        return False
+    if before.isspace() or before in "-/":
+        return True
+    if _opening(before) or _quote(before) or _quote(after) or _closing(after):
+        return False
+    if not is_wide(before) and not is_wide(after):
+        return False
+    return not (_closing(before) and not is_wide(after))
+
+
 def _lead(chars: list[dict]) -> float:
-    first = 0
-    if chars[0]["text"] in _NO_LINE_END and len(chars) > 1:
-        first = 1
-    end = first + 1
-    if is_wide(chars[first]["text"]):
-        while end < len(chars) and chars[end]["text"] in _NO_LINE_START:
-            end += 1
-    else:
-        while end < len(chars) and not (
-            chars[end]["text"].isspace() or is_wide(chars[end]["text"])
-        ):
-            end += 1
-    return chars[end - 1]["x1"] - chars[0]["x0"]
+    """The width of what a line starts with up to its first break opportunity: if the line
+    before had had room for it, the line would not have been broken there."""
+    end = 0
+    while end + 1 < len(chars) and not _breaks(chars[end]["text"], chars[end + 1]["text"]):
+        end += 1
+    return chars[end]["x1"] - chars[0]["x0"]
 
 
 def _assemble(chars: list[dict]) -> str:
@@ -272,13 +291,15 @@ def _margins(lines: list[PrintedLine]) -> tuple[float, float] | None:
 class _Body:
     """Margins per page (the document's where a page has too few lines) and metrics."""
 
-    def __init__(self, pages: dict[int, list[PrintedLine]]):
+    def __init__(self, pages: dict[int, list[PrintedLine]], shapes: dict[int, tuple]):
+        # the margins of the pages of one size and parity (mirrored margins), measured
+        # together: a page of short lines (a contents page) has the same margins
+        groups: dict[tuple, list[PrintedLine]] = {}
+        for page, lines in pages.items():
+            groups.setdefault(shapes[page], []).extend(lines)
         everything = [line for lines in pages.values() for line in lines]
         whole = _margins(everything) or (0.0, 0.0)
-        self.margins = {
-            page: (_margins(lines) if len(lines) >= 6 else None) or whole
-            for page, lines in pages.items()
-        }
+        self.margins = {page: _margins(groups[shapes[page]]) or whole for page in pages}
         self.metrics = _Metrics()
         steps, full_steps, starts = [], [], []
         for lines in pages.values():
@@ -329,12 +350,8 @@ class _Body:
         elif line.page == before.page:
             if line.top - before.bottom > 0.8 * line.size:
                 return False
-        if (
-            not self.metrics.spaced
-            and not self.metrics.indented
-            and before.text.endswith(_SENTENCE_END)
-            and _NUMBERED.match(line.text)
-        ):
+        ambiguous = line.page != before.page or not (self.metrics.spaced or self.metrics.indented)
+        if ambiguous and before.text.endswith(_SENTENCE_END) and _NUMBERED.match(line.text):
             return False
         return True
 
@@ -387,22 +404,22 @@ def _normal(text: str) -> str:
 
 
 def running_lines(pages: list[tuple[float, list[PrintedLine]]]) -> set[int]:
-    """ids of the lines that are headers, footers or page numbers."""
+    """ids of the lines that are headers, footers or page numbers: in the top or bottom
+    band of the page, and the same text (digits aside) at the same height on enough pages
+    — a line of the body does not come back at the same place page after page."""
     bands: list[list[PrintedLine]] = []
     for height, lines in pages:
         ordered = sorted(lines, key=lambda line: line.top)
         top = [line for line in ordered[:3] if line.bottom <= height * HEADER_BAND]
         bottom = [line for line in ordered[-3:] if line.top >= height * (1 - HEADER_BAND)]
         bands.append(top + [line for line in bottom if line not in top])
-    counts = Counter(_normal(line.text) for band in bands for line in band)
-    enough = 2 if len(pages) <= 5 else max(2, len(pages) // 3)
-    return {
-        id(line)
-        for band in bands
-        for line in band
-        if _PAGE_NUMBER.match(line.text)
-        or (len(pages) > 1 and counts[_normal(line.text)] >= enough)
-    }
+
+    def key(line: PrintedLine) -> tuple[str, int]:
+        return _normal(line.text), round(line.top / 3)
+
+    counts = Counter(key(line) for band in bands for line in band)
+    enough = 2 if len(pages) <= 6 else max(3, len(pages) // 3)
+    return {id(line) for band in bands for line in band if counts[key(line)] >= enough}
 
 
 def _same_columns(before: TablePart, after: TablePart) -> bool:
@@ -463,7 +480,11 @@ def read_layout(pdf) -> list[Paragraph | Table]:
         page_no: [line for line in lines if id(line) not in running]
         for page_no, (_height, lines, _parts) in enumerate(pages, start=1)
     }
-    body = _Body(body_lines)
+    shapes = {
+        page_no: (round(page.width), round(page.height), page_no % 2)
+        for page_no, page in enumerate(pdf.pages, start=1)
+    }
+    body = _Body(body_lines, shapes)
     page_tops = [min(line.top for line in lines) for lines in body_lines.values() if lines]
     body_top = min(page_tops) if page_tops else 0.0
 
