@@ -431,18 +431,27 @@ def _texts(body: _Body, row: list[Cell]) -> list[str]:
 
 
 def _row_goes_on(body: _Body, above: list[Cell], row: list[Cell]) -> bool:
-    """A row cut by the page break: some cell ended the page with a full line and goes on."""
+    """Whether the first row of a table's part on the next page is the rest of the row that
+    ended the page: each of its cells with text goes on from a cell that ended the page with
+    a full line. A narrow cell of a few characters looks full too, so unless some cell of
+    the row is empty (its text ended on the page before), each cell it goes on from has
+    wrapped or is filled to within a quarter of a character."""
+    tight = []
     for cell in row:
         if not cell.lines:
             continue
         match = _match(above, cell)
         if match is None or not match.lines:
-            continue
-        size = match.lines[-1].size
-        pad = min(max(min(line.x0 for line in match.lines) - match.bbox[0], 0), 0.8 * size + 2)
-        if body.full(match.lines[-1], cell.lines[0], match.bbox[2] - pad):
-            return True
-    return False
+            return False
+        last = match.lines[-1]
+        pad = min(max(min(line.x0 for line in match.lines) - match.bbox[0], 0), 0.8 * last.size + 2)
+        right = match.bbox[2] - pad
+        if not body.full(last, cell.lines[0], right):
+            return False
+        tight.append(len(match.lines) > 1 or right - last.x1 <= 0.25 * last.size)
+    if not tight:
+        return False
+    return len(tight) < len(row) or all(tight)
 
 
 def _match(row: list[Cell], cell: Cell) -> Cell | None:
