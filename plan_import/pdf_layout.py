@@ -14,11 +14,13 @@ not any one document's:
   text, digits aside (``- 3 -``, ``第 3 页 共 20 页``), is at the same height on at least a
   third of the pages (two for a document of up to six pages).
 - **paragraphs**: a line continues the line before when that one reached the right margin
-  (the room left there is narrower than what this line starts with — its first character
-  with the punctuation that may not begin a line, or its first Latin word — plus half a
-  character), this one is not indented further than the line before (a first-line indent
-  starts a paragraph), the font size is the same, and it is one line step below (paragraph
-  spacing starts a paragraph; across a page break the distance is not looked at). Where
+  (the room left there is narrower than what this line starts with up to its first
+  line-break opportunity — ``_breaks``: not inside a number or Latin word, not before a
+  closing mark, not after an opening one, not beside a quotation mark — plus half a
+  character; margins measured over the pages of one size and parity), this one is not
+  indented further than the line before (a first-line indent starts a paragraph), the
+  font size is the same, and it is one line step below (paragraph spacing starts a
+  paragraph; across a page break the distance is not looked at). Where
   that cannot tell — across a page break, or in a document with neither paragraph spacing
   nor first-line indents, where a paragraph that fills its last line looks wrapped — a
   sentence end followed by a numbered heading (第四节, 三、, （二）, 2.) breaks too. An
@@ -32,6 +34,11 @@ not any one document's:
   (when a cell of the row ends the page with a full line and goes on), and a header row
   repeated on the next page is dropped; the characters of a table are not read again as
   body text.
+
+Not handled: more than one column of text on a page, hanging indents (the wrapped lines of
+a numbered item indented under its text start new paragraphs), rotated text (skipped), an
+empty paragraph at the foot of a page (it leaves no trace), a row cut by a page break where
+every cut cell breaks between two paragraphs (read as a new row), tables without rules.
 """
 
 from __future__ import annotations
