@@ -488,7 +488,12 @@ def read_layout(pdf) -> list[Paragraph | Table]:
     reading order; each with the page it starts on."""
     pages: list[tuple[float, list[PrintedLine], list[TablePart]]] = []
     for page_no, page in enumerate(pdf.pages, start=1):
-        chars = [char for char in page.dedupe_chars().chars if char.get("upright", True)]
+        # rotated text (a watermark, a seal) and zero-size glyphs are not the document's text
+        chars = [
+            char
+            for char in page.dedupe_chars().chars
+            if char.get("upright", True) and char["size"] > 0
+        ]
         parts, rest = table_parts(page, chars, page_no)
         pages.append((page.height, printed_lines(rest, page_no), parts))
     running = running_lines([(height, lines) for height, lines, _parts in pages])
