@@ -296,7 +296,7 @@ def _margins(lines: list[PrintedLine]) -> tuple[float, float] | None:
 
 
 class _Body:
-    """Margins per page (the document's where a page has too few lines) and metrics."""
+    """The body text's margins (per page size and parity) and its typesetting metrics."""
 
     def __init__(self, pages: dict[int, list[PrintedLine]], shapes: dict[int, tuple]):
         # the margins of the pages of one size and parity (mirrored margins), measured
@@ -307,7 +307,6 @@ class _Body:
         everything = [line for lines in pages.values() for line in lines]
         whole = _margins(everything) or (0.0, 0.0)
         self.margins = {page: _margins(groups[shapes[page]]) or whole for page in pages}
-        self.metrics = _Metrics()
         steps, full_steps, starts = [], [], []
         for lines in pages.values():
             for before, line in itertools.pairwise(lines):
@@ -394,13 +393,18 @@ def _text(paragraph: list[PrintedLine]) -> str:
     return text
 
 
+def _cell_edges(cell: Cell) -> tuple[float, float]:
+    """Where a cell's text may go: its box less the padding, taken as the room before its
+    leftmost line (at most a character: centred text is further in) on both sides."""
+    size = max(line.size for line in cell.lines)
+    pad = min(max(min(line.x0 for line in cell.lines) - cell.bbox[0], 0), 0.8 * size + 2)
+    return cell.bbox[0] + pad, cell.bbox[2] - pad
+
+
 def _cell_text(body: _Body, cell: Cell) -> str:
     if not cell.lines:
         return ""
-    size = max(line.size for line in cell.lines)
-    pad = min(max(min(line.x0 for line in cell.lines) - cell.bbox[0], 0), 0.8 * size + 2)
-    edges = (cell.bbox[0] + pad, cell.bbox[2] - pad)
-    return "\n".join(_text(p) for p in _paragraphs(body, cell.lines, edges))
+    return "\n".join(_text(p) for p in _paragraphs(body, cell.lines, _cell_edges(cell)))
 
 
 # ------------------------------------------------------------------------------ pages
@@ -451,8 +455,7 @@ def _row_goes_on(body: _Body, above: list[Cell], row: list[Cell]) -> bool:
         if match is None or not match.lines:
             return False
         last = match.lines[-1]
-        pad = min(max(min(line.x0 for line in match.lines) - match.bbox[0], 0), 0.8 * last.size + 2)
-        right = match.bbox[2] - pad
+        right = _cell_edges(match)[1]
         if not body.full(last, cell.lines[0], right):
             return False
         tight.append(len(match.lines) > 1 or right - last.x1 <= 0.25 * last.size)
