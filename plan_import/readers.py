@@ -304,7 +304,11 @@ def _check_pdf(data: bytes, limits: DocumentLimits) -> None:
 
 
 def _read_pdf(data: bytes, limits: DocumentLimits) -> list[Line]:
+    """Paragraphs and tables rebuilt from the printed page (``plan_import.pdf_layout``):
+    the same lines a .docx of the same document gives."""
     import pdfplumber
+
+    from plan_import.pdf_layout import Paragraph, read_layout
 
     lines: list[Line] = []
     try:
@@ -316,27 +320,12 @@ def _read_pdf(data: bytes, limits: DocumentLimits) -> list[Line]:
                     % {"pages": len(pdf.pages), "limit": limits.max_pages},
                 )
             table_no = 0
-            for page_no, page in enumerate(pdf.pages, start=1):
-                where = _("第%(page)s页") % {"page": page_no}
-                # ruled tables as cells (like a .docx), the rest as lines, top to bottom
-                tables = page.find_tables()
-                boxes = [table.bbox for table in tables]
-                items: list[tuple[float, list[Line]]] = []
-                for table in tables:
+            for item in read_layout(pdf):
+                if isinstance(item, Paragraph):
+                    lines.append(Line(item.text, _("第%(page)s页") % {"page": item.page}))
+                else:
                     table_no += 1
-                    # a line break inside a PDF cell is the cell's width, not a paragraph
-                    rows = [
-                        [(cell or "").replace("\n", "") for cell in row] for row in table.extract()
-                    ]
-                    items.append((table.bbox[1], _table_lines(rows, table_no)))
-                for text_line in page.extract_text_lines():
-                    middle = (text_line["x0"] + text_line["x1"]) / 2
-                    centre = (text_line["top"] + text_line["bottom"]) / 2
-                    if any(b[0] <= middle <= b[2] and b[1] <= centre <= b[3] for b in boxes):
-                        continue
-                    items.append((text_line["top"], [Line(text_line["text"], where)]))
-                for _top, found in sorted(items, key=lambda item: item[0]):
-                    lines.extend(found)
+                    lines.extend(_table_lines(item.rows, table_no))
     except ImportRefused:
         raise
     except Exception:
@@ -348,34 +337,7 @@ def _read_pdf(data: bytes, limits: DocumentLimits) -> list[Line]:
             "no_text_layer",
             _("PDF 中没有可提取的文字（可能是扫描件或图片），请上传带文字层的 PDF 或 Word 原件"),
         )
-    return join_pdf_lines(lines)
-
-
-_SENTENCE_END = ("。", "：", ":", "；", "）", "！", "？")
-_STARTS_ITEM = re.compile(
-    r"^\s*(第[一二三四五六七八九十]+[章节]|[一二三四五六七八九十]+、|（[一二三四五六七八九十\d]+）|\d+[．.、]|专栏|附件|附表)"
-)
-
-
-def join_pdf_lines(lines: list[Line]) -> list[Line]:
-    """A PDF breaks paragraphs at the page width: join a line to the previous one unless the
-    previous ended a sentence or this one starts a numbered item."""
-    joined: list[Line] = []
-    for line in lines:
-        text = line.text.strip()
-        previous = joined[-1].text if joined and not joined[-1].cell else ""
-        if (
-            not line.cell
-            and text
-            and previous
-            and not previous.endswith(_SENTENCE_END)
-            and not _STARTS_ITEM.match(text)
-            and (len(previous) >= 25 or len(text) <= 3)
-        ):
-            joined[-1] = Line(joined[-1].text + text, joined[-1].where)
-        else:
-            joined.append(Line(text, line.where, line.cell))
-    return joined
+    return lines
 
 
 # ------------------------------------------------------------------------------ xlsx

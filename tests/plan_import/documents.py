@@ -15,10 +15,17 @@ from pathlib import Path
 import pytest
 
 
-def docx_from_text(text: str) -> bytes:
+def docx_from_text(text: str, layout: str = "plain") -> bytes:
+    """The text as a .docx: ``plain`` is python-docx's template (Letter, no indents, 10 pt
+    after each paragraph, left-aligned); ``official`` is set like a government document
+    (公文: A4, 16 pt, a first-line indent of two characters, 28 pt line step and no
+    paragraph spacing, justified, a running header and a page number 「— 3 —」 in the
+    footer) — the two ways a PDF's paragraphs must be told apart."""
     import docx
 
     document = docx.Document()
+    if layout == "official":
+        _official(document)
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -40,13 +47,53 @@ def docx_from_text(text: str) -> bytes:
             table.style = "Table Grid"  # ruled, as annex tables are
             for r, row in enumerate(rows):
                 for c in range(width):
-                    table.cell(r, c).text = row[c] if c < len(row) else ""
+                    cell = table.cell(r, c)
+                    cell.text = row[c] if c < len(row) else ""
+                    if layout == "official":
+                        cell.paragraphs[0].paragraph_format.first_line_indent = 0
             continue
         document.add_paragraph(line)
         index += 1
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _official(document) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(16)
+    paragraph = normal.paragraph_format
+    paragraph.first_line_indent = Pt(32)
+    paragraph.space_before = paragraph.space_after = Pt(0)
+    paragraph.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph.line_spacing = Pt(28)
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    header = section.header.paragraphs[0]
+    header.text = "某市消防救援事业发展规划（征求意见稿）"
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    header.paragraph_format.first_line_indent = 0
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.paragraph_format.first_line_indent = 0
+    footer.add_run("— ")
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    footer._p.append(field)
+    footer.add_run(" —")
 
 
 def skip_or_fail(reason: str):
