@@ -29,6 +29,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Evidence files only through this scope-checked view; nothing serves MEDIA_URL.
     path("evidence/", include("core.urls")),
+    # 我的下载: background jobs (exports, imports), their progress and files (owner only).
+    path("downloads/", include("core.job_urls")),
     # Old addresses of pages that moved: permanent redirects to where they are now.
     path("", include("fireplan.moved_urls")),
 ]
