@@ -42,7 +42,7 @@ class JobSerializer(serializers.ModelSerializer):
     def get_download_url(self, job: Job) -> str | None:
         if not job.downloadable:
             return None
-        return self._absolute(reverse("jobs:job_download", args=[job.pk]))
+        return self._absolute(reverse("core:job_download", args=[job.pk]))
 
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")

@@ -1,4 +1,4 @@
-"""Background jobs on the pages (namespace ``jobs``, under /downloads/): 「我的下载」, a job's
+"""Background jobs on the pages (namespace ``core``, under /downloads/): 「我的下载」, a job's
 page with its progress bar (htmx polls ``job_progress`` every second while the job is queued
 or running: rows done / total, elapsed, 取消), cancelling, and downloading the file.
 
@@ -62,7 +62,7 @@ def job_cancel(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, _("已取消“%(title)s”") % {"title": job.title})
-    return redirect("jobs:job_detail", pk=job.pk)
+    return redirect("core:job_detail", pk=job.pk)
 
 
 @require_GET

@@ -277,7 +277,7 @@ def figures_commit(request, pk: int):
         else None
     )
     if job is not None:  # a large workbook: all rows or none, in the worker
-        return redirect("jobs:job_detail", pk=job.pk)
+        return redirect("core:job_detail", pk=job.pk)
     try:
         result = importers.commit_batch(
             batch.pk, actor=request.user, confirm_note=form.cleaned_data["confirm_note"]
@@ -323,7 +323,7 @@ def assessment(request):
     if request.GET.get("export") == "xlsx":
         job = excel_jobs.export_assessment_in_background(plan, year, by, user=request.user)
         if job is not None:
-            return redirect("jobs:job_detail", pk=job.pk)
+            return redirect("core:job_detail", pk=job.pk)
     result = scoring.build_assessment(plan, year, user=request.user, by=by)
     if request.GET.get("export") == "xlsx":
         workbook = exporters.assessment_workbook(result)
@@ -501,7 +501,7 @@ def _ledger_export(request, key: str, queryset=None):
         ledger, queryset, user=request.user, query=request.GET
     )
     if job is not None:
-        return redirect("jobs:job_detail", pk=job.pk)
+        return redirect("core:job_detail", pk=job.pk)
     return xlsx_response(ledger.build(queryset), ledger.filename())
 
 

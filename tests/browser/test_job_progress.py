@@ -48,7 +48,7 @@ def test_the_progress_bar_moves_and_the_download_appears(
             page.click("[data-testid=job-download]")
         assert download.value.suggested_filename.startswith("消防站台账_")
 
-        page.goto(reverse("jobs:job_list"))
+        page.goto(reverse("core:job_list"))
         assert page.locator("[data-testid=job-row]").count() == 1
         assert page.locator("text=消防站台账_").count() == 1
     finally:

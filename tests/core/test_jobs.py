@@ -48,7 +48,7 @@ def start_export(client, user) -> Job:
     response = client.get(reverse("reports:excel_station_register"))
     assert response.status_code == 302, response.content[:300]
     job = Job.objects.get(owner=user)
-    assert response["Location"] == reverse("jobs:job_detail", args=[job.pk])
+    assert response["Location"] == reverse("core:job_detail", args=[job.pk])
     return job
 
 
@@ -70,18 +70,18 @@ def test_a_large_export_is_queued_and_then_downloaded_by_its_owner(
     assert job.state == JobState.QUEUED and job.kind == LEDGER_EXPORT
     # Queued with its task, in the same transaction: the worker will find both.
     assert DBTaskResult.objects.filter(id=job.task_id, status="READY").exists()
-    page = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
+    page = client.get(reverse("core:job_detail", args=[job.pk])).content.decode()
     assert "排队中" in page and 'hx-trigger="every 1s"' in page and "取消" in page
 
     assert jobs.execute(job.pk) == JobState.SUCCEEDED
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.done == job.total >= 3
     assert job.expires_at > timezone.now() + timezone.timedelta(days=6)
-    fragment = client.get(reverse("jobs:job_progress", args=[job.pk])).content.decode()
+    fragment = client.get(reverse("core:job_progress", args=[job.pk])).content.decode()
     assert "hx-trigger" not in fragment  # ended: the page stops polling
-    assert reverse("jobs:job_download", args=[job.pk]) in fragment
+    assert reverse("core:job_download", args=[job.pk]) in fragment
 
-    response = client.get(reverse("jobs:job_download", args=[job.pk]))
+    response = client.get(reverse("core:job_download", args=[job.pk]))
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))["消防站台账"]
     names = [row[1] for row in sheet.iter_rows(min_row=4, values_only=True)]
@@ -102,9 +102,9 @@ def test_only_the_owner_sees_a_job_and_its_file(
     jobs.execute(job.pk)
     client.force_login(staff_nanyang)
     for name in ("job_detail", "job_progress", "job_download"):
-        assert client.get(reverse(f"jobs:{name}", args=[job.pk])).status_code == 404
-    assert client.post(reverse("jobs:job_cancel", args=[job.pk])).status_code == 404
-    assert job.title not in client.get(reverse("jobs:job_list")).content.decode()
+        assert client.get(reverse(f"core:{name}", args=[job.pk])).status_code == 404
+    assert client.post(reverse("core:job_cancel", args=[job.pk])).status_code == 404
+    assert job.title not in client.get(reverse("core:job_list")).content.decode()
 
 
 def test_a_failed_export_says_why(client, seeded, small_threshold, supervisor_nanyang):
@@ -120,13 +120,13 @@ def test_a_failed_export_says_why(client, seeded, small_threshold, supervisor_na
 
 def test_a_cancelled_queued_job_never_runs(client, seeded, small_threshold, supervisor_nanyang):
     job = start_export(client, supervisor_nanyang)
-    response = client.post(reverse("jobs:job_cancel", args=[job.pk]), follow=True)
+    response = client.post(reverse("core:job_cancel", args=[job.pk]), follow=True)
     assert "已取消" in response.content.decode()
     assert jobs.execute(job.pk) == "skipped"
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED and not job.result
     # Cancelling again is refused with the job's state, nothing changes.
-    response = client.post(reverse("jobs:job_cancel", args=[job.pk]), follow=True)
+    response = client.post(reverse("core:job_cancel", args=[job.pk]), follow=True)
     assert "任务已结束（已取消），无法取消" in response.content.decode()
 
 
@@ -201,7 +201,7 @@ def test_the_status_page_recovers_a_stale_job(client, seeded, supervisor_nanyang
         state=JobState.RUNNING, worker="elsewhere:1", heartbeat_at=stale
     )
     client.force_login(supervisor_nanyang)
-    page = client.get(reverse("jobs:job_detail", args=[job.pk])).content.decode()
+    page = client.get(reverse("core:job_detail", args=[job.pk])).content.decode()
     assert "任务中断：工作进程已停止，请重新发起" in page
 
 
@@ -220,8 +220,8 @@ def test_expired_files_are_deleted_and_no_longer_downloadable(
     job.refresh_from_db()
     assert not job.result and not job.downloadable
     assert not os.path.exists(path)
-    assert client.get(reverse("jobs:job_download", args=[job.pk])).status_code == 404
-    assert "文件已过保留期，已删除" in client.get(reverse("jobs:job_list")).content.decode()
+    assert client.get(reverse("core:job_download", args=[job.pk])).status_code == 404
+    assert "文件已过保留期，已删除" in client.get(reverse("core:job_list")).content.decode()
 
 
 # ------------------------------------------------------------------------------ lists
@@ -234,7 +234,7 @@ def test_my_downloads_queries_do_not_grow_with_jobs(client, seeded, supervisor_n
                        parameters={})  # fmt: skip
     client.force_login(supervisor_nanyang)
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("jobs:job_list"))
+        response = client.get(reverse("core:job_list"))
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="job-row"') == rows
     # session, user with profile, the jobs, then the header's: region tree (the menu's role
