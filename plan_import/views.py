@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from core.once import new_token, once_per_form
 from core.scope import CHANGE, require
 from core.services import NotAllowed, ServiceError
+from plan_import import jobs as plan_jobs
 from plan_import import review as reviews
 from plan_import.readers import DocumentLimits
 from targets.choices import Comparator
@@ -67,6 +68,12 @@ def review(request, pk: int):
         region_id = result.region.pk if result.region else None
         unit_map = {name: unit.pk for name, unit in result.unit_map.items()}
         if request.POST.get("action") == "publish" and not errors:
+            job = plan_jobs.publish_in_background(
+                plan_draft, request.POST, result.draft, user=request.user
+            )
+            if job is not None:  # a large plan: published by the worker, all or nothing
+                reviews.save_review(plan_draft, result)
+                return redirect("core:job_detail", pk=job.pk)
             try:
                 plan = reviews.publish_review(plan_draft, result, actor=request.user)
             except ServiceError as error:
