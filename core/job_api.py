@@ -55,6 +55,7 @@ class IsAuthenticated(permissions.IsAuthenticated):
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = JobSerializer
+    queryset = Job.objects.none()  # names the id's type for the schema; see get_queryset
     permission_classes = [IsAuthenticated]
     filter_backends: list = []
 

@@ -6,6 +6,7 @@ A job is its owner's only: another user gets 404, as for anything outside their 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,14 +31,20 @@ def _own_job(request, pk: int) -> Job:
 def job_list(request):
     """我的下载: the user's latest jobs, their state and files (one query)."""
     rows = list(Job.objects.filter(owner=request.user).order_by("-created_at", "-pk")[:LIST_LIMIT])
-    return render(request, "core/job_list.html", {"jobs": rows, "now": timezone.now()})
+    context = {"jobs": rows, "days": settings.JOB_RESULT_DAYS}
+    return render(request, "core/job_list.html", context)
 
 
 def _progress_context(job: Job) -> dict:
     now = timezone.now()
     end = job.finished_at or now
     elapsed = int((end - job.started_at).total_seconds()) if job.started_at else 0
-    return {"job": job, "elapsed": elapsed, "active": not job.finished}
+    return {
+        "job": job,
+        "elapsed": elapsed,
+        "active": not job.finished,
+        "days": settings.JOB_RESULT_DAYS,
+    }
 
 
 @require_GET

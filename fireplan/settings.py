@@ -281,7 +281,12 @@ JOB_IMPORT_THRESHOLD = env_int("JOB_IMPORT_THRESHOLD", 500)
 JOB_RESULT_DAYS = env_int("JOB_RESULT_DAYS", 7)
 # A running job writes its progress and a heartbeat every JOB_HEARTBEAT_SECONDS; one silent
 # for JOB_STALE_SECONDS has lost its worker (re-queued or failed, never left running).
-JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "1"))
+try:
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "1"))
+except ValueError:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be a number of seconds") from None
+if not 0 < JOB_HEARTBEAT_SECONDS <= 60:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be over 0 and at most 60")
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60)
 if JOB_STALE_SECONDS <= JOB_HEARTBEAT_SECONDS * 3:
     raise ImproperlyConfigured("JOB_STALE_SECONDS must be over 3 × JOB_HEARTBEAT_SECONDS")
