@@ -24,6 +24,7 @@ MENU = [
     ("reports:period_list", "填报期间", CHANGE),
     ("reports:excel_home", "Excel 导入导出", (REPORT, EXPORT)),
     ("accounts:user_list", "用户管理", MANAGE_USERS),
+    ("core:job_list", "我的下载", (REPORT, EXPORT)),
 ]
 
 

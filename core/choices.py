@@ -32,3 +32,11 @@ class Role(models.TextChoices):
 class Attribute(models.TextChoices):
     BINDING = "binding", _("约束性")
     EXPECTED = "expected", _("预期性")
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("进行中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.choices import RegionLevel, UnitKind
+from core.choices import JobState, RegionLevel, UnitKind
 from core.querysets import ScopedQuerySet
 
 YEAR_VALIDATORS = [MinValueValidator(1949), MaxValueValidator(2100)]
@@ -167,3 +167,75 @@ class Evidence(models.Model):
     @staticmethod
     def digest(data: bytes) -> str:
         return hashlib.sha256(data).hexdigest()
+
+
+class Job(models.Model):
+    """Long work run in the background (core.jobs): an export, an import, a plan import.
+
+    The row is the user's view of the work — its state, progress, message and file; the task
+    backend's own row (``task_id``) only says which worker ran it. Progress and the heartbeat
+    are written by ``core.jobs.Progress`` on a connection of their own, outside the work's
+    transaction, so the page sees them while an import's one transaction is still open."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        on_delete=models.CASCADE,
+        related_name="jobs",
+    )
+    kind = models.CharField(_("类型"), max_length=48)
+    title = models.CharField(_("名称"), max_length=200)
+    parameters = models.JSONField(_("参数"), default=dict, blank=True)
+    state = models.CharField(
+        _("状态"), max_length=16, choices=JobState.choices, default=JobState.QUEUED
+    )
+    done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    total = models.PositiveIntegerField(_("总行数"), null=True, blank=True)
+    created_at = models.DateTimeField(_("发起时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("心跳时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("运行次数"), default=0)
+    worker = models.CharField(_("工作进程"), max_length=128, blank=True)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    # Stored by core.jobs under a random name (jobs/YYYY/MM/<hex>.xlsx), which no URL serves:
+    # downloaded only through jobs:download, by the owner, before ``expires_at``.
+    result = models.FileField(_("结果文件"), upload_to="jobs/", max_length=200, blank=True)
+    result_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    result_size_bytes = models.PositiveBigIntegerField(_("大小（字节）"), default=0)
+    expires_at = models.DateTimeField(_("保留至"), null=True, blank=True)
+    task_id = models.CharField(_("任务编号"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="core_job_owner_idx"),
+            models.Index(
+                fields=["state"],
+                name="core_job_active_idx",
+                condition=Q(state__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("succeeded", "failed", "cancelled")
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.state == "succeeded" else 0
+        return min(100, self.done * 100 // self.total)
+
+    @property
+    def downloadable(self) -> bool:
+        return bool(
+            self.state == "succeeded"
+            and self.result
+            and (self.expires_at is None or self.expires_at > timezone.now())
+        )

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ObtainTokenView
+from core.job_api import JobViewSet
 from core.security import csp_override
 from planning.api.urls import router as planning_router
 from reports import api as reports_api
@@ -23,6 +24,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
 for app_router in (planning_router, targets_router, stations_router):
     router.registry.extend(app_router.registry)
+router.register("jobs", JobViewSet, basename="job")
 # Plans and regions are served with the actions that read targets (summary, integrity), which
 # the reports layer adds to planning's viewsets.
 EXTENDED = {"plans": reports_api.PlanViewSet, "regions": reports_api.RegionViewSet}

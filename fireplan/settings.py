@@ -94,7 +94,12 @@ INSTALLED_APPS = [
     # Tooling (no runtime app imports these): seed plans, benchmarks.
     "seeds",
     "bench",
+    # Background jobs (core.jobs): the database task backend and its table. After core, so
+    # core's db_worker (recovery of interrupted jobs first) is the one manage.py runs.
+    "django_tasks_db",
 ]
+if django.VERSION < (6, 0):  # django.tasks is built into Django 6; 5.2 needs the backport
+    INSTALLED_APPS.append("django_tasks")
 
 MIDDLEWARE = [
     # First: the request id and the access log line cover everything below (fireplan.logs).
@@ -307,6 +312,28 @@ if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reports:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Background jobs (core.jobs, issue 21): long exports and imports run in `manage.py db_worker`
+# (the database backend: no extra service). TASKS_BACKEND may name another backend (a Redis
+# one, e.g. django_tasks_rq.RQBackend, when it is installed); core's recovery of interrupted
+# jobs works with any backend, the re-queue goes through the same enqueue.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Above this many rows a ledger export (and an import above this many rows) runs as a job.
+JOB_EXPORT_THRESHOLD = env_int("JOB_EXPORT_THRESHOLD", 5000)
+JOB_IMPORT_THRESHOLD = env_int("JOB_IMPORT_THRESHOLD", 500)
+# A job's file is kept this many days in 我的下载, then `manage.py cleanup_jobs` deletes it.
+JOB_RESULT_DAYS = env_int("JOB_RESULT_DAYS", 7)
+# A running job writes its progress and a heartbeat every JOB_HEARTBEAT_SECONDS; one silent
+# for JOB_STALE_SECONDS has lost its worker (re-queued or failed, never left running).
+try:
+    JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "1"))
+except ValueError:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be a number of seconds") from None
+if not 0 < JOB_HEARTBEAT_SECONDS <= 60:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be over 0 and at most 60")
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60)
+if JOB_STALE_SECONDS <= JOB_HEARTBEAT_SECONDS * 3:
+    raise ImproperlyConfigured("JOB_STALE_SECONDS must be over 3 × JOB_HEARTBEAT_SECONDS")
 
 # Evidence files (佐证材料): size and type limits, checked by core.evidence.
 EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))

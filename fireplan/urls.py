@@ -27,8 +27,9 @@ urlpatterns = [
     path("stations/", include("stations.urls")),
     # /accounts/notices/, /accounts/token/, /accounts/users/
     path("accounts/", include("accounts.urls")),
-    # Evidence files only through this scope-checked view; nothing serves MEDIA_URL.
-    path("evidence/", include("core.urls")),
+    # /evidence/: evidence files only through the scope-checked view (nothing serves
+    # MEDIA_URL); /downloads/: 我的下载, background jobs and their files (owner only).
+    path("", include("core.urls")),
     # Old addresses of pages that moved: permanent redirects to where they are now.
     path("", include("fireplan.moved_urls")),
 ]

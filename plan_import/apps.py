@@ -7,3 +7,8 @@ class PlanImportConfig(AppConfig):
 
     name = "plan_import"
     verbose_name = "规划文件导入"
+
+    def ready(self):
+        from plan_import.jobs import register_jobs
+
+        register_jobs()  # 「发布」 of a large draft runs as a background job (core.jobs)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from core.once import new_token, once_per_form
 from core.scope import CHANGE, require
 from core.services import ServiceError, StaleEdit
+from plan_import import jobs as plan_jobs
 from plan_import import review as reviews
 from plan_import.draft import draft_from_json, section_depths
 from plan_import.readers import DocumentLimits
@@ -65,6 +66,11 @@ def review(request, pk: int):
         draft = draft_from_json(plan_draft.data)
         return _render(request, plan_draft, draft, {}, status=200)
     publish = request.POST.get("action") == "publish"
+    if publish:
+        # A large draft whose form is right: the worker publishes it (all or nothing).
+        job = plan_jobs.publish_in_background(plan_draft, request.POST, user=request.user)
+        if job is not None:
+            return redirect("core:job_detail", pk=job.pk)
     try:
         result = reviews.submit_review(request.user, pk, request.POST, publish=publish)
     except StaleEdit as error:

@@ -8,3 +8,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from reports import scope_rules  # noqa: F401  (registers who may see and change our models)
+        from reports.excel.jobs import register_jobs
+
+        register_jobs()  # the exports and the import that run as background jobs (core.jobs)

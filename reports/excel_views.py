@@ -23,9 +23,9 @@ from django.views.decorators.http import require_POST
 from core.once import once_per_form
 from core.scope import CHANGE, EXPORT, REPORT, VIEW, can, require, scope_of
 from core.services import NotAllowed, ServiceError
-from planning.filtersets import TaskFilterSet
-from planning.models import Plan, Task
+from planning.models import Plan
 from reports.excel import exporters, importers, scoring
+from reports.excel import jobs as excel_jobs
 from reports.excel.forms import (
     AssessmentForm,
     CommitForm,
@@ -37,10 +37,7 @@ from reports.excel.forms import (
 )
 from reports.excel.templates import figures_template, owed_rows, template_filename
 from reports.models import AssessmentScheme, Deduction, ImportBatch, ImportState, VetoItem
-from stations.filtersets import StationFilterSet
-from stations.models import Station
-from targets.filtersets import ProgressReportFilterSet
-from targets.models import ProgressReport, ReportingPeriod
+from targets.models import ReportingPeriod
 from targets.owed import owed_items
 
 
@@ -272,6 +269,15 @@ def figures_commit(request, pk: int):
     form = CommitForm(request.POST)
     if not form.is_valid():
         return redirect("reports:excel_preview", pk=batch.pk)
+    job = (
+        excel_jobs.commit_in_background(
+            batch, user=request.user, confirm_note=form.cleaned_data["confirm_note"]
+        )
+        if batch.state != ImportState.COMMITTED
+        else None
+    )
+    if job is not None:  # a large workbook: all rows or none, in the worker
+        return redirect("core:job_detail", pk=job.pk)
     try:
         result = importers.commit_batch(
             batch.pk, actor=request.user, confirm_note=form.cleaned_data["confirm_note"]
@@ -314,10 +320,14 @@ def assessment(request):
         return render(request, "reports/excel_assessment.html", {"form": form}, status=status)
     plan = form.cleaned_data["plan"]  # offered from the user's scope only
     year, by = form.cleaned_data["year"], form.cleaned_data["by"]
+    if request.GET.get("export") == "xlsx":
+        job = excel_jobs.export_assessment_in_background(plan, year, by, user=request.user)
+        if job is not None:
+            return redirect("core:job_detail", pk=job.pk)
     result = scoring.build_assessment(plan, year, user=request.user, by=by)
     if request.GET.get("export") == "xlsx":
         workbook = exporters.assessment_workbook(result)
-        return xlsx_response(workbook, f"{plan.title}_{year}年度考核表_{_stamp()}.xlsx")
+        return xlsx_response(workbook, excel_jobs.assessment_filename(plan, year))
     context = {
         "form": form,
         "assessment": result,
@@ -467,15 +477,6 @@ def evaluation(request):
 # it comes from; ``*_export`` helpers let those pages answer ``?export=xlsx`` themselves.
 
 
-def _filtered(request, filterset_class, queryset):
-    """The page's FilterSet over the scoped queryset; None when a filter value is invalid
-    (an export must not silently ignore a filter and hand out more than asked for)."""
-    filterset = filterset_class(request.GET, queryset=queryset, request=request)
-    if filterset.is_bound and not filterset.is_valid():
-        return None, filterset
-    return filterset.qs, filterset
-
-
 def _bad_filter(request, filterset):
     fields = filterset.form.fields
     problems = [
@@ -487,33 +488,30 @@ def _bad_filter(request, filterset):
     return render(request, "reports/excel_bad_filter.html", context, status=400)
 
 
-def task_ledger_export(request, queryset=None):
+def _ledger_export(request, key: str, queryset=None):
+    """The ledger in the request, or — above ``JOB_EXPORT_THRESHOLD`` rows — a background
+    job, whose page (progress, 取消, then the download) the browser is sent to."""
     require(request.user, EXPORT)
+    ledger = excel_jobs.LEDGERS[key]
     if queryset is None:
-        scoped = Task.objects.for_user(request.user, VIEW)
-        queryset, filterset = _filtered(request, TaskFilterSet, scoped)
+        queryset, filterset = excel_jobs.ledger_rows(ledger, request.user, request.GET)
         if queryset is None:
             return _bad_filter(request, filterset)
-    return xlsx_response(exporters.task_ledger_workbook(queryset), f"任务台账_{_stamp()}.xlsx")
+    job = excel_jobs.export_ledger_in_background(
+        ledger, queryset, user=request.user, query=request.GET
+    )
+    if job is not None:
+        return redirect("core:job_detail", pk=job.pk)
+    return xlsx_response(ledger.build(queryset), ledger.filename())
+
+
+def task_ledger_export(request, queryset=None):
+    return _ledger_export(request, "tasks", queryset)
 
 
 def station_register_export(request, queryset=None):
-    require(request.user, EXPORT)
-    if queryset is None:
-        scoped = Station.objects.for_user(request.user, VIEW)
-        queryset, filterset = _filtered(request, StationFilterSet, scoped)
-        if queryset is None:
-            return _bad_filter(request, filterset)
-    workbook = exporters.station_register_workbook(queryset)
-    return xlsx_response(workbook, f"消防站台账_{_stamp()}.xlsx")
+    return _ledger_export(request, "stations", queryset)
 
 
 def report_ledger_export(request, queryset=None):
-    require(request.user, EXPORT)
-    if queryset is None:
-        scoped = ProgressReport.objects.for_user(request.user, VIEW)
-        queryset, filterset = _filtered(request, ProgressReportFilterSet, scoped)
-        if queryset is None:
-            return _bad_filter(request, filterset)
-    workbook = exporters.report_ledger_workbook(queryset)
-    return xlsx_response(workbook, f"填报记录_{_stamp()}.xlsx")
+    return _ledger_export(request, "reports", queryset)

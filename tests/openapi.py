@@ -5,6 +5,7 @@ what every response must satisfy, and the rows the seeds lack for every read to 
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 from contextlib import contextmanager
 
@@ -21,7 +22,7 @@ from schemathesis.checks import (
 )
 
 from accounts.models import Notice
-from core.models import Evidence, Region
+from core.models import Evidence, Job, Region
 from fireplan.wsgi import application
 from planning.models import Plan, Task, TaskUpdate
 from targets.models import FireStatistic, ProgressReport, Target
@@ -105,7 +106,8 @@ def export_queries(user, path: str) -> list[dict]:
 def add_activity(staff, liaison) -> None:
     """What the seeds lack, for 南阳 (staff) and 南召县 (liaison): reports (approved with
     evidence, a draft without a value), task updates (with and without author, percent,
-    evidence), notices (read and unread) and fire statistics (with and without figures)."""
+    evidence), notices (read and unread), fire statistics (with and without figures) and
+    background jobs (queued, failed, succeeded)."""
     nanzhao = Region.objects.get(name="南召县")
     for region, fires in ((nanzhao.parent, 120), (nanzhao, None)):
         FireStatistic.objects.create(region=region, year=2020, fires=fires, deaths=0)
@@ -134,3 +136,14 @@ def add_activity(staff, liaison) -> None:
     for user in (staff, liaison):
         Notice.objects.create(user=user, level="warning", key="a", text="进度滞后", url="/x/")
         Notice.objects.create(user=user, level="info", key="b", text="临近期限", read_at=now)
+        # background jobs: queued (no total yet), failed with its message, succeeded with a file
+        Job.objects.create(owner=user, kind="ledger_export", title="台账导出")
+        Job.objects.create(
+            owner=user, kind="ledger_export", title="台账导出", state="failed", done=3,
+            total=10, started_at=now, finished_at=now, message="任务中断：工作进程已停止",
+        )  # fmt: skip
+        Job.objects.create(
+            owner=user, kind="ledger_export", title="台账导出", state="succeeded", done=10,
+            total=10, started_at=now, finished_at=now, result="jobs/2024/01/conformance.xlsx",
+            result_name="台账.xlsx", expires_at=now + datetime.timedelta(days=7),
+        )  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from core.models import Region, Unit
+from core.models import Job, Region, Unit
 from core.regions import RegionTree
 from plan_import.models import PlanDraft
 from planning import services as planning_services
@@ -70,6 +70,7 @@ class Lianzhou:
     user: object
     year: int = 2024
     plan_draft: object = None  # an imported plan document under review, owned by ``staff``
+    job: object = None  # a background job (an export), owned by ``staff``
 
 
 Objects = Lianzhou
@@ -120,6 +121,12 @@ def build_objects(*, reporter, staff, period) -> Objects:
             file_name=f"{SENTINEL}.docx",
             document_text=SENTINEL,
             data={"plan": {"title": SENTINEL, "start_year": 2021, "end_year": 2025}},
+        ),
+        job=Job.objects.create(
+            owner=staff,
+            kind="ledger_export",
+            title=f"{SENTINEL}导出",
+            parameters={"ledger": "stations", "query": ""},
         ),
     )
 
@@ -182,6 +189,10 @@ PAGE_PARAMS: dict[str, Callable[[Objects], dict]] = {
     "reports:excel_commit": _pk("batch"),
     "reports:excel_scheme": lambda o: {"plan_id": o.plan.pk, "year": o.year},
     "core:evidence_download": _pk("evidence"),
+    "core:job_detail": _pk("job"),
+    "core:job_progress": _pk("job"),
+    "core:job_cancel": _pk("job"),
+    "core:job_download": _pk("job"),
     # 停用 / 恢复 / 删除 / 归档 (POST): the walk's outsiders try the most destructive one
     "planning:plan_archive": lambda o: {"pk": o.plan.pk, "action": "archive"},
     "planning:section_action": lambda o: {"pk": o.section.pk, "action": "delete"},
@@ -206,6 +217,7 @@ API_OBJECTS: dict[str, str] = {
     "fire-statistic": "fire_statistic",
     "base-figure": "base_figure",
     "station": "station",
+    "job": "job",
 }
 # API paths (schema) by their first segment → basename.
 API_SEGMENTS = {
@@ -222,6 +234,7 @@ API_SEGMENTS = {
     "fire-statistics": "fire-statistic",
     "base-figures": "base-figure",
     "stations": "station",
+    "jobs": "job",
 }
 
 

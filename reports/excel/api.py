@@ -9,15 +9,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
+from core.job_api import JobSerializer, queued_response
 from core.scope import EXPORT, REPORT, VIEW, can
 from planning.filtersets import TaskFilterSet
 from planning.models import Task
 from reports.excel import exporters, scoring
+from reports.excel import jobs as excel_jobs
 from reports.excel.forms import AssessmentForm, EvaluationForm, FiguresTemplateForm
 from reports.excel.scoring import GROUP_BY_REGION, GROUP_BY_UNIT
 from reports.excel.templates import figures_template, owed_rows, template_filename
@@ -28,6 +30,11 @@ from targets.filtersets import ProgressReportFilterSet
 from targets.models import ProgressReport, ReportingPeriod
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Large exports run in the background: 202, ``Location`` = the job's status URL.
+LEDGER_RESPONSES = {
+    (200, XLSX_MEDIA_TYPE): OpenApiTypes.BINARY,
+    202: OpenApiResponse(JobSerializer, description="已转入后台任务：轮询 Location / status_url"),
+}
 
 
 class RoleCan(permissions.BasePermission):
@@ -65,9 +72,23 @@ class FilteredXlsxView(XlsxView):
     queryset = None
     filter_backends = [DjangoFilterBackend]
 
+    ledger = ""  # reports.excel.jobs.LEDGERS
+
     def rows(self):
         model = self.queryset.model
         return self.filtered(self.filterset_class, model.objects.for_user(self.request.user, VIEW))
+
+    @extend_schema(responses=LEDGER_RESPONSES)
+    def get(self, request):
+        """The workbook, or above ``JOB_EXPORT_THRESHOLD`` rows 202 and a job to poll."""
+        ledger = excel_jobs.LEDGERS[self.ledger]
+        rows = self.rows()
+        job = excel_jobs.export_ledger_in_background(
+            ledger, rows, user=request.user, query=request.GET
+        )
+        if job is not None:
+            return queued_response(job, request)
+        return _response(ledger.build(rows), ledger.filename())
 
 
 # The forms' fields, as the schema's query parameters (the forms validate them).
@@ -108,12 +129,18 @@ def _response(workbook, filename):
 class AssessmentExport(XlsxView):
     """GET ?plan=&year=&by=region|unit → the 考核表 workbook."""
 
+    @extend_schema(responses=LEDGER_RESPONSES)
     def get(self, request):
         data = self.valid(AssessmentForm(request.GET, user=request.user))
+        job = excel_jobs.export_assessment_in_background(
+            data["plan"], data["year"], data["by"], user=request.user
+        )
+        if job is not None:
+            return queued_response(job, request)
         result = scoring.build_assessment(
             data["plan"], data["year"], user=request.user, by=data["by"]
         )
-        name = f"{data['plan'].title}_{data['year']}年度考核表_{_stamp()}.xlsx"
+        name = excel_jobs.assessment_filename(data["plan"], data["year"])
         return _response(exporters.assessment_workbook(result), name)
 
 
@@ -136,9 +163,7 @@ class TaskLedgerExport(FilteredXlsxView):
     filterset_class = TaskFilterSet
     queryset = Task.objects.none()
 
-    def get(self, request):
-        tasks = self.rows()
-        return _response(exporters.task_ledger_workbook(tasks), f"任务台账_{_stamp()}.xlsx")
+    ledger = "tasks"
 
 
 @extend_schema(filters=True)
@@ -148,9 +173,7 @@ class StationRegisterExport(FilteredXlsxView):
     filterset_class = StationFilterSet
     queryset = Station.objects.none()
 
-    def get(self, request):
-        workbook = exporters.station_register_workbook(self.rows())
-        return _response(workbook, f"消防站台账_{_stamp()}.xlsx")
+    ledger = "stations"
 
 
 @extend_schema(filters=True)
@@ -160,9 +183,7 @@ class ReportLedgerExport(FilteredXlsxView):
     filterset_class = ProgressReportFilterSet
     queryset = ProgressReport.objects.none()
 
-    def get(self, request):
-        workbook = exporters.report_ledger_workbook(self.rows())
-        return _response(workbook, f"填报记录_{_stamp()}.xlsx")
+    ledger = "reports"
 
 
 @extend_schema(parameters=[FiguresTemplateQuery])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -497,8 +497,9 @@ def _subheading(assessment: Assessment, label: str = "") -> str:
     return "　".join(p for p in parts if p)
 
 
-def assessment_workbook(assessment: Assessment) -> Workbook:
-    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit."""
+def assessment_workbook(assessment: Assessment, *, progress: Progress | None = None) -> Workbook:
+    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit;
+    ``progress(done, total)`` counts the items written, a group sheet at a time."""
     workbook = Workbook(write_only=True)
     taken: set[str] = {SUMMARY_SHEET}
     groups = [assessment.overall, *assessment.groups]
@@ -533,9 +534,13 @@ def assessment_workbook(assessment: Assessment) -> Workbook:
         )
     summary.mark_body_end()
     summary.finish()
+    total, done = sum(len(group.items) for group in groups), 0
     for group in groups:
         label = _label(group)
         _group_sheet(workbook, assessment, group, sheet_title(label, taken), label)
+        done += len(group.items)
+        if progress:
+            progress(done, total)
     return workbook
 
 
@@ -698,6 +703,10 @@ TASK_LEDGER_COLUMNS = [
     Column("完成百分比", 10, "integer"),
 ]
 CHUNK = 2000
+# Ledgers call ``progress(done, total)`` (a background job's, core.jobs.Progress) every this
+# many rows: the call is cheap, the job writes it to the database once a second.
+PROGRESS_EVERY = 500
+Progress = Callable[[int, int], None]
 
 
 def _ledger_sheet(workbook, title, columns, heading, subheading) -> SheetWriter:
@@ -710,11 +719,14 @@ def _exported_at(count_label: str = "") -> str:
     )
 
 
-def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账") -> Workbook:
+def task_ledger_workbook(
+    tasks: QuerySet, *, heading: str = "重点任务台账", progress: Progress | None = None
+) -> Workbook:
     """任务台账: one row per task with its units, due date, status and latest update.
 
     Rows are read as plain values through a server-side cursor, and the units of each chunk
     of tasks in one more query, so time and memory stay flat per row (no model instances)."""
+    total = tasks.count() if progress else 0
     latest = TaskUpdate.objects.filter(task_id=OuterRef("pk")).order_by("-created_at", "-pk")
     rows = (
         tasks.annotate(
@@ -751,6 +763,8 @@ def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账"
         )
         for task_id, role, name in assignments:
             units[task_id][role].append(name)
+        if progress:
+            progress(number, total)
         for pk, plan, section_number, section_title, task_number, code, title, due_on, status, \
                 text, at, percent in chunk:  # fmt: skip
             number += 1
@@ -770,6 +784,8 @@ def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账"
                     percent,
                 ]
             )
+    if progress:
+        progress(number, total)
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -807,11 +823,15 @@ STATION_COLUMNS = [
 ]
 
 
-def station_register_workbook(stations: QuerySet) -> Workbook:
+def station_register_workbook(stations: QuerySet, *, progress: Progress | None = None) -> Workbook:
+    total = stations.count() if progress else 0
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "消防站台账", STATION_COLUMNS, "消防站台账", _exported_at())
     stations = stations.select_related("region", "plan").order_by("region__name", "name", "pk")
+    number = 0
     for number, station in enumerate(stations.iterator(chunk_size=CHUNK), start=1):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, total)
         sheet.add_plain_row(
             [
                 number,
@@ -833,6 +853,8 @@ def station_register_workbook(stations: QuerySet) -> Workbook:
                 station.plan.title if station.plan else "",
             ]
         )
+    if progress:
+        progress(number, total)
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -863,13 +885,17 @@ def _person(user) -> str:
     return user.get_full_name() or user.username
 
 
-def report_ledger_workbook(reports: QuerySet) -> Workbook:
+def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = None) -> Workbook:
+    total = reports.count() if progress else 0
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "填报记录", REPORT_COLUMNS, "进度填报记录", _exported_at())
     reports = reports.select_related(
         "target__plan", "region", "submitted_by", "reviewed_by"
     ).order_by("target__plan_id", "target__order", "region__name", "period", "pk")
+    number = 0
     for number, report in enumerate(reports.iterator(chunk_size=CHUNK), start=1):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, total)
         sheet.add_plain_row(
             [
                 number,
@@ -889,6 +915,8 @@ def report_ledger_workbook(reports: QuerySet) -> Workbook:
                 report.confirm_note,
             ]
         )
+    if progress:
+        progress(number, total)
     sheet.mark_body_end()
     sheet.finish()
     return workbook

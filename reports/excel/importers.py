@@ -51,7 +51,7 @@ import datetime
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
@@ -851,11 +851,21 @@ class CommitResult:
     bases_written: list[str] = field(default_factory=list)  # the base keys written
 
 
-def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResult:
+def commit_batch(
+    batch_id: int,
+    *,
+    actor,
+    confirm_note: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> CommitResult:
     """Write every row of a previewed file, or none. The file's rows are checked again
-    against the database as it is now, inside the transaction."""
+    against the database as it is now, inside the transaction. ``progress(done, total)``
+    (a background job's) is told the rows done at each step; when it raises (the job was
+    cancelled) the transaction is rolled back and nothing is written."""
     try:
-        return _commit(batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000])
+        return _commit(
+            batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000], progress=progress
+        )
     except IntegrityError:
         # Another upload created one of the same reports between our check and our insert.
         raise ImportRefused(
@@ -897,7 +907,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
 
 
 @transaction.atomic
-def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
+def _commit(batch_id: int, *, actor, confirm_note: str, progress=None) -> CommitResult:
     batch = (
         ImportBatch.objects.select_for_update()
         .select_related("plan", "region")
@@ -921,8 +931,15 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
         "officedocument.spreadsheetml.sheet",
     )  # fmt: skip
+    total = len(preview.to_write) + len(preview.bases_to_write)
+    if progress:
+        progress(0, total)
     saved = _save_rows(batch, preview.to_write, mode, confirm_note, upload, actor)
+    if progress:
+        progress(len(preview.to_write), total)
     bases_written = _save_bases(batch, preview.bases_to_write, actor)
+    if progress:
+        progress(total, total)
     written, evidence = saved.report_ids, next(iter(saved.evidence), None)
     batch.state = ImportState.COMMITTED
     batch.committed_at = timezone.now()

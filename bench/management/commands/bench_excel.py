@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.http import QueryDict
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -37,9 +38,11 @@ from bench.excel import (
 )
 from bench.measure import Rollback
 from bench.synthetic import MARK
+from core import jobs
 from core.models import Region, Unit
 from planning.models import Plan
 from reports.excel import exporters, importers, scoring
+from reports.excel import jobs as excel_jobs
 from targets.models import Allocation, ProgressReport, Target
 
 
@@ -150,6 +153,28 @@ class Command(BaseCommand):
         self.stdout.write(f"  （生成台账数据 {time.perf_counter() - started:.1f} s）")
         with self.stage("任务台账导出 task ledger export", count):
             export_ledger(self.plans["ledger"])
+        self._ledger_job(count)
+
+    def _ledger_job(self, count: int) -> None:
+        """The same ledger as a background job (issue 21): what the request waits for (count,
+        job row, enqueue) and the worker's run with its progress hook, each printed next to
+        the plain export above (the raw baseline of both)."""
+        plain = self.results[-1][2]
+        ledger = excel_jobs.LEDGERS["tasks"]
+        query = QueryDict(f"plan={self.plans['ledger'].pk}")
+        rows, _filterset = excel_jobs.ledger_rows(ledger, self.actor, query)
+        with (
+            override_settings(JOB_EXPORT_THRESHOLD=0),
+            self.stage("任务台账导出·请求内入队 ledger export, request part (queued)", count),
+        ):
+            job = excel_jobs.export_ledger_in_background(ledger, rows, user=self.actor, query=query)
+        self.stdout.write(f"  （同步导出 plain export in the request: {plain:.2f} s）")
+        with self.stage("任务台账导出·工作进程内 ledger export in the worker (progress)", count):
+            state = jobs.execute(job.pk)
+        self.stdout.write(
+            f"  （{state}；同步导出 plain export: {plain:.2f} s，"
+            f"比值 ratio {self.results[-1][2] / plain:.2f}×）"
+        )
 
     def _assessment(self) -> None:
         count, year = self.sizes["assessment"], 2023
