@@ -17,6 +17,7 @@ from core.models import Job
 from core.services import ServiceError
 from plan_import import review as reviews
 from plan_import.draft import Draft, draft_from_json
+from plan_import.publish import check_decided
 
 PLAN_PUBLISH = "plan_publish"
 NOT_KEPT = ("csrfmiddlewaretoken", once.FIELD)  # one-request tokens: not stored in the job
@@ -30,18 +31,24 @@ def draft_size(draft: Draft) -> int:
 
 
 def publish_in_background(plan_draft, post: QueryDict, *, user) -> Job | None:
-    """A job when the draft has more items than ``JOB_IMPORT_THRESHOLD`` and the form has no
-    wrong field (checked here, writing nothing: a wrong field is shown on the page as for a
-    small draft); else None. The worker applies the same form to the same draft version
-    (``submit_review``): a review saved meanwhile in another tab fails the job as stale."""
+    """A job when the draft has more items than ``JOB_IMPORT_THRESHOLD`` and its form is
+    current, has no wrong field and leaves nothing undecided (checked here, writing nothing);
+    else None, and the page answers as for a small draft. The worker applies the same form to
+    the same draft version (``submit_review``): a review saved meanwhile in another tab fails
+    the job as stale."""
     draft = draft_from_json(plan_draft.data)
     size = draft_size(draft)
     if size <= settings.JOB_IMPORT_THRESHOLD:
         return None
     if str(post.get("version", "")) != str(plan_draft.version):
         return None  # stale: refused on the page like any review from an old form
-    if reviews.apply_review(plan_draft, post, actor=user).errors:
+    review = reviews.apply_review(plan_draft, post, actor=user)
+    if review.errors:
         return None
+    try:
+        check_decided(review.draft, review.units)
+    except ServiceError:
+        return None  # undecided names or milestones: said on the page, as for a small draft
     form = post.copy()
     for name in NOT_KEPT:
         form.pop(name, None)

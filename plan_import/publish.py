@@ -97,7 +97,7 @@ def publish_draft(
         raise invalid(Plan, "title", _("请填写规划标题"))
     if not (info.start_year and info.end_year):
         raise invalid(Plan, "start_year", _("请填写规划起止年度"))
-    _check_decided(draft, units)
+    check_decided(draft, units)
     attach_milestones(draft)
     station_regions = Region.objects.in_bulk(
         {item.region_id for item in draft.stations if item.region_id}
@@ -238,7 +238,7 @@ def unit_names(draft: Draft) -> list[str]:
     return names
 
 
-def _check_decided(draft: Draft, units: Mapping[str, Unit | str]) -> None:
+def check_decided(draft: Draft, units: Mapping[str, Unit | str]) -> None:
     """Refuse what the reviewer has not decided (see the module's docstring)."""
     pending = [name for name in unit_names(draft) if name not in units]
     if pending:

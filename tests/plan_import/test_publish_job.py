@@ -10,7 +10,7 @@ from core.models import Job
 from plan_import.jobs import PLAN_PUBLISH
 from plan_import.models import PlanDraft
 from planning.models import Plan
-from tests.plan_import.test_review import form_fields, upload
+from tests.plan_import.test_review import form_fields, resolve_pending_units, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,15 @@ def test_a_large_draft_is_published_by_its_job(staff_nanjing, client, settings):
     fields = form_fields(client.get(url).content.decode()) | {"action": "publish"}
     plans = Plan.objects.count()
 
+    # Undecided unit names are refused on the page, as for a small draft: no job.
+    pending = client.post(url, fields)
+    assert pending.status_code == 400 and "尚未确认" in pending.content.decode()
+    assert not Job.objects.filter(owner=staff_nanjing).exists()
+
+    fields = form_fields(client.get(url).content.decode()) | {"action": "publish"}
+    assert resolve_pending_units(fields)
+    for key in [key for key in fields if key.endswith("-attach") and not fields[key]]:
+        fields[key] = "drop"
     response = client.post(url, fields)
     job = Job.objects.get(owner=staff_nanjing, kind=PLAN_PUBLISH)
     assert response["Location"] == reverse("core:job_detail", args=[job.pk])
