@@ -1,0 +1,199 @@
+"""Lean list rows (issue 19): a serializer's read fields compiled once per request into plain
+getters, so a page of 100 rows costs what reading the attributes costs — not DRF's field
+machinery for each cell (``get_attribute``'s source walk, ``PKOnlyObject``, time-zone checks).
+
+The serializer stays the contract: its fields decide the keys, their order and each value's
+form (drf-spectacular documents the same serializer), and every field that is not a plain
+column falls back to the field's own ``get_attribute`` + ``to_representation`` — exactly what
+``Serializer.to_representation`` does. ``tests/test_api_lean_lists.py`` compares every list
+endpoint's JSON with the serializer's own output.
+
+A writer reads model instances (``getattr``) or, for ``values()`` rows, dictionaries
+(``mapping=True``: a foreign key under its column name, ``target_id``); a field it cannot
+read from a dictionary must be given in ``overrides`` (name → function of the row).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from operator import attrgetter, itemgetter
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from rest_framework import fields as drf_fields
+from rest_framework import relations, serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
+
+Row = Callable[[Any], dict]
+
+# Field classes whose value, when it already has the right type, is its own representation.
+IDENTITY_TYPES: dict[type, tuple[type, ...]] = {
+    drf_fields.IntegerField: (int,),
+    drf_fields.CharField: (str,),
+    drf_fields.ChoiceField: (str, int),
+    drf_fields.BooleanField: (bool,),
+    drf_fields.ReadOnlyField: (str, int, bool),
+    drf_fields.EmailField: (str,),
+    drf_fields.URLField: (str,),
+    drf_fields.SlugField: (str,),
+}
+if hasattr(drf_fields, "BigIntegerField"):  # DRF ≥ 3.16 (big integer primary keys)
+    IDENTITY_TYPES[drf_fields.BigIntegerField] = (int,)
+
+
+def _generic(field: drf_fields.Field) -> Callable[[Any], Any]:
+    """What ``Serializer.to_representation`` does for one field (SkipField → left out)."""
+    get, represent = field.get_attribute, field.to_representation
+
+    def value(instance):
+        attribute = get(instance)
+        check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+        return None if check is None else represent(attribute)
+
+    return value
+
+
+def _model_field(serializer: serializers.BaseSerializer, source: str) -> models.Field | None:
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
+    if model is None:
+        return None
+    try:
+        column = model._meta.get_field(source)
+    except FieldDoesNotExist:  # a property or a method
+        return None
+    return column if isinstance(column, models.Field) and column.concrete else None
+
+
+def _converter(field: drf_fields.Field) -> Callable[[Any], Any] | None:
+    """How a plain value becomes the field's representation, or None when only the field's
+    own code can say (then ``_generic`` is used)."""
+    kind = type(field)
+    if kind in IDENTITY_TYPES:
+        types, represent = IDENTITY_TYPES[kind], field.to_representation
+        return lambda v: v if v is None or type(v) in types else represent(v)
+    if (
+        kind is drf_fields.DateTimeField
+        and (getattr(field, "format", api_settings.DATETIME_FORMAT) or "").lower()
+        == drf_fields.ISO_8601
+    ):
+        zone, represent = field.default_timezone(), field.to_representation
+        if zone is None:
+            return None
+
+        def instant(v):
+            if v is None:
+                return None
+            if type(v) is not datetime.datetime or v.tzinfo is None:
+                return represent(v)
+            text = v.astimezone(zone).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        return instant
+    if (
+        kind is drf_fields.DateField
+        and (getattr(field, "format", api_settings.DATE_FORMAT) or "").lower()
+        == drf_fields.ISO_8601
+    ):
+        represent = field.to_representation
+        return lambda v: (
+            v if v is None else (v.isoformat() if type(v) is datetime.date else represent(v))
+        )
+    if kind is drf_fields.DecimalField:
+        represent = field.to_representation
+        return lambda v: None if v is None else represent(v)
+    if kind is drf_fields.FloatField:
+        return lambda v: None if v is None else float(v)
+    return None
+
+
+def _plain(field: drf_fields.Field, serializer, *, mapping: bool) -> Callable[[Any], Any] | None:
+    """A getter for a field that reads one column (or one key), or None."""
+    source = field.source
+    if not source or source == "*" or "." in source:
+        return None
+    if isinstance(field, relations.PrimaryKeyRelatedField) and not getattr(field, "many", False):
+        column = _model_field(serializer, source)
+        if not isinstance(column, models.ForeignKey):
+            return None
+        get = itemgetter(column.attname) if mapping else attrgetter(column.attname)
+        return lambda row: get(row)  # the key's value is the representation (an int id)
+    convert = _converter(field)
+    if convert is None:
+        return None
+    if not mapping and _model_field(serializer, source) is None:
+        return None  # a property or a method: the field's own lookup (callables …)
+    get = itemgetter(source) if mapping else attrgetter(source)
+    return lambda row: convert(get(row))
+
+
+def _nested(field, *, mapping: bool) -> Callable[[Any], Any] | None:
+    """A nested serializer (one, or many over a related manager / a list) compiled too."""
+    source = field.source
+    if not source or "." in source or source == "*":
+        return None
+    if isinstance(field, serializers.ListSerializer) and isinstance(
+        field.child, serializers.Serializer
+    ):
+        child = row_writer(field.child, mapping=mapping)
+        get = itemgetter(source) if mapping else attrgetter(source)
+
+        def many(row):
+            items = get(row)
+            if items is None:
+                return None
+            if isinstance(items, models.Manager):
+                items = items.all()
+            return [child(item) for item in items]
+
+        return many
+    if isinstance(field, serializers.Serializer):
+        child = row_writer(field, mapping=mapping)
+        get = itemgetter(source) if mapping else attrgetter(source)
+        return lambda row: None if (value := get(row)) is None else child(value)
+    return None
+
+
+def row_writer(
+    serializer: serializers.Serializer,
+    *,
+    overrides: dict[str, Callable[[Any], Any]] | None = None,
+    mapping: bool = False,
+) -> Row:
+    """``serializer``'s representation of one row, as a function. ``serializer`` is a bound
+    instance (its context reaches method fields); ``overrides`` replace fields by name."""
+    overrides = overrides or {}
+    getters: list[tuple[str, Callable[[Any], Any], bool]] = []
+    for field in serializer._readable_fields:
+        name = field.field_name
+        if name in overrides:
+            getters.append((name, overrides[name], False))
+            continue
+        getter = _plain(field, serializer, mapping=mapping) or _nested(field, mapping=mapping)
+        if getter is not None:
+            getters.append((name, getter, False))
+        elif mapping and isinstance(serializer, serializers.ModelSerializer):
+            # A method field or a relation expects the model instance, not a values() row.
+            raise TypeError(f"{type(serializer).__name__}.{name}: 不能从 values() 行读取")
+        else:
+            getters.append((name, _generic(field), True))
+    if not any(skippable for _, _, skippable in getters):
+        pairs = [(name, getter) for name, getter, _ in getters]
+        return lambda row: {name: getter(row) for name, getter in pairs}
+
+    def write(row) -> dict:
+        result = {}
+        for name, getter, skippable in getters:
+            if skippable:
+                try:
+                    result[name] = getter(row)
+                except SkipField:
+                    continue
+            else:
+                result[name] = getter(row)
+        return result
+
+    return write
