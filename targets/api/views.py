@@ -4,6 +4,8 @@ Querysets go through ``for_user`` (outside the scope → 404); the role check is
 core.api.RoleAndScope; writes call targets.services, the same functions as the pages.
 """
 
+from operator import itemgetter
+
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -267,6 +269,7 @@ class MilestoneViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteV
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
+    lean_values = True
     ordering = ("due_on", "pk")
     ordering_fields = ["due_on", "code"]
 
@@ -303,6 +306,12 @@ class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, R
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
     related = ("region",)
+    lean_values = True
+    lean_lookups = ("region__name",)
+
+    def lean_overrides(self, rows):
+        return {"region_name": itemgetter("region__name")}
+
     ordering = ("target_id", "region__name", "pk")
     ordering_fields = ["value"]
 
@@ -347,6 +356,7 @@ class FireStatisticViewSet(_BasesWriteViewSet):
     serializer_class = FireStatisticSerializer
     write_serializer_class = FireStatisticWriteSerializer
     filterset_class = FireStatisticFilterSet
+    lean_values = True
     ordering = ("region_id", "year")
     ordering_fields = ["year", "fires", "deaths"]
 
@@ -388,6 +398,7 @@ class BaseFigureViewSet(_BasesWriteViewSet):
     serializer_class = BaseFigureSerializer
     write_serializer_class = BaseFigureWriteSerializer
     filterset_class = BaseFigureFilterSet
+    lean_values = True
     ordering = ("region_id", "name", "year")
     ordering_fields = ["year", "name"]
 
@@ -591,6 +602,7 @@ class NoticeViewSet(LeanListMixin, mixins.ListModelMixin, viewsets.GenericViewSe
 
     serializer_class = NoticeSerializer
     queryset = Notice.objects.none()
+    lean_values = True
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
