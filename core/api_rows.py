@@ -16,7 +16,9 @@ read from a dictionary must be given in ``overrides`` (name → function of the 
 from __future__ import annotations
 
 import datetime
+import decimal
 from collections.abc import Callable
+from decimal import Decimal
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -104,7 +106,25 @@ def _converter(field: drf_fields.Field) -> Callable[[Any], Any] | None:
         )
     if kind is drf_fields.DecimalField:
         represent = field.to_representation
-        return lambda v: None if v is None else represent(v)
+        plain = not getattr(
+            field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING
+        ) and not getattr(field, "normalize_output", False)
+        if not plain or field.decimal_places is None:
+            return lambda v: None if v is None else represent(v)
+        # DecimalField.quantize with its exponent and context made once, not for each cell.
+        exponent, rounding = Decimal(".1") ** field.decimal_places, field.rounding
+        context = decimal.getcontext().copy()
+        if field.max_digits is not None:
+            context.prec = field.max_digits
+
+        def number(v):
+            if v is None:
+                return None
+            if type(v) is not Decimal:
+                return represent(v)
+            return v.quantize(exponent, rounding=rounding, context=context)
+
+        return number
     if kind is drf_fields.FloatField:
         return lambda v: None if v is None else float(v)
     return None
