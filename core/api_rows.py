@@ -186,34 +186,37 @@ def row_writer(
     """``serializer``'s representation of one row, as a function. ``serializer`` is a bound
     instance (its context reaches method fields); ``overrides`` replace fields by name."""
     overrides = overrides or {}
-    getters: list[tuple[str, Callable[[Any], Any], bool]] = []
+    # (name, getter, fallback): a compiled getter that meets a missing key or attribute
+    # hands the row to the field's own code (default, null, or left out as DRF does).
+    getters: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]] = []
     for field in serializer._readable_fields:
         name = field.field_name
         if name in overrides:
-            getters.append((name, overrides[name], False))
+            getters.append((name, overrides[name], None))
             continue
         getter = _plain(field, serializer, mapping=mapping) or _nested(field, mapping=mapping)
         if getter is not None:
-            getters.append((name, getter, False))
+            getters.append((name, getter, _generic(field)))
         elif mapping and isinstance(serializer, serializers.ModelSerializer):
             # A method field or a relation expects the model instance, not a values() row.
             raise TypeError(f"{type(serializer).__name__}.{name}: 不能从 values() 行读取")
         else:
-            getters.append((name, _generic(field), True))
-    if not any(skippable for _, _, skippable in getters):
-        pairs = [(name, getter) for name, getter, _ in getters]
-        return lambda row: {name: getter(row) for name, getter in pairs}
+            getters.append((name, _generic(field), None))
 
     def write(row) -> dict:
         result = {}
-        for name, getter, skippable in getters:
-            if skippable:
+        for name, getter, fallback in getters:
+            try:
+                result[name] = getter(row)
+            except SkipField:
+                continue
+            except (KeyError, AttributeError):
+                if fallback is None:
+                    raise
                 try:
-                    result[name] = getter(row)
+                    result[name] = fallback(row)
                 except SkipField:
                     continue
-            else:
-                result[name] = getter(row)
         return result
 
     return write

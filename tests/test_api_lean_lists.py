@@ -16,9 +16,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
 
 from core.api_render import JSONRenderer
+from core.api_rows import row_writer
 from core.models import Region
 from targets import upkeep
 from targets.models import Target
@@ -114,3 +116,46 @@ def test_the_orjson_renderer_writes_what_drf_writes():
 def test_indented_json_is_still_served_when_asked_for():
     rendered = JSONRenderer().render({"a": [1]}, "application/json; indent=2", {"indent": 2})
     assert rendered.decode() == '{\n  "a": [\n    1\n  ]\n}'
+
+
+class Part(serializers.Serializer):
+    name = serializers.CharField()
+    share = serializers.DecimalField(max_digits=10, decimal_places=3)
+
+
+class Row(serializers.Serializer):
+    """Cells of every kind the compiled writer handles itself, and some it leaves to DRF."""
+
+    id = serializers.IntegerField()
+    when = serializers.DateTimeField()
+    day = serializers.DateField()
+    value = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
+    ratio = serializers.FloatField()
+    flag = serializers.BooleanField()
+    kind = serializers.ChoiceField(choices=[("a", "甲"), (1, "乙")])
+    parts = Part(many=True)
+    first = Part(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    optional = serializers.CharField(required=False)  # absent → left out (SkipField)
+    label = serializers.CharField(source="meta.label")
+
+
+def test_a_compiled_row_is_what_the_serializer_writes():
+    moment = datetime.datetime(2024, 5, 1, 23, 30, tzinfo=datetime.UTC)
+    rows = [
+        {
+            "id": 1, "when": moment, "day": datetime.date(2024, 5, 2),
+            "value": Decimal("1.23456789"), "ratio": 2, "flag": True, "kind": 1,
+            "parts": [{"name": "县", "share": Decimal("0.5")}], "first": None,
+            "tags": ["x", 3], "optional": "有", "meta": {"label": 7},
+        },
+        {
+            "id": 2, "when": timezone.localtime(moment), "day": "2024-05-03",
+            "value": None, "ratio": 0.1, "flag": False, "kind": "a", "parts": [],
+            "first": {"name": "市", "share": 2}, "tags": [], "meta": {"label": "标签"},
+        },
+    ]  # fmt: skip
+    write = row_writer(Row(), mapping=True)
+    assert [write(row) for row in rows] == Row(rows, many=True).data
+    assert write(rows[0])["when"] == "2024-05-02T07:30:00+08:00"  # Asia/Shanghai
+    assert "optional" not in write(rows[1])
