@@ -165,7 +165,7 @@ def _nested(field, *, mapping: bool) -> Callable[[Any], Any] | None:
             items = get(row)
             if items is None:
                 return None
-            if isinstance(items, models.Manager):
+            if isinstance(items, models.manager.BaseManager):
                 items = items.all()
             return [child(item) for item in items]
 
