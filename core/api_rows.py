@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
 from rest_framework.fields import SkipField
@@ -150,15 +151,17 @@ def _plain(field: drf_fields.Field, serializer, *, mapping: bool) -> Callable[[A
     return lambda row: convert(get(row))
 
 
-def _nested(field, *, mapping: bool) -> Callable[[Any], Any] | None:
-    """A nested serializer (one, or many over a related manager / a list) compiled too."""
+def _nested(field, *, mapping: bool) -> tuple[Callable[[Any], Any] | None, bool]:
+    """A nested serializer (one, or many over a related manager / a list) compiled too, and
+    whether it is pure (every field of it compiled: nothing reads the request)."""
     source = field.source
     if not source or "." in source or source == "*":
-        return None
+        return None, False
     if isinstance(field, serializers.ListSerializer) and isinstance(
         field.child, serializers.Serializer
     ):
-        child = row_writer(field.child, mapping=mapping)
+        getters, pure = _compile(field.child, (), mapping)
+        child = _writer(getters)
         get = itemgetter(source) if mapping else attrgetter(source)
 
         def many(row):
@@ -169,40 +172,50 @@ def _nested(field, *, mapping: bool) -> Callable[[Any], Any] | None:
                 items = items.all()
             return [child(item) for item in items]
 
-        return many
+        return many, pure
     if isinstance(field, serializers.Serializer):
-        child = row_writer(field, mapping=mapping)
+        getters, pure = _compile(field, (), mapping)
+        child = _writer(getters)
         get = itemgetter(source) if mapping else attrgetter(source)
-        return lambda row: None if (value := get(row)) is None else child(value)
-    return None
+        return (lambda row: None if (value := get(row)) is None else child(value)), pure
+    return None, False
 
 
-def row_writer(
-    serializer: serializers.Serializer,
-    *,
-    overrides: dict[str, Callable[[Any], Any]] | None = None,
-    mapping: bool = False,
-) -> Row:
-    """``serializer``'s representation of one row, as a function. ``serializer`` is a bound
-    instance (its context reaches method fields); ``overrides`` replace fields by name."""
-    overrides = overrides or {}
-    # (name, getter, fallback): a compiled getter that meets a missing key or attribute
-    # hands the row to the field's own code (default, null, or left out as DRF does).
-    getters: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None]] = []
+Getters = list[tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None]]
+# Compiled getters of serializers whose every field compiled (no method field, nothing that
+# reads the request): built once per process, not once per request — building a
+# ModelSerializer's fields costs about as much as writing a page of rows.
+_PURE: dict[tuple, Getters] = {}
+
+
+def _compile(serializer, overridden, mapping: bool) -> tuple[Getters, bool]:
+    """(name, getter, fallback) for each readable field (getter None: overridden), and
+    whether the list is pure. A compiled getter that meets a missing key or attribute hands
+    the row to ``fallback``, the field's own code (default, null, or left out as DRF does)."""
+    getters: Getters = []
+    pure = True
     for field in serializer._readable_fields:
         name = field.field_name
-        if name in overrides:
-            getters.append((name, overrides[name], None))
+        if name in overridden:
+            getters.append((name, None, None))
             continue
-        getter = _plain(field, serializer, mapping=mapping) or _nested(field, mapping=mapping)
+        getter = _plain(field, serializer, mapping=mapping)
+        nested_pure = True
+        if getter is None:
+            getter, nested_pure = _nested(field, mapping=mapping)
         if getter is not None:
             getters.append((name, getter, _generic(field)))
+            pure = pure and nested_pure
         elif mapping and isinstance(serializer, serializers.ModelSerializer):
             # A method field or a relation expects the model instance, not a values() row.
             raise TypeError(f"{type(serializer).__name__}.{name}: 不能从 values() 行读取")
         else:
             getters.append((name, _generic(field), None))
+            pure = False
+    return getters, pure
 
+
+def _writer(getters: Getters) -> Row:
     def write(row) -> dict:
         result = {}
         for name, getter, fallback in getters:
@@ -220,3 +233,24 @@ def row_writer(
         return result
 
     return write
+
+
+def row_writer(
+    serializer: serializers.Serializer,
+    *,
+    overrides: dict[str, Callable[[Any], Any]] | None = None,
+    mapping: bool = False,
+) -> Row:
+    """``serializer``'s representation of one row, as a function. ``serializer`` is a bound
+    instance (its context reaches method fields); ``overrides`` replace fields by name."""
+    overrides = overrides or {}
+    key = (type(serializer), mapping, frozenset(overrides), timezone.get_current_timezone_name())
+    getters = _PURE.get(key)
+    if getters is None:
+        getters, pure = _compile(serializer, overrides, mapping)
+        if pure:
+            _PURE[key] = getters
+    return _writer(
+        [(name, overrides[name], None) if getter is None else (name, getter, fallback)
+         for name, getter, fallback in getters]
+    )  # fmt: skip
