@@ -37,7 +37,6 @@ Row = Callable[[Any], dict]
 IDENTITY_TYPES: dict[type, tuple[type, ...]] = {
     drf_fields.IntegerField: (int,),
     drf_fields.CharField: (str,),
-    drf_fields.ChoiceField: (str, int),
     drf_fields.BooleanField: (bool,),
     drf_fields.ReadOnlyField: (str, int, bool),
     drf_fields.EmailField: (str,),
@@ -75,6 +74,9 @@ def _converter(field: drf_fields.Field) -> Callable[[Any], Any] | None:
     """How a plain value becomes the field's representation, or None when only the field's
     own code can say (then ``_generic`` is used)."""
     kind = type(field)
+    if kind is drf_fields.ChoiceField:
+        choices = field.choice_strings_to_values  # what ChoiceField.to_representation reads
+        return lambda v: v if v in ("", None) else choices.get(str(v), v)
     if kind in IDENTITY_TYPES:
         types, represent = IDENTITY_TYPES[kind], field.to_representation
         return lambda v: v if v is None or type(v) in types else represent(v)
@@ -136,9 +138,9 @@ def _plain(field: drf_fields.Field, serializer, *, mapping: bool) -> Callable[[A
     source = field.source
     if not source or source == "*" or "." in source:
         return None
-    if isinstance(field, relations.PrimaryKeyRelatedField) and not getattr(field, "many", False):
+    if type(field) is relations.PrimaryKeyRelatedField and field.pk_field is None:
         column = _model_field(serializer, source)
-        if not isinstance(column, models.ForeignKey):
+        if not isinstance(column, models.ForeignKey) or not column.target_field.primary_key:
             return None
         get = itemgetter(column.attname) if mapping else attrgetter(column.attname)
         return lambda row: get(row)  # the key's value is the representation (an int id)
