@@ -20,7 +20,7 @@ from django.core.paginator import Paginator as DjangoPaginator
 from django.db import models
 from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesIterable
 from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.utils.functional import cached_property
@@ -116,10 +116,11 @@ class CappedCountPaginator(DjangoPaginator):
 
     def page(self, number):
         rows_of_models = isinstance(self.object_list, QuerySet) and (
-            self.object_list._iterable_class is ModelIterable
+            self.object_list._iterable_class in (ModelIterable, ValuesIterable)
         )
         if "count" in self.__dict__ or not rows_of_models:
             return super().page(number)
+        dicts = self.object_list._iterable_class is ValuesIterable
         number = self._page_number(number)
         bottom = (number - 1) * self.per_page
         rows = list(
@@ -127,7 +128,11 @@ class CappedCountPaginator(DjangoPaginator):
                 bottom : bottom + self.per_page + self.orphans
             ]
         )
-        if rows:
+        if rows and dicts:  # values() rows (core.api_views.LeanListMixin): the count leaves
+            self._counted(rows[0][self.total_column])
+            for row in rows:
+                del row[self.total_column]
+        elif rows:
             self._counted(getattr(rows[0], self.total_column))
         elif number == 1:
             self._counted(0)

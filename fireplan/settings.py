@@ -413,7 +413,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api_policies.RoleAndScope"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        # orjson (core.api_render): the same JSON, encoded several times faster (issue 19).
+        "core.api_render.JSONRenderer",
         # DRF's HTML pages, with the inline styles they need allowed (core.api_auth).
         "core.api_auth.BrowsableAPIRenderer",
     ],

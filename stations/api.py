@@ -42,6 +42,7 @@ class StationViewSet(ServiceWriteViewSet):
     serializer_class = StationSerializer
     write_serializer_class = StationWriteSerializer
     filterset_class = StationFilterSet
+    lean_values = True  # every field a column: values() rows (issue 19)
     ordering = ("region_id", "name", "pk")
     ordering_fields = ["name", "completed_year", "planned_year", "floor_area_m2"]
 

@@ -1,7 +1,8 @@
 """HTTP load run (issue 9): one endpoint at a time, as fast as the users can go (no think time).
 
 Driven by bench/load/run.sh, which sets
-  BENCH_ENDPOINT  reports (GET /api/v1/reports/?page_size=100, token auth)
+  BENCH_ENDPOINT  reports (GET /api/v1/reports/?page_size=100, token auth),
+                  targets (GET /api/v1/targets/?page_size=100, status included, token auth)
                   or overview (GET /, session of the national staff user)
   BENCH_TOKEN     the API token of bench_staff
   BENCH_USERNAME, BENCH_PASSWORD  for the overview's session login (done once, before the
@@ -16,7 +17,11 @@ from locust import FastHttpUser, events, task
 from locust.exception import StopUser
 
 ENDPOINT = os.environ.get("BENCH_ENDPOINT", "reports")
-PATHS = {"reports": "/api/v1/reports/?page_size=100", "overview": "/"}
+PATHS = {
+    "reports": "/api/v1/reports/?page_size=100",
+    "targets": "/api/v1/targets/?page_size=100",
+    "overview": "/",
+}
 SESSION: dict[str, str] = {}
 
 
@@ -47,7 +52,7 @@ class BenchUser(FastHttpUser):
     def on_start(self):
         if ENDPOINT == "overview":
             self.headers = {"Cookie": SESSION["cookie"]}
-        elif ENDPOINT == "reports":
+        elif ENDPOINT in ("reports", "targets"):
             self.headers = {"Authorization": f"Token {os.environ['BENCH_TOKEN']}"}
         else:
             raise StopUser(f"unknown BENCH_ENDPOINT {ENDPOINT}")

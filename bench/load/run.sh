@@ -4,20 +4,26 @@
 # Writes bench/results/load-<scale>-<date>.json. Loopback only.
 #
 #   bash bench/load/run.sh [--scale small|province|national] [--run-time 30s] [--workers 3]
+#                          [--users "8 32"] [--endpoints "reports overview"] [--out FILE]
 #
 # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/fireplan_scale_<scale>
 # (seeded with: manage.py seed_scale --scale <scale>). Needs the prod and bench extras.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SCALE=province RUN_TIME=30s WORKERS=3 PORT=${PORT:-8765} SEED=1
+SCALE=province RUN_TIME=30s WORKERS=3 PORT=${PORT:-8765} SEED=1 USERS="8 32"
+ENDPOINTS="reports overview" OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --scale) SCALE=$2; shift 2 ;;
         --run-time) RUN_TIME=$2; shift 2 ;;
         --workers) WORKERS=$2; shift 2 ;;
         --seed) SEED=$2; shift 2 ;;
-        *) echo "usage: $0 [--scale S] [--run-time 30s] [--workers N] [--seed 1]" >&2; exit 2 ;;
+        --users) USERS=$2; shift 2 ;;
+        --endpoints) ENDPOINTS=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        *) echo "usage: $0 [--scale S] [--run-time 30s] [--workers N] [--seed 1]" \
+               "[--users '8 32'] [--endpoints 'reports overview'] [--out FILE]" >&2; exit 2 ;;
     esac
 done
 
@@ -47,8 +53,8 @@ for _ in $(seq 60); do
 done
 
 runs=()
-for endpoint in reports overview; do
-    for users in 8 32; do
+for endpoint in $ENDPOINTS; do
+    for users in $USERS; do
         prefix="$work/$endpoint-u$users"
         echo "== $endpoint, $users users, $RUN_TIME"
         BENCH_ENDPOINT=$endpoint .venv/bin/locust -f bench/load/locustfile.py --headless \
@@ -60,6 +66,6 @@ for endpoint in reports overview; do
 done
 
 # Dated like manage.py bench (TIME_ZONE Asia/Shanghai).
-out="bench/results/load-$SCALE-$(TZ=Asia/Shanghai date +%F).json"
+out=${OUT:-"bench/results/load-$SCALE-$(TZ=Asia/Shanghai date +%F).json"}
 $PY bench/load/summarize.py "$out" "$SCALE" "$RUN_TIME" "$WORKERS" "${runs[@]}"
 echo "gunicorn log and locust CSVs: $work"

@@ -26,6 +26,8 @@ def main(out: str, scale: str, run_time: str, workers: str, *runs: str) -> None:
         "python": platform.python_version(),
         "server": f"gunicorn, {workers} sync workers, 127.0.0.1",
         "run_time": run_time,
+        # The machine's load when the runs ended (locust itself shares the cores).
+        "load_average_1m_after": round(os.getloadavg()[0], 2),
         "runs": [],
     }
     for run in runs:  # endpoint:users:csv-prefix

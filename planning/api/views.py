@@ -94,6 +94,7 @@ class RegionViewSet(ReadOnly):
     model = Region
     serializer_class = RegionSerializer
     filterset_class = RegionFilterSet
+    lean_values = True  # every field a column: values() rows (issue 19)
     ordering = ("level", "name", "pk")
     ordering_fields = ["name", "level"]
 
@@ -102,6 +103,7 @@ class UnitViewSet(ReadOnly):
     model = Unit
     serializer_class = UnitSerializer
     filterset_class = UnitFilterSet
+    lean_values = True  # every field a column: values() rows (issue 19)
     ordering = ("region_id", "name", "pk")
     ordering_fields = ["name"]
 
@@ -163,6 +165,7 @@ class SectionViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteVie
     serializer_class = SectionSerializer
     write_serializer_class = SectionWriteSerializer
     filterset_class = SectionFilterSet
+    lean_values = True  # every field a column: values() rows (issue 19)
     ordering = ("plan_id", "order", "pk")
     ordering_fields = ["order", "code"]
 

@@ -4,6 +4,8 @@ Querysets go through ``for_user`` (outside the scope → 404); the role check is
 core.api.RoleAndScope; writes call targets.services, the same functions as the pages.
 """
 
+from operator import itemgetter
+
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,8 +17,10 @@ from rest_framework.response import Response
 
 from accounts.models import Notice
 from core.api import ETagMixin, FormParser, JSONParser, MultiPartParser
+from core.api_rows import row_writer
 from core.api_schema import IF_MATCH, IF_MATCH_REQUIRED
-from core.api_views import ReadOnly, ServiceWriteViewSet
+from core.api_views import LeanListMixin, ReadOnly, ServiceWriteViewSet, lean_lists
+from core.evidence_views import download_url as evidence_download_url
 from core.models import Region
 from core.scope import APPROVE, REPORT, VIEW
 from core.services import ServiceError
@@ -37,6 +41,7 @@ from targets.api.serializers import (
     ProgressReportWriteSerializer,
     ReasonSerializer,
     ReportUpdateSerializer,
+    StatusSerializer,
     TargetAdjustmentSerializer,
     TargetAdjustmentWriteSerializer,
     TargetCascadeSerializer,
@@ -78,6 +83,23 @@ REVIEW_IF_MATCH = OpenApiParameter(
     "（own_submission，FOUR_EYES 关闭时除外）。",
 )
 
+
+def progress_by_target(user, targets, *, on) -> dict:
+    """The status engine's verdict for each target of a page (id → TargetProgress), in a
+    fixed number of queries: the one place the API reads target statuses, so a stored
+    judgement table can replace the engine's batch path here alone.
+
+    Each target is judged for its own region: no allocation is read (issue 9). A target set
+    for a sibling region gets no progress (targets.scope_rules.sees_figures)."""
+    targets = [t for t in targets if sees_figures(user, t.region_id)]
+    inputs = load_status_inputs(targets, allocation_regions=())
+    return {t.pk: compute_status(t, inputs, on=on) for t in targets}
+
+
+# StatusSerializer's representation of TargetProgress.as_dict(), compiled once.
+status_row = row_writer(StatusSerializer(), mapping=True)
+
+
 ON_PARAMETER = OpenApiParameter(
     "on", OpenApiTypes.DATE, description="状态引擎的判断日期 YYYY-MM-DD（默认今天）"
 )
@@ -117,19 +139,25 @@ class TargetViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteView
             raise ServiceError("invalid", _("on 应为 YYYY-MM-DD 格式的日期"), field="on") from None
 
     def _with_progress(self, targets):
-        # Each target is judged for its own region: no allocation is read (issue 9).
-        # A target set for a sibling region: no progress (targets.scope_rules.sees_figures).
-        targets = [t for t in targets if sees_figures(self.request.user, t.region_id)]
-        inputs = load_status_inputs(targets, allocation_regions=())
-        on = self._on()
-        return {t.pk: compute_status(t, inputs, on=on) for t in targets}
+        return progress_by_target(self.request.user, targets, on=self._on())
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        context = self.get_serializer_context() | {"progress": self._with_progress(page)}
-        data = TargetSerializer(page, many=True, context=context).data
-        return self.get_paginated_response(data)
+        if not lean_lists():
+            queryset = self.filter_queryset(self.get_queryset())
+            page = self.paginate_queryset(queryset)
+            context = self.get_serializer_context() | {"progress": self._with_progress(page)}
+            data = TargetSerializer(page, many=True, context=context).data
+            return self.get_paginated_response(data)
+        return super().list(request, *args, **kwargs)
+
+    def lean_overrides(self, rows):
+        progress = self._with_progress(rows)
+
+        def judged(target):
+            verdict = progress.get(target.pk)
+            return status_row(verdict.as_dict()) if verdict else None
+
+        return {"progress": judged}
 
     def retrieve(self, request, *args, **kwargs):
         target = self.get_object()
@@ -241,6 +269,7 @@ class MilestoneViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteV
     serializer_class = MilestoneSerializer
     write_serializer_class = MilestoneWriteSerializer
     filterset_class = MilestoneFilterSet
+    lean_values = True
     ordering = ("due_on", "pk")
     ordering_fields = ["due_on", "code"]
 
@@ -277,6 +306,12 @@ class AllocationViewSet(LifecycleActions, mixins.DestroyModelMixin, ETagMixin, R
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
     related = ("region",)
+    lean_values = True
+    lean_lookups = ("region__name",)
+
+    def lean_overrides(self, rows):
+        return {"region_name": itemgetter("region__name")}
+
     ordering = ("target_id", "region__name", "pk")
     ordering_fields = ["value"]
 
@@ -321,6 +356,7 @@ class FireStatisticViewSet(_BasesWriteViewSet):
     serializer_class = FireStatisticSerializer
     write_serializer_class = FireStatisticWriteSerializer
     filterset_class = FireStatisticFilterSet
+    lean_values = True
     ordering = ("region_id", "year")
     ordering_fields = ["year", "fires", "deaths"]
 
@@ -362,6 +398,7 @@ class BaseFigureViewSet(_BasesWriteViewSet):
     serializer_class = BaseFigureSerializer
     write_serializer_class = BaseFigureWriteSerializer
     filterset_class = BaseFigureFilterSet
+    lean_values = True
     ordering = ("region_id", "name", "year")
     ordering_fields = ["year", "name"]
 
@@ -398,6 +435,31 @@ class BaseFigureViewSet(_BasesWriteViewSet):
         return saved.figures.get(obj.key, obj)
 
 
+def evidence_by_report(ids: list[int]) -> dict[int, list[dict]]:
+    """The evidence of a page of reports (report id → its files as the serializer lists them,
+    newest upload first), in one query."""
+    if not ids:
+        return {}
+    links = (
+        ProgressReport.evidence.through.objects.filter(progressreport_id__in=ids)
+        .select_related("evidence")
+        .order_by("-evidence__uploaded_at", "evidence_id")
+    )
+    files: dict[int, list[dict]] = {}
+    for link in links:
+        e = link.evidence
+        files.setdefault(link.progressreport_id, []).append(
+            {
+                "id": e.pk,
+                "name": e.original_name,
+                "sha256": e.sha256,
+                "size_bytes": e.size_bytes,
+                "download_url": evidence_download_url(e),
+            }
+        )
+    return files
+
+
 class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
     """进度填报：联络员在范围内新建、修改、提交；委员会办公室审核、退回、重新打开。"""
 
@@ -419,6 +481,11 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         "reopen": APPROVE,
     }
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    lean_values = True  # a page of reports is read as values() rows (issue 19)
+
+    def lean_overrides(self, rows):
+        files = evidence_by_report([row["id"] for row in rows])
+        return {"evidence": lambda row: files.get(row["id"], [])}
 
     def _done(self, report, code=status.HTTP_200_OK):
         report = self.get_queryset().get(pk=report.pk)
@@ -530,11 +597,12 @@ class ProgressReportViewSet(ETagMixin, mixins.CreateModelMixin, mixins.UpdateMod
         return self._done(report)
 
 
-class NoticeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class NoticeViewSet(LeanListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """当前用户的提醒。"""
 
     serializer_class = NoticeSerializer
     queryset = Notice.objects.none()
+    lean_values = True
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

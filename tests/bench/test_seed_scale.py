@@ -205,8 +205,8 @@ def test_bench_small_prints_every_operation_with_both_figures_and_a_ratio(
     path = tmp_path / "small.json"
     call_command("bench", scale="small", json_path=str(path), repeat=1, stdout=out)
     text = out.getvalue()
-    labels = ["总览", "区县页", "规划页", "单位页", "填报列表", "保存一条填报", "审核通过一条填报",
-              "任务台账导出", "填报导入"]  # fmt: skip
+    labels = ["总览", "区县页", "规划页", "单位页", "填报列表", "指标列表", "目标分解列表",
+              "保存一条填报", "审核通过一条填报", "任务台账导出", "填报导入"]  # fmt: skip
     for label in labels:
         line = next(line for line in text.splitlines() if line.startswith(label))
         assert "系统 system" in line and "基线 baseline" in line and "比值 ratio" in line
@@ -215,8 +215,9 @@ def test_bench_small_prints_every_operation_with_both_figures_and_a_ratio(
     assert result["scale"] == "small" and result["cpu_count"] >= 1
     assert {"python", "django", "postgresql"} <= set(result)
     assert set(result["operations"]) == {
-        "overview", "county_dashboard", "plan_page", "unit_page", "reports_list", "report_save",
-        "report_approve", "ledger_export", "figures_import",
+        "overview", "county_dashboard", "plan_page", "unit_page", "reports_list",
+        "targets_list", "allocations_list", "report_save", "report_approve", "ledger_export",
+        "figures_import",
     }  # fmt: skip
     # The pages' first read of a day (the stored judgement emptied) is measured too.
     assert all(result["operations"][key]["cold_ms"] > 0 for key in ("overview", "unit_page"))
