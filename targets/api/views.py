@@ -59,6 +59,7 @@ from targets.filtersets import (
     TargetFilterSet,
 )
 from targets.formulas import FIRE_STATISTIC_FIELDS, normalize_name
+from targets.judgement import Ask, judge
 from targets.models import (
     Allocation,
     BaseFigure,
@@ -70,7 +71,6 @@ from targets.models import (
 )
 from targets.scope_rules import sees_figures
 from targets.series import target_series
-from targets.status import compute_status, load_status_inputs
 
 # A review (approve, return) names the version the reviewer saw: If-Match, or ``version`` in
 # the body; neither → 428 (documented by core.api_schema once the parameter is declared).
@@ -86,14 +86,16 @@ REVIEW_IF_MATCH = OpenApiParameter(
 
 def progress_by_target(user, targets, *, on) -> dict:
     """The status engine's verdict for each target of a page (id → TargetProgress), in a
-    fixed number of queries: the one place the API reads target statuses, so a stored
-    judgement table can replace the engine's batch path here alone.
+    fixed number of queries: the one place the API reads target statuses. Read from the
+    stored judgement (``targets.judgement.judge``: current rows read in one query, the rest
+    judged by the engine's batch path and stored), as the pages do.
 
     Each target is judged for its own region: no allocation is read (issue 9). A target set
     for a sibling region gets no progress (targets.scope_rules.sees_figures)."""
     targets = [t for t in targets if sees_figures(user, t.region_id)]
-    inputs = load_status_inputs(targets, allocation_regions=())
-    return {t.pk: compute_status(t, inputs, on=on) for t in targets}
+    asks = [Ask(target, on) for target in targets]
+    judged = judge(asks)
+    return {ask.target.pk: judged[ask.key] for ask in asks}
 
 
 # StatusSerializer's representation of TargetProgress.as_dict(), compiled once.
