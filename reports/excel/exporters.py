@@ -46,6 +46,7 @@ from reports.excel.layout import (
     wrap_unstyled_cells,
     wrapped_height,
 )
+from reports.excel.progress import Progress, Reporter
 from reports.excel.scoring import Assessment, EvaluationRow, Group, Item
 
 FONT = "宋体"
@@ -497,11 +498,13 @@ def _subheading(assessment: Assessment, label: str = "") -> str:
     return "　".join(p for p in parts if p)
 
 
-def assessment_workbook(assessment: Assessment) -> Workbook:
-    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit."""
+def assessment_workbook(assessment: Assessment, *, progress: Progress | None = None) -> Workbook:
+    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows (``progress.Reporter``)."""
     workbook = Workbook(write_only=True)
     taken: set[str] = {SUMMARY_SHEET}
     groups = [assessment.overall, *assessment.groups]
+    reporter = Reporter(progress, len(groups) + sum(len(g.items) for g in groups))
     summary = SheetWriter(
         workbook,
         SUMMARY_SHEET,
@@ -531,11 +534,13 @@ def assessment_workbook(assessment: Assessment) -> Workbook:
             ],
             fills={10: GRADE_FILLS[group.passing], 8: LIGHT_FILLS["red"] if veto else None},
         )
+        reporter.step()
     summary.mark_body_end()
     summary.finish()
     for group in groups:
         label = _label(group)
-        _group_sheet(workbook, assessment, group, sheet_title(label, taken), label)
+        _group_sheet(workbook, assessment, group, sheet_title(label, taken), label, reporter)
+    reporter.finish()
     return workbook
 
 
@@ -543,7 +548,9 @@ def _label(group: Group) -> str:
     return group.label + ("本级" if group.kind == "plan" else "")
 
 
-def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, label: str) -> None:
+def _group_sheet(
+    workbook, assessment: Assessment, group: Group, title: str, label: str, reporter: Reporter
+) -> None:
     sheet = SheetWriter(
         workbook,
         title,
@@ -556,6 +563,7 @@ def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, lab
         sheet.add_row(
             _item_values(number, item), fills={ASSESSMENT_STATUS: LIGHT_FILLS[item.light]}
         )
+        reporter.step()
     sheet.mark_body_end()
     span = ASSESSMENT_SCORE - 1  # the footer's labels cover 序号 … 分值; the value: under 得分
     sheet.add_note_row("合计（计分项分值 / 得分）", group.raw_score, span_to=span + 1)
@@ -627,8 +635,15 @@ EVALUATION_VERDICT = column_index(EVALUATION_COLUMNS, "评估结论")
 
 
 def evaluation_workbook(
-    plan, rows: Iterable[EvaluationRow], *, on: datetime.date, title: str = ""
+    plan,
+    rows: Iterable[EvaluationRow],
+    *,
+    on: datetime.date,
+    title: str = "",
+    progress: Progress | None = None,
 ) -> Workbook:
+    rows = list(rows)  # built in memory by scoring.build_evaluation: its length is known
+    reporter = Reporter(progress, len(rows))
     workbook = Workbook(write_only=True)
     sheet = SheetWriter(
         workbook,
@@ -676,6 +691,8 @@ def evaluation_workbook(
                 EVALUATION_VERDICT: LIGHT_FILLS[row.light],
             },
         )
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -710,7 +727,9 @@ def _exported_at(count_label: str = "") -> str:
     )
 
 
-def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账") -> Workbook:
+def task_ledger_workbook(
+    tasks: QuerySet, *, heading: str = "重点任务台账", progress: Progress | None = None
+) -> Workbook:
     """任务台账: one row per task with its units, due date, status and latest update.
 
     Rows are read as plain values through a server-side cursor, and the units of each chunk
@@ -739,6 +758,7 @@ def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账"
         )
     )
     statuses = {value: str(label) for value, label in TaskStatus.choices}
+    reporter = Reporter.counting(progress, tasks)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "任务台账", TASK_LEDGER_COLUMNS, heading, _exported_at())
     number = 0
@@ -770,6 +790,8 @@ def task_ledger_workbook(tasks: QuerySet, *, heading: str = "重点任务台账"
                     percent,
                 ]
             )
+            reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -807,7 +829,8 @@ STATION_COLUMNS = [
 ]
 
 
-def station_register_workbook(stations: QuerySet) -> Workbook:
+def station_register_workbook(stations: QuerySet, *, progress: Progress | None = None) -> Workbook:
+    reporter = Reporter.counting(progress, stations)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "消防站台账", STATION_COLUMNS, "消防站台账", _exported_at())
     stations = stations.select_related("region", "plan").order_by("region__name", "name", "pk")
@@ -833,6 +856,8 @@ def station_register_workbook(stations: QuerySet) -> Workbook:
                 station.plan.title if station.plan else "",
             ]
         )
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -863,7 +888,8 @@ def _person(user) -> str:
     return user.get_full_name() or user.username
 
 
-def report_ledger_workbook(reports: QuerySet) -> Workbook:
+def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = None) -> Workbook:
+    reporter = Reporter.counting(progress, reports)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "填报记录", REPORT_COLUMNS, "进度填报记录", _exported_at())
     reports = reports.select_related(
@@ -889,6 +915,8 @@ def report_ledger_workbook(reports: QuerySet) -> Workbook:
                 report.confirm_note,
             ]
         )
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook

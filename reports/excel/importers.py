@@ -48,10 +48,7 @@ then instead of parsing the same file a second time.
 from __future__ import annotations
 
 import datetime
-import io
 import json
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
@@ -62,13 +59,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 
 from core.models import Evidence, Region
 from core.scope import REPORT, require, scope_of
 from core.services import NotAllowed, ServiceError
 from planning.models import Plan
-from reports.excel import upload_guard
+from reports.excel import sheet_reader, upload_guard
 from reports.excel.exporters import unescape_text
 from reports.excel.templates import (
     BASE_KEY_COLUMN,
@@ -112,7 +108,6 @@ STATE_LABELS = {
     BLANK: "未填写（不导入）",
     ERROR: "错误",
 }
-_MERGE = re.compile(rb'<mergeCell[^>]*ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
 
 
 @dataclass
@@ -278,72 +273,47 @@ def check_file(name: str, data: bytes) -> None:
     )
 
 
-def _load(data: bytes):
+def _load(data: bytes) -> sheet_reader.Workbook:
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        if type(error).__module__.startswith("defusedxml"):
-            raise ImportRefused("xml_entities", _("文件包含不安全的 XML 内容，已拒绝")) from None
+        return sheet_reader.Workbook(data)
+    except sheet_reader.Unreadable:
         raise ImportRefused(
             "unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写")
         ) from None
 
 
-def _read(rows: Iterator, first_row: int = 1) -> Iterator:
-    """A sheet's rows as openpyxl parses them, one by one; what it cannot parse (a number
-    cell holding “NaN”, broken XML inside a sheet) refuses the file instead of failing the
-    request. Only openpyxl's own parsing is inside the ``try``."""
-    number = first_row
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except Exception:  # ValueError, XML ParseError, KeyError …: openpyxl has no common base
-            raise ImportRefused(
-                "unreadable",
-                _(
-                    "工作表第 %(row)s 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
-                    "请在 Excel 或 WPS 中检查该行并重新保存后上传"
-                )
-                % {"row": number},
-            ) from None
-        number += 1
-        yield row
+def _unreadable(row: int | None = None) -> ImportRefused:
+    """What calamine cannot parse (broken XML inside a sheet, a part missing) refuses the
+    file instead of failing the request."""
+    if row is None:
+        return ImportRefused("unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写"))
+    return ImportRefused(
+        "unreadable",
+        _(
+            "工作表第 %(row)s 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
+            "请在 Excel 或 WPS 中检查该行并重新保存后上传"
+        )
+        % {"row": row},
+    )
 
 
-def _identity(workbook) -> dict:
-    if META_SHEET not in workbook.sheetnames or DATA_SHEET not in workbook.sheetnames:
+def _identity(workbook: sheet_reader.Workbook) -> dict:
+    if META_SHEET not in workbook.sheet_names or DATA_SHEET not in workbook.sheet_names:
         raise ImportRefused(
             "not_template",
             _("这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写"),
         )
-    rows = workbook[META_SHEET].iter_rows(min_row=1, max_row=1, max_col=2, values_only=True)
-    kind, token = next(_read(rows), (None, None))
+    try:
+        rows = workbook.rows(META_SHEET, first_row=1, first_column=1, last_column=2)
+        kind, token = next(rows, (1, (None, None)))[1]
+    except sheet_reader.Unreadable:
+        raise _unreadable() from None
     identity = read_token(str(token)) if kind == KIND and token else None
     if identity is None:
         raise ImportRefused(
             "tampered_template", _("模板标识已被改动或不是本系统生成的模板，请重新下载模板填写")
         )
     return identity
-
-
-def _merged_rows(workbook, sheet) -> list[int]:
-    """Rows touched by merged cells in the table part of the data sheet.
-
-    Read-only worksheets do not expose merged ranges, so the sheet's XML part is scanned;
-    its size is already bounded by ``check_file``."""
-    found = []
-    with workbook._archive.open(sheet._worksheet_path) as source:
-        tail = b""
-        while chunk := source.read(1 << 20):
-            data = tail + chunk
-            for match in _MERGE.finditer(data):
-                last = int(match.group(2) or match.group(1))
-                if last >= FIRST_ROW:
-                    found.append(int(match.group(1)))
-            tail = data[-200:]
-    return sorted(set(found))
 
 
 def _refuse_identity(identity: dict, plan: Plan, region: Region, period: str) -> None:
@@ -407,9 +377,7 @@ def preview_upload(
         identity = _identity(workbook)
         _refuse_identity(identity, plan, region, period)
         check_period(plan, region, period)
-        sheet = workbook[DATA_SHEET]
-        _refuse_merged(workbook, sheet, _("填报表"))
-        cells = _read_sheet(sheet)
+        cells = _read_sheet(workbook)
         base_cells = _read_bases_sheet(workbook)
     finally:
         workbook.close()
@@ -431,101 +399,111 @@ def _check_scope(actor, region: Region) -> None:
         )
 
 
-def _read_sheet(sheet) -> list[SheetRow]:
-    """The data sheet's filled rows as the file holds them (no database). Only the input
-    columns and the hidden key are read into cells (every row padded to that width)."""
-    found: list[SheetRow] = []
-    inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
-    key_index = ID_COLUMN - VALUE_COLUMN
-    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=VALUE_COLUMN, max_col=ID_COLUMN)
-    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
-        if excel_row - FIRST_ROW >= MAX_ROWS:
-            raise ImportRefused(
-                "too_many_rows",
-                _("填报表超过 %(max)s 行，不是本系统生成的模板，已拒绝") % {"max": MAX_ROWS},
-            )
-        value_cell, note_cell, confirm_cell = cells_in_row[:3]
-        key = cells_in_row[key_index].value
-        missing_key = key is None or key == ""
-        if missing_key and all(c.value is None or c.value == "" for c in cells_in_row[:3]):
-            continue  # an empty row below the table
-        problems = []
-        for number, cell in zip(inputs, cells_in_row[:3], strict=True):
-            if cell.data_type == "f" or (
-                isinstance(cell.value, str) and cell.value.startswith("=")
-            ):
-                problems.append(
-                    (
-                        number,
-                        _("不能使用公式（%(formula)s），请直接填写数值")
-                        % {"formula": str(cell.value)[:40]},
-                    )
-                )
-            elif cell.data_type == "e":
-                problems.append(
-                    (number, _("单元格是错误值 %(value)s，请填写数值") % {"value": cell.value})
-                )
-        found.append(
-            SheetRow(
-                row=excel_row,
-                key=None if missing_key else str(key),
-                value=value_cell.value,
-                number_format=value_cell.number_format,
-                problems=problems,
-                note=_text(note_cell.value),
-                confirm_note=_text(confirm_cell.value),
-            )
-        )
-    return found
+def _cell_problems(facts: sheet_reader.CellFacts, where: tuple[int, int], value) -> str | None:
+    """Why a cell cannot hold a typed figure or note: a formula, or an error value."""
+    formula = facts.formulas.get(where)
+    if formula is None and isinstance(value, str) and value.startswith("="):
+        formula = value
+    if formula is not None:
+        return _("不能使用公式（%(formula)s），请直接填写数值") % {"formula": formula[:40]}
+    error = facts.errors.get(where)
+    if error is not None:
+        return _("单元格是错误值 %(value)s，请填写数值") % {"value": error}
+    return None
 
 
-def _refuse_merged(workbook, sheet, label: str) -> None:
-    """Merged cells hold one value for several rows: the sheet is refused, naming the rows."""
-    merged = _merged_rows(workbook, sheet)
+def _cell(value):
+    """A cell value as the rows keep it: whole floats as int (calamine reads 45 as 45.0)."""
+    if value.__class__ is float and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int):
+    """The rows of a sheet's table part, refusing merged cells and a sheet too long, with
+    the facts (formulas, error values, percentage formats) of the columns read."""
+    merged = workbook.merged_rows(name, FIRST_ROW)
     if merged:
         raise ImportRefused(
             "merged_cells",
             _("%(sheet)s第 %(rows)s 行有合并单元格；请取消合并，每个单元格只填一个值")
             % {"sheet": label, "rows": "、".join(str(r) for r in merged[:10])},
         )
-
-
-def _read_bases_sheet(workbook) -> list[BaseCell]:
-    """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
-    if BASES_SHEET not in workbook.sheetnames:
-        return []
-    sheet = workbook[BASES_SHEET]
-    _refuse_merged(workbook, sheet, _("基础数据表"))
-    found: list[BaseCell] = []
-    key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
-    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=BASE_VALUE_COLUMN, max_col=BASE_KEY_COLUMN)
-    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
+    try:
+        facts = workbook.facts(name, list(range(first, last + 1)), formats_of=first)
+    except sheet_reader.Unreadable:
+        raise _unreadable() from None
+    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last)
+    excel_row = FIRST_ROW
+    while True:
+        try:
+            found = next(rows, None)
+        except sheet_reader.Unreadable:
+            raise _unreadable(excel_row) from None
+        if found is None:
+            return
+        excel_row, values = found
         if excel_row - FIRST_ROW >= MAX_ROWS:
             raise ImportRefused(
                 "too_many_rows",
-                _("基础数据表超过 %(MAX_ROWS)s 行，已拒绝") % {"MAX_ROWS": MAX_ROWS},
+                _("%(sheet)s超过 %(max)s 行，不是本系统生成的模板，已拒绝")
+                % {"sheet": label, "max": MAX_ROWS},
             )
-        value_cell = cells_in_row[0]
-        key = cells_in_row[key_index].value if len(cells_in_row) > key_index else None
-        missing_key = key is None or key == ""
-        if missing_key and value_cell.value in (None, ""):
-            continue
+        yield excel_row, values, facts
+
+
+def _read_sheet(workbook: sheet_reader.Workbook) -> list[SheetRow]:
+    """The data sheet's filled rows as the file holds them (no database): the input columns
+    and the hidden key, one row at a time."""
+    found: list[SheetRow] = []
+    inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
+    key_index = ID_COLUMN - VALUE_COLUMN
+    for excel_row, values, facts in _sheet_rows(
+        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN
+    ):
+        key = values[key_index]
+        value, note, confirm = values[:3]
+        if key is None and value is None and note is None and confirm is None:
+            continue  # an empty row below the table
         problems = []
-        if value_cell.data_type == "f" or (
-            isinstance(value_cell.value, str) and value_cell.value.startswith("=")
-        ):
-            problems.append(
-                (BASE_VALUE_COLUMN, f"不能使用公式（{str(value_cell.value)[:40]}），请直接填写数值")
+        for number, raw in zip(inputs, (value, note, confirm), strict=True):
+            problem = _cell_problems(facts, (excel_row, number), raw)
+            if problem:
+                problems.append((number, problem))
+        found.append(
+            SheetRow(
+                row=excel_row,
+                key=None if key is None else str(_cell(key)),
+                value=_cell(value),
+                number_format=facts.formats.get((excel_row, VALUE_COLUMN)),
+                problems=problems,
+                note=_text(note),
+                confirm_note=_text(confirm),
             )
-        elif value_cell.data_type == "e":
-            problems.append((BASE_VALUE_COLUMN, f"单元格是错误值 {value_cell.value}，请填写数值"))
+        )
+    return found
+
+
+def _read_bases_sheet(workbook: sheet_reader.Workbook) -> list[BaseCell]:
+    """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
+    if BASES_SHEET not in workbook.sheet_names:
+        return []
+    found: list[BaseCell] = []
+    key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
+    for excel_row, values, facts in _sheet_rows(
+        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN
+    ):
+        value, key = values[0], values[key_index]
+        if key is None and value is None:
+            continue
+        problem = _cell_problems(facts, (excel_row, BASE_VALUE_COLUMN), value)
         found.append(
             BaseCell(
                 row=excel_row,
-                key=None if missing_key else str(key),
-                value=value_cell.value,
-                number_format=value_cell.number_format,
-                problems=problems,
+                key=None if key is None else str(_cell(key)),
+                value=_cell(value),
+                number_format=facts.formats.get((excel_row, BASE_VALUE_COLUMN)),
+                problems=[(BASE_VALUE_COLUMN, problem)] if problem else [],
             )
         )
     return found
