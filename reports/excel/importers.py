@@ -52,6 +52,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -66,6 +67,7 @@ from core.services import NotAllowed, ServiceError
 from planning.models import Plan
 from reports.excel import sheet_reader, upload_guard
 from reports.excel.exporters import unescape_text
+from reports.excel.progress import Progress, Reporter
 from reports.excel.templates import (
     BASE_KEY_COLUMN,
     BASE_VALUE_COLUMN,
@@ -79,7 +81,6 @@ from reports.excel.templates import (
     META_SHEET,
     NOTE_COLUMN,
     VALUE_COLUMN,
-    OwedRow,
     base_column_name,
     check_base_row_key,
     check_row_key,
@@ -89,7 +90,7 @@ from reports.excel.templates import (
 from reports.models import ImportBatch, ImportState
 from targets import bases, services
 from targets.choices import ReportStatus
-from targets.models import ProgressReport, ReportingPeriod
+from targets.models import ProgressReport, ReportingPeriod, Target
 
 MiB = upload_guard.MiB
 ImportRefused = upload_guard.ImportRefused  # the whole file is refused; nothing was written
@@ -108,6 +109,40 @@ STATE_LABELS = {
     BLANK: "未填写（不导入）",
     ERROR: "错误",
 }
+
+
+CHUNK_ROWS = 1000  # rows a commit writes (and reads targets for) at a time
+
+
+class OwedTarget(NamedTuple):
+    """What the preview needs of a target owed (a model instance per row would cost a 20 000
+    row import some 40 MB): ``targets.services.parse_value`` and ``unusual`` read these."""
+
+    pk: int
+    name: str
+    measure_unit: str
+    region_id: int
+    target_value: Decimal | None
+
+
+class OwedReport(NamedTuple):
+    """The current figure of a row's target, as the preview and the commit compare it."""
+
+    target_id: int
+    pk: int
+    value: Decimal | None
+    status: str
+    note: str
+    version: int
+
+
+@dataclass(slots=True)
+class Owed:
+    """A target the uploader owes in the file's region and period, with its figures."""
+
+    target: OwedTarget
+    last_approved: Decimal | None
+    report: OwedReport | None
 
 
 @dataclass
@@ -143,7 +178,7 @@ class SheetRow:
 @dataclass(slots=True)
 class PreviewRow:
     row: int
-    owed: OwedRow | None
+    owed: Owed | None
     value: Decimal | None = None
     note: str = ""
     confirm_note: str = ""
@@ -573,22 +608,28 @@ def _check_rows(
 ) -> list[PreviewRow]:
     """The file's rows against the database as it is now: the targets the uploader owes,
     their current reports and (``check_plausibility``) the warnings ``save_report`` gives."""
-    targets, shares = services.owed_targets(actor, plan, region, period)
+    shares = services.allocated_shares([plan.pk], region.pk)
     reports = {
-        r.target_id: r
-        for r in ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+        report.target_id: report
+        for report in map(
+            OwedReport._make,
+            ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+            .values_list(*OwedReport._fields)
+            .iterator(chunk_size=CHUNK_ROWS),
+        )
     }
     last = services.previous_figures(region, period, [plan.pk])
     owed = {
-        target.pk: OwedRow(
-            target=target,
-            target_value=services.region_goal(target, region.pk, shares.get(target.pk, {})),
-            year_plan=None,
+        target.pk: Owed(
+            target=OwedTarget(
+                target.pk, target.name, target.measure_unit, target.region_id,
+                target.target_value,
+            ),
             last_approved=last.get(target.pk),
             report=reports.get(target.pk),
         )
-        for target in targets
-    }
+        for target in services.iter_owed_targets(actor, plan, region, period, shares)
+    }  # fmt: skip
     rows = _parse_rows(cells, owed, plan, region, period, mode)
     for row in rows if check_plausibility else ():
         if row.writes and row.value is not None:
@@ -600,7 +641,7 @@ def _check_rows(
 
 
 def _parse_rows(
-    cells: list[SheetRow], owed: dict[int, OwedRow], plan, region, period, mode
+    cells: list[SheetRow], owed: dict[int, Owed], plan, region, period, mode
 ) -> list[PreviewRow]:
     rows: list[PreviewRow] = []
     seen: dict[int, int] = {}
@@ -697,7 +738,7 @@ def _plain(value: Decimal | None) -> str:
     return _("无数值") if value is None else f"{value.normalize():f}"
 
 
-def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
+def _classify(row: PreviewRow, report: OwedReport | None, mode: str) -> str:
     if row.value is None:
         return BLANK
     if report is None:
@@ -829,11 +870,17 @@ class CommitResult:
     bases_written: list[str] = field(default_factory=list)  # the base keys written
 
 
-def commit_batch(batch_id: int, *, actor, confirm_note: str = "") -> CommitResult:
+def commit_batch(
+    batch_id: int, *, actor, confirm_note: str = "", progress: Progress | None = None
+) -> CommitResult:
     """Write every row of a previewed file, or none. The file's rows are checked again
-    against the database as it is now, inside the transaction."""
+    against the database as it is now, inside the transaction, then written
+    ``CHUNK_ROWS`` at a time; ``progress(done, total)`` is called after each chunk (rows
+    written of the rows to write) and once at the end."""
     try:
-        return _commit(batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000])
+        return _commit(
+            batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000], progress=progress
+        )
     except IntegrityError:
         # Another upload created one of the same reports between our check and our insert.
         raise ImportRefused(
@@ -875,7 +922,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
 
 
 @transaction.atomic
-def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
+def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | None) -> CommitResult:
     batch = (
         ImportBatch.objects.select_for_update()
         .select_related("plan", "region")
@@ -899,9 +946,11 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
         "officedocument.spreadsheetml.sheet",
     )  # fmt: skip
-    saved = _save_rows(batch, preview.to_write, mode, confirm_note, upload, actor)
+    reporter = Reporter(progress, len(preview.to_write))
+    written, stored = _save_rows(batch, preview, mode, confirm_note, upload, actor, reporter)
     bases_written = _save_bases(batch, preview.bases_to_write, actor)
-    written, evidence = saved.report_ids, next(iter(saved.evidence), None)
+    reporter.finish()
+    evidence = next(iter(stored), None)
     batch.state = ImportState.COMMITTED
     batch.committed_at = timezone.now()
     batch.evidence = evidence
@@ -917,25 +966,55 @@ def _commit(batch_id: int, *, actor, confirm_note: str) -> CommitResult:
 
 
 def _save_rows(
-    batch: ImportBatch, rows: list[PreviewRow], mode: str, confirm_note: str, upload, actor
-) -> services.SavedReports:
-    """Every row through the reporting service at once (``save_reports``: the checks of
+    batch: ImportBatch,
+    preview: Preview,
+    mode: str,
+    confirm_note: str,
+    upload,
+    actor,
+    reporter: Reporter,
+) -> tuple[list[int], list[Evidence]]:
+    """Every row through the reporting service (``save_reports``: the checks of
     ``save_report``, optimistic locking against the versions seen at the preview, history),
-    the file kept as evidence of the reports written. A refusal names its row, and the
-    caller's transaction writes nothing. An unusual figure without its own 异常值说明 takes
-    the note given on the preview page."""
-    if not rows:
-        return services.SavedReports([], [])
-    entries = [
-        services.ReportEntry(
-            target=row.owed.target,
-            value=row.value,
-            note=row.note or (row.owed.report.note if row.owed.report else ""),
-            confirm_note=row.confirm_note,
-            version=batch.seen_versions.get(str(row.owed.target.pk), 0),
-        )
-        for row in rows
-    ]
+    ``CHUNK_ROWS`` at a time inside the commit's transaction — the targets of one chunk in
+    memory at a time — the file stored as evidence with the first chunk and linked to the
+    reports of every chunk. A refusal names its row, and the caller's transaction writes
+    nothing. An unusual figure without its own 异常值说明 takes the note given on the preview
+    page. Returns the ids of the reports written and the evidence stored."""
+    rows = preview.to_write
+    written: list[int] = []
+    evidence: list = [upload]
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        targets = Target.objects.in_bulk([row.owed.target.pk for row in chunk])
+        entries = []
+        for row in chunk:
+            target = targets.get(row.owed.target.pk)
+            if target is None:  # deleted since the check: save_reports cannot name it
+                raise ImportRefused(
+                    "stale_edit",
+                    _("第 %(row)s 行（%(label)s）：该指标已被删除；本次没有导入任何数据")
+                    % {"row": row.row, "label": row.label},
+                )
+            target.plan = batch.plan
+            report = row.owed.report
+            entries.append(
+                services.ReportEntry(
+                    target=target,
+                    value=row.value,
+                    note=row.note or (report.note if report else ""),
+                    confirm_note=row.confirm_note,
+                    version=batch.seen_versions.get(str(target.pk), 0),
+                )
+            )
+        saved = _save_chunk(batch, chunk, entries, mode, confirm_note, evidence, actor)
+        written += saved.report_ids
+        evidence = saved.evidence  # stored once: later chunks link the record
+        reporter.step(len(chunk))
+    return written, evidence if written else []
+
+
+def _save_chunk(batch, rows, entries, mode, confirm_note, evidence, actor):
     try:
         return services.save_reports(
             actor=actor,
@@ -944,7 +1023,7 @@ def _save_rows(
             entries=entries,
             submit=mode == SUBMIT,
             confirm_unusual=confirm_note,
-            evidence=[upload],
+            evidence=evidence,
         )
     except ServiceError as error:
         index = getattr(error, "entry", None)
