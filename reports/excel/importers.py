@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
@@ -168,9 +169,9 @@ class SheetRow:
 
     row: int
     key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
-    value: object  # the figure cell's value as openpyxl read it
+    value: object  # the figure cell's value as calamine read it
     number_format: str | None
-    problems: list[tuple[int, str]]  # (column, message): formulas and error values
+    problems: Sequence[tuple[int, str]]  # (column, message): formulas and error values
     note: str
     confirm_note: str
 
@@ -206,7 +207,7 @@ class BaseCell:
     key: str | None  # the hidden 变量 cell as text
     value: object
     number_format: str | None
-    problems: list[tuple[int, str]]
+    problems: Sequence[tuple[int, str]]
 
 
 @dataclass(slots=True)
@@ -511,7 +512,7 @@ def _read_sheet(workbook: sheet_reader.Workbook) -> list[SheetRow]:
                 key=None if key is None else str(_cell(key)),
                 value=_cell(value),
                 number_format=facts.formats.get((excel_row, VALUE_COLUMN)),
-                problems=problems,
+                problems=problems or (),  # an empty tuple is shared, a list is not
                 note=_text(note),
                 confirm_note=_text(confirm),
             )
@@ -619,11 +620,14 @@ def _check_rows(
         )
     }
     last = services.previous_figures(region, period, [plan.pk])
+    shared: dict = {}  # one object for equal units and goals (most targets share them)
     owed = {
         target.pk: Owed(
             target=OwedTarget(
-                target.pk, target.name, target.measure_unit, target.region_id,
-                target.target_value,
+                target.pk, target.name,
+                shared.setdefault(target.measure_unit, target.measure_unit),
+                target.region_id,
+                shared.setdefault(("goal", target.target_value), target.target_value),
             ),
             last_approved=last.get(target.pk),
             report=reports.get(target.pk),
@@ -821,11 +825,18 @@ def load_base_cells(text: str) -> list[BaseCell]:
 
 
 def load_cells(text: str) -> list[SheetRow]:
-    return [
-        SheetRow(row, key, _cell_value(value), number_format,
-                 [(column, message) for column, message in problems], note, confirm_note)
-        for row, key, value, number_format, problems, note, confirm_note in json.loads(text)
-    ]  # fmt: skip
+    """The rows ``dump_cells`` wrote; each decoded row is dropped as it is converted, so the
+    decoded JSON and the rows are not both held whole."""
+    decoded = json.loads(text)
+    decoded.reverse()
+    cells = []
+    while decoded:
+        row, key, value, number_format, problems, note, confirm_note = decoded.pop()
+        cells.append(
+            SheetRow(row, key, _cell_value(value), number_format,
+                     [(c, m) for c, m in problems] if problems else (), note, confirm_note)
+        )  # fmt: skip
+    return cells
 
 
 @transaction.atomic
@@ -893,7 +904,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
     """The batch's rows against the database now. The rows the preview read are used when
     the batch kept them and the file is the one previewed (its checks against hostile
     content passed then); otherwise the file is read again."""
-    stored = batch.summary.get(CELLS)
+    stored = batch.summary.pop(CELLS, None)  # not written back: the commit drops it anyway
     if stored is None or Evidence.digest(data) != batch.sha256:
         return preview_upload(
             data,
@@ -908,6 +919,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
     _check_scope(actor, batch.region)
     check_period(batch.plan, batch.region, batch.period)
     cells = load_cells(stored)
+    del stored
     rows = _check_rows(
         cells, actor, batch.plan, batch.region, batch.period, mode, check_plausibility=False
     )
