@@ -460,7 +460,7 @@ class Bench:
             f"任务台账导出 ledger export ({rows} rows)",
             operation,
             baseline,
-            "一条 SQL + openpyxl write-only",
+            "一条 SQL + XlsxWriter constant_memory",
             target="≤ 1.3× baseline",
         )
         comparison.met = comparison.ratio <= 1.3

@@ -2,7 +2,7 @@
 preview, then commit all rows in one transaction or none (STYLE §9).
 
 Refused as a whole, with a stable code, a message and nothing written (``ImportRefused``),
-before openpyxl reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
+before calamine reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
 .xls or an encrypted one, HTML, CSV, an .xlsm renamed), is too large, truncated, a zip bomb
 (uncompressed size, entry count and compression ratio bounded), an XML bomb or external
 entity (no DTD or entity declarations), holds macros, has more rows than allowed. Then, read:
@@ -12,10 +12,9 @@ period, a region outside the uploader's scope, a period not open or locked, merg
 Refused row by row (``RowError``: row, column, what is wrong, what is expected): formulas
 instead of values, text that is not a number (NaN, inf, a decimal comma “1,5”), negative or
 out-of-range values (more than 14 integer digits or 4 decimals: the database's numeric(18, 4)
-would silently round them), a tampered or duplicated hidden id, a target outside the
-uploader's scope, a figure already submitted or approved. Any row error blocks the commit. A
-cell openpyxl itself cannot parse (a number cell holding “NaN”) refuses the file, naming the
-row.
+would silently round them; a number cell holding NaN, INF or text), a tampered or duplicated
+hidden id, a target outside the uploader's scope, a figure already submitted or approved. Any
+row error blocks the commit. What calamine cannot parse at all refuses the file.
 
 Numbers are read as people type them by the one parser every door uses
 (``core.numbers.parse_number``, through ``targets.services.parse_value``): full-width digits
@@ -39,10 +38,15 @@ numbers as typed, shown in the preview (``Preview.bases``) and written in the co
 transaction through ``targets.bases.save_base_figures`` (versions seen at the preview, the
 file's name as the history reason). A blank cell leaves the entered value alone.
 
-Scale: preview and commit cost a fixed number of queries whatever the number of rows. The
-preview reads the workbook once; the batch keeps the rows it read (``SheetRow``: nothing in
-them depends on the database), and the commit checks them again against the database as it is
-then instead of parsing the same file a second time.
+Scale (issue 19): the workbook is read by python-calamine (``sheet_reader``: values from
+calamine, formulas, error values and percentage formats from one streaming pass over the
+sheet's XML), row by row into compact rows (``SheetRow``; the targets owed and their figures
+as NamedTuples, never a model instance per row). The preview costs a fixed number of queries
+whatever the number of rows; the batch keeps the rows it read (nothing in them depends on the
+database), and the commit checks them again against the database as it is then instead of
+parsing the same file a second time, then writes ``CHUNK_ROWS`` rows at a time through
+``save_reports`` in its one transaction (a fixed number of queries per chunk), so that its
+memory does not grow with the rows; ``progress(done, total)`` follows the chunks.
 """
 
 from __future__ import annotations
