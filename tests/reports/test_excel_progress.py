@@ -52,8 +52,8 @@ def test_a_commit_in_chunks_writes_every_row_once_with_one_evidence_and_reports_
     )
     assert len(result.written) == 7 == scale_reports().count()
     assert sorted(scale_reports().values_list("value", flat=True)) == list(range(1, 8))
-    # Chunks of 3, 3, 1: progress after a chunk that crosses a step of 2, and at the end.
-    assert calls == [(3, 7), (6, 7), (7, 7)]
+    # Every 2 rows handed to the service (chunks of 3, 3, 1), then once all are written.
+    assert calls == [(2, 7), (4, 7), (6, 7), (7, 7)]
     evidence = Evidence.objects.get(pk=result.batch.evidence_id)
     assert set(evidence.reports.values_list("pk", flat=True)) == set(result.written)
     assert Evidence.objects.filter(sha256=evidence.sha256).count() == 1
