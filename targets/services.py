@@ -317,21 +317,35 @@ def owed_targets(
     ``related`` objects selected), and their shares allocated to ``region``
     (``allocated_shares``). Two queries whatever the number of targets: the importer checks
     thousands of rows against it."""
+    shares = allocated_shares([plan.pk], region.pk) if scope_of(actor).covers(region) else {}
+    targets = list(iter_owed_targets(actor, plan, region, period, shares, related=related))
+    return targets, shares
+
+
+def iter_owed_targets(
+    actor,
+    plan: Plan,
+    region: Region,
+    period: str,
+    shares: dict[int, Shares],
+    *,
+    related: Sequence[str] = (),
+    chunk_size: int = 2000,
+) -> Iterator[Target]:
+    """``owed_targets`` one at a time, read through a server-side cursor (``shares``: from
+    ``allocated_shares([plan.pk], region.pk)``), so that a caller keeping only what it needs
+    of each (the Excel import, thousands of rows) never holds them all."""
     if not scope_of(actor).covers(region):
-        return [], {}
+        return
     query = Target.objects.for_user(actor, REPORT).filter(plan=plan, feed=Feed.REPORTS)
     if related:  # select_related() without names would follow every relation
         query = query.select_related(*related)
-    candidates = list(query.order_by("order", "pk"))
-    shares = allocated_shares([plan.pk], region.pk)
-    targets = []
-    for target in candidates:
+    for target in query.order_by("order", "pk").iterator(chunk_size=chunk_size):
         if owes_region(target, region.pk, shares.get(target.pk, {})) and owes_period(
             target, period, plan
         ):
             target.plan = plan
-            targets.append(target)
-    return targets, shares
+            yield target
 
 
 # ------------------------------------------------------------------------------ plausibility
@@ -516,7 +530,8 @@ def save_reports(
     An unusual figure without its own confirming comment takes ``confirm_unusual`` when given
     (the note typed on the import's preview page), and raises ``NeedsConfirmation``
     otherwise. The evidence files are stored once the figures are written, and linked to
-    every report written.
+    every report written; an ``Evidence`` record among them (already stored by an earlier call:
+    a workbook written in chunks of rows keeps its file once) is linked, not stored again.
     """
     if not entries:
         return SavedReports([], [])
@@ -538,7 +553,10 @@ def save_reports(
             with _entry(index):
                 raise _report_exists(entry.target.pk, region, period)
     report_ids = [written[entry.target.pk] for entry in entries]
-    stored = [store_evidence(upload, actor=actor) for upload in evidence]
+    stored = [
+        upload if isinstance(upload, Evidence) else store_evidence(upload, actor=actor)
+        for upload in evidence
+    ]
     _link_evidence(report_ids, stored)
     return SavedReports(report_ids, stored)
 
@@ -610,7 +628,8 @@ def _checked_changes(
             if isinstance(periods[target.plan_id], ServiceError):
                 raise periods[target.plan_id]
     for upload in evidence:
-        check_evidence_file(upload)
+        if not isinstance(upload, Evidence):  # a stored record was checked when stored
+            check_evidence_file(upload)
 
     # Read when the first figure needs them (a refused value reads neither).
     @functools.cache

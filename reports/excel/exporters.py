@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -46,6 +46,7 @@ from reports.excel.layout import (
     wrap_unstyled_cells,
     wrapped_height,
 )
+from reports.excel.progress import Progress, Reporter
 from reports.excel.scoring import Assessment, EvaluationRow, Group, Item
 
 FONT = "宋体"
@@ -498,11 +499,12 @@ def _subheading(assessment: Assessment, label: str = "") -> str:
 
 
 def assessment_workbook(assessment: Assessment, *, progress: Progress | None = None) -> Workbook:
-    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit;
-    ``progress(done, total)`` counts the items written, a group sheet at a time."""
+    """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows (``progress.Reporter``)."""
     workbook = Workbook(write_only=True)
     taken: set[str] = {SUMMARY_SHEET}
     groups = [assessment.overall, *assessment.groups]
+    reporter = Reporter(progress, len(groups) + sum(len(g.items) for g in groups))
     summary = SheetWriter(
         workbook,
         SUMMARY_SHEET,
@@ -532,15 +534,13 @@ def assessment_workbook(assessment: Assessment, *, progress: Progress | None = N
             ],
             fills={10: GRADE_FILLS[group.passing], 8: LIGHT_FILLS["red"] if veto else None},
         )
+        reporter.step()
     summary.mark_body_end()
     summary.finish()
-    total, done = sum(len(group.items) for group in groups), 0
     for group in groups:
         label = _label(group)
-        _group_sheet(workbook, assessment, group, sheet_title(label, taken), label)
-        done += len(group.items)
-        if progress:
-            progress(done, total)
+        _group_sheet(workbook, assessment, group, sheet_title(label, taken), label, reporter)
+    reporter.finish()
     return workbook
 
 
@@ -548,7 +548,9 @@ def _label(group: Group) -> str:
     return group.label + ("本级" if group.kind == "plan" else "")
 
 
-def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, label: str) -> None:
+def _group_sheet(
+    workbook, assessment: Assessment, group: Group, title: str, label: str, reporter: Reporter
+) -> None:
     sheet = SheetWriter(
         workbook,
         title,
@@ -561,6 +563,7 @@ def _group_sheet(workbook, assessment: Assessment, group: Group, title: str, lab
         sheet.add_row(
             _item_values(number, item), fills={ASSESSMENT_STATUS: LIGHT_FILLS[item.light]}
         )
+        reporter.step()
     sheet.mark_body_end()
     span = ASSESSMENT_SCORE - 1  # the footer's labels cover 序号 … 分值; the value: under 得分
     sheet.add_note_row("合计（计分项分值 / 得分）", group.raw_score, span_to=span + 1)
@@ -632,8 +635,15 @@ EVALUATION_VERDICT = column_index(EVALUATION_COLUMNS, "评估结论")
 
 
 def evaluation_workbook(
-    plan, rows: Iterable[EvaluationRow], *, on: datetime.date, title: str = ""
+    plan,
+    rows: Iterable[EvaluationRow],
+    *,
+    on: datetime.date,
+    title: str = "",
+    progress: Progress | None = None,
 ) -> Workbook:
+    rows = list(rows)  # built in memory by scoring.build_evaluation: its length is known
+    reporter = Reporter(progress, len(rows))
     workbook = Workbook(write_only=True)
     sheet = SheetWriter(
         workbook,
@@ -681,6 +691,8 @@ def evaluation_workbook(
                 EVALUATION_VERDICT: LIGHT_FILLS[row.light],
             },
         )
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -703,10 +715,6 @@ TASK_LEDGER_COLUMNS = [
     Column("完成百分比", 10, "integer"),
 ]
 CHUNK = 2000
-# Ledgers call ``progress(done, total)`` (a background job's, core.jobs.Progress) every this
-# many rows: the call is cheap, the job writes it to the database once a second.
-PROGRESS_EVERY = 500
-Progress = Callable[[int, int], None]
 
 
 def _ledger_sheet(workbook, title, columns, heading, subheading) -> SheetWriter:
@@ -726,7 +734,6 @@ def task_ledger_workbook(
 
     Rows are read as plain values through a server-side cursor, and the units of each chunk
     of tasks in one more query, so time and memory stay flat per row (no model instances)."""
-    total = tasks.count() if progress else 0
     latest = TaskUpdate.objects.filter(task_id=OuterRef("pk")).order_by("-created_at", "-pk")
     rows = (
         tasks.annotate(
@@ -751,6 +758,7 @@ def task_ledger_workbook(
         )
     )
     statuses = {value: str(label) for value, label in TaskStatus.choices}
+    reporter = Reporter.counting(progress, tasks)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "任务台账", TASK_LEDGER_COLUMNS, heading, _exported_at())
     number = 0
@@ -763,8 +771,6 @@ def task_ledger_workbook(
         )
         for task_id, role, name in assignments:
             units[task_id][role].append(name)
-        if progress:
-            progress(number, total)
         for pk, plan, section_number, section_title, task_number, code, title, due_on, status, \
                 text, at, percent in chunk:  # fmt: skip
             number += 1
@@ -784,8 +790,8 @@ def task_ledger_workbook(
                     percent,
                 ]
             )
-    if progress:
-        progress(number, total)
+            reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -824,14 +830,11 @@ STATION_COLUMNS = [
 
 
 def station_register_workbook(stations: QuerySet, *, progress: Progress | None = None) -> Workbook:
-    total = stations.count() if progress else 0
+    reporter = Reporter.counting(progress, stations)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "消防站台账", STATION_COLUMNS, "消防站台账", _exported_at())
     stations = stations.select_related("region", "plan").order_by("region__name", "name", "pk")
-    number = 0
     for number, station in enumerate(stations.iterator(chunk_size=CHUNK), start=1):
-        if progress and number % PROGRESS_EVERY == 0:
-            progress(number, total)
         sheet.add_plain_row(
             [
                 number,
@@ -853,8 +856,8 @@ def station_register_workbook(stations: QuerySet, *, progress: Progress | None =
                 station.plan.title if station.plan else "",
             ]
         )
-    if progress:
-        progress(number, total)
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook
@@ -886,16 +889,13 @@ def _person(user) -> str:
 
 
 def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = None) -> Workbook:
-    total = reports.count() if progress else 0
+    reporter = Reporter.counting(progress, reports)
     workbook = Workbook(write_only=True)
     sheet = _ledger_sheet(workbook, "填报记录", REPORT_COLUMNS, "进度填报记录", _exported_at())
     reports = reports.select_related(
         "target__plan", "region", "submitted_by", "reviewed_by"
     ).order_by("target__plan_id", "target__order", "region__name", "period", "pk")
-    number = 0
     for number, report in enumerate(reports.iterator(chunk_size=CHUNK), start=1):
-        if progress and number % PROGRESS_EVERY == 0:
-            progress(number, total)
         sheet.add_plain_row(
             [
                 number,
@@ -915,8 +915,8 @@ def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = Non
                 report.confirm_note,
             ]
         )
-    if progress:
-        progress(number, total)
+        reporter.step()
+    reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
     return workbook

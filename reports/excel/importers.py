@@ -2,7 +2,7 @@
 preview, then commit all rows in one transaction or none (STYLE §9).
 
 Refused as a whole, with a stable code, a message and nothing written (``ImportRefused``),
-before openpyxl reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
+before calamine reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
 .xls or an encrypted one, HTML, CSV, an .xlsm renamed), is too large, truncated, a zip bomb
 (uncompressed size, entry count and compression ratio bounded), an XML bomb or external
 entity (no DTD or entity declarations), holds macros, has more rows than allowed. Then, read:
@@ -12,10 +12,9 @@ period, a region outside the uploader's scope, a period not open or locked, merg
 Refused row by row (``RowError``: row, column, what is wrong, what is expected): formulas
 instead of values, text that is not a number (NaN, inf, a decimal comma “1,5”), negative or
 out-of-range values (more than 14 integer digits or 4 decimals: the database's numeric(18, 4)
-would silently round them), a tampered or duplicated hidden id, a target outside the
-uploader's scope, a figure already submitted or approved. Any row error blocks the commit. A
-cell openpyxl itself cannot parse (a number cell holding “NaN”) refuses the file, naming the
-row.
+would silently round them; a number cell holding NaN, INF or text), a tampered or duplicated
+hidden id, a target outside the uploader's scope, a figure already submitted or approved. Any
+row error blocks the commit. What calamine cannot parse at all refuses the file.
 
 Numbers are read as people type them by the one parser every door uses
 (``core.numbers.parse_number``, through ``targets.services.parse_value``): full-width digits
@@ -39,22 +38,26 @@ numbers as typed, shown in the preview (``Preview.bases``) and written in the co
 transaction through ``targets.bases.save_base_figures`` (versions seen at the preview, the
 file's name as the history reason). A blank cell leaves the entered value alone.
 
-Scale: preview and commit cost a fixed number of queries whatever the number of rows. The
-preview reads the workbook once; the batch keeps the rows it read (``SheetRow``: nothing in
-them depends on the database), and the commit checks them again against the database as it is
-then instead of parsing the same file a second time.
+Scale (issue 19): the workbook is read by python-calamine (``sheet_reader``: values from
+calamine, formulas, error values and percentage formats from one streaming pass over the
+sheet's XML), row by row into compact rows (``SheetRow``; the targets owed and their figures
+as NamedTuples, never a model instance per row). The preview costs a fixed number of queries
+whatever the number of rows; the batch keeps the rows it read (nothing in them depends on the
+database), and the commit checks them again against the database as it is then instead of
+parsing the same file a second time, then writes ``CHUNK_ROWS`` rows at a time through
+``save_reports`` in its one transaction (a fixed number of queries per chunk), so that the
+model instances it needs do not grow past one chunk; ``progress(done, total)`` follows.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 import json
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -62,14 +65,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 
 from core.models import Evidence, Region
 from core.scope import REPORT, require, scope_of
 from core.services import NotAllowed, ServiceError
 from planning.models import Plan
-from reports.excel import upload_guard
+from reports.excel import sheet_reader, upload_guard
 from reports.excel.exporters import unescape_text
+from reports.excel.progress import Progress, Reporter
 from reports.excel.templates import (
     BASE_KEY_COLUMN,
     BASE_VALUE_COLUMN,
@@ -83,7 +86,6 @@ from reports.excel.templates import (
     META_SHEET,
     NOTE_COLUMN,
     VALUE_COLUMN,
-    OwedRow,
     base_column_name,
     check_base_row_key,
     check_row_key,
@@ -93,7 +95,7 @@ from reports.excel.templates import (
 from reports.models import ImportBatch, ImportState
 from targets import bases, services
 from targets.choices import ReportStatus
-from targets.models import ProgressReport, ReportingPeriod
+from targets.models import ProgressReport, ReportingPeriod, Target
 
 MiB = upload_guard.MiB
 ImportRefused = upload_guard.ImportRefused  # the whole file is refused; nothing was written
@@ -112,7 +114,44 @@ STATE_LABELS = {
     BLANK: "未填写（不导入）",
     ERROR: "错误",
 }
-_MERGE = re.compile(rb'<mergeCell[^>]*ref="[A-Z]+(\d+)(?::[A-Z]+(\d+))?"')
+
+
+# Rows a commit writes (and reads targets for) at a time. Not fewer: within the commit's
+# transaction PostgreSQL plans each chunk's reads with the statistics from before the earlier
+# chunks' inserts, and at province scale a 1 000-row chunk's read of the reports took 10–20 s
+# (bench, 2026-12-06); with 10 000 the largest file (20 000 rows) is two chunks.
+CHUNK_ROWS = 10_000
+
+
+class OwedTarget(NamedTuple):
+    """What the preview needs of a target owed (a model instance per row would cost a 20 000
+    row import some 40 MB): ``targets.services.parse_value`` and ``unusual`` read these."""
+
+    pk: int
+    name: str
+    measure_unit: str
+    region_id: int
+    target_value: Decimal | None
+
+
+class OwedReport(NamedTuple):
+    """The current figure of a row's target, as the preview and the commit compare it."""
+
+    target_id: int
+    pk: int
+    value: Decimal | None
+    status: str
+    note: str
+    version: int
+
+
+@dataclass(slots=True)
+class Owed:
+    """A target the uploader owes in the file's region and period, with its figures."""
+
+    target: OwedTarget
+    last_approved: Decimal | None
+    report: OwedReport | None
 
 
 @dataclass
@@ -138,9 +177,9 @@ class SheetRow:
 
     row: int
     key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
-    value: object  # the figure cell's value as openpyxl read it
+    value: object  # the figure cell's value as calamine read it
     number_format: str | None
-    problems: list[tuple[int, str]]  # (column, message): formulas and error values
+    problems: Sequence[tuple[int, str]]  # (column, message): formulas and error values
     note: str
     confirm_note: str
 
@@ -148,7 +187,7 @@ class SheetRow:
 @dataclass(slots=True)
 class PreviewRow:
     row: int
-    owed: OwedRow | None
+    owed: Owed | None
     value: Decimal | None = None
     note: str = ""
     confirm_note: str = ""
@@ -176,7 +215,7 @@ class BaseCell:
     key: str | None  # the hidden 变量 cell as text
     value: object
     number_format: str | None
-    problems: list[tuple[int, str]]
+    problems: Sequence[tuple[int, str]]
 
 
 @dataclass(slots=True)
@@ -278,72 +317,47 @@ def check_file(name: str, data: bytes) -> None:
     )
 
 
-def _load(data: bytes):
+def _load(data: bytes) -> sheet_reader.Workbook:
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        if type(error).__module__.startswith("defusedxml"):
-            raise ImportRefused("xml_entities", _("文件包含不安全的 XML 内容，已拒绝")) from None
+        return sheet_reader.Workbook(data)
+    except sheet_reader.Unreadable:
         raise ImportRefused(
             "unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写")
         ) from None
 
 
-def _read(rows: Iterator, first_row: int = 1) -> Iterator:
-    """A sheet's rows as openpyxl parses them, one by one; what it cannot parse (a number
-    cell holding “NaN”, broken XML inside a sheet) refuses the file instead of failing the
-    request. Only openpyxl's own parsing is inside the ``try``."""
-    number = first_row
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except Exception:  # ValueError, XML ParseError, KeyError …: openpyxl has no common base
-            raise ImportRefused(
-                "unreadable",
-                _(
-                    "工作表第 %(row)s 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
-                    "请在 Excel 或 WPS 中检查该行并重新保存后上传"
-                )
-                % {"row": number},
-            ) from None
-        number += 1
-        yield row
+def _unreadable(row: int | None = None) -> ImportRefused:
+    """What calamine cannot parse (broken XML inside a sheet, a part missing) refuses the
+    file instead of failing the request."""
+    if row is None:
+        return ImportRefused("unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写"))
+    return ImportRefused(
+        "unreadable",
+        _(
+            "工作表第 %(row)s 行附近有无法读取的单元格（文件可能被其他软件改动或已损坏）；"
+            "请在 Excel 或 WPS 中检查该行并重新保存后上传"
+        )
+        % {"row": row},
+    )
 
 
-def _identity(workbook) -> dict:
-    if META_SHEET not in workbook.sheetnames or DATA_SHEET not in workbook.sheetnames:
+def _identity(workbook: sheet_reader.Workbook) -> dict:
+    if META_SHEET not in workbook.sheet_names or DATA_SHEET not in workbook.sheet_names:
         raise ImportRefused(
             "not_template",
             _("这不是本系统生成的填报模板（缺少模板标识），请在“Excel 导入导出”页面下载模板后填写"),
         )
-    rows = workbook[META_SHEET].iter_rows(min_row=1, max_row=1, max_col=2, values_only=True)
-    kind, token = next(_read(rows), (None, None))
+    try:
+        rows = workbook.rows(META_SHEET, first_row=1, first_column=1, last_column=2)
+        kind, token = next(rows, (1, (None, None)))[1]
+    except sheet_reader.Unreadable:
+        raise _unreadable() from None
     identity = read_token(str(token)) if kind == KIND and token else None
     if identity is None:
         raise ImportRefused(
             "tampered_template", _("模板标识已被改动或不是本系统生成的模板，请重新下载模板填写")
         )
     return identity
-
-
-def _merged_rows(workbook, sheet) -> list[int]:
-    """Rows touched by merged cells in the table part of the data sheet.
-
-    Read-only worksheets do not expose merged ranges, so the sheet's XML part is scanned;
-    its size is already bounded by ``check_file``."""
-    found = []
-    with workbook._archive.open(sheet._worksheet_path) as source:
-        tail = b""
-        while chunk := source.read(1 << 20):
-            data = tail + chunk
-            for match in _MERGE.finditer(data):
-                last = int(match.group(2) or match.group(1))
-                if last >= FIRST_ROW:
-                    found.append(int(match.group(1)))
-            tail = data[-200:]
-    return sorted(set(found))
 
 
 def _refuse_identity(identity: dict, plan: Plan, region: Region, period: str) -> None:
@@ -407,9 +421,7 @@ def preview_upload(
         identity = _identity(workbook)
         _refuse_identity(identity, plan, region, period)
         check_period(plan, region, period)
-        sheet = workbook[DATA_SHEET]
-        _refuse_merged(workbook, sheet, _("填报表"))
-        cells = _read_sheet(sheet)
+        cells = _read_sheet(workbook)
         base_cells = _read_bases_sheet(workbook)
     finally:
         workbook.close()
@@ -431,101 +443,111 @@ def _check_scope(actor, region: Region) -> None:
         )
 
 
-def _read_sheet(sheet) -> list[SheetRow]:
-    """The data sheet's filled rows as the file holds them (no database). Only the input
-    columns and the hidden key are read into cells (every row padded to that width)."""
-    found: list[SheetRow] = []
-    inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
-    key_index = ID_COLUMN - VALUE_COLUMN
-    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=VALUE_COLUMN, max_col=ID_COLUMN)
-    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
-        if excel_row - FIRST_ROW >= MAX_ROWS:
-            raise ImportRefused(
-                "too_many_rows",
-                _("填报表超过 %(max)s 行，不是本系统生成的模板，已拒绝") % {"max": MAX_ROWS},
-            )
-        value_cell, note_cell, confirm_cell = cells_in_row[:3]
-        key = cells_in_row[key_index].value
-        missing_key = key is None or key == ""
-        if missing_key and all(c.value is None or c.value == "" for c in cells_in_row[:3]):
-            continue  # an empty row below the table
-        problems = []
-        for number, cell in zip(inputs, cells_in_row[:3], strict=True):
-            if cell.data_type == "f" or (
-                isinstance(cell.value, str) and cell.value.startswith("=")
-            ):
-                problems.append(
-                    (
-                        number,
-                        _("不能使用公式（%(formula)s），请直接填写数值")
-                        % {"formula": str(cell.value)[:40]},
-                    )
-                )
-            elif cell.data_type == "e":
-                problems.append(
-                    (number, _("单元格是错误值 %(value)s，请填写数值") % {"value": cell.value})
-                )
-        found.append(
-            SheetRow(
-                row=excel_row,
-                key=None if missing_key else str(key),
-                value=value_cell.value,
-                number_format=value_cell.number_format,
-                problems=problems,
-                note=_text(note_cell.value),
-                confirm_note=_text(confirm_cell.value),
-            )
-        )
-    return found
+def _cell_problems(facts: sheet_reader.CellFacts, where: tuple[int, int], value) -> str | None:
+    """Why a cell cannot hold a typed figure or note: a formula, or an error value."""
+    formula = facts.formulas.get(where)
+    if formula is None and isinstance(value, str) and value.startswith("="):
+        formula = value
+    if formula is not None:
+        return _("不能使用公式（%(formula)s），请直接填写数值") % {"formula": formula[:40]}
+    error = facts.errors.get(where)
+    if error is not None:
+        return _("单元格是错误值 %(value)s，请填写数值") % {"value": error}
+    return None
 
 
-def _refuse_merged(workbook, sheet, label: str) -> None:
-    """Merged cells hold one value for several rows: the sheet is refused, naming the rows."""
-    merged = _merged_rows(workbook, sheet)
+def _cell(value):
+    """A cell value as the rows keep it: whole floats as int (calamine reads 45 as 45.0)."""
+    if value.__class__ is float and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int):
+    """The rows of a sheet's table part, refusing merged cells and a sheet too long, with
+    the facts (formulas, error values, percentage formats) of the columns read."""
+    merged = workbook.merged_rows(name, FIRST_ROW)
     if merged:
         raise ImportRefused(
             "merged_cells",
             _("%(sheet)s第 %(rows)s 行有合并单元格；请取消合并，每个单元格只填一个值")
             % {"sheet": label, "rows": "、".join(str(r) for r in merged[:10])},
         )
-
-
-def _read_bases_sheet(workbook) -> list[BaseCell]:
-    """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
-    if BASES_SHEET not in workbook.sheetnames:
-        return []
-    sheet = workbook[BASES_SHEET]
-    _refuse_merged(workbook, sheet, _("基础数据表"))
-    found: list[BaseCell] = []
-    key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
-    rows = sheet.iter_rows(min_row=FIRST_ROW, min_col=BASE_VALUE_COLUMN, max_col=BASE_KEY_COLUMN)
-    for excel_row, cells_in_row in enumerate(_read(rows, FIRST_ROW), start=FIRST_ROW):
+    try:
+        facts = workbook.facts(name, list(range(first, last + 1)), formats_of=first)
+    except sheet_reader.Unreadable:
+        raise _unreadable() from None
+    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last)
+    excel_row = FIRST_ROW
+    while True:
+        try:
+            found = next(rows, None)
+        except sheet_reader.Unreadable:
+            raise _unreadable(excel_row) from None
+        if found is None:
+            return
+        excel_row, values = found
         if excel_row - FIRST_ROW >= MAX_ROWS:
             raise ImportRefused(
                 "too_many_rows",
-                _("基础数据表超过 %(MAX_ROWS)s 行，已拒绝") % {"MAX_ROWS": MAX_ROWS},
+                _("%(sheet)s超过 %(max)s 行，不是本系统生成的模板，已拒绝")
+                % {"sheet": label, "max": MAX_ROWS},
             )
-        value_cell = cells_in_row[0]
-        key = cells_in_row[key_index].value if len(cells_in_row) > key_index else None
-        missing_key = key is None or key == ""
-        if missing_key and value_cell.value in (None, ""):
-            continue
+        yield excel_row, values, facts
+
+
+def _read_sheet(workbook: sheet_reader.Workbook) -> list[SheetRow]:
+    """The data sheet's filled rows as the file holds them (no database): the input columns
+    and the hidden key, one row at a time."""
+    found: list[SheetRow] = []
+    inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
+    key_index = ID_COLUMN - VALUE_COLUMN
+    for excel_row, values, facts in _sheet_rows(
+        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN
+    ):
+        key = values[key_index]
+        value, note, confirm = values[:3]
+        if key is None and value is None and note is None and confirm is None:
+            continue  # an empty row below the table
         problems = []
-        if value_cell.data_type == "f" or (
-            isinstance(value_cell.value, str) and value_cell.value.startswith("=")
-        ):
-            problems.append(
-                (BASE_VALUE_COLUMN, f"不能使用公式（{str(value_cell.value)[:40]}），请直接填写数值")
+        for number, raw in zip(inputs, (value, note, confirm), strict=True):
+            problem = _cell_problems(facts, (excel_row, number), raw)
+            if problem:
+                problems.append((number, problem))
+        found.append(
+            SheetRow(
+                row=excel_row,
+                key=None if key is None else str(_cell(key)),
+                value=_cell(value),
+                number_format=facts.formats.get((excel_row, VALUE_COLUMN)),
+                problems=problems or (),  # an empty tuple is shared, a list is not
+                note=_text(note),
+                confirm_note=_text(confirm),
             )
-        elif value_cell.data_type == "e":
-            problems.append((BASE_VALUE_COLUMN, f"单元格是错误值 {value_cell.value}，请填写数值"))
+        )
+    return found
+
+
+def _read_bases_sheet(workbook: sheet_reader.Workbook) -> list[BaseCell]:
+    """The 基础数据 sheet's filled rows (none when the template has no such sheet)."""
+    if BASES_SHEET not in workbook.sheet_names:
+        return []
+    found: list[BaseCell] = []
+    key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
+    for excel_row, values, facts in _sheet_rows(
+        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN
+    ):
+        value, key = values[0], values[key_index]
+        if key is None and value is None:
+            continue
+        problem = _cell_problems(facts, (excel_row, BASE_VALUE_COLUMN), value)
         found.append(
             BaseCell(
                 row=excel_row,
-                key=None if missing_key else str(key),
-                value=value_cell.value,
-                number_format=value_cell.number_format,
-                problems=problems,
+                key=None if key is None else str(_cell(key)),
+                value=_cell(value),
+                number_format=facts.formats.get((excel_row, BASE_VALUE_COLUMN)),
+                problems=[(BASE_VALUE_COLUMN, problem)] if problem else [],
             )
         )
     return found
@@ -595,22 +617,31 @@ def _check_rows(
 ) -> list[PreviewRow]:
     """The file's rows against the database as it is now: the targets the uploader owes,
     their current reports and (``check_plausibility``) the warnings ``save_report`` gives."""
-    targets, shares = services.owed_targets(actor, plan, region, period)
+    shares = services.allocated_shares([plan.pk], region.pk)
     reports = {
-        r.target_id: r
-        for r in ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+        report.target_id: report
+        for report in map(
+            OwedReport._make,
+            ProgressReport.objects.filter(target__plan=plan, region=region, period=period)
+            .values_list(*OwedReport._fields)
+            .iterator(chunk_size=CHUNK_ROWS),
+        )
     }
     last = services.previous_figures(region, period, [plan.pk])
+    shared: dict = {}  # one object for equal units and goals (most targets share them)
     owed = {
-        target.pk: OwedRow(
-            target=target,
-            target_value=services.region_goal(target, region.pk, shares.get(target.pk, {})),
-            year_plan=None,
+        target.pk: Owed(
+            target=OwedTarget(
+                target.pk, target.name,
+                shared.setdefault(target.measure_unit, target.measure_unit),
+                target.region_id,
+                shared.setdefault(("goal", target.target_value), target.target_value),
+            ),
             last_approved=last.get(target.pk),
             report=reports.get(target.pk),
         )
-        for target in targets
-    }
+        for target in services.iter_owed_targets(actor, plan, region, period, shares)
+    }  # fmt: skip
     rows = _parse_rows(cells, owed, plan, region, period, mode)
     for row in rows if check_plausibility else ():
         if row.writes and row.value is not None:
@@ -622,7 +653,7 @@ def _check_rows(
 
 
 def _parse_rows(
-    cells: list[SheetRow], owed: dict[int, OwedRow], plan, region, period, mode
+    cells: list[SheetRow], owed: dict[int, Owed], plan, region, period, mode
 ) -> list[PreviewRow]:
     rows: list[PreviewRow] = []
     seen: dict[int, int] = {}
@@ -719,7 +750,7 @@ def _plain(value: Decimal | None) -> str:
     return _("无数值") if value is None else f"{value.normalize():f}"
 
 
-def _classify(row: PreviewRow, report: ProgressReport | None, mode: str) -> str:
+def _classify(row: PreviewRow, report: OwedReport | None, mode: str) -> str:
     if row.value is None:
         return BLANK
     if report is None:
@@ -802,11 +833,18 @@ def load_base_cells(text: str) -> list[BaseCell]:
 
 
 def load_cells(text: str) -> list[SheetRow]:
-    return [
-        SheetRow(row, key, _cell_value(value), number_format,
-                 [(column, message) for column, message in problems], note, confirm_note)
-        for row, key, value, number_format, problems, note, confirm_note in json.loads(text)
-    ]  # fmt: skip
+    """The rows ``dump_cells`` wrote; each decoded row is dropped as it is converted, so the
+    decoded JSON and the rows are not both held whole."""
+    decoded = json.loads(text)
+    decoded.reverse()
+    cells = []
+    while decoded:
+        row, key, value, number_format, problems, note, confirm_note = decoded.pop()
+        cells.append(
+            SheetRow(row, key, _cell_value(value), number_format,
+                     [(c, m) for c, m in problems] if problems else (), note, confirm_note)
+        )  # fmt: skip
+    return cells
 
 
 @transaction.atomic
@@ -852,16 +890,12 @@ class CommitResult:
 
 
 def commit_batch(
-    batch_id: int,
-    *,
-    actor,
-    confirm_note: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    batch_id: int, *, actor, confirm_note: str = "", progress: Progress | None = None
 ) -> CommitResult:
     """Write every row of a previewed file, or none. The file's rows are checked again
-    against the database as it is now, inside the transaction. ``progress(done, total)``
-    (a background job's) is told the rows done at each step; when it raises (the job was
-    cancelled) the transaction is rolled back and nothing is written."""
+    against the database as it is now, inside the transaction, then written
+    ``CHUNK_ROWS`` at a time; ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows
+    handed to the service (of the rows to write) and once all are written."""
     try:
         return _commit(
             batch_id, actor=actor, confirm_note=confirm_note.strip()[:2000], progress=progress
@@ -878,7 +912,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
     """The batch's rows against the database now. The rows the preview read are used when
     the batch kept them and the file is the one previewed (its checks against hostile
     content passed then); otherwise the file is read again."""
-    stored = batch.summary.get(CELLS)
+    stored = batch.summary.pop(CELLS, None)  # not written back: the commit drops it anyway
     if stored is None or Evidence.digest(data) != batch.sha256:
         return preview_upload(
             data,
@@ -893,6 +927,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
     _check_scope(actor, batch.region)
     check_period(batch.plan, batch.region, batch.period)
     cells = load_cells(stored)
+    del stored
     rows = _check_rows(
         cells, actor, batch.plan, batch.region, batch.period, mode, check_plausibility=False
     )
@@ -907,7 +942,7 @@ def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Prev
 
 
 @transaction.atomic
-def _commit(batch_id: int, *, actor, confirm_note: str, progress=None) -> CommitResult:
+def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | None) -> CommitResult:
     batch = (
         ImportBatch.objects.select_for_update()
         .select_related("plan", "region")
@@ -931,16 +966,11 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress=None) -> Commit
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
         "officedocument.spreadsheetml.sheet",
     )  # fmt: skip
-    total = len(preview.to_write) + len(preview.bases_to_write)
-    if progress:
-        progress(0, total)
-    saved = _save_rows(batch, preview.to_write, mode, confirm_note, upload, actor)
-    if progress:
-        progress(len(preview.to_write), total)
+    reporter = Reporter(progress, len(preview.to_write))
+    written, stored = _save_rows(batch, preview, mode, confirm_note, upload, actor, reporter)
     bases_written = _save_bases(batch, preview.bases_to_write, actor)
-    if progress:
-        progress(total, total)
-    written, evidence = saved.report_ids, next(iter(saved.evidence), None)
+    reporter.finish()
+    evidence = next(iter(stored), None)
     batch.state = ImportState.COMMITTED
     batch.committed_at = timezone.now()
     batch.evidence = evidence
@@ -956,25 +986,55 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress=None) -> Commit
 
 
 def _save_rows(
-    batch: ImportBatch, rows: list[PreviewRow], mode: str, confirm_note: str, upload, actor
-) -> services.SavedReports:
-    """Every row through the reporting service at once (``save_reports``: the checks of
+    batch: ImportBatch,
+    preview: Preview,
+    mode: str,
+    confirm_note: str,
+    upload,
+    actor,
+    reporter: Reporter,
+) -> tuple[list[int], list[Evidence]]:
+    """Every row through the reporting service (``save_reports``: the checks of
     ``save_report``, optimistic locking against the versions seen at the preview, history),
-    the file kept as evidence of the reports written. A refusal names its row, and the
-    caller's transaction writes nothing. An unusual figure without its own 异常值说明 takes
-    the note given on the preview page."""
-    if not rows:
-        return services.SavedReports([], [])
-    entries = [
-        services.ReportEntry(
-            target=row.owed.target,
-            value=row.value,
-            note=row.note or (row.owed.report.note if row.owed.report else ""),
-            confirm_note=row.confirm_note,
-            version=batch.seen_versions.get(str(row.owed.target.pk), 0),
-        )
-        for row in rows
-    ]
+    ``CHUNK_ROWS`` at a time inside the commit's transaction — the targets of one chunk in
+    memory at a time — the file stored as evidence with the first chunk and linked to the
+    reports of every chunk. A refusal names its row, and the caller's transaction writes
+    nothing. An unusual figure without its own 异常值说明 takes the note given on the preview
+    page. Returns the ids of the reports written and the evidence stored."""
+    rows = preview.to_write
+    written: list[int] = []
+    evidence: list = [upload]
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        targets = Target.objects.in_bulk([row.owed.target.pk for row in chunk])
+        entries = []
+        for row in chunk:
+            target = targets.get(row.owed.target.pk)
+            if target is None:  # deleted since the check: save_reports cannot name it
+                raise ImportRefused(
+                    "stale_edit",
+                    _("第 %(row)s 行（%(label)s）：该指标已被删除；本次没有导入任何数据")
+                    % {"row": row.row, "label": row.label},
+                )
+            target.plan = batch.plan
+            report = row.owed.report
+            entries.append(
+                services.ReportEntry(
+                    target=target,
+                    value=row.value,
+                    note=row.note or (report.note if report else ""),
+                    confirm_note=row.confirm_note,
+                    version=batch.seen_versions.get(str(target.pk), 0),
+                )
+            )
+            reporter.step()  # rows handed to the service; (total, total) once all are written
+        saved = _save_chunk(batch, chunk, entries, mode, confirm_note, evidence, actor)
+        written += saved.report_ids
+        evidence = saved.evidence  # stored once: later chunks link the record
+    return written, evidence if written else []
+
+
+def _save_chunk(batch, rows, entries, mode, confirm_note, evidence, actor):
     try:
         return services.save_reports(
             actor=actor,
@@ -983,7 +1043,7 @@ def _save_rows(
             entries=entries,
             submit=mode == SUBMIT,
             confirm_unusual=confirm_note,
-            evidence=[upload],
+            evidence=evidence,
         )
     except ServiceError as error:
         index = getattr(error, "entry", None)

@@ -217,10 +217,10 @@ def test_the_row_limit_counts_rows_without_numbers_and_respects_the_setting():
 
 def test_the_import_row_limit_reaches_the_guard(template, liaison_nanzhao, monkeypatch):
     """MAX_ROWS counts data rows from row 4; the guard applies it to every sheet (the help
-    sheet has some 25 rows) before openpyxl reads any."""
+    sheet has some 25 rows) before calamine reads any."""
     monkeypatch.setattr(importers, "MAX_ROWS", 10)
     loads = []
-    monkeypatch.setattr(importers, "load_workbook", lambda *a, **k: loads.append(a))
+    monkeypatch.setattr(importers.sheet_reader, "Workbook", lambda *a, **k: loads.append(a))
     with pytest.raises(importers.ImportRefused) as refused:
         preview(template, liaison_nanzhao)
     assert refused.value.code == "too_many_rows"
@@ -290,15 +290,21 @@ def test_cells_that_cannot_be_a_figure_are_row_errors(cell, words, template, lia
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("cell", [b"<v>NaN</v>", b"<v>INF</v>", b"<v>12abc</v>"])
-def test_a_number_cell_openpyxl_cannot_parse_refuses_the_file(cell, template, liaison_nanzhao):
-    """openpyxl raises on these (int("NaN")); the file is refused, not a server error."""
+@pytest.mark.parametrize(
+    ("cell", "words"),
+    [(b"<v>NaN</v>", "NaN"), (b"<v>INF</v>", "无穷大"), (b"<v>12abc</v>", "12abc")],
+)
+def test_a_number_cell_holding_no_number_is_a_row_error(cell, words, template, liaison_nanzhao):
+    """openpyxl refused the whole file on these (int("NaN")); calamine reads them (NaN,
+    infinity, the text), so the row is refused naming its row and column, nothing written."""
     data = hostile.set_cells(template, {f"H{KEY_TOWNS}": b'<c r="H5">%s</c>' % cell})
     before = snapshot()
-    with pytest.raises(importers.ImportRefused) as refused:
-        preview(data, liaison_nanzhao)
-    assert refused.value.code == "unreadable"
-    assert f"第 {KEY_TOWNS} 行" in refused.value.message
+    result = preview(data, liaison_nanzhao)
+    [error] = result.errors
+    assert (error.row, error.column) == (KEY_TOWNS, VALUE)
+    assert words in error.message
+    with pytest.raises(importers.ImportRefused):
+        importers.create_batch(result, data, "模板.xlsx", actor=liaison_nanzhao)
     assert snapshot() == before
 
 
