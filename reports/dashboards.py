@@ -42,7 +42,7 @@ from planning.models import Plan, Task
 from reports.completeness import REPORTED, Cell, deadline
 from targets import rollup_store
 from targets.choices import Feed, ProgressStatus
-from targets.models import ProgressReport, ReportingPeriod, ReportingTally, Target
+from targets.models import Allocation, ProgressReport, ReportingPeriod, ReportingTally, Target
 from targets.owed import owed_periods, owing_q, owing_regions, past_lock_date
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress, plan_finished
@@ -256,6 +256,21 @@ def reporting_from_tally(
     return result
 
 
+def allocated_regions(targets: list[Target], regions: set[int] | None) -> dict[int, list[int]]:
+    """The regions of each target's live allocations (within ``regions`` when given), as
+    ids: one query of two columns, not the board's Allocation objects (20 000 of them for a
+    unit leading 200 targets of a province; building them was 80 % of the unit page)."""
+    rows = Allocation.objects.filter(
+        target_id__in=[t.pk for t in targets], retired_on__isnull=True
+    ).order_by()
+    if regions is not None:
+        rows = rows.filter(region_id__in=list(regions))
+    found: dict[int, list[int]] = defaultdict(list)
+    for target_id, region_id in rows.values_list("target_id", "region_id"):
+        found[target_id].append(region_id)
+    return found
+
+
 def reporting_from_reports(
     user,
     board: StatusBoard,
@@ -281,9 +296,11 @@ def reporting_from_reports(
         if int(period.period[:4]) <= on.year:
             periods[period.plan_id].append(period)
     wanted_by_target: dict[int, set[int]] = {}
+    allocated = allocated_regions(targets, regions)
     for target in targets:
-        allocated = (a.region_id for a in board.allocations.get(target.pk, []))
-        wanted_by_target[target.pk] = owing_regions(target, allocated, scope=scope, within=regions)
+        wanted_by_target[target.pk] = owing_regions(
+            target, allocated.get(target.pk, ()), scope=scope, within=regions
+        )
     owed = {
         target.pk: owed_periods(target, periods[target.plan_id], board.plans[target.plan_id])
         for target in targets
@@ -582,7 +599,8 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
     """A responsible unit: the tasks it leads or supports, their targets, what is owed on them
     and the reporting completeness and punctuality."""
     on = on or timezone.localdate()
-    board = StatusBoard(plans_in_scope(user), on=on)
+    plans = plans_in_scope(user)
+    board = StatusBoard(plans, on=on)
     roles = {a.task_id: a.get_role_display() for a in board.assignments if a.unit_id == unit.pk}
     tasks = [t for t in board.tasks if t.pk in roles]
     targets = [t for t in board.targets if t.task_id in roles]
@@ -600,4 +618,5 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
         # Counted from the reports: the tallies are per region, not per unit's targets.
         "reporting": reporting_from_reports(user, board, targets, on=on),
         "on": on,
+        "plan_ids": [p.pk for p in plans],
     }
