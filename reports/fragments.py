@@ -1,9 +1,10 @@
 """Keys of the rendered fragments the dashboards cache (the target tables, the charts' tables
 of judgements): the judgement clocks of the plans shown (``targets.judgement.clocks_of_plans``),
-the region tree's names, the date, the user's scope and the language. A change of any of them
-is a new key, so a cached fragment is never shown stale: it is simply not found again (and
-expires from the shared cache). Fragments of what the clocks do not count — reporting
-(tallies), recent changes (history), tasks — are not cached."""
+the region tree's names, the plans' rows, the date, the user's scope and the language. A
+change of any of them is a new key, so a cached fragment is never shown stale: it is simply
+not found again (and expires from the shared cache after a day, the templates' timeout).
+Fragments of what the clocks do not count — reporting (tallies), recent changes (history),
+tasks — are not cached."""
 
 from __future__ import annotations
 
@@ -17,28 +18,31 @@ from django.utils import translation
 from core.scope import scope_of
 from targets.judgement import clocks_of_plans
 
-FRAGMENT_SECONDS = 24 * 3600
+# The region tree's names and parents (rows and charts name regions, the ranking compares a
+# region's children; a rename ticks no clock) and the plans' own rows (a plan without targets
+# has no clock, yet the charts list it by title).
+_NAMES = """
+    SELECT (SELECT md5(string_agg(id || ':' || coalesce(parent_id, 0) || ':' || name, ','
+                                  ORDER BY id)) FROM planning_region),
+           (SELECT md5(string_agg(p::text, ',' ORDER BY p.id)) FROM planning_plan p
+             WHERE p.id = ANY(%(plans)s))"""
 
-_REGION_NAMES = """
-    SELECT md5(string_agg(id || ':' || coalesce(parent_id, 0) || ':' || name, ',' ORDER BY id))
-      FROM planning_region"""
 
-
-def region_names() -> str:
-    """The region tree's names and parents (rows and charts name regions, the ranking compares
-    a region's children; a rename ticks no clock)."""
+def names(plan_ids: list[int]) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(_REGION_NAMES)
-        return cursor.fetchone()[0] or ""
+        cursor.execute(_NAMES, {"plans": plan_ids})
+        regions, plans = cursor.fetchone()
+    return f"{regions}|{plans}|{','.join(map(str, plan_ids))}"
 
 
 def fragment_key(user, plan_ids: Iterable[int], on: datetime.date) -> str:
     """The part of a fragment's cache key that says what it was rendered from; the
     template's ``{% cache %}`` adds the fragment's name and page."""
     scope = scope_of(user)
+    plan_ids = sorted(set(plan_ids))
     parts = [
         clocks_of_plans(plan_ids),
-        region_names(),
+        names(plan_ids),
         on.isoformat(),
         f"{scope.role}:{scope.region_id}:{scope.unit_id}:{scope.everything}",
         translation.get_language() or "",

@@ -15,6 +15,7 @@ from core.models import Region
 from planning.models import Plan
 from reports.fragments import fragment_key
 from targets.models import ProgressReport, Target
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -82,4 +83,10 @@ def test_the_key_differs_by_scope_date_and_language_and_holds_otherwise(
     with translation.override("en"):
         assert fragment_key(liaison_nanzhao, plans, today) != key
     Region.objects.filter(name="西峡县").update(name="西峡")  # a rename ticks no clock
-    assert fragment_key(liaison_nanzhao, plans, today) != key
+    renamed = fragment_key(liaison_nanzhao, plans, today)
+    assert renamed != key
+    # A plan's title (a plan without targets has no clock) and one more plan in scope.
+    Plan.objects.filter(code=NANYANG).update(title="南阳规划（改）")
+    assert fragment_key(liaison_nanzhao, plans, today) != renamed
+    retitled = fragment_key(liaison_nanzhao, plans, today)
+    assert fragment_key(liaison_nanzhao, [*plans, factories.plan("empty").pk], today) != retitled
