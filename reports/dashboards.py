@@ -40,6 +40,7 @@ from core.regions import RegionTree
 from core.scope import VIEW, scope_of
 from planning.models import Plan, Task
 from reports.completeness import REPORTED, Cell, deadline
+from reports.fragments import fragment_key
 from targets import rollup_store
 from targets.choices import Feed, ProgressStatus
 from targets.models import Allocation, ProgressReport, ReportingPeriod, ReportingTally, Target
@@ -500,6 +501,7 @@ def recent_changes(plan_ids: list[int], limit: int = RECENT_CHANGES) -> list[Cha
 def overview(user, *, on: datetime.date | None = None) -> dict:
     on = on or timezone.localdate()
     plans = plans_in_scope(user)
+    key = fragment_key(user, [p.pk for p in plans], on)  # before the board reads
     # The plans' own targets only: no allocation is judged here (at national scale each
     # target is allocated to thousands of counties; their statuses are on the region pages).
     board = StatusBoard(plans, on=on, allocation_regions=None if _raw_reporting() else ())
@@ -535,6 +537,7 @@ def overview(user, *, on: datetime.date | None = None) -> dict:
         "due_days": DUE_SOON_DAYS,
         "on": on,
         "board": board,  # the charts (reports.charts) read the same judgement
+        "fragment_key": key,
     }
 
 
@@ -549,11 +552,15 @@ def target_page(rows: list, page: str | int | None) -> Page:
     return Paginator(rows, TARGET_ROWS_PER_PAGE).get_page(page)
 
 
-def region_page(user, region, *, on: datetime.date | None = None, page=None) -> dict:
+def region_page(
+    user, region, *, on: datetime.date | None = None, page=None, fragments: bool = True
+) -> dict:
     """A district: targets set for it or below or allocated to it, tasks its units take part
     in, what it owes and how complete and punctual its reporting is."""
     on = on or timezone.localdate()
     plans = plans_in_scope(user)
+    # Before the board reads (reports/fragments.py); not for the charts' API (no fragments).
+    key = fragment_key(user, [p.pk for p in plans], on) if fragments else ""
     subtree = RegionTree.load().subtree(region.pk)
     # Only what concerns the region: its targets and those allocated to it, the tasks its
     # units take part in (with their targets, which a task's status needs), the allocations
@@ -592,6 +599,7 @@ def region_page(user, region, *, on: datetime.date | None = None, page=None) -> 
         "on": on,
         "plans": plans,
         "board": board,  # the charts (reports.charts) read the same judgement
+        "fragment_key": key,
     }
 
 
@@ -600,6 +608,7 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
     and the reporting completeness and punctuality."""
     on = on or timezone.localdate()
     plans = plans_in_scope(user)
+    key = fragment_key(user, [p.pk for p in plans], on)  # before the board reads
     board = StatusBoard(plans, on=on)
     roles = {a.task_id: a.get_role_display() for a in board.assignments if a.unit_id == unit.pk}
     tasks = [t for t in board.tasks if t.pk in roles]
@@ -618,5 +627,5 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
         # Counted from the reports: the tallies are per region, not per unit's targets.
         "reporting": reporting_from_reports(user, board, targets, on=on),
         "on": on,
-        "plan_ids": [p.pk for p in plans],
+        "fragment_key": key,
     }

@@ -4,7 +4,11 @@ the region tree's names, the plans' rows, the date, the user's scope and the lan
 change of any of them is a new key, so a cached fragment is never shown stale: it is simply
 not found again (and expires from the shared cache after a day, the templates' timeout).
 Fragments of what the clocks do not count — reporting (tallies), recent changes (history),
-tasks — are not cached."""
+tasks — are not cached.
+
+The key is read before the page reads what it shows (as ``targets.judgement`` reads its
+clocks first): a change committed in between can only put newer data under an older key,
+which no reader asks for again — never older data under the newer key."""
 
 from __future__ import annotations
 

@@ -32,7 +32,6 @@ from reports import charts, dashboards
 from reports.evaluation import docx_response, evaluation_date, parse_kind
 from reports.filtersets import PlanTaskFilterSet
 from reports.forms import SuccessorForm
-from reports.fragments import fragment_key
 from targets.choices import ProgressStatus
 from targets.integrity import plan_findings
 from targets.models import Target
@@ -50,9 +49,6 @@ def home(request):
     context = dashboards.overview(request.user)
     context["charts"] = charts.for_overview_page(request.user, context)
     context["charts_url"] = reverse("api_overview_charts")
-    context["fragment_key"] = fragment_key(
-        request.user, [p.pk for p in context["plans"]], context["on"]
-    )
     return render(request, "planning/home.html", context)
 
 
@@ -61,16 +57,12 @@ def region_detail(request, pk: int):
     context = dashboards.region_page(request.user, region, page=request.GET.get("page"))
     context["charts"] = charts.for_region(request.user, region, on=context["on"], context=context)
     context["charts_url"] = reverse("region-charts", args=[region.pk])
-    context["fragment_key"] = fragment_key(
-        request.user, [p.pk for p in context["plans"]], context["on"]
-    )
     return render(request, "planning/region_detail.html", context)
 
 
 def unit_detail(request, pk: int):
     unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
     context = dashboards.unit_page(request.user, unit, page=request.GET.get("page"))
-    context["fragment_key"] = fragment_key(request.user, context["plan_ids"], context["on"])
     return render(request, "planning/unit_detail.html", context)
 
 
