@@ -440,7 +440,7 @@ def for_region(
 ) -> dict:
     """A region's charts: its children side by side (``context``: the region page's, when
     the page has built it already)."""
-    context = context or region_page(user, region, on=on)
+    context = context or region_page(user, region, on=on, fragments=False)
     targets = [target for target, _progress in context["targets"]]
     return chart_data(user, context["board"], context["plans"], targets, since=since, region=region)
 

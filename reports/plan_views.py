@@ -33,7 +33,7 @@ from reports.evaluation import docx_response, evaluation_date, parse_kind
 from reports.filtersets import PlanTaskFilterSet
 from reports.forms import SuccessorForm
 from targets.choices import ProgressStatus
-from targets.integrity import check_plan_integrity
+from targets.integrity import plan_findings
 from targets.models import Target
 from targets.rollups import StatusBoard, Summary
 from targets.status import LIGHTS, TargetProgress, plan_finished
@@ -250,7 +250,7 @@ def plan_detail(request, pk: int):
         "can_change": may_change_region(request.user, plan.region_id),
         "history": history_entries(plan),
         "stages": stage_timeline(plan),
-        "findings": check_plan_integrity(Plan.objects.filter(pk=plan.pk)),
+        "findings": plan_findings(plan),
         "finished": plan_finished(plan, board.on),
         "successor_form": SuccessorForm(
             initial={

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import caches
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from core.models import Region
@@ -110,6 +112,55 @@ def check_plan_integrity(plans: QuerySet[Plan] | None = None) -> list[Finding]:
     parents = _region_parents()  # the levels of a split, shared by every plan
     for plan in plans_with_inputs(plans):
         findings.extend(check_one_plan(plan, parents))
+    return findings
+
+
+# What the check reads of one plan, as one digest (one query). The plan's own rows (plan,
+# targets, tasks, base figures, task milestones) by their whole text; what hangs below its
+# targets and their parent targets (milestones, allocations, adjustments) through their
+# whole-target clocks (``targets/judgement_store.py``: ticked by triggers in the change's
+# transaction); the region tree (levels and names of a split) by its whole text too.
+_INPUTS_DIGEST = """
+    SELECT md5(concat_ws('|',
+      (SELECT p::text FROM planning_plan p WHERE p.id = %(plan)s),
+      (SELECT string_agg(t::text, ',' ORDER BY t.id) FROM targets_target t
+        WHERE t.plan_id = %(plan)s),
+      (SELECT string_agg(k.target_id || ':' || k.version, ',' ORDER BY k.target_id)
+         FROM targets_judgementclock k
+        WHERE k.region_id = 0 AND k.target_id IN (
+              SELECT t.id FROM targets_target t WHERE t.plan_id = %(plan)s
+              UNION SELECT t.parent_target_id FROM targets_target t
+               WHERE t.plan_id = %(plan)s AND t.parent_target_id IS NOT NULL)),
+      (SELECT string_agg(x::text, ',' ORDER BY x.id) FROM planning_task x
+        WHERE x.plan_id = %(plan)s),
+      (SELECT string_agg(b::text, ',' ORDER BY b.id) FROM targets_basefigure b
+        WHERE b.plan_id = %(plan)s),
+      (SELECT string_agg(m::text, ',' ORDER BY m.id) FROM targets_milestone m
+        WHERE m.plan_id = %(plan)s AND m.task_id IS NOT NULL),
+      (SELECT md5(string_agg(r.id || ':' || coalesce(r.parent_id, 0) || ':' || r.name, ','
+                             ORDER BY r.id)) FROM planning_region r)
+    ))"""
+CACHE_SECONDS = 24 * 3600
+
+
+def inputs_digest(plan: Plan) -> str:
+    """A digest that changes whenever anything ``check_one_plan`` reads of ``plan`` changes."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INPUTS_DIGEST, {"plan": plan.pk})
+        return cursor.fetchone()[0]
+
+
+def plan_findings(plan: Plan) -> list[Finding]:
+    """``check_one_plan`` of ``plan``, kept in the shared cache under the digest of what it
+    reads (``inputs_digest``): a page view costs one query while nothing changed, and never
+    shows a stale result — any change of the inputs is a new key. The check itself stays
+    ``check_one_plan``; only its result is kept."""
+    cache = caches["shared"]
+    key = f"plan-integrity:{plan.pk}:{inputs_digest(plan)}"
+    findings = cache.get(key)
+    if findings is None:
+        findings = check_plan_integrity(Plan.objects.filter(pk=plan.pk))
+        cache.set(key, findings, CACHE_SECONDS)
     return findings
 
 

@@ -418,3 +418,25 @@ def differences(
                 if len(found) >= limit:
                     return found
     return found
+
+
+# Every clock of the plans' targets, summed and counted, and their targets: the sum grows
+# with every tick (an upsert adds 1, a new clock row 1), a new or deleted target changes the
+# count and the largest id. One index-backed query.
+_CLOCKS_OF_PLANS = f"""
+    SELECT (SELECT count(*) || ':' || coalesce(sum(c.version), 0) FROM {CLOCK} c
+             WHERE c.target_id IN (SELECT t.id FROM targets_target t
+                                    WHERE t.plan_id = ANY(%(plans)s))),
+           (SELECT count(*) || ':' || coalesce(max(t.id), 0) FROM targets_target t
+             WHERE t.plan_id = ANY(%(plans)s))"""
+
+
+def clocks_of_plans(plan_ids: Iterable[int]) -> str:
+    """A short text that changes whenever a judgement of the plans' targets (or their
+    allocations) may change: any of their clocks ticked, a target added or deleted, other
+    tolerances or another engine. What caches of rendered judgements key on
+    (``reports/fragments.py``): a stale fragment is never read, its key is simply gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLOCKS_OF_PLANS, {"plans": sorted(set(plan_ids))})
+        clocks, targets = cursor.fetchone()
+    return f"{clocks}|{targets}|{rules_key(StatusRules.from_settings())}"

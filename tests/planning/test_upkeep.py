@@ -526,9 +526,12 @@ def test_plan_detail_costs_the_same_queries_for_1_and_for_30_tasks(test_city_sta
     # StatusBoard: targets (with their plans), tasks, then the status inputs (target
     # milestones, allocations, the status query of the roll-ups), task milestones, latest
     # percents, assignments with their units; plan history; header notices; the stages
-    # (timeline); the integrity check: the plan, its targets with their milestones and
-    # allocations, task milestones, dated tasks, base figures (targets.integrity).
-    assert one[0] == thirty[0] == 23, (one[1], thirty[1])
+    # (timeline); the stored judgement's write (savepoint, upsert, release: the first view
+    # judges); the integrity findings (targets.integrity.plan_findings): the digest of their
+    # inputs, the cache read, and on this first view the check (the plan, its targets with
+    # their milestones and allocations, task milestones, dated tasks, base figures) and the
+    # cache write (count, savepoint, select, insert, release).
+    assert one[0] == thirty[0] == 33, (one[1], thirty[1])
     assert Target.objects.filter(plan__code="q-30").count() == 30
 
 
@@ -554,8 +557,9 @@ def test_task_detail_costs_the_same_queries_for_1_and_for_30_updates(media, test
     # section; StatusBoard (targets, tasks, 3 status inputs: milestones, allocations, the
     # status query; task milestones, latest percents, assignments with units); may the user
     # post (task in scope); task history; header notices; the updates with their authors;
-    # their evidence (one prefetch).
-    assert one[0] == thirty[0] == 17, (one[1], thirty[1])
+    # their evidence (one prefetch); the stored judgement's write (savepoint, upsert, release:
+    # the first view judges).
+    assert one[0] == thirty[0] == 20, (one[1], thirty[1])
 
 
 def test_plan_list_costs_the_same_queries_for_1_and_for_30_plans(test_city_staff):
