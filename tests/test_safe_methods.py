@@ -8,6 +8,7 @@ every row inserted, updated or deleted by the request, in every table, history i
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -16,8 +17,17 @@ from tests import url_map
 from tests.test_url_walk import lianzhou  # noqa: F401 (fixture)
 
 # Tables a request may write without changing anything the application keeps: the session
-# (login), django-axes' access records.
-IGNORED_TABLES = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog"}
+# (login), django-axes' access records, and derived data a read may fill: the stored
+# judgement (targets.judgement: judged on the first read of a day or after a change, then
+# read) and the shared cache (cached page fragments and integrity findings).
+IGNORED_TABLES = {
+    "django_session",
+    "axes_accessattempt",
+    "axes_accesslog",
+    "axes_accessfailurelog",
+    "targets_targetjudgement",
+    settings.SHARED_CACHE_TABLE,
+}
 # Deliberately without CSRF: the token endpoint takes a user name and password, not a cookie.
 CSRF_EXEMPT = {"api_auth_token"}
 
