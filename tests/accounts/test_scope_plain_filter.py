@@ -198,3 +198,18 @@ def test_a_liaisons_unit_joins_the_assignments_and_keeps_the_wrapper(figures, li
     )
     assert expected
     assert sorted(reports.values_list("pk", flat=True)) == expected
+
+
+def test_the_check_reads_paths_through_relations_and_is_cautious_with_the_rest():
+    from django.db.models import Exists, F, OuterRef, Q, Value
+
+    from targets.models import Allocation
+
+    crosses = scope.crosses_to_many
+    assert not crosses(Target, Q(plan__region_id__in=[1], retired_on__isnull=True))
+    assert not crosses(Target, Q(pk__in=Target.objects.values("pk")) | Q(task__plan_id=1))
+    assert not crosses(Target, Q(Exists(Allocation.objects.filter(target=OuterRef("pk")))))
+    assert crosses(Target, Q(region_id__in=[1]) | Q(allocations__region_id__in=[1]))
+    assert crosses(ProgressReport, Q(region_id=1) & Q(target__task__assignments__unit_id=2))
+    assert crosses(Target, Q(region_id=F("allocations__region_id")))
+    assert crosses(Target, Q(region_id=Value(1)))  # an expression it does not read: wrapped
