@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
 
 from core.choices import Role
@@ -123,7 +124,8 @@ Rule = Callable[[Scope, str], Q]
 # Filled by each app's ``scope_rules`` module (imported in its AppConfig.ready()): the app
 # that owns a model says who may see and change it. This module knows no domain rule.
 RULES: dict[str, Rule] = {}
-# Models whose rule joins through to-many relations and may repeat rows.
+# Models whose rule may join through to-many relations and repeat rows (for some actions or
+# scopes; ``restrict`` checks each rule's filter with ``crosses_to_many``).
 DISTINCT: set[str] = set()
 
 
@@ -153,6 +155,52 @@ def inside(field: str) -> Rule:
     return lambda scope, action: in_regions(field, scope.region_ids)
 
 
+def crosses_to_many(model, q: Q) -> bool:
+    """Whether filtering ``model`` by ``q`` joins a to-many relation (a reverse foreign key or
+    a many-to-many), which repeats a row once per related row that matches.
+
+    A rule registered ``distinct`` may cross one for some actions only (a liaison's unit
+    joins the task's assignments; a staff member's view does not): ``restrict`` keeps the
+    ``pk__in`` wrapper for those and filters the others with a plain WHERE. Anything it cannot
+    read (an expression other than a subquery) counts as crossing: the wrapper is always right,
+    only slower."""
+    for child in q.children:
+        if isinstance(child, Q):
+            if crosses_to_many(model, child):
+                return True
+        elif isinstance(child, tuple) and len(child) == 2:
+            lookup, value = child
+            if _path_crosses_to_many(model, lookup):
+                return True
+            if isinstance(value, F):
+                if _path_crosses_to_many(model, value.name):
+                    return True
+            elif hasattr(value, "resolve_expression") and not isinstance(
+                value, (QuerySet, Subquery)
+            ):
+                return True
+        elif not isinstance(child, Subquery):  # EXISTS (…) never repeats a row
+            return True
+    return False
+
+
+def _path_crosses_to_many(model, lookup: str) -> bool:
+    opts = model._meta
+    for name in lookup.split(LOOKUP_SEP):
+        if name == "pk":
+            return False
+        try:
+            field = opts.get_field(name)
+        except FieldDoesNotExist:
+            return False  # a lookup or transform (in, isnull, year…): the path ends here
+        if not field.is_relation:
+            return False
+        if field.one_to_many or field.many_to_many:
+            return True
+        opts = field.related_model._meta
+    return False
+
+
 def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     """The objects of ``queryset`` that ``user`` may take ``action`` on (none if the role
     lacks the action)."""
@@ -164,10 +212,13 @@ def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     label = queryset.model._meta.label_lower
     if label not in RULES:
         raise LookupError(f"no scope rule for {label}")
-    filtered = queryset.filter(RULES[label](scope, action))
-    if label in DISTINCT:
+    rule = RULES[label](scope, action)
+    filtered = queryset.filter(rule)
+    if label in DISTINCT and crosses_to_many(queryset.model, rule):
         # Joins through allocations and assignments can repeat rows; keep each object once.
         return queryset.filter(pk__in=filtered.values("pk"))
+    # A plain WHERE (joins to one row at most): the planner uses the indexes of the filter and
+    # of the ordering directly, and the capped count reads the table once (issue 19).
     return filtered
 
 
