@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,7 +26,7 @@ from tests.core.test_job_worker import wait_for, worker_env
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ROWS = 20_000
 
-pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _skip_or_fail(reason: str):
@@ -78,6 +79,7 @@ def export_stations(owner, count: int) -> Job:
     )  # fmt: skip
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_export_queued_on_redis_is_run_by_the_rq_worker(seeded, supervisor_nanyang, redis_jobs):
     job = export_stations(supervisor_nanyang, 3)
     job.refresh_from_db()
@@ -94,6 +96,7 @@ def test_an_export_queued_on_redis_is_run_by_the_rq_worker(seeded, supervisor_na
     assert jobs.run_job.get_result(job.task_id).status == "SUCCESSFUL"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_job_survives_its_rq_worker_being_killed(seeded, supervisor_nanyang, redis_jobs):
     job = export_stations(supervisor_nanyang, ROWS)
     worker = rq_worker(redis_jobs)
@@ -128,3 +131,46 @@ def test_a_job_survives_its_rq_worker_being_killed(seeded, supervisor_nanyang, r
     if job.state == JobState.SUCCEEDED:  # queued again through Redis, run in full
         assert job.task_id != first_task and job.attempts == 2
         assert job.done == job.total >= ROWS and job.downloadable
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_that_does_not_answer_fails_the_job_with_a_message(
+    seeded, supervisor_nanyang, settings
+):
+    pytest.importorskip("django_tasks_rq")
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/13"}}  # nothing listens
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    job = export_stations(supervisor_nanyang, 3)  # no exception for the request to answer
+    job.refresh_from_db()
+    assert (job.state, job.task_id) == (JobState.FAILED, "")  # not left queued forever
+    assert job.message == "任务未能排队：后台任务服务不可用，请稍后重新发起"
+
+
+def settings_in(**environ) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("JOBS_BACKEND", "TASKS_BACKEND")}
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.TASKS['default']['BACKEND'], getattr(s, 'RQ_QUEUES', {}).get('default'), "
+        "'django_rq' in s.INSTALLED_APPS)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=env | {"DJANGO_SETTINGS_MODULE": "fireplan.settings", "REDIS_URL": ""} | environ,
+    )  # fmt: skip
+
+
+def test_one_switch_chooses_the_jobs_backend():
+    pytest.importorskip("django_tasks_rq")
+    default = settings_in()
+    assert default.stdout.split() == ["django_tasks_db.DatabaseBackend", "None", "False"]
+    redis = settings_in(JOBS_BACKEND="redis", REDIS_URL=REDIS_URL)
+    assert redis.stdout.strip() == (
+        f"django_tasks_rq.RQBackend {{'URL': '{REDIS_URL}', 'DEFAULT_TIMEOUT': -1}} True"
+    ), redis.stderr[-1000:]
+    for environ, refusal in [
+        ({"JOBS_BACKEND": "redis"}, "JOBS_BACKEND=redis needs REDIS_URL"),
+        ({"JOBS_BACKEND": "celery"}, "JOBS_BACKEND must be database or redis"),
+        ({"TASKS_BACKEND": "django_tasks_rq.RQBackend"}, "TASKS_BACKEND was replaced"),
+    ]:
+        refused = settings_in(**environ)
+        assert refused.returncode != 0 and refusal in refused.stderr, environ
