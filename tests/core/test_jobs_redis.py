@@ -97,7 +97,7 @@ def test_an_export_queued_on_redis_is_run_by_the_rq_worker(seeded, supervisor_na
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_survives_its_rq_worker_being_killed(seeded, supervisor_nanyang, redis_jobs):
+def test_a_job_survives_its_rq_worker_being_killed(redis_jobs, seeded, supervisor_nanyang):
     job = export_stations(supervisor_nanyang, ROWS)
     worker = rq_worker(redis_jobs)
     try:
