@@ -5,10 +5,11 @@ The mechanism only; the work is registered by the app that owns it (``register``
 plan_import the publishing of a draft), so core never imports a higher layer.
 
 - ``start_job`` writes the ``Job`` row and enqueues ``run_job`` in one transaction (with the
-  database backend both rows commit together: a job is never queued without its task).
-- ``run_job`` (in ``manage.py db_worker``) claims the row (queued → running), calls the kind's
-  function with a ``Progress``, stores the file it returns with an expiry, and ends the row as
-  succeeded, failed (with a Chinese message) or cancelled.
+  database backend both rows commit together: a job is never queued without its task; with
+  Redis, ``JOBS_BACKEND=redis``, the task is sent once the row is committed).
+- ``run_job`` (in ``manage.py db_worker``, or ``jobs_rqworker`` on Redis) claims the row
+  (queued → running), calls the kind's function with a ``Progress``, stores the file it returns
+  with an expiry, and ends the row as succeeded, failed (with a Chinese message) or cancelled.
 - ``Progress(done, total)`` only sets two numbers; a thread of its own writes them with a
   heartbeat every ``JOB_HEARTBEAT_SECONDS`` on its own connection — short autocommit
   updates, outside the work's transaction (an import's one transaction stays all or nothing
