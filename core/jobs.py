@@ -5,10 +5,11 @@ The mechanism only; the work is registered by the app that owns it (``register``
 plan_import the publishing of a draft), so core never imports a higher layer.
 
 - ``start_job`` writes the ``Job`` row and enqueues ``run_job`` in one transaction (with the
-  database backend both rows commit together: a job is never queued without its task).
-- ``run_job`` (in ``manage.py db_worker``) claims the row (queued → running), calls the kind's
-  function with a ``Progress``, stores the file it returns with an expiry, and ends the row as
-  succeeded, failed (with a Chinese message) or cancelled.
+  database backend both rows commit together: a job is never queued without its task; with
+  Redis, ``JOBS_BACKEND=redis``, the task is sent once the row is committed).
+- ``run_job`` (in ``manage.py db_worker``, or ``jobs_rqworker`` on Redis) claims the row
+  (queued → running), calls the kind's function with a ``Progress``, stores the file it returns
+  with an expiry, and ends the row as succeeded, failed (with a Chinese message) or cancelled.
 - ``Progress(done, total)`` only sets two numbers; a thread of its own writes them with a
   heartbeat every ``JOB_HEARTBEAT_SECONDS`` on its own connection — short autocommit
   updates, outside the work's transaction (an import's one transaction stays all or nothing
@@ -31,10 +32,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePath
 from typing import IO
 
-from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -43,6 +44,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_tasks_db.backend import DatabaseBackend
 
 from core.choices import JobState
 from core.models import Job
@@ -57,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 INTERRUPTED = gettext_lazy("任务中断：工作进程已停止，请重新发起")
 REQUEUED = gettext_lazy("工作进程已停止，任务已重新排队")
+NOT_QUEUED = gettext_lazy("任务未能排队：后台任务服务不可用，请稍后重新发起")
 INTERNAL_FAILURE = gettext_lazy("任务失败：系统内部错误，请稍后重试或联系管理员")
 MAX_ATTEMPTS = 2  # an idempotent job is run at most twice (once again after a lost worker)
 ACTIVE = (JobState.QUEUED, JobState.RUNNING)
@@ -117,9 +120,32 @@ def start_job(*, owner, kind: str, title: str, parameters: dict, total: int | No
 
 
 def _enqueue(job: Job) -> None:
-    result = run_job.enqueue(job.pk)
-    job.task_id = str(result.id)
-    Job.objects.filter(pk=job.pk).update(task_id=job.task_id)
+    """Queue ``run_job`` for the job. The database backend writes its task in the caller's
+    transaction (both rows or neither). Another backend (Redis) is sent the task once the
+    row is committed: sent earlier, a quick worker would find no queued row and skip it, and
+    the job would stay queued forever."""
+    if isinstance(run_job.get_backend(), DatabaseBackend):
+        job.task_id = _send(job.pk)
+    else:
+        transaction.on_commit(partial(_send_after_commit, job.pk))
+
+
+def _send(job_id: int) -> str:
+    task_id = str(run_job.enqueue(job_id).id)
+    Job.objects.filter(pk=job_id).update(task_id=task_id)
+    return task_id
+
+
+def _send_after_commit(job_id: int) -> None:
+    """The row is committed; a queue that cannot be reached fails the job with a message
+    instead of leaving it queued with no task (or answering the request with a 500)."""
+    try:
+        _send(job_id)
+    except Exception:
+        logger.exception("job %s: the task could not be queued", job_id)
+        Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(
+            state=JobState.FAILED, finished_at=timezone.now(), message=str(NOT_QUEUED)
+        )
 
 
 def cancel_job(job: Job, *, actor) -> Job:
@@ -335,8 +361,9 @@ def recover_interrupted(queryset=None) -> dict[str, int]:
 
 
 def _close_backend_task(job: Job, now) -> None:
-    """The database backend's row of the lost run would say RUNNING forever: say FAILED."""
-    if not job.task_id or not apps.is_installed("django_tasks_db"):
+    """The database backend's row of the lost run would say RUNNING forever: say FAILED.
+    (RQ moves a lost run to its failed registry itself, once the worker's heartbeat expires.)"""
+    if not job.task_id or not isinstance(run_job.get_backend(), DatabaseBackend):
         return
     from django_tasks_db.models import DBTaskResult
 

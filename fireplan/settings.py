@@ -313,11 +313,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reports:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Background jobs (core.jobs, issue 21): long exports and imports run in `manage.py db_worker`
-# (the database backend: no extra service). TASKS_BACKEND may name another backend (a Redis
-# one, e.g. django_tasks_rq.RQBackend, when it is installed); core's recovery of interrupted
-# jobs works with any backend, the re-queue goes through the same enqueue.
-TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Background jobs (core.jobs, issue 21): long exports and imports run by a worker. One switch,
+# JOBS_BACKEND: "database" (the default: django-tasks-db, the database is the queue, no extra
+# service; worker `manage.py db_worker`) or "redis" (django-tasks-rq on REDIS_URL, pip install
+# '.[redis]'; worker `manage.py jobs_rqworker`). Both workers first recover the jobs a dead
+# worker left running; the re-queue goes through the configured backend (core.jobs).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if "TASKS_BACKEND" in os.environ:
+    raise ImproperlyConfigured("TASKS_BACKEND was replaced by JOBS_BACKEND (database or redis)")
+JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "").strip().lower() or "database"
+if JOBS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif JOBS_BACKEND == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("JOBS_BACKEND=redis needs REDIS_URL (redis://host:6379/0)")
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # No time limit (-1), as with the database worker: RQ's default would kill a job after
+    # 180 s, and a 100 000-row ledger takes ~40 s, a larger one longer.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1}}
+else:
+    raise ImproperlyConfigured("JOBS_BACKEND must be database or redis")
 # Above this many rows a ledger export (and an import above this many rows) runs as a job.
 JOB_EXPORT_THRESHOLD = env_int("JOB_EXPORT_THRESHOLD", 5000)
 JOB_IMPORT_THRESHOLD = env_int("JOB_IMPORT_THRESHOLD", 500)
@@ -479,7 +495,6 @@ SPECTACULAR_SETTINGS = {
 # otherwise a table in the database (created by core's migration 0002). A per-process cache
 # there (LocMem) is refused by a system check outside DEBUG or with WEB_CONCURRENCY > 1
 # (fireplan.checks): each worker would replay and dedupe only its own requests.
-REDIS_URL = os.environ.get("REDIS_URL", "")
 SHARED_CACHE_TABLE = "fireplan_shared_cache"
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1)  # gunicorn reads it too (its --workers)
 CACHES = {
