@@ -142,10 +142,10 @@ def parse_value(raw, target: Target, *, number_format: str | None = None) -> Dec
 
 
 def _expected(target: Target) -> str:
-    unit = target.measure_unit or "（无单位）"
+    unit = target.measure_unit or _("（无单位）")
     if target.measure_unit == "%":
-        return "0 到 100 之间的百分数"
-    return f"不小于 0 的数字（单位：{unit}）"
+        return _("0 到 100 之间的百分数")
+    return _("不小于 0 的数字（单位：%(unit)s）") % {"unit": unit}
 
 
 # ------------------------------------------------------------------------------ periods
@@ -361,11 +361,15 @@ def unusual(
         jump = abs(value - previous) / previous
         if jump > JUMP_RATIO:
             warnings.append(
-                f"与上期审核值 {previous.normalize():f} 相差 {jump * 100:.0f}%，请说明原因"
+                _("与上期审核值 %(previous)s 相差 %(percent)s%%，请说明原因")
+                % {"previous": f"{previous.normalize():f}", "percent": f"{jump * 100:.0f}"}
             )
     goal = region_goal(target, region_id, shares)
     if goal and value > goal * TIMES_TARGET:
-        warnings.append(f"数值超过目标值 {goal.normalize():f} 的 {TIMES_TARGET} 倍，请确认")
+        warnings.append(
+            _("数值超过目标值 %(goal)s 的 %(times)s 倍，请确认")
+            % {"goal": f"{goal.normalize():f}", "times": TIMES_TARGET}
+        )
     return warnings
 
 
