@@ -203,6 +203,16 @@ def locked_error(
     return ServiceError("period_locked", message, field="period")
 
 
+def check_period_open(plan: Plan, region: Region, period: str) -> ReportingPeriod:
+    """The reporting period figures of ``plan`` for ``region`` go into, or the refusal every
+    door gives (``bad_period``, ``period_outside_plan``, ``period_not_open``,
+    ``period_locked``): ``_check_open`` for a whole plan (the Excel import's file)."""
+    found = _open_periods({plan.pk: plan}, region, period)[plan.pk]
+    if isinstance(found, ServiceError):
+        raise found
+    return found
+
+
 def _check_open(target: Target, region: Region, period: str) -> ReportingPeriod:
     found = reporting_period(target, period)
     error = locked_error(found, region)
