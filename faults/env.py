@@ -332,6 +332,7 @@ class Cast:
 
 def prepare_cast() -> Cast:
     """Users with tokens, period 2024 open on both plans, the figures the liaison owes."""
+    # Here, not at the top: Django is set up first (setup_django).
     import datetime
 
     from django.contrib.auth.models import User
@@ -343,6 +344,7 @@ def prepare_cast() -> Cast:
     from planning.models import Plan
     from targets.choices import Feed
     from targets.models import ReportingPeriod, Target
+    from targets.owed import owes_period, owing_regions
 
     cast = Cast()
     for username, role, region in (
@@ -368,12 +370,11 @@ def prepare_cast() -> Cast:
                 "locks_on": today + datetime.timedelta(days=30),
             },
         )
-    for target in Target.objects.filter(plan__code=SAVE_PLAN, feed=Feed.REPORTS).prefetch_related(
-        "allocations"
-    ):
-        if (target.target_year or 2025) < int(PERIOD):
+    owed = Target.objects.filter(plan__code=SAVE_PLAN, feed=Feed.REPORTS)
+    for target in owed.select_related("plan").prefetch_related("allocations"):
+        if not owes_period(target, PERIOD, target.plan):  # who owes: the one rule
             continue
-        for region_id in {target.region_id, *(a.region_id for a in target.allocations.all())}:
+        for region_id in owing_regions(target):
             cast.pairs.append((target.pk, region_id))
     return cast
 

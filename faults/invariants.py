@@ -31,6 +31,7 @@ def _decimal(value) -> Decimal | None:
 
 
 def check_history() -> list[str]:
+    # Here, not at the top: Django is set up first (env.setup_django).
     from targets.models import ProgressReport
 
     problems: list[str] = []
@@ -61,6 +62,7 @@ def check_history() -> list[str]:
 
 
 def check_approvals() -> list[str]:
+    # Here, not at the top: Django is set up first (env.setup_django).
     from targets.models import ProgressReport
 
     problems: list[str] = []
@@ -89,6 +91,7 @@ def check_approvals() -> list[str]:
 
 
 def check_imports() -> list[str]:
+    # Here, not at the top: Django is set up first (env.setup_django).
     from reports.models import ImportBatch, ImportState
     from targets.models import ProgressReport
 
@@ -130,6 +133,7 @@ def check_imports() -> list[str]:
 def check_acknowledged(acks: Iterable) -> list[str]:
     """Every acknowledged write is in the database: the report has reached at least that
     version, and the history row of that version holds the acknowledged value and status."""
+    # Here, not at the top: Django is set up first (env.setup_django).
     from reports.models import ImportBatch, ImportState
     from targets.models import ProgressReport
 

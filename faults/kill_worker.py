@@ -57,6 +57,7 @@ def wait_for_transaction(watch, seconds: float) -> bool:
 
 
 def import_state(plan_code: str, region_name: str) -> tuple[int, set]:
+    # Here, not at the top: Django is set up first (env.setup_django).
     from targets.models import ProgressReport
 
     rows = ProgressReport.objects.filter(
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
 
     url = env.fresh_database("kill")
     env.setup_django(url)
+    # Here, not at the top: Django is set up first (env.setup_django).
     from core.models import Region
     from faults import invariants
     from planning.models import Plan

@@ -94,6 +94,7 @@ def main(argv=None) -> int:
         cluster.restore_from(template)
         env.say(f"throwaway cluster on port {cluster.port} ({cluster.dir}), seeded")
         env.setup_django(cluster.url)
+        # Here, not at the top: Django is set up first (env.setup_django).
         from django.db import connections
 
         from core.models import Region
@@ -139,6 +140,7 @@ def main(argv=None) -> int:
             problems += crash_and_recover(cluster, server, browser, api, cast, journal, "import")
             committer.join(60)
             connections.close_all()
+            # Here, not at the top: Django is set up first (env.setup_django).
             from targets.models import ProgressReport
 
             values = set(

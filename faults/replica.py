@@ -27,8 +27,8 @@ proves which alias is the standby. Checked:
 
 Prints each check and ``RESULT: PASS`` (exit 0) or ``RESULT: FAIL`` with the problems.
 
-Imports of the apps sit inside functions on purpose: Django is set up first
-(``faults.env.setup_django``)."""
+Imports that need Django set up first (``faults.env.setup_django``: models, the test client)
+sit inside functions on purpose; the two constants at the top load no model."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from core.replica_health import LAG_SQL
 from faults import env
+from fireplan.replica_middleware import COOKIE
 
 MAX_LAG, CHECK, PIN = 1, 0, 2  # seconds: small, so the script waits little
 APP_TABLES = ("planning_", "targets_", "reports_", "stations_", "accounts_", "auth_user")
@@ -70,8 +72,6 @@ class Queries:
     def on(self, alias: str, *tables: str, reads: bool = False) -> list[str]:
         """The statements run on ``alias`` (the replica's lag check left out): those naming
         one of ``tables`` when given, only SELECTs with ``reads``."""
-        from core.replica_health import LAG_SQL
-
         return [
             sql
             for where, sql in self.rows
@@ -133,8 +133,6 @@ def run_checks(primary, standby, checks: Checks) -> None:
     from django.contrib.auth.models import User
     from django.db import connections
     from django.test import Client
-
-    from fireplan.replica_middleware import COOKIE
 
     env.say("1. which alias is which")
     for alias, expected in (("default", False), ("replica", True)):
@@ -244,8 +242,6 @@ def plan_scans(url: str) -> int:
 def under_gunicorn(primary, standby, cast, checks: Checks) -> None:
     """The same app under gunicorn, its settings from the environment: a page GET is counted
     by the standby's statistics, not the primary's."""
-    from fireplan.replica_middleware import COOKIE
-
     with env.Gunicorn(primary.url, workers=2) as server:
         browser = env.browser_login(server.url, cast.staff)
         checks.expect(COOKIE in browser.cookies, f"gunicorn: the login POST sets {COOKIE}")

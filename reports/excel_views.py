@@ -223,7 +223,7 @@ def _render_preview(request, preview, batch, name, *, form=None, status=None):
         "batch": batch,
         "name": name,
         "form": form or CommitForm(),
-        "mode_label": "提交审核" if preview.mode == importers.SUBMIT else "保存为草稿",
+        "mode_label": _("提交审核") if preview.mode == importers.SUBMIT else _("保存为草稿"),
     }
     if status is None:
         status = 400 if preview.errors else 200

@@ -1,4 +1,4 @@
-"""Forms of the planning-office pages: they parse what staff typed; targets.services decides.
+"""Forms of the reporting pages (/reporting/): they parse what staff typed; the services decide.
 
 Plan and region choices come from the user's scope (``for_user``), so a form never offers
 an object the user may not act on.

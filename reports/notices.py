@@ -169,10 +169,10 @@ def _liaison_pace(user, board: StatusBoard, on: datetime.date) -> list[Draft]:
             continue
         judged = [(target.region_id, board.target_progress[target.pk])]
         shares = compute_allocations(target, board.inputs, on=board.on, rules=board.rules)
-        mine = [(a.region_id, p) for a, p in shares if a.region_id in scope.region_ids]
+        mine = [(a.region_id, p) for a, p in shares if scope.covers(a.region_id)]
         if mine:
             judged = mine
-        elif target.region_id not in scope.region_ids:
+        elif not scope.covers(target.region_id):
             continue
         for region_id, progress in judged:
             if progress.status not in BEHIND:

@@ -21,6 +21,7 @@ from planning.models import Plan
 from reports.forms import LockExceptionForm, PeriodOpenForm
 from targets import services
 from targets.models import LockException, ReportingPeriod
+from targets.owed import past_lock_date
 
 
 def _add_error(form, error: ServiceError) -> None:
@@ -77,10 +78,12 @@ def _state(period: ReportingPeriod, today) -> tuple[str, str]:
     """(label, Bootstrap colour) of a period at ``today``."""
     if today <= period.due_on:
         days = (period.due_on - today).days
-        return (f"填报中（{days} 天后截止）" if days else "填报中（今日截止）", "success")
-    if today <= period.locks_on:
-        return ("已过截止，锁定前可补报", "warning")
-    return ("已锁定", "secondary")
+        if not days:
+            return (_("填报中（今日截止）"), "success")
+        return (_("填报中（%(days)s 天后截止）") % {"days": days}, "success")
+    if not past_lock_date(period, today):  # the lock date: targets.owed, the one rule
+        return (_("已过截止，锁定前可补报"), "warning")
+    return (_("已锁定"), "secondary")
 
 
 def period_open(request):

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.api import StandardPagination
 from core.editing import (
@@ -55,15 +56,15 @@ def station_list(request):
 
 
 SORT_COLUMNS = [
-    ("name", "名称"),
-    ("region", "区划"),
-    ("station_class", "站级"),
-    ("force_type", "队伍性质"),
-    ("status", "状态"),
-    ("build_type", "建设方式"),
-    ("planned_year", "计划年度"),
-    ("completed_year", "建成年度"),
-    ("floor_area", "建筑面积（㎡）"),
+    ("name", gettext_lazy("名称")),
+    ("region", gettext_lazy("区划")),
+    ("station_class", gettext_lazy("站级")),
+    ("force_type", gettext_lazy("队伍性质")),
+    ("status", gettext_lazy("状态")),
+    ("build_type", gettext_lazy("建设方式")),
+    ("planned_year", gettext_lazy("计划年度")),
+    ("completed_year", gettext_lazy("建成年度")),
+    ("floor_area", gettext_lazy("建筑面积（㎡）")),
 ]
 
 

@@ -248,8 +248,7 @@ def may_enter(actor, region: Region) -> bool:
     """Liaisons and staff enter the figures of the regions in their scope."""
     if not (can(actor, REPORT) or can(actor, CHANGE)):
         return False
-    scope = scope_of(actor)
-    return scope.everything or region.pk in scope.region_ids
+    return scope_of(actor).covers(region)
 
 
 def check_may_enter(actor, region: Region) -> None:

@@ -28,11 +28,12 @@ from typing import TypeVar
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.regions import RegionTree
 from core.scope import REPORT, Scope, scope_of
 from planning.models import Plan
-from targets.choices import Feed
+from targets.choices import Feed, ReportStatus
 from targets.models import Allocation, LockException, ProgressReport, ReportingPeriod, Target
 
 P = TypeVar("P")
@@ -129,12 +130,17 @@ def lock_exceptions(on: datetime.date, **filters) -> set[tuple[int, int]]:
 # ------------------------------------------------------------------------------ 我的填报
 
 NOT_STARTED = "not_started"
-STATE_LABELS = {
-    NOT_STARTED: "未开始",
-    "draft": "草稿",
-    "submitted": "已提交",
-    "returned": "已退回",
-    "approved": "已审核",
+STATE_LABELS = {  # in the order of the page's filter; the statuses' own labels
+    NOT_STARTED: gettext_lazy("未开始"),
+    **{
+        status.value: status.label
+        for status in (
+            ReportStatus.DRAFT,
+            ReportStatus.SUBMITTED,
+            ReportStatus.RETURNED,
+            ReportStatus.APPROVED,
+        )
+    },
 }
 
 
@@ -153,7 +159,7 @@ class OwedItem:
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+        return str(STATE_LABELS[self.state])
 
     @property
     def overdue(self) -> bool:

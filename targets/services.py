@@ -142,10 +142,10 @@ def parse_value(raw, target: Target, *, number_format: str | None = None) -> Dec
 
 
 def _expected(target: Target) -> str:
-    unit = target.measure_unit or "（无单位）"
+    unit = target.measure_unit or _("（无单位）")
     if target.measure_unit == "%":
-        return "0 到 100 之间的百分数"
-    return f"不小于 0 的数字（单位：{unit}）"
+        return _("0 到 100 之间的百分数")
+    return _("不小于 0 的数字（单位：%(unit)s）") % {"unit": unit}
 
 
 # ------------------------------------------------------------------------------ periods
@@ -201,6 +201,16 @@ def locked_error(
         "date": period.locks_on,
     }
     return ServiceError("period_locked", message, field="period")
+
+
+def check_period_open(plan: Plan, region: Region, period: str) -> ReportingPeriod:
+    """The reporting period figures of ``plan`` for ``region`` go into, or the refusal every
+    door gives (``bad_period``, ``period_outside_plan``, ``period_not_open``,
+    ``period_locked``): ``_check_open`` for a whole plan (the Excel import's file)."""
+    found = _open_periods({plan.pk: plan}, region, period)[plan.pk]
+    if isinstance(found, ServiceError):
+        raise found
+    return found
 
 
 def _check_open(target: Target, region: Region, period: str) -> ReportingPeriod:
@@ -361,11 +371,15 @@ def unusual(
         jump = abs(value - previous) / previous
         if jump > JUMP_RATIO:
             warnings.append(
-                f"与上期审核值 {previous.normalize():f} 相差 {jump * 100:.0f}%，请说明原因"
+                _("与上期审核值 %(previous)s 相差 %(percent)s%%，请说明原因")
+                % {"previous": f"{previous.normalize():f}", "percent": f"{jump * 100:.0f}"}
             )
     goal = region_goal(target, region_id, shares)
     if goal and value > goal * TIMES_TARGET:
-        warnings.append(f"数值超过目标值 {goal.normalize():f} 的 {TIMES_TARGET} 倍，请确认")
+        warnings.append(
+            _("数值超过目标值 %(goal)s 的 %(times)s 倍，请确认")
+            % {"goal": f"{goal.normalize():f}", "times": TIMES_TARGET}
+        )
     return warnings
 
 

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def prepare(liaisons: int) -> dict:
+    # Here, not at the top: Django is set up first (env.setup_django).
     from django.contrib.auth.models import User
 
     from accounts.models import Profile
@@ -119,6 +120,7 @@ def main(argv=None) -> int:
         if figures["failures"]
         else []
     )
+    # Here, not at the top: Django is set up first (env.setup_django).
     from targets.models import ProgressReport
 
     counts = {

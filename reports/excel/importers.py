@@ -383,16 +383,12 @@ def _refuse_identity(identity: dict, plan: Plan, region: Region, period: str) ->
 
 
 def check_period(plan: Plan, region: Region, period: str) -> ReportingPeriod:
-    found = ReportingPeriod.objects.filter(plan=plan, period=period).first()
-    if found is None:
-        raise ImportRefused(
-            "period_not_open",
-            _("%(plan)s 的 %(period)s 期间尚未开放填报") % {"plan": plan.title, "period": period},
-        )
-    locked = services.locked_error(found, region)
-    if locked is not None:
-        raise ImportRefused(locked.code, locked.message)
-    return found
+    """``targets.services.check_period_open``, refusing the whole file: the same check,
+    message and code as the form and the API."""
+    try:
+        return services.check_period_open(plan, region, period)
+    except ServiceError as error:
+        raise ImportRefused(error.code, error.message) from None
 
 
 # ------------------------------------------------------------------------------ preview

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.models import Evidence, Region
 from core.numbers import NumberError, parse_number
+from core.services import ServiceError
 from planning.models import Plan
 from reports.excel import importers
 from reports.excel.templates import ID_COLUMN
@@ -498,6 +499,30 @@ def test_a_period_locked_between_preview_and_commit_writes_nothing(
     assert snapshot() == before
     batch.refresh_from_db()
     assert batch.state == ImportState.PREVIEWED
+
+
+def test_a_period_is_refused_with_the_code_and_message_of_every_door(liaison_nanzhao):
+    """One check for the form, the API and the file: targets.services.check_period_open."""
+    nanzhao = region("南召县")
+    for period, code in (("2023", "period_not_open"), ("2031", "period_outside_plan")):
+        with pytest.raises(importers.ImportRefused) as by_file:
+            importers.check_period(plan(), nanzhao, period)
+        with pytest.raises(ServiceError) as by_service:
+            services.check_period_open(plan(), nanzhao, period)
+        assert by_file.value.code == by_service.value.code == code
+        assert by_file.value.message == by_service.value.message
+    with pytest.raises(ServiceError) as by_form:  # the form's and the API's save
+        services.save_report(
+            actor=liaison_nanzhao,
+            target=target("tg-b3-key-town"),
+            region=nanzhao,
+            period="2023",
+            value="1",
+        )
+    assert (by_form.value.code, by_form.value.message) == (
+        "period_not_open",
+        "期间 2023 尚未开放填报",
+    )
 
 
 # ------------------------------------------------------------------------------ concurrency
