@@ -89,6 +89,7 @@ def page_key(user, page: str, plan_ids: Iterable[int], on: datetime.date, *parts
                 f"{scope.role}:{scope.region_id}:{scope.unit_id}:{scope.everything}",
                 f"{user.is_superuser}:{user.is_staff}",
                 translation.get_language() or "",
+                settings.TIME_ZONE,  # the times shown (recent changes, history)
                 rules_key(StatusRules.from_settings()),
                 code_version(),
                 *parts,
