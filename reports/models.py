@@ -341,3 +341,25 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name}（{self.get_state_display()}）"
+
+
+class PageClock(models.Model):
+    """How often what the cached dashboards show has changed (``reports/page_clock.py``):
+    per plan and reporting region, per plan (``region_id`` 0) and for what every page names
+    (``plan_id`` 0). Kept by PostgreSQL triggers only; plain integers, no foreign keys."""
+
+    plan_id = models.IntegerField(_("规划（0 为全部页面）"))
+    region_id = models.IntegerField(_("区划（0 为整个规划）"))
+    version = models.BigIntegerField(_("变更次数"), default=0)
+
+    class Meta:
+        verbose_name = _("页面内容版本")
+        verbose_name_plural = _("页面内容版本")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan_id", "region_id"], name="page_clock_unique_plan_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} · {self.region_id} · {self.version}"

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from planning.choices import AssignmentRole
 from planning.filtersets import PlanFilterSet
 from planning.forms import TaskUpdateForm
 from planning.models import Plan, Section, Stage, Task, TaskUpdate
-from reports import charts, dashboards
+from reports import charts, dashboards, page_cache
 from reports.evaluation import docx_response, evaluation_date, parse_kind
 from reports.filtersets import PlanTaskFilterSet
 from reports.forms import SuccessorForm
@@ -45,24 +46,69 @@ PAGE_SIZE = 50
 def home(request):
     """总览: every plan in scope with its lights, binding targets lagging, milestones due soon,
     who has not reported for the open period, recent changes (reports.dashboards); the
-    charts on top (reports.charts)."""
-    context = dashboards.overview(request.user)
-    context["charts"] = charts.for_overview_page(request.user, context)
-    context["charts_url"] = reverse("api_overview_charts")
-    return render(request, "planning/home.html", context)
+    charts on top (reports.charts). The content is kept whole (reports.page_cache)."""
+    on = timezone.localdate()
+    plans = dashboards.plans_in_scope(request.user)
+
+    def build() -> str:
+        context = dashboards.overview(request.user, on=on)
+        context["charts"] = charts.for_overview_page(request.user, context)
+        context["charts_url"] = reverse("api_overview_charts")
+        return page_cache.render_content(request, "planning/home_content.html", context)
+
+    html = page_cache.content(
+        request, "overview", [p.pk for p in plans], on, build, cacheable=not request.GET
+    )
+    return render(request, "planning/home.html", {"content": page_cache.fill(html, request)})
 
 
 def region_detail(request, pk: int):
     region = visible_or_404(request, Region.objects.select_related("parent"), pk)
-    context = dashboards.region_page(request.user, region, page=request.GET.get("page"))
-    context["charts"] = charts.for_region(request.user, region, on=context["on"], context=context)
-    context["charts_url"] = reverse("region-charts", args=[region.pk])
+    on = timezone.localdate()
+    plans = dashboards.plans_in_scope(request.user)
+    page = request.GET.get("page")
+
+    def build() -> str:
+        context = dashboards.region_page(request.user, region, on=on, page=page)
+        context["charts"] = charts.for_region(request.user, region, on=on, context=context)
+        context["charts_url"] = reverse("region-charts", args=[region.pk])
+        return page_cache.render_content(request, "planning/region_detail_content.html", context)
+
+    html = page_cache.content(
+        request,
+        "region",
+        [p.pk for p in plans],
+        on,
+        build,
+        region.pk,
+        page,
+        cacheable=page_cache.plain_query(request, "page"),
+    )
+    context = {"region": region, "content": page_cache.fill(html, request)}
     return render(request, "planning/region_detail.html", context)
 
 
 def unit_detail(request, pk: int):
     unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
-    context = dashboards.unit_page(request.user, unit, page=request.GET.get("page"))
+    on = timezone.localdate()
+    plans = dashboards.plans_in_scope(request.user)
+    page = request.GET.get("page")
+
+    def build() -> str:
+        context = dashboards.unit_page(request.user, unit, on=on, page=page)
+        return page_cache.render_content(request, "planning/unit_detail_content.html", context)
+
+    html = page_cache.content(
+        request,
+        "unit",
+        [p.pk for p in plans],
+        on,
+        build,
+        unit.pk,
+        page,
+        cacheable=page_cache.plain_query(request, "page"),
+    )
+    context = {"unit": unit, "content": page_cache.fill(html, request)}
     return render(request, "planning/unit_detail.html", context)
 
 
@@ -227,8 +273,38 @@ def plan_detail(request, pk: int):
     plan = visible_or_404(
         request, Plan.objects.select_related("region", "parent", "predecessor", "successor"), pk
     )
+    on = timezone.localdate()
+
+    def build() -> str:
+        context = plan_context(request, plan, on)
+        return page_cache.render_content(request, "planning/plan_detail_content.html", context)
+
+    # Filtered views are rendered as they come (their queries are the user's own).
+    html = page_cache.content(
+        request, "plan", [plan.pk], on, build, plan.pk, cacheable=not request.GET
+    )
+
+    def successor_form() -> str:
+        form = SuccessorForm(
+            initial={
+                "start_year": plan.end_year + 1,
+                "end_year": plan.end_year + 1 + plan.end_year - plan.start_year,
+            }
+        )
+        context = {"plan": plan, "successor_form": form}
+        return render_to_string("planning/successor_form.html", context, request)
+
+    content = page_cache.fill(html, request, {SUCCESSOR_SLOT: successor_form})
+    return render(request, "planning/plan_detail.html", {"plan": plan, "content": content})
+
+
+SUCCESSOR_SLOT = "<!--page-slot:successor-form-->"
+
+
+def plan_context(request, plan: Plan, on: datetime.date) -> dict:
+    """What the plan page shows (the successor form apart: ``SUCCESSOR_SLOT``)."""
     sections = list(Section.objects.filter(plan=plan).order_by("order", "pk"))
-    board = StatusBoard([plan])
+    board = StatusBoard([plan], on=on)
     summary = board.plan_summary(plan)
     filterset = PlanTaskFilterSet(
         request.GET or None,
@@ -238,7 +314,7 @@ def plan_detail(request, pk: int):
         board=board,
     )
     keep = TreeFilter.from_filterset(filterset)
-    context = {
+    return {
         "plan": plan,
         "nodes": plan_tree(sections, board, keep),
         "retired_targets": board.retired_targets,
@@ -249,18 +325,11 @@ def plan_detail(request, pk: int):
         "task_counts": status_counts(summary["tasks"]),
         "can_change": may_change_region(request.user, plan.region_id),
         "history": history_entries(plan),
-        "stages": stage_timeline(plan),
+        "stages": stage_timeline(plan, on),
         "findings": plan_findings(plan),
         "finished": plan_finished(plan, board.on),
-        "successor_form": SuccessorForm(
-            initial={
-                "start_year": plan.end_year + 1,
-                "end_year": plan.end_year + 1 + plan.end_year - plan.start_year,
-            }
-        ),
         "evaluation_on": evaluation_date(plan, board.on),
     }
-    return render(request, "planning/plan_detail.html", context)
 
 
 def plan_evaluation_report(request, pk: int):
@@ -305,9 +374,9 @@ def plan_successor(request, pk: int):
     return redirect("reports:plan_detail", pk=successor.pk)
 
 
-def stage_timeline(plan: Plan) -> list[tuple[Stage, str]]:
-    """The plan's stages with where today falls: past, current or future."""
-    today = timezone.localdate()
+def stage_timeline(plan: Plan, on: datetime.date | None = None) -> list[tuple[Stage, str]]:
+    """The plan's stages with where today (``on``) falls: past, current or future."""
+    today = on or timezone.localdate()
     rows = []
     for stage in Stage.objects.filter(plan=plan).order_by("order", "starts_on", "pk"):
         if stage.ends_on and stage.ends_on < today:

@@ -52,16 +52,17 @@ def test_an_approval_changes_the_county_page_at_once_and_a_second_view_costs_les
     url = reverse("reports:region_detail", args=[county.pk])
     get(client, url)  # judges and stores what is not current, renders, caches
     before, warm = get(client, url)
-    # The second view reads its two fragments (target table, charts' tables) and stores
-    # nothing.
-    assert cache_writes(warm) == 0 and cache_reads(warm) == 2, warm
+    # The second view reads the page's whole content (reports.page_cache: the fragments are
+    # inside it) and stores nothing.
+    assert cache_writes(warm) == 0 and cache_reads(warm) == 1, warm
 
     ProgressReport.objects.create(
         target=target, region=county, period="2024", value=7, status="approved"
     )
     after, changed = get(client, url)
-    # The approval ticked a clock: a new key, both fragments rendered again and stored.
-    assert cache_writes(changed) == 2
+    # The approval ticked a clock: a new key, both fragments rendered again and stored, and
+    # the page's content with them.
+    assert cache_writes(changed) == 3
     assert row_of(after, target) != row_of(before, target)
     again, warm_again = get(client, url)
     assert row_of(again, target) == row_of(after, target)
