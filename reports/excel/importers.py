@@ -38,15 +38,17 @@ numbers as typed, shown in the preview (``Preview.bases``) and written in the co
 transaction through ``targets.bases.save_base_figures`` (versions seen at the preview, the
 file's name as the history reason). A blank cell leaves the entered value alone.
 
-Scale (issue 19): the workbook is read by python-calamine (``sheet_reader``: values from
-calamine, formulas, error values and percentage formats from one streaming pass over the
-sheet's XML), row by row into compact rows (``SheetRow``; the targets owed and their figures
-as NamedTuples, never a model instance per row). The preview costs a fixed number of queries
-whatever the number of rows; the batch keeps the rows it read (nothing in them depends on the
-database), and the commit checks them again against the database as it is then instead of
-parsing the same file a second time, then writes ``CHUNK_ROWS`` rows at a time through
-``save_reports`` in its one transaction (a fixed number of queries per chunk), so that the
-model instances it needs do not grow past one chunk; ``progress(done, total)`` follows.
+Scale (issue 19, "stream, don't hold"): the workbook is read one row at a time from its XML
+(``sheet_reader``: values as python-calamine gave them; formulas, error values and percentage
+formats from one more streaming pass), and each row is checked against the database as it
+comes, into compact rows (the targets owed and their figures as NamedTuples, never a model
+instance per row). The preview costs a fixed number of queries whatever the number of rows.
+The batch keeps the file and the versions the preview saw, not the rows: the commit reads
+the stored file again, checks each row against the database as it is then, and writes
+``CHUNK_ROWS`` rows at a time through ``save_reports`` in its one transaction (a fixed number
+of queries per chunk) — only one chunk's rows and model instances held at a time;
+``progress(done, total)`` follows. A row with errors stops the writes and refuses the file
+(the first five errors named; what earlier chunks wrote is rolled back).
 """
 
 from __future__ import annotations
@@ -461,9 +463,12 @@ def _cell(value):
     return value
 
 
-def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int):
+def _sheet_rows(
+    workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int, skip=()
+):
     """The rows of a sheet's table part, refusing merged cells and a sheet too long, with
-    the facts (formulas, error values, percentage formats) of the columns read."""
+    the facts (formulas, error values, percentage formats) of the columns read (``skip``:
+    columns in between not read)."""
     merged = workbook.merged_rows(name, FIRST_ROW)
     if merged:
         raise ImportRefused(
@@ -472,10 +477,11 @@ def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: i
             % {"sheet": label, "rows": "、".join(str(r) for r in merged[:10])},
         )
     try:
-        facts = workbook.facts(name, list(range(first, last + 1)), formats_of=first)
+        columns = [column for column in range(first, last + 1) if column not in skip]
+        facts = workbook.facts(name, columns, formats_of=first)
     except sheet_reader.Unreadable:
         raise _unreadable() from None
-    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last)
+    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last, skip=skip)
     excel_row = FIRST_ROW
     while True:
         try:
@@ -499,8 +505,9 @@ def _read_sheet(workbook: sheet_reader.Workbook) -> Iterator[SheetRow]:
     and the hidden key, one row at a time as the sheet is read."""
     inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
     key_index = ID_COLUMN - VALUE_COLUMN
+    unread = set(range(CONFIRM_COLUMN + 1, ID_COLUMN))  # shown, not read back
     for excel_row, values, facts in _sheet_rows(
-        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN
+        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN, unread
     ):
         key = values[key_index]
         value, note, confirm = values[:3]
@@ -528,8 +535,9 @@ def _read_bases_sheet(workbook: sheet_reader.Workbook) -> list[BaseCell]:
         return []
     found: list[BaseCell] = []
     key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
+    unread = set(range(BASE_VALUE_COLUMN + 1, BASE_KEY_COLUMN))
     for excel_row, values, facts in _sheet_rows(
-        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN
+        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN, unread
     ):
         value, key = values[0], values[key_index]
         if key is None and value is None:

@@ -26,7 +26,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import ParseError as XMLParseError
 from xml.etree.ElementTree import XMLPullParser
@@ -95,6 +95,16 @@ def _xml_text(raw: bytes) -> str:
     if "&" in text:
         text = _REFERENCE_ENTITY.sub(_entity, text)
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _number(text: str) -> float | None:
+    """A number cell's text as a float, as Rust reads one (no spaces or underscores)."""
+    if "_" in text or text != text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _last_row_end(window: bytes) -> int:
@@ -269,7 +279,9 @@ class Workbook:
             return text.strip() not in ("0", "false", "")
         if kind in ("str", "d"):
             return text
-        number = float(text)
+        number = _number(text)
+        if number is None:
+            return text  # not a number: calamine gives the text (a row error, not the file's)
         style = kinds.get(cell.get("s") or "0") if kinds else None
         if style is None or number != number or number in (float("inf"), float("-inf")):
             return number
@@ -290,12 +302,19 @@ class Workbook:
         return moment
 
     def rows(
-        self, name: str, *, first_row: int, first_column: int, last_column: int
+        self,
+        name: str,
+        *,
+        first_row: int,
+        first_column: int,
+        last_column: int,
+        skip: Iterable[int] = (),
     ) -> Iterator[tuple[int, list]]:
         """(row number, values of columns ``first_column``…``last_column``) for each row from
         ``first_row`` on, numbers from 1 as Excel counts; an empty cell is None. Rows the
         sheet leaves out, or whose cells are all outside the columns, are given too, empty,
-        up to the last row that has a cell in the columns.
+        up to the last row that has a cell in the columns. Columns in ``skip`` are not read
+        (always None).
 
         The sheet's XML is streamed once: expat (without handlers: C only) checks that it is
         well-formed while a regular expression picks out the cells of the columns asked by
@@ -307,9 +326,9 @@ class Workbook:
         try:
             kinds = self._styles()
             try:
-                yield from self._scan_rows(path, kinds, first_row, first_column, last_column)
+                yield from self._scan_rows(path, kinds, first_row, first_column, last_column, skip)
             except _Anonymous:
-                yield from self._parse_rows(path, kinds, first_row, first_column, last_column)
+                yield from self._parse_rows(path, kinds, first_row, first_column, last_column, skip)
         except (
             XMLParseError,
             ExpatError,
@@ -324,10 +343,13 @@ class Workbook:
         ) as error:
             raise Unreadable(str(error)) from None
 
-    def _scan_rows(self, path, kinds, first_row, first_column, last_column):
+    def _scan_rows(self, path, kinds, first_row, first_column, last_column, skip):
         width = last_column - first_column + 1
-        letters = {column_letter(c).encode(): c - first_column for c in range(first_column,
-                   last_column + 1)}  # fmt: skip
+        letters = {
+            column_letter(c).encode(): c - first_column
+            for c in range(first_column, last_column + 1)
+            if c not in skip
+        }
         cell = re.compile(
             rb'<((?:\w+:)?)c r="(' + b"|".join(letters) + rb')(\d{1,7})"([^>]*?)(/?)>'
         )
@@ -395,14 +417,16 @@ class Workbook:
             return text.strip() not in ("0", "false", "")
         if kind in (b"str", b"d"):
             return text
-        number = float(text)
+        number = _number(text)
+        if number is None:
+            return text  # not a number: calamine gives the text (a row error, not the file's)
         style = _STYLE.search(attributes)
         style = kinds.get(style.group(1).decode()) if style and kinds else None
         if style is None or number != number or number in (float("inf"), float("-inf")):
             return number
         return self._moment(number, style)
 
-    def _parse_rows(self, path, kinds, first_row, first_column, last_column):
+    def _parse_rows(self, path, kinds, first_row, first_column, last_column, skip):
         """``rows`` element by element (expat building each row's elements, dropped once
         read): for a sheet whose cells do not all say where they are."""
         width = last_column - first_column + 1
@@ -418,7 +442,7 @@ class Workbook:
                     continue
                 found = _REFERENCE.match(cell.get("r") or "")
                 column = column_number(found.group(1)) if found else column + 1
-                if first_column <= column <= last_column:
+                if first_column <= column <= last_column and column not in skip:
                     value = self._value(cell, kinds)
                     cells[column - first_column] = None if value == "" else value
             row.clear()

@@ -118,3 +118,21 @@ def test_a_broken_sheet_is_unreadable():
     book = sheet_reader.Workbook(data)
     with pytest.raises(sheet_reader.Unreadable):
         list(book.rows("数据", first_row=1, first_column=1, last_column=6))
+
+
+@pytest.mark.parametrize("text", [b"NaN", b"INF", b"-inf", b"12abc", b"1e3", b"0x10"])
+def test_a_number_cell_holding_text_reads_as_calamine_read_it(text):
+    data = rewrite_sheets(
+        workbook(),
+        lambda xml: re.sub(
+            rb'<c r="B4"[^>]*>.*?</c>', b'<c r="B4"><v>%s</v></c>' % text, xml, count=1
+        ),
+    )
+    [(_, [value])] = [
+        row for row in sheet_reader.Workbook(data).rows(
+            "数据", first_row=4, first_column=2, last_column=2
+        ) if row[0] == 4
+    ]  # fmt: skip
+    [(_, [expected])] = [row for row in calamine_rows(data, "数据", 2, 2) if row[0] == 4]
+    assert type(value) is type(expected)
+    assert value == expected or (value != value and expected != expected)
