@@ -171,9 +171,8 @@ class RowError:
 @dataclass(slots=True)
 class SheetRow:
     """A filled row of the data sheet as the file holds it — what the checks against the
-    database start from. Nothing in it depends on the database, so the batch keeps the
-    preview's rows (``dump_cells``) and the commit checks them again without re-reading the
-    workbook."""
+    database start from, one at a time as the sheet is read (the preview and the commit
+    each read the file; neither holds its rows)."""
 
     row: int
     key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
