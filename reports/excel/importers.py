@@ -38,22 +38,22 @@ numbers as typed, shown in the preview (``Preview.bases``) and written in the co
 transaction through ``targets.bases.save_base_figures`` (versions seen at the preview, the
 file's name as the history reason). A blank cell leaves the entered value alone.
 
-Scale (issue 19): the workbook is read by python-calamine (``sheet_reader``: values from
-calamine, formulas, error values and percentage formats from one streaming pass over the
-sheet's XML), row by row into compact rows (``SheetRow``; the targets owed and their figures
-as NamedTuples, never a model instance per row). The preview costs a fixed number of queries
-whatever the number of rows; the batch keeps the rows it read (nothing in them depends on the
-database), and the commit checks them again against the database as it is then instead of
-parsing the same file a second time, then writes ``CHUNK_ROWS`` rows at a time through
-``save_reports`` in its one transaction (a fixed number of queries per chunk), so that the
-model instances it needs do not grow past one chunk; ``progress(done, total)`` follows.
+Scale (issue 19, "stream, don't hold"): the workbook is read one row at a time from its XML
+(``sheet_reader``: values as python-calamine gave them; formulas, error values and percentage
+formats from one more streaming pass), and each row is checked against the database as it
+comes, into compact rows (the targets owed and their figures as NamedTuples, never a model
+instance per row). The preview costs a fixed number of queries whatever the number of rows.
+The batch keeps the file and the versions the preview saw, not the rows: the commit reads
+the stored file again, checks each row against the database as it is then, and writes
+``CHUNK_ROWS`` rows at a time through ``save_reports`` in its one transaction (a fixed number
+of queries per chunk) — only one chunk's rows and model instances held at a time;
+``progress(done, total)`` follows. A row with errors stops the writes and refuses the file
+(the first five errors named; what earlier chunks wrote is rolled back).
 """
 
 from __future__ import annotations
 
-import datetime
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
@@ -171,9 +171,8 @@ class RowError:
 @dataclass(slots=True)
 class SheetRow:
     """A filled row of the data sheet as the file holds it — what the checks against the
-    database start from. Nothing in it depends on the database, so the batch keeps the
-    preview's rows (``dump_cells``) and the commit checks them again without re-reading the
-    workbook."""
+    database start from, one at a time as the sheet is read (the preview and the commit
+    each read the file; neither holds its rows)."""
 
     row: int
     key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
@@ -251,7 +250,6 @@ class Preview:
     mode: str
     rows: list[PreviewRow]
     sha256: str = ""
-    cells: list[SheetRow] = field(default_factory=list)  # the file's rows, for the batch
     # the 基础数据 sheet: its rows as read, checked, and the versions seen of what they change
     base_cells: list[BaseCell] = field(default_factory=list)
     bases: list[BaseRow] = field(default_factory=list)
@@ -417,17 +415,18 @@ def preview_upload(
         identity = _identity(workbook)
         _refuse_identity(identity, plan, region, period)
         check_period(plan, region, period)
-        cells = _read_sheet(workbook)
+        # The data sheet's rows are checked as they are read: none is held but its result.
+        rows = _check_rows(
+            _read_sheet(workbook), actor, plan, region, period, mode,
+            check_plausibility=check_plausibility,
+        )  # fmt: skip
         base_cells = _read_bases_sheet(workbook)
     finally:
         workbook.close()
-    rows = _check_rows(
-        cells, actor, plan, region, period, mode, check_plausibility=check_plausibility
-    )
     base_rows, versions = _check_base_rows(base_cells, actor, plan, region, period)
     return Preview(
-        plan, region, period, mode, rows, Evidence.digest(data), cells,
-        base_cells, base_rows, versions,
+        plan, region, period, mode, rows, Evidence.digest(data), base_cells, base_rows,
+        versions,
     )  # fmt: skip
 
 
@@ -459,9 +458,12 @@ def _cell(value):
     return value
 
 
-def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int):
+def _sheet_rows(
+    workbook: sheet_reader.Workbook, name: str, label: str, first: int, last: int, skip=()
+):
     """The rows of a sheet's table part, refusing merged cells and a sheet too long, with
-    the facts (formulas, error values, percentage formats) of the columns read."""
+    the facts (formulas, error values, percentage formats) of the columns read (``skip``:
+    columns in between not read)."""
     merged = workbook.merged_rows(name, FIRST_ROW)
     if merged:
         raise ImportRefused(
@@ -470,10 +472,11 @@ def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: i
             % {"sheet": label, "rows": "、".join(str(r) for r in merged[:10])},
         )
     try:
-        facts = workbook.facts(name, list(range(first, last + 1)), formats_of=first)
+        columns = [column for column in range(first, last + 1) if column not in skip]
+        facts = workbook.facts(name, columns, formats_of=first)
     except sheet_reader.Unreadable:
         raise _unreadable() from None
-    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last)
+    rows = workbook.rows(name, first_row=FIRST_ROW, first_column=first, last_column=last, skip=skip)
     excel_row = FIRST_ROW
     while True:
         try:
@@ -492,14 +495,14 @@ def _sheet_rows(workbook: sheet_reader.Workbook, name: str, label: str, first: i
         yield excel_row, values, facts
 
 
-def _read_sheet(workbook: sheet_reader.Workbook) -> list[SheetRow]:
+def _read_sheet(workbook: sheet_reader.Workbook) -> Iterator[SheetRow]:
     """The data sheet's filled rows as the file holds them (no database): the input columns
-    and the hidden key, one row at a time."""
-    found: list[SheetRow] = []
+    and the hidden key, one row at a time as the sheet is read."""
     inputs = (VALUE_COLUMN, NOTE_COLUMN, CONFIRM_COLUMN)
     key_index = ID_COLUMN - VALUE_COLUMN
+    unread = set(range(CONFIRM_COLUMN + 1, ID_COLUMN))  # shown, not read back
     for excel_row, values, facts in _sheet_rows(
-        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN
+        workbook, DATA_SHEET, _("填报表"), VALUE_COLUMN, ID_COLUMN, unread
     ):
         key = values[key_index]
         value, note, confirm = values[:3]
@@ -510,18 +513,15 @@ def _read_sheet(workbook: sheet_reader.Workbook) -> list[SheetRow]:
             problem = _cell_problems(facts, (excel_row, number), raw)
             if problem:
                 problems.append((number, problem))
-        found.append(
-            SheetRow(
-                row=excel_row,
-                key=None if key is None else str(_cell(key)),
-                value=_cell(value),
-                number_format=facts.formats.get((excel_row, VALUE_COLUMN)),
-                problems=problems or (),  # an empty tuple is shared, a list is not
-                note=_text(note),
-                confirm_note=_text(confirm),
-            )
+        yield SheetRow(
+            row=excel_row,
+            key=None if key is None else str(_cell(key)),
+            value=_cell(value),
+            number_format=facts.formats.get((excel_row, VALUE_COLUMN)),
+            problems=problems or (),  # an empty tuple is shared, a list is not
+            note=_text(note),
+            confirm_note=_text(confirm),
         )
-    return found
 
 
 def _read_bases_sheet(workbook: sheet_reader.Workbook) -> list[BaseCell]:
@@ -530,8 +530,9 @@ def _read_bases_sheet(workbook: sheet_reader.Workbook) -> list[BaseCell]:
         return []
     found: list[BaseCell] = []
     key_index = BASE_KEY_COLUMN - BASE_VALUE_COLUMN
+    unread = set(range(BASE_VALUE_COLUMN + 1, BASE_KEY_COLUMN))
     for excel_row, values, facts in _sheet_rows(
-        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN
+        workbook, BASES_SHEET, _("基础数据表"), BASE_VALUE_COLUMN, BASE_KEY_COLUMN, unread
     ):
         value, key = values[0], values[key_index]
         if key is None and value is None:
@@ -602,7 +603,7 @@ def _check_base_rows(
 
 
 def _check_rows(
-    cells: list[SheetRow],
+    cells: Iterable[SheetRow],
     actor,
     plan: Plan,
     region: Region,
@@ -613,6 +614,20 @@ def _check_rows(
 ) -> list[PreviewRow]:
     """The file's rows against the database as it is now: the targets the uploader owes,
     their current reports and (``check_plausibility``) the warnings ``save_report`` gives."""
+    owed, last, shares = _owed_now(actor, plan, region, period)
+    rows = list(_parse_rows(cells, owed, plan, region, period, mode))
+    for row in rows if check_plausibility else ():
+        if row.writes and row.value is not None:
+            target = row.owed.target
+            row.warnings = services.unusual(
+                target, region.pk, row.value, last.get(target.pk), shares.get(target.pk, {})
+            )
+    return rows
+
+
+def _owed_now(actor, plan: Plan, region: Region, period: str):
+    """The targets the uploader owes in the region and period, by pk, each with its current
+    report and last approved figure (four queries); the figures and the allocations."""
     shares = services.allocated_shares([plan.pk], region.pk)
     reports = {
         report.target_id: report
@@ -638,73 +653,70 @@ def _check_rows(
         )
         for target in services.iter_owed_targets(actor, plan, region, period, shares)
     }  # fmt: skip
-    rows = _parse_rows(cells, owed, plan, region, period, mode)
-    for row in rows if check_plausibility else ():
-        if row.writes and row.value is not None:
-            target = row.owed.target
-            row.warnings = services.unusual(
-                target, region.pk, row.value, last.get(target.pk), shares.get(target.pk, {})
-            )
-    return rows
+    return owed, last, shares
 
 
 def _parse_rows(
-    cells: list[SheetRow], owed: dict[int, Owed], plan, region, period, mode
-) -> list[PreviewRow]:
-    rows: list[PreviewRow] = []
+    cells: Iterable[SheetRow], owed: dict[int, Owed], plan, region, period, mode
+) -> Iterator[PreviewRow]:
+    """Each row checked against the targets owed, as the rows come."""
     seen: dict[int, int] = {}
     for cell in cells:
-        excel_row = cell.row
-        row = PreviewRow(row=excel_row, owed=None)
-        rows.append(row)
-        if cell.key is None:
-            row.state = ERROR
-            row.errors.append(
-                RowError(
-                    excel_row,
-                    column_name(ID_COLUMN),
-                    _("不是模板中的行（缺少隐藏的指标编号），请勿插入行"),
-                )
+        yield _parse_row(cell, owed, seen, plan, region, period, mode)
+
+
+def _parse_row(cell: SheetRow, owed: dict[int, Owed], seen: dict[int, int], plan, region,
+               period, mode) -> PreviewRow:  # fmt: skip
+    excel_row = cell.row
+    row = PreviewRow(row=excel_row, owed=None)
+    if cell.key is None:
+        row.state = ERROR
+        row.errors.append(
+            RowError(
+                excel_row,
+                column_name(ID_COLUMN),
+                _("不是模板中的行（缺少隐藏的指标编号），请勿插入行"),
             )
-            continue
-        target_id = check_row_key(cell.key, plan.pk, region.pk, period)
-        if target_id is None:
-            row.state = ERROR
-            row.errors.append(
-                RowError(
-                    excel_row,
-                    column_name(ID_COLUMN),
-                    _("隐藏的指标编号被改动，无法确认是哪一项指标；请重新下载模板填写"),
-                )
+        )
+        return row
+    target_id = check_row_key(cell.key, plan.pk, region.pk, period)
+    if target_id is None:
+        row.state = ERROR
+        row.errors.append(
+            RowError(
+                excel_row,
+                column_name(ID_COLUMN),
+                _("隐藏的指标编号被改动，无法确认是哪一项指标；请重新下载模板填写"),
             )
-            continue
-        if target_id in seen:
-            row.state = ERROR
-            row.errors.append(
-                RowError(
-                    excel_row,
-                    column_name(ID_COLUMN),
-                    _("与第 %(row)s 行是同一项指标，请勿复制行") % {"row": seen[target_id]},
-                )
+        )
+        return row
+    if target_id in seen:
+        row.state = ERROR
+        row.errors.append(
+            RowError(
+                excel_row,
+                column_name(ID_COLUMN),
+                _("与第 %(row)s 行是同一项指标，请勿复制行") % {"row": seen[target_id]},
             )
-            continue
-        seen[target_id] = excel_row
-        found = owed.get(target_id)
-        if found is None:
-            row.state = ERROR
-            row.errors.append(
-                RowError(
-                    excel_row,
-                    column_name(ID_COLUMN),
-                    _("该指标不在您本期的填报范围内（%(region)s %(period)s），不能导入")
-                    % {"region": region.name, "period": period},
-                )
+        )
+        return row
+    seen[target_id] = excel_row
+    found = owed.get(target_id)
+    if found is None:
+        row.state = ERROR
+        row.errors.append(
+            RowError(
+                excel_row,
+                column_name(ID_COLUMN),
+                _("该指标不在您本期的填报范围内（%(region)s %(period)s），不能导入")
+                % {"region": region.name, "period": period},
             )
-            continue
-        row.owed = found
-        row.label = found.target.name
-        _read_row(row, cell, mode)
-    return rows
+        )
+        return row
+    row.owed = found
+    row.label = found.target.name
+    _read_row(row, cell, mode)
+    return row
 
 
 def _read_row(row: PreviewRow, cell: SheetRow, mode: str) -> None:
@@ -766,96 +778,19 @@ def _classify(row: PreviewRow, report: OwedReport | None, mode: str) -> str:
 
 # ------------------------------------------------------------------------------ writes
 
-CELLS = "cells"  # the preview's rows (JSON text) in ``ImportBatch.summary`` until the commit
-BASE_CELLS = "base_cells"  # the same for the 基础数据 sheet's rows
+# Keys of ``ImportBatch.summary`` where batches previewed before the commit read the file
+# again (issue 19, "stream, don't hold") kept the rows as JSON; a commit drops them.
+CELLS, BASE_CELLS = "cells", "base_cells"
 BASE_VERSION = "base:"  # ``seen_versions`` keys of the base rows (``base:population`` …)
-_TIMES = {"datetime": datetime.datetime, "date": datetime.date, "time": datetime.time}
-
-
-def _cell_json(value):
-    """A cell value as JSON can carry it exactly (openpyxl gives numbers, text, booleans,
-    dates and times); ``TypeError`` for anything else."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    for tag, kind in _TIMES.items():
-        if type(value) is kind:
-            return [tag, value.isoformat()]
-    if isinstance(value, datetime.timedelta):
-        return ["timedelta", value.days, value.seconds, value.microseconds]
-    raise TypeError(type(value).__name__)
-
-
-def _cell_value(data):
-    if not isinstance(data, list):
-        return data
-    if data[0] == "timedelta":
-        return datetime.timedelta(days=data[1], seconds=data[2], microseconds=data[3])
-    return _TIMES[data[0]].fromisoformat(data[1])
-
-
-def dump_cells(cells: list[SheetRow]) -> str | None:
-    """The rows as JSON text (floats, NaN and infinities included, exactly), or None when a
-    cell holds what JSON cannot (the commit then reads the file again)."""
-    try:
-        text = json.dumps(
-            [
-                [c.row, c.key, _cell_json(c.value), c.number_format, c.problems, c.note,
-                 c.confirm_note]
-                for c in cells
-            ],
-            ensure_ascii=False,
-        )  # fmt: skip
-    except TypeError:
-        return None
-    return None if "\\u0000" in text else text  # PostgreSQL's jsonb refuses NUL
-
-
-def dump_base_cells(cells: list[BaseCell]) -> str | None:
-    try:
-        text = json.dumps(
-            [[c.row, c.key, _cell_json(c.value), c.number_format, c.problems] for c in cells],
-            ensure_ascii=False,
-        )
-    except TypeError:
-        return None
-    return None if "\\u0000" in text else text
-
-
-def load_base_cells(text: str) -> list[BaseCell]:
-    return [
-        BaseCell(row, key, _cell_value(value), number_format, [(c, m) for c, m in problems])
-        for row, key, value, number_format, problems in json.loads(text)
-    ]
-
-
-def load_cells(text: str) -> list[SheetRow]:
-    """The rows ``dump_cells`` wrote; each decoded row is dropped as it is converted, so the
-    decoded JSON and the rows are not both held whole."""
-    decoded = json.loads(text)
-    decoded.reverse()
-    cells = []
-    while decoded:
-        row, key, value, number_format, problems, note, confirm_note = decoded.pop()
-        cells.append(
-            SheetRow(row, key, _cell_value(value), number_format,
-                     [(c, m) for c, m in problems] if problems else (), note, confirm_note)
-        )  # fmt: skip
-    return cells
 
 
 @transaction.atomic
 def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBatch:
     """Keep a previewed file until it is committed (only a file without row errors), with
-    the rows the preview read from it."""
+    the versions of the reports and bases the preview saw — the commit reads the file again
+    and refuses what changed since."""
     if preview.errors:
         raise ImportRefused("row_errors", _("文件有错误，请改正后重新上传"))
-    summary = {"mode": preview.mode, "counts": preview.counts}
-    cells = dump_cells(preview.cells) if preview.cells else None
-    base_cells = dump_base_cells(preview.base_cells) if preview.base_cells else ""
-    if cells is not None and base_cells is not None:
-        summary[CELLS] = cells
-        if base_cells:
-            summary[BASE_CELLS] = base_cells
     batch = ImportBatch(
         original_name=PurePath(name).name[:255],
         sha256=preview.sha256,
@@ -870,7 +805,7 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
             if row.owed is not None
         }
         | {f"{BASE_VERSION}{token}": version for token, version in preview.base_versions.items()},
-        summary=summary,
+        summary={"mode": preview.mode, "counts": preview.counts},
     )
     batch.file.save(f"{preview.sha256[:16]}.xlsx", ContentFile(data), save=False)
     batch.save()
@@ -904,39 +839,6 @@ def commit_batch(
         ) from None
 
 
-def _preview_again(batch: ImportBatch, data: bytes, *, actor, mode: str) -> Preview:
-    """The batch's rows against the database now. The rows the preview read are used when
-    the batch kept them and the file is the one previewed (its checks against hostile
-    content passed then); otherwise the file is read again."""
-    stored = batch.summary.pop(CELLS, None)  # not written back: the commit drops it anyway
-    if stored is None or Evidence.digest(data) != batch.sha256:
-        return preview_upload(
-            data,
-            batch.original_name,
-            actor=actor,
-            plan=batch.plan,
-            region=batch.region,
-            period=batch.period,
-            mode=mode,
-            check_plausibility=False,
-        )
-    _check_scope(actor, batch.region)
-    check_period(batch.plan, batch.region, batch.period)
-    cells = load_cells(stored)
-    del stored
-    rows = _check_rows(
-        cells, actor, batch.plan, batch.region, batch.period, mode, check_plausibility=False
-    )
-    base_cells = load_base_cells(batch.summary.get(BASE_CELLS) or "[]")
-    base_rows, versions = _check_base_rows(
-        base_cells, actor, batch.plan, batch.region, batch.period
-    )
-    return Preview(
-        batch.plan, batch.region, batch.period, mode, rows, batch.sha256, cells,
-        base_cells, base_rows, versions,
-    )  # fmt: skip
-
-
 @transaction.atomic
 def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | None) -> CommitResult:
     batch = (
@@ -952,19 +854,37 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | Non
     with batch.file.open("rb") as handle:
         data = handle.read()
     mode = batch.summary.get("mode", SUBMIT)
-    preview = _preview_again(batch, data, actor=actor, mode=mode)
-    if preview.errors:
-        listed = "；".join(str(e) for e in preview.errors[:5])
-        raise ImportRefused(
-            "row_errors", _("数据已变化，文件现有错误，未导入：%(errors)s") % {"errors": listed}
-        )
+    plan, region, period = batch.plan, batch.region, batch.period
+    _check_scope(actor, region)
+    if Evidence.digest(data) != batch.sha256:
+        check_file(batch.original_name, data)  # not the file previewed: the guard again
     upload = SimpleUploadedFile(
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
         "officedocument.spreadsheetml.sheet",
     )  # fmt: skip
-    reporter = Reporter(progress, len(preview.to_write))
-    written, stored = _save_rows(batch, preview, mode, confirm_note, upload, actor, reporter)
-    bases_written = _save_bases(batch, preview.bases_to_write, actor)
+    planned = batch.summary.get("counts") or {}
+    reporter = Reporter(progress, planned.get(NEW, 0) + planned.get(CHANGED, 0))
+    workbook = _load(data)
+    try:
+        _refuse_identity(_identity(workbook), plan, region, period)
+        check_period(plan, region, period)
+        owed = _owed_now(actor, plan, region, period)[0]
+        rows = _parse_rows(_read_sheet(workbook), owed, plan, region, period, mode)
+        written, stored, counts, errors = _save_rows(
+            batch, rows, mode, confirm_note, upload, actor, reporter
+        )
+        del owed, rows
+        base_cells = _read_bases_sheet(workbook)
+    finally:
+        workbook.close()
+    bases_checked, _versions = _check_base_rows(base_cells, actor, plan, region, period)
+    errors += [error for row in bases_checked for error in row.errors]
+    if errors:
+        listed = "；".join(str(e) for e in errors[:5])
+        raise ImportRefused(
+            "row_errors", _("数据已变化，文件现有错误，未导入：%(errors)s") % {"errors": listed}
+        )
+    bases_written = _save_bases(batch, [row for row in bases_checked if row.writes], actor)
     reporter.finish()
     evidence = next(iter(stored), None)
     batch.state = ImportState.COMMITTED
@@ -974,60 +894,85 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | Non
     batch.summary = {
         **kept,
         "written": len(written),
-        "counts": preview.counts,
+        "counts": counts,
         "bases_written": bases_written,
     }
     batch.save(update_fields=["state", "committed_at", "evidence", "summary"])
-    return CommitResult(batch, written, preview.counts[UNCHANGED], bases_written)
+    return CommitResult(batch, written, counts[UNCHANGED], bases_written)
 
 
 def _save_rows(
     batch: ImportBatch,
-    preview: Preview,
+    rows: Iterable[PreviewRow],
     mode: str,
     confirm_note: str,
     upload,
     actor,
     reporter: Reporter,
-) -> tuple[list[int], list[Evidence]]:
-    """Every row through the reporting service (``save_reports``: the checks of
-    ``save_report``, optimistic locking against the versions seen at the preview, history),
-    ``CHUNK_ROWS`` at a time inside the commit's transaction — the targets of one chunk in
-    memory at a time — the file stored as evidence with the first chunk and linked to the
-    reports of every chunk. A refusal names its row, and the caller's transaction writes
-    nothing. An unusual figure without its own 异常值说明 takes the note given on the preview
-    page. Returns the ids of the reports written and the evidence stored."""
-    rows = preview.to_write
+) -> tuple[list[int], list[Evidence], dict[str, int], list[RowError]]:
+    """The file's rows, checked against the database as they are read, through the
+    reporting service (``save_reports``: the checks of ``save_report``, optimistic locking
+    against the versions seen at the preview, history), ``CHUNK_ROWS`` rows to write at a
+    time inside the commit's transaction — only one chunk's rows and targets in memory — the
+    file stored as evidence with the first chunk and linked to the reports of every chunk.
+    A row with errors stops the writes (the caller refuses the file, and its transaction
+    writes nothing); the first five errors are collected. A refusal of the service names its
+    row. An unusual figure without its own 异常值说明 takes the note given on the preview page.
+    Returns the ids of the reports written, the evidence stored, the rows' states counted
+    and the errors."""
     written: list[int] = []
     evidence: list = [upload]
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start : start + CHUNK_ROWS]
-        targets = Target.objects.in_bulk([row.owed.target.pk for row in chunk])
-        entries = []
-        for row in chunk:
-            target = targets.get(row.owed.target.pk)
-            if target is None:  # deleted since the check: save_reports cannot name it
-                raise ImportRefused(
-                    "stale_edit",
-                    _("第 %(row)s 行（%(label)s）：该指标已被删除；本次没有导入任何数据")
-                    % {"row": row.row, "label": row.label},
+    counts = dict.fromkeys(STATE_LABELS, 0)
+    errors: list[RowError] = []
+    pending: list[PreviewRow] = []
+    for row in rows:
+        counts[row.state] += 1
+        if row.errors:
+            errors += row.errors
+            if len(errors) >= 5:
+                break
+        elif row.writes and not errors:
+            pending.append(row)
+            if len(pending) == CHUNK_ROWS:
+                evidence = _write_chunk(
+                    batch, pending, mode, confirm_note, evidence, actor, reporter, written
                 )
-            target.plan = batch.plan
-            report = row.owed.report
-            entries.append(
-                services.ReportEntry(
-                    target=target,
-                    value=row.value,
-                    note=row.note or (report.note if report else ""),
-                    confirm_note=row.confirm_note,
-                    version=batch.seen_versions.get(str(target.pk), 0),
-                )
+                pending = []
+    if pending and not errors:
+        evidence = _write_chunk(
+            batch, pending, mode, confirm_note, evidence, actor, reporter, written
+        )
+    return written, evidence if written else [], counts, errors
+
+
+def _write_chunk(batch, chunk, mode, confirm_note, evidence, actor, reporter, written):
+    """One chunk of rows to write through ``save_reports``; the ids written are added to
+    ``written``; returns the evidence (stored once: later chunks link the record)."""
+    targets = Target.objects.in_bulk([row.owed.target.pk for row in chunk])
+    entries = []
+    for row in chunk:
+        target = targets.get(row.owed.target.pk)
+        if target is None:  # deleted since the check: save_reports cannot name it
+            raise ImportRefused(
+                "stale_edit",
+                _("第 %(row)s 行（%(label)s）：该指标已被删除；本次没有导入任何数据")
+                % {"row": row.row, "label": row.label},
             )
-            reporter.step()  # rows handed to the service; (total, total) once all are written
-        saved = _save_chunk(batch, chunk, entries, mode, confirm_note, evidence, actor)
-        written += saved.report_ids
-        evidence = saved.evidence  # stored once: later chunks link the record
-    return written, evidence if written else []
+        target.plan = batch.plan
+        report = row.owed.report
+        entries.append(
+            services.ReportEntry(
+                target=target,
+                value=row.value,
+                note=row.note or (report.note if report else ""),
+                confirm_note=row.confirm_note,
+                version=batch.seen_versions.get(str(target.pk), 0),
+            )
+        )
+        reporter.step()  # rows handed to the service; (total, total) once all are written
+    saved = _save_chunk(batch, chunk, entries, mode, confirm_note, evidence, actor)
+    written += saved.report_ids
+    return saved.evidence
 
 
 def _save_chunk(batch, rows, entries, mode, confirm_note, evidence, actor):

@@ -1,4 +1,4 @@
-"""The gate an uploaded workbook passes before calamine, openpyxl or any XML parser touches it.
+"""The gate an uploaded workbook passes before any XML parser touches it.
 
 ``check_workbook_upload(name, data, limits)`` refuses, with a stable English code (for the
 API) and a Chinese message (for pages), everything that is not a small, ordinary .xlsx
@@ -19,9 +19,9 @@ workbook — cheapest checks first, so a hostile file costs almost nothing:
    row limit, read from the ``<dimension>`` and from the rows themselves, stopping at the
    first one over the limit (a million-row sheet is never inflated, let alone loaded).
 
-The figures import reads with python-calamine (Rust, quick-xml) and plan documents with
-openpyxl (defusedxml, lxml without entity resolution), both behind step 4, which refuses any
-DTD or entity declaration before they see the file.
+The figures import reads with the standard library's expat (``sheet_reader``, streaming)
+and plan documents with openpyxl (defusedxml, lxml without entity resolution), both behind
+step 4, which refuses any DTD or entity declaration before they see the file.
 """
 
 from __future__ import annotations

@@ -363,18 +363,3 @@ def test_the_bulk_path_refuses_what_save_report_refuses_naming_the_entry(
     assert refusal(liaison_nanzhao, ok) == ("not_editable", 1)
     submitted.refresh_from_db()
     assert submitted.version == 1
-
-
-@pytest.mark.parametrize(
-    "value",
-    [None, True, 3, 2.5, float("inf"), "１２", "=1+1", datetime.date(2024, 1, 2),
-     datetime.datetime.fromisoformat("2024-01-02T03:04"), datetime.time(3, 4),
-     datetime.timedelta(days=1, seconds=5)],
-)  # fmt: skip
-def test_the_rows_kept_with_the_batch_read_back_exactly(value):
-    row = importers.SheetRow(
-        row=7, key="12-abc", value=value, number_format="0%", problems=[(8, "公式")],
-        note="说明", confirm_note="",
-    )  # fmt: skip
-    [back] = importers.load_cells(importers.dump_cells([row]))
-    assert back == row and type(back.value) is type(row.value)
