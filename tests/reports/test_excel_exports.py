@@ -84,7 +84,8 @@ def test_assessment_sheet_is_laid_out_as_a_government_form(
     assert sheet.print_title_rows == "$3:$4"
     assert sheet.page_setup.orientation == "landscape"
     assert int(sheet.page_setup.paperSize) == 9  # A4
-    assert sheet.page_setup.fitToWidth == 1
+    # fitToWidth absent means 1 (the OOXML default; XlsxWriter writes only other values).
+    assert (sheet.page_setup.fitToWidth or 1) == 1 and sheet.page_setup.fitToHeight == 0
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
 
     row = {sheet.cell(r, 3).value: r for r in range(5, 8)}["新建消防站"]
