@@ -3,7 +3,8 @@ sheet (考核表) and its scoring rules, the evaluation table (中期评估) and
 
 Views parse input, check the role (403) and the scope (404), and call the builders in
 reports.excel; the import writes through reports.excel.importers, which calls
-targets.services. Downloads stream a write-only workbook from a temporary file.
+targets.services. Downloads stream the finished workbook from a temporary file (the exports
+are written by XlsxWriter in constant-memory mode, the template by openpyxl write-only).
 """
 
 from __future__ import annotations

@@ -2,13 +2,18 @@
 ledgers (任务台账, 消防站台账, 填报记录).
 
 Builders take data (an ``Assessment``, rows, querysets already filtered and scoped), never
-requests, and write with openpyxl's write-only mode: rows go to a temporary file as they are
-appended, so memory stays flat however many rows there are. ``save_workbook`` writes the
-finished workbook to a temporary file the view streams back.
+requests, and write with XlsxWriter in constant-memory mode (issue 19: the fastest writer):
+each row goes to the sheet's temporary file when the next one starts, so memory stays flat
+however many rows there are, and rows are written strictly in order. A builder returns a
+``Book``; ``save_workbook`` closes it into a temporary file the view streams back (it also
+saves an openpyxl workbook: the figures template, ``reports.excel.templates``, stays on
+openpyxl for its validation, protection and hidden sheet).
 
-Every text cell goes through ``escape_text`` (``StyleCache.cell``, ``add_plain_row``): text
-from the database that begins with = + - @, a tab or a carriage return would be a live
-formula (openpyxl writes a string starting with “=” as one) or become one when a user edits
+Formats are made once per workbook (``Book.format``, one per combination of font,
+alignment, fill, number format and border), never per cell. Texts are written with
+``write_string`` only (and the workbook refuses to turn strings into formulas, numbers or
+links), and every text cell goes through ``escape_text``: text from the database that
+begins with = + - @, a tab or a carriage return would become a live formula when a user edits
 the cell or saves the sheet as CSV (formula injection), so it gets a leading apostrophe —
 visible, and the same in Excel, WPS and LibreOffice. Text that already begins with an
 apostrophe gets one more, so the importer's ``unescape_text`` (drop one leading apostrophe)
@@ -18,55 +23,55 @@ gives back exactly what was exported.
 from __future__ import annotations
 
 import datetime
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+import xlsxwriter
+from django.db.models import QuerySet
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.cell_range import CellRange
 
 from planning.choices import AssignmentRole, TaskStatus
 from planning.models import TaskAssignment, TaskUpdate
 from reports.excel.layout import (
     CELL_PADDING,
     CJK_UNITS,
-    Rows,
+    XlsxRows,
     height_for,
     line_count,
-    page_setup,
-    wrap_unstyled_cells,
     wrapped_height,
+    xlsx_page_setup,
 )
 from reports.excel.progress import Progress, Reporter
 from reports.excel.scoring import Assessment, EvaluationRow, Group, Item
 
 FONT = "宋体"
-TITLE_FONT = Font(name=FONT, size=16, bold=True)
-SUBTITLE_FONT = Font(name=FONT, size=10, color="555555")
-HEADER_FONT = Font(name="黑体", size=10, bold=True)
-BODY_FONT = Font(name=FONT, size=10)
-BOLD_FONT = Font(name=FONT, size=10, bold=True)
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
-RIGHT_WRAP = Alignment(horizontal="right", vertical="center", wrap_text=True)
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+# XlsxWriter format properties, combined by ``Book.format``.
+TITLE_FONT = {"font_name": FONT, "font_size": 16, "bold": True}
+SUBTITLE_FONT = {"font_name": FONT, "font_size": 10, "font_color": "#555555"}
+HEADER_FONT = {"font_name": "黑体", "font_size": 10, "bold": True}
+BODY_FONT = {"font_name": FONT, "font_size": 10}
+BOLD_FONT = {"font_name": FONT, "font_size": 10, "bold": True}
+BORDER = {"border": 1, "border_color": "#000000"}
+CENTER = {"align": "center", "valign": "vcenter", "text_wrap": True}
+LEFT = {"align": "left", "valign": "vcenter", "text_wrap": True}
+RIGHT = {"align": "right", "valign": "vcenter"}
+RIGHT_WRAP = {"align": "right", "valign": "vcenter", "text_wrap": True}
+
+
+def _solid(color: str) -> dict:
+    return {"pattern": 1, "bg_color": color}
+
+
+HEADER_FILL = _solid("#D9E1F2")
 LIGHT_FILLS = {
-    "green": PatternFill("solid", fgColor="C6EFCE"),
-    "yellow": PatternFill("solid", fgColor="FFEB9C"),
-    "red": PatternFill("solid", fgColor="FFC7CE"),
-    "grey": PatternFill("solid", fgColor="E7E6E6"),
+    "green": _solid("#C6EFCE"),
+    "yellow": _solid("#FFEB9C"),
+    "red": _solid("#FFC7CE"),
+    "grey": _solid("#E7E6E6"),
 }
 GRADE_FILLS = {True: LIGHT_FILLS["green"], False: LIGHT_FILLS["red"], None: LIGHT_FILLS["grey"]}
 INTEGER_FORMAT = "#,##0"
@@ -76,10 +81,20 @@ SCORE_FORMAT = "0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 COORDINATE_FORMAT = "0.000000"
-TITLE_SIZE, BODY_SIZE = TITLE_FONT.size, BODY_FONT.size
+TITLE_SIZE, BODY_SIZE = TITLE_FONT["font_size"], BODY_FONT["font_size"]
 PLAIN_SIZE = 11  # unstyled cells: the workbook's default font (Calibri 11)
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INVALID_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+RESERVED_SHEET_NAMES = {"history"}  # Excel keeps it for change tracking
+# Characters XML 1.0 cannot carry (openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "in_memory": False,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
 
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -87,8 +102,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 def escape_text(value):
     """A value as a cell may hold it: text that a spreadsheet could take for a formula gets
-    a leading apostrophe; control characters XML cannot carry are dropped (openpyxl would
-    refuse the whole export). Other values are returned as they are."""
+    a leading apostrophe; control characters XML cannot carry are dropped. Other values are
+    returned as they are."""
     if not isinstance(value, str):
         return value
     if not value.isprintable():  # the characters dropped are all unprintable: a fast test
@@ -119,57 +134,104 @@ def excel_number(value: Decimal | None):
 
 
 def sheet_title(label: str, taken: set[str]) -> str:
-    """A valid, unique sheet name (31 characters, none of []:*?/\\)."""
+    """A valid, unique sheet name (31 characters, none of []:*?/\\, unique ignoring case as
+    Excel compares them; ``taken`` holds the names used, lower-cased)."""
     base = (label.translate(INVALID_SHEET_CHARS).strip("'") or "工作表")[:31]
     title, n = base, 2
-    while title in taken:
+    while title.lower() in taken or title.lower() in RESERVED_SHEET_NAMES:
         suffix = f"({n})"
         title, n = base[: 31 - len(suffix)] + suffix, n + 1
-    taken.add(title)
+    taken.add(title.lower())
     return title
 
 
-def save_workbook(workbook: Workbook):
-    """The finished workbook in a temporary file, rewound (the caller streams and closes)."""
+class Book:
+    """An XlsxWriter workbook in constant-memory mode writing into a temporary file, and its
+    formats: each combination of font, alignment, fill, number format and border is made once
+    (``format``) and reused by every cell that has it.
+
+    ``wrap_default``: the workbook's default format (cellXfs 0, which Excel and WPS show a
+    cell without a format in, and which XlsxWriter also writes as the Normal style that
+    LibreOffice uses) wraps its text — a ledger's plain cells then wrap at no cost per cell."""
+
+    def __init__(self, *, wrap_default: bool = False):
+        self.handle = tempfile.TemporaryFile(suffix=".xlsx")
+        self.workbook = xlsxwriter.Workbook(self.handle, WORKBOOK_OPTIONS)
+        self.default_format = self.workbook.formats[0]
+        if wrap_default:
+            self.default_format.set_text_wrap()
+        self._formats: dict[tuple, object] = {}
+
+    def format(self, font=None, alignment=None, fill=None, fmt=None, border=False):
+        key = (id(font), id(alignment), id(fill), fmt, border)
+        found = self._formats.get(key)
+        if found is None:
+            properties = {}
+            for part in (font, alignment, fill):
+                if part:
+                    properties.update(part)
+            if fmt:
+                properties["num_format"] = fmt
+            if border:
+                properties.update(BORDER)
+            found = self._formats[key] = self.workbook.add_format(properties)
+        return found
+
+    def add_sheet(self, title: str):
+        return self.workbook.add_worksheet(title)
+
+    def close(self):
+        """The finished file, rewound (the caller streams and closes it)."""
+        self.workbook.close()
+        self.handle.seek(0)
+        return self.handle
+
+
+def save_workbook(workbook):
+    """The finished workbook in a temporary file, rewound (the caller streams and closes):
+    a ``Book`` is closed into its file; an openpyxl workbook (the figures template) saved."""
+    if isinstance(workbook, Book):
+        return workbook.close()
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(handle)
     handle.seek(0)
     return handle
 
 
-class StyleCache:
-    """Styled write-only cells without restyling each one.
+def write_value(ws, row: int, col: int, value, cell_format=None) -> None:
+    """One cell by its type: text by ``write_string`` (escaped: never a formula), numbers,
+    dates and times (naive local), an empty cell only when it has a format (borders, fills)."""
+    kind = value.__class__
+    if kind is str:
+        if value:
+            ws.write_string(row, col, escape_text(value), cell_format)
+        elif cell_format is not None:
+            ws.write_blank(row, col, None, cell_format)
+    elif value is None:
+        if cell_format is not None:
+            ws.write_blank(row, col, None, cell_format)
+    elif kind is bool:
+        ws.write_boolean(row, col, value, cell_format)
+    elif kind is int or kind is float:
+        ws.write_number(row, col, value, cell_format)
+    elif kind is Decimal:
+        ws.write_number(row, col, excel_number(value), cell_format)
+    elif kind is datetime.datetime:
+        if value.tzinfo is not None:
+            value = timezone.localtime(value).replace(tzinfo=None)
+        ws.write_datetime(row, col, value, cell_format)
+    elif kind is datetime.date:
+        ws.write_datetime(row, col, value, cell_format)
+    else:
+        ws.write_string(row, col, escape_text(str(value)), cell_format)
 
-    Setting a font, fill or border on a cell looks the style up in the workbook's style
-    lists (hashing it) every time; a sheet uses a handful of combinations, so each is
-    resolved once and its style ids are copied onto the next cells (openpyxl's StyleArray)."""
 
-    def __init__(self, ws):
-        self.ws = ws
-        self.cache: dict[tuple, StyleArray] = {}
-
-    def cell(self, value, *, font=None, alignment=None, fill=None, fmt=None, border=False,
-             protection=None):  # fmt: skip
-        key = (id(font), id(alignment), id(fill), fmt, border, id(protection))
-        cell = WriteOnlyCell(self.ws, value=escape_text(value))
-        style = self.cache.get(key)
-        if style is None:
-            if font is not None:
-                cell.font = font
-            if alignment is not None:
-                cell.alignment = alignment
-            if fill is not None:
-                cell.fill = fill
-            if fmt is not None:
-                cell.number_format = fmt
-            if border:
-                cell.border = BORDER
-            if protection is not None:
-                cell.protection = protection
-            self.cache[key] = StyleArray(cell._style)
-        else:
-            cell._style = StyleArray(style)
-        return cell
+def merge(ws, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+    """Record a merged range whose cells the caller writes (the first with the value, the
+    others blank in the same format). XlsxWriter's ``merge_range`` writes the range's cells
+    itself, which in constant-memory mode would flush a row of a range taller than one row
+    before the rest of that row is written."""
+    ws.merge.append([first_row, first_col, last_row, last_col])
 
 
 @dataclass
@@ -181,15 +243,15 @@ class Column:
 
 
 class SheetWriter:
-    """A write-only sheet laid out as a government form: a title row and a subtitle merged
-    across the table, header rows (one, or two with groups), bordered body rows, a frozen
-    header, filters over the header, printed on A4 landscape fitted to the page width with
-    the header repeated on every page, and each row as tall as its wrapped text
-    (``reports.excel.layout``)."""
+    """A sheet laid out as a government form: a title row and a subtitle merged across the
+    table, header rows (one, or two with groups), bordered body rows, a frozen header, filters
+    over the header, printed on A4 landscape fitted to the page width with the header
+    repeated on every page, and each row as tall as its wrapped text
+    (``reports.excel.layout``). Rows are written in order (constant-memory mode)."""
 
     def __init__(
         self,
-        workbook: Workbook,
+        book: Book,
         title: str,
         columns: Sequence[Column],
         *,
@@ -198,75 +260,72 @@ class SheetWriter:
         freeze_columns: int = 0,
         plain: bool = False,
     ):
-        """``plain``: a ledger — body rows by ``add_plain_row``, without borders."""
-        self.ws = workbook.create_sheet(title)
-        self.styles = StyleCache(self.ws)
+        """``plain``: a ledger — body rows by ``add_plain_row``, without borders; its book
+        should wrap its default format (``Book(wrap_default=True)``)."""
+        self.book = book
+        self.ws = ws = book.add_sheet(title)
         self.columns = list(columns)
         self.border = not plain
-        self.rows = Rows(self.ws)
-        ws, last = self.ws, get_column_letter(len(self.columns))
+        self.rows = XlsxRows(ws)
         grouped = any(c.group for c in self.columns)
         self.header_first = 3
         self.header_last = 4 if grouped else 3
-        # Write-only sheets write their views with the first row: set up before appending.
-        page_setup(
+        xlsx_page_setup(
             ws,
             widths=[c.width for c in self.columns],
             title_rows=(self.header_first, self.header_last),
-            freeze=f"{get_column_letter(freeze_columns + 1)}{self.header_last + 1}",
+            freeze=(self.header_last, freeze_columns),
         )
-        if plain:
-            wrap_unstyled_cells(ws, len(self.columns))
+        last = len(self.columns) - 1
         across = sum(c.width for c in self.columns)
-        styles = _plain_styles(self.ws)
-        self._plain = [_PlainColumn(self.ws, c, styles) for c in self.columns]
-        self._append(
-            [self._cell(heading, TITLE_FONT, CENTER)],
-            height=wrapped_height([(heading, across)], TITLE_SIZE, minimum=30),
-        )
-        ws.merged_cells.add(CellRange(f"A1:{last}1"))
-        self._append(
-            [self._cell(subheading, SUBTITLE_FONT, LEFT)],
-            height=wrapped_height([(subheading, across)], BODY_SIZE, minimum=18),
-        )
-        ws.merged_cells.add(CellRange(f"A2:{last}2"))
+        self._plain = [_PlainColumn(book, c) for c in self.columns]
+        self._merged_line(heading, TITLE_FONT, TITLE_SIZE, across, 30)
+        self._merged_line(subheading, SUBTITLE_FONT, BODY_SIZE, across, 18)
         if grouped:
             self._two_level_header()
         else:
+            row = self.rows.next()
+            header = self._format(HEADER_FONT, CENTER, HEADER_FILL, border=True)
+            for index, column in enumerate(self.columns):
+                write_value(ws, row, index, column.header, header)
             headers = [(c.header, c.width) for c in self.columns]
-            self._append(
-                [self._header(c.header) for c in self.columns],
-                height=wrapped_height(headers, BODY_SIZE, minimum=28),
-            )
-        assert self.row == self.header_last
+            self.rows.height(row, wrapped_height(headers, BODY_SIZE, minimum=28))
+        assert self.row == self.header_last and last >= 0
         self.body_first = self.row + 1
         self.body_last = self.header_last
 
     @property
     def row(self) -> int:
-        """The number of the last row written."""
+        """The number of the last row written (from 1, as Excel shows it)."""
         return self.rows.count
 
-    def _cell(self, value, font=BODY_FONT, alignment=None, fill=None, fmt=None, border=False):
-        return self.styles.cell(
-            value, font=font, alignment=alignment, fill=fill, fmt=fmt, border=border
-        )
+    def _format(self, font=BODY_FONT, alignment=None, fill=None, fmt=None, border=False):
+        return self.book.format(font, alignment, fill, fmt, border)
 
-    def _header(self, text):
-        return self._cell(text, HEADER_FONT, CENTER, HEADER_FILL, border=True)
+    def _merged_line(self, text: str, font, size: float, across: float, minimum: float):
+        """A title line merged across the table."""
+        row = self.rows.next()
+        cell_format = self._format(font, CENTER if font is TITLE_FONT else LEFT)
+        write_value(self.ws, row, 0, text, cell_format)
+        last = len(self.columns) - 1
+        for col in range(1, last + 1):
+            self.ws.write_blank(row, col, None, cell_format)
+        if last:
+            merge(self.ws, row, 0, row, last)
+        self.rows.height(row, wrapped_height([(escape_text(text), across)], size, minimum))
 
     def _two_level_header(self) -> None:
-        first, second = [], []
-        top = self.row + 1
+        ws, header = self.ws, self._format(HEADER_FONT, CENTER, HEADER_FILL, border=True)
+        top = self.rows.next()
         groups, names, spanning = [], [], []  # (text, width) of each kind of header cell
+        lower: list[tuple[int, str | None]] = []  # the second row's cells
         index = 0
         while index < len(self.columns):
             column = self.columns[index]
-            letter = get_column_letter(index + 1)
             if not column.group:
-                first.append(self._header(column.header))
-                second.append(self._header(None))
-                self.ws.merged_cells.add(CellRange(f"{letter}{top}:{letter}{top + 1}"))
+                write_value(ws, top, index, column.header, header)
+                lower.append((index, None))
+                merge(ws, top, index, top + 1, index)
                 spanning.append((column.header, column.width))
                 index += 1
                 continue
@@ -279,23 +338,24 @@ class SheetWriter:
             members = self.columns[index : index + span]
             groups.append((column.group, sum(c.width for c in members)))
             for offset, member in enumerate(members):
-                first.append(self._header(column.group if offset == 0 else None))
-                second.append(self._header(member.header))
+                write_value(ws, top, index + offset, column.group if offset == 0 else None, header)
+                lower.append((index + offset, member.header))
                 names.append((member.header, member.width))
-            end = get_column_letter(index + span)
-            self.ws.merged_cells.add(CellRange(f"{letter}{top}:{end}{top}"))
+            if span > 1:
+                merge(ws, top, index, top, index + span - 1)
             index += span
         upper = wrapped_height(groups, BODY_SIZE, minimum=20)
-        lower = wrapped_height(names, BODY_SIZE, minimum=28)
+        below = wrapped_height(names, BODY_SIZE, minimum=28)
         # A header without a group spans both rows: the lower one grows if it needs more.
-        both = wrapped_height(spanning, BODY_SIZE, minimum=upper + lower)
-        self._append(first, height=upper)
-        self._append(second, height=both - upper)
+        both = wrapped_height(spanning, BODY_SIZE, minimum=upper + below)
+        self.rows.height(top, upper)
+        second = self.rows.next()
+        for col, text in lower:
+            write_value(ws, second, col, text, header)
+        self.rows.height(second, both - upper)
 
-    def _append(self, cells, height: float | None = None) -> None:
-        self.rows.append(cells, height)
-
-    def body_cell(self, column: Column, value, fill=None, font=BODY_FONT):
+    def _body_format(self, column: Column, value, fill=None, font=BODY_FONT):
+        """The value as the cell holds it and the cell's format."""
         kind = column.kind
         fmt = None
         alignment = LEFT
@@ -315,63 +375,82 @@ class SheetWriter:
         elif kind == "date":
             fmt, alignment = DATE_FORMAT, CENTER
         elif kind == "datetime":
-            if isinstance(value, datetime.datetime):
-                value = timezone.localtime(value).replace(tzinfo=None)
             fmt, alignment = DATETIME_FORMAT, CENTER
         elif kind == "center":
             alignment = CENTER
-        return self._cell(value, font, alignment, fill, fmt, border=self.border)
+        return value, self._format(font, alignment, fill, fmt, border=self.border)
 
-    def add_row(self, values: Sequence, fills: dict[int, PatternFill] | None = None, font=None):
+    def add_row(self, values: Sequence, fills: dict[int, dict] | None = None, font=None):
         fills = fills or {}
-        cells = [
-            self.body_cell(column, value, fills.get(index), font or BODY_FONT)
-            for index, (column, value) in enumerate(zip(self.columns, values, strict=True))
-        ]
-        widths = [column.width for column in self.columns]
-        texts = [(cell.value, width) for cell, width in zip(cells, widths, strict=True)]
-        self._append(cells, height=wrapped_height(texts, BODY_SIZE))
+        ws, row = self.ws, self.rows.next()
+        texts = []
+        for index, (column, value) in enumerate(zip(self.columns, values, strict=True)):
+            value, cell_format = self._body_format(
+                column, value, fills.get(index), font or BODY_FONT
+            )
+            write_value(ws, row, index, value, cell_format)
+            if value.__class__ is str:
+                texts.append((escape_text(value), column.width))
+        self.rows.height(row, wrapped_height(texts, BODY_SIZE))
 
     def add_plain_row(self, values: Sequence) -> None:
-        """A fast row for large ledgers (``plain`` sheets): values without a style, which
-        wrap there (``layout.wrap_unstyled_cells``), number formats by column; only a text
-        too long for its column is measured, and its row gets a height."""
-        row = []
+        """A fast row for large ledgers (``plain`` sheets): texts without a format, which
+        wrap there (the book's default format), numbers and times with their column's format;
+        only a text too long for its column is measured, and its row gets a height.
+
+        The 1.3× budget of issue 19 is spent per cell here: texts and whole numbers go
+        straight to XlsxWriter's ``_write_string`` / ``_write_number`` (what ``write_string``
+        / ``write_number`` call after turning an "A1" argument into numbers, which these
+        never are), and ``escape_text`` is inlined for the common text that needs nothing."""
+        ws, row = self.ws, self.rows.next()
+        write_string, write_number = ws._write_string, ws._write_number
         lines = 1
+        col = 0
         for value, column in zip(values, self._plain, strict=True):
             kind = value.__class__
             if kind is str:
-                value = escape_text(value)
-                if len(value) > column.fits or "\n" in value:  # may not fit on one line
-                    count = column.lines(value)
-                    if count > lines:
-                        lines = count
-            elif kind is not int and kind is not datetime.date and value is not None:
-                value = column.formatted(value)
-            row.append(value)
-        self.rows.append(row, None if lines == 1 else _plain_height(lines))
+                if value:
+                    if not value.isprintable() or value.startswith(FORMULA_TRIGGERS):
+                        value = escape_text(value)
+                    if len(value) > column.fits or "\n" in value:  # may not fit on one line
+                        count = column.lines(value)
+                        if count > lines:
+                            lines = count
+                    write_string(row, col, value)
+            elif kind is int:
+                write_number(row, col, value)
+            elif value is not None:
+                column.write(ws, row, col, value)
+            col += 1
+        if lines > 1:
+            self.rows.height(row, _plain_height(lines))
 
     def add_note_row(self, label: str, value, *, span_to: int, fill=None) -> None:
         """A footer row: a label merged over the first ``span_to`` columns, then a value."""
-        cells = [self._cell(label, BOLD_FONT, RIGHT_WRAP, border=True)]
-        cells += [self._cell(None, border=True) for _ in range(span_to - 1)]
-        cells.append(self.body_cell(Column("", 0, "score"), value, fill, BOLD_FONT))
+        ws, row = self.ws, self.rows.next()
+        label_format = self._format(BOLD_FONT, RIGHT_WRAP, border=True)
+        blank = self._format(border=True)
+        write_value(ws, row, 0, label, label_format)
+        for col in range(1, span_to):
+            ws.write_blank(row, col, None, label_format)
+        value, value_format = self._body_format(Column("", 0, "score"), value, fill, BOLD_FONT)
+        write_value(ws, row, span_to, value, value_format)
         rest = len(self.columns) - span_to - 1
-        cells += [self._cell(None, border=True) for _ in range(rest)]
-        across = sum(c.width for c in self.columns[:span_to])
-        self._append(cells, height=wrapped_height([(cells[0].value, across)], BODY_SIZE))
-        self.ws.merged_cells.add(CellRange(f"A{self.row}:{get_column_letter(span_to)}{self.row}"))
+        for col in range(span_to + 1, len(self.columns)):
+            ws.write_blank(row, col, None, blank)
+        if span_to > 1:
+            merge(ws, row, 0, row, span_to - 1)
         if rest > 1:
-            first = get_column_letter(span_to + 2)
-            last = get_column_letter(len(self.columns))
-            self.ws.merged_cells.add(CellRange(f"{first}{self.row}:{last}{self.row}"))
+            merge(ws, row, span_to + 1, row, len(self.columns) - 1)
+        across = sum(c.width for c in self.columns[:span_to])
+        self.rows.height(row, wrapped_height([(escape_text(label), across)], BODY_SIZE))
 
     def finish(self, *, filters: bool = True) -> None:
-        last_col = get_column_letter(len(self.columns))
+        last_col = len(self.columns) - 1
         last_row = max(self.row, self.header_last)
         if filters:
-            self.ws.auto_filter.ref = f"A{self.header_last}:{last_col}{self.body_last}"
-        self.ws.print_area = f"A1:{last_col}{last_row}"
+            self.ws.autofilter(self.header_last - 1, 0, self.body_last - 1, last_col)
+        self.ws.print_area(0, 0, last_row - 1, last_col)
 
     def mark_body_end(self) -> None:
         self.body_last = max(self.row, self.header_last)
@@ -384,28 +463,21 @@ def _plain_height(lines: int) -> float:
     return height_for(lines, PLAIN_SIZE)
 
 
-def _plain_styles(ws) -> dict[str, StyleArray]:
-    """The styles of a ledger's formatted cells, by number format."""
-    styles = {}
-    for fmt in (INTEGER_FORMAT, DECIMAL_FORMAT, COORDINATE_FORMAT, DATETIME_FORMAT):
-        cell = WriteOnlyCell(ws)
-        cell.number_format = fmt
-        styles[fmt] = StyleArray(cell._style)
-    return styles
-
-
 class _PlainColumn:
     """How ``SheetWriter.add_plain_row`` writes a column's values: the longest text sure to
-    fit on one line (no measuring below it), and the styles of its numbers and times —
-    each resolved once, then copied onto the cells (StyleArray)."""
+    fit on one line (no measuring below it), and the formats of its numbers and times."""
 
-    def __init__(self, ws, column: Column, styles: dict[str, StyleArray]):
-        self.ws = ws
+    def __init__(self, book: Book, column: Column):
         self.width = column.width
         self.kind = column.kind
         self.fits = int(max(column.width - CELL_PADDING, 1) / (CJK_UNITS * PLAIN_SIZE / 10))
-        self.styles = styles
         self.measured: dict[str, int] = {}  # a ledger repeats its plans', units' names
+        self.formats = {
+            fmt: book.format(fmt=fmt)
+            for fmt in (
+                INTEGER_FORMAT, DECIMAL_FORMAT, COORDINATE_FORMAT, DATE_FORMAT, DATETIME_FORMAT
+            )
+        }  # fmt: skip
 
     def lines(self, text: str) -> int:
         count = self.measured.get(text)
@@ -415,29 +487,30 @@ class _PlainColumn:
                 self.measured[text] = count
         return count
 
-    def _cell(self, value, style: StyleArray) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws)
-        cell._style = StyleArray(style)
-        cell.value = value
-        return cell
-
-    def formatted(self, value):
-        """Numbers and times as the column shows them. Dates are left to openpyxl, whose
-        format for them is ours (yyyy-mm-dd); whole numbers of an integer or text column
-        (序号, years, percentages) stay in the General format."""
+    def write(self, ws, row: int, col: int, value) -> None:
+        """Numbers and times as the column shows them: dates yyyy-mm-dd, times yyyy-mm-dd
+        hh:mm (local); decimals in a number or coordinate column with its format; whole
+        numbers of an integer or text column (序号, years, percentages) in General."""
         kind = value.__class__
         if kind is datetime.datetime:
-            value = timezone.localtime(value).replace(tzinfo=None)
-            return self._cell(value, self.styles[DATETIME_FORMAT])
+            if value.tzinfo is not None:
+                value = timezone.localtime(value).replace(tzinfo=None)
+            ws.write_datetime(row, col, value, self.formats[DATETIME_FORMAT])
+            return
+        if kind is datetime.date:
+            ws.write_datetime(row, col, value, self.formats[DATE_FORMAT])
+            return
         if kind is Decimal:
             value = excel_number(value)
         elif kind is not float:
-            return value
+            write_value(ws, row, col, value)
+            return
         if self.kind == "coordinate":
-            return self._cell(value, self.styles[COORDINATE_FORMAT])
-        if self.kind == "number":
-            return self._cell(value, self.styles[number_format(value)])
-        return value
+            ws.write_number(row, col, value, self.formats[COORDINATE_FORMAT])
+        elif self.kind == "number":
+            ws.write_number(row, col, value, self.formats[number_format(value)])
+        else:
+            ws.write_number(row, col, value)
 
 
 # ------------------------------------------------------------------------------ 考核表
@@ -498,10 +571,10 @@ def _subheading(assessment: Assessment, label: str = "") -> str:
     return "　".join(p for p in parts if p)
 
 
-def assessment_workbook(assessment: Assessment, *, progress: Progress | None = None) -> Workbook:
+def assessment_workbook(assessment: Assessment, *, progress: Progress | None = None) -> Book:
     """The 考核表: a summary sheet, the plan's own sheet, one sheet per district or unit.
     ``progress(done, total)`` is called every ``PROGRESS_EVERY`` rows (``progress.Reporter``)."""
-    workbook = Workbook(write_only=True)
+    workbook = Book()
     taken: set[str] = {SUMMARY_SHEET}
     groups = [assessment.overall, *assessment.groups]
     reporter = Reporter(progress, len(groups) + sum(len(g.items) for g in groups))
@@ -641,10 +714,10 @@ def evaluation_workbook(
     on: datetime.date,
     title: str = "",
     progress: Progress | None = None,
-) -> Workbook:
+) -> Book:
     rows = list(rows)  # built in memory by scoring.build_evaluation: its length is known
     reporter = Reporter(progress, len(rows))
-    workbook = Workbook(write_only=True)
+    workbook = Book()
     sheet = SheetWriter(
         workbook,
         "中期评估",
@@ -729,60 +802,63 @@ def _exported_at(count_label: str = "") -> str:
 
 def task_ledger_workbook(
     tasks: QuerySet, *, heading: str = "重点任务台账", progress: Progress | None = None
-) -> Workbook:
+) -> Book:
     """任务台账: one row per task with its units, due date, status and latest update.
 
-    Rows are read as plain values through a server-side cursor, and the units of each chunk
-    of tasks in one more query, so time and memory stay flat per row (no model instances)."""
-    latest = TaskUpdate.objects.filter(task_id=OuterRef("pk")).order_by("-created_at", "-pk")
-    rows = (
-        tasks.annotate(
-            latest_text=Subquery(latest.values("text")[:1]),
-            latest_at=Subquery(latest.values("created_at")[:1]),
-            latest_percent=Subquery(latest.values("percent")[:1]),
-        )
-        .order_by("plan_id", "order", "pk")
-        .values_list(
-            "pk",
-            "plan__title",
-            "section__number",
-            "section__title",
-            "number",
-            "code",
-            "title",
-            "due_on",
-            "status",
-            "latest_text",
-            "latest_at",
-            "latest_percent",
-        )
+    Rows are read as plain values through a server-side cursor; the units and the latest
+    update of each chunk of tasks in one more query each (the latest update by PostgreSQL's
+    DISTINCT ON, not three correlated subqueries per task), so time and memory stay flat per
+    row (no model instances)."""
+    rows = tasks.order_by("plan_id", "order", "pk").values_list(
+        "pk",
+        "plan__title",
+        "section__number",
+        "section__title",
+        "number",
+        "code",
+        "title",
+        "due_on",
+        "status",
     )
     statuses = {value: str(label) for value, label in TaskStatus.choices}
+    lead_role, support_role = str(AssignmentRole.LEAD), str(AssignmentRole.SUPPORT)
+    no_update = ("", None, None)
     reporter = Reporter.counting(progress, tasks)
-    workbook = Workbook(write_only=True)
+    workbook = Book(wrap_default=True)
     sheet = _ledger_sheet(workbook, "任务台账", TASK_LEDGER_COLUMNS, heading, _exported_at())
+    add_row, step = sheet.add_plain_row, reporter.step
     number = 0
     for chunk in _chunks(rows.iterator(chunk_size=CHUNK), CHUNK):
-        units: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        ids = [row[0] for row in chunk]
+        units: dict[tuple[int, str], list[str]] = defaultdict(list)
         assignments = (
-            TaskAssignment.objects.filter(task_id__in=[row[0] for row in chunk])
+            TaskAssignment.objects.filter(task_id__in=ids)
             .order_by("task_id", "order", "pk")
             .values_list("task_id", "role", "unit__name")
         )
         for task_id, role, name in assignments:
-            units[task_id][role].append(name)
-        for pk, plan, section_number, section_title, task_number, code, title, due_on, status, \
-                text, at, percent in chunk:  # fmt: skip
+            units[task_id, role].append(name)
+        latest = {
+            task_id: (text, at, percent)
+            for task_id, text, at, percent in TaskUpdate.objects.filter(task_id__in=ids)
+            .order_by("task_id", "-created_at", "-pk")
+            .distinct("task_id")
+            .values_list("task_id", "text", "created_at", "percent")
+        }
+        for pk, plan, section_number, section_title, task_number, code, title, due_on, \
+                status in chunk:  # fmt: skip
             number += 1
-            sheet.add_plain_row(
+            text, at, percent = latest.get(pk, no_update)
+            lead, support = units.get((pk, lead_role)), units.get((pk, support_role))
+            add_row(
                 [
                     number,
                     plan,
                     f"{section_number or ''} {section_title or ''}".strip(),
                     task_number or code,
                     title,
-                    "、".join(units[pk][AssignmentRole.LEAD]),
-                    "、".join(units[pk][AssignmentRole.SUPPORT]),
+                    "、".join(lead) if lead else "",
+                    "、".join(support) if support else "",
                     due_on,
                     statuses.get(status, status),
                     text or "",
@@ -790,7 +866,7 @@ def task_ledger_workbook(
                     percent,
                 ]
             )
-            reporter.step()
+            step()
     reporter.finish()
     sheet.mark_body_end()
     sheet.finish()
@@ -829,9 +905,9 @@ STATION_COLUMNS = [
 ]
 
 
-def station_register_workbook(stations: QuerySet, *, progress: Progress | None = None) -> Workbook:
+def station_register_workbook(stations: QuerySet, *, progress: Progress | None = None) -> Book:
     reporter = Reporter.counting(progress, stations)
-    workbook = Workbook(write_only=True)
+    workbook = Book(wrap_default=True)
     sheet = _ledger_sheet(workbook, "消防站台账", STATION_COLUMNS, "消防站台账", _exported_at())
     stations = stations.select_related("region", "plan").order_by("region__name", "name", "pk")
     for number, station in enumerate(stations.iterator(chunk_size=CHUNK), start=1):
@@ -888,9 +964,9 @@ def _person(user) -> str:
     return user.get_full_name() or user.username
 
 
-def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = None) -> Workbook:
+def report_ledger_workbook(reports: QuerySet, *, progress: Progress | None = None) -> Book:
     reporter = Reporter.counting(progress, reports)
-    workbook = Workbook(write_only=True)
+    workbook = Book(wrap_default=True)
     sheet = _ledger_sheet(workbook, "填报记录", REPORT_COLUMNS, "进度填报记录", _exported_at())
     reports = reports.select_related(
         "target__plan", "region", "submitted_by", "reviewed_by"

@@ -13,20 +13,20 @@ rounds up, since a row a little too tall costs white space and one too short hid
 
 ``page_setup`` prints a sheet on A4 landscape fitted to the page width (as many pages down as
 needed), with the header rows repeated on every page and the panes frozen under the header;
-``Rows`` appends rows with their heights (``wrapped_height``); ``wrap_unstyled_cells`` makes a
-ledger's plain cells wrap. Write-only sheets write their properties, views and columns with
-the first row, so call ``page_setup`` and ``wrap_unstyled_cells`` before the first append.
-Used by every export: ``reports.excel.exporters`` (SheetWriter) and ``reports.excel.templates``.
+``Rows`` appends rows with their heights (``wrapped_height``). Both come in two versions: for
+openpyxl's write-only sheets (the figures template, ``reports.excel.templates``; they write
+their properties, views and columns with the first row, so call ``page_setup`` before the
+first append) and for XlsxWriter's constant-memory sheets (``xlsx_page_setup``, ``XlsxRows``:
+the exports of ``reports.excel.exporters``). Heights are on XlsxWriter's grid: it stores a
+row's height in whole pixels (0.75 pt), so ``height_for`` rounds up to one.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 
-from openpyxl.styles import Alignment
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.properties import PageSetupProperties
 
 PAPER_A4 = "9"  # Worksheet.PAPERSIZE_A4 (write-only sheets lack the constant)
@@ -37,7 +37,8 @@ CELL_PADDING = 1.0  # units lost to the cell's margins
 WRAP_SLACK = 0.9  # wrapped lines break at words and before closing punctuation
 LINE_HEIGHT = 1.45  # points of row height per point of font size and line (Noto CJK: 1.448)
 ROW_PADDING = 3.0  # points above and below the text
-WRAP = Alignment(wrap_text=True)
+PIXEL = 0.75  # points: XlsxWriter keeps row heights in whole pixels
+MARGIN_SIDES = 0.4  # inches, left and right
 
 
 def text_units(text: str) -> float:
@@ -72,8 +73,10 @@ def line_height(size: float = BASE_SIZE) -> float:
 
 
 def height_for(lines: int, size: float = BASE_SIZE) -> float:
-    """The row height (points) that shows ``lines`` lines of ``size`` pt text."""
-    return round(lines * line_height(size) + ROW_PADDING, 1)
+    """The row height (points) that shows ``lines`` lines of ``size`` pt text, rounded up to
+    a whole pixel (what XlsxWriter writes back exactly)."""
+    points = lines * line_height(size) + ROW_PADDING
+    return math.ceil(round(points / PIXEL, 6)) * PIXEL
 
 
 def wrapped_height(
@@ -116,7 +119,7 @@ def page_setup(
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.left = ws.page_margins.right = MARGIN_SIDES
     if freeze:
         ws.freeze_panes = freeze
     if title_rows:
@@ -158,26 +161,67 @@ class Rows:
         del dimensions[self.count]
 
 
-def wrap_unstyled_cells(ws, columns: int) -> None:
-    """Cells written without a style (a ledger's plain values) wrap their text in the first
-    ``columns`` columns of ``ws`` — at no cost per cell, where a style on each long text would
-    cost a 100 000-row ledger more than its 1.3× budget allows. Call it before the sheet's
-    first row is appended.
+def xlsx_page_setup(
+    ws,
+    *,
+    widths: Iterable[float] = (),
+    title_rows: tuple[int, int] | None = None,
+    freeze: tuple[int, int] | None = None,
+    column_format=None,
+    landscape: bool = True,
+) -> None:
+    """``page_setup`` for an XlsxWriter sheet: the same page, ``title_rows`` (first, last)
+    numbered from 1 as there, ``freeze`` the (row, column) of the first cell below and right
+    of the frozen panes, numbered from 0 (XlsxWriter's); ``column_format`` the format of the
+    columns, which their cells written without a format take."""
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width, column_format)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_paper(int(PAPER_A4))
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.set_margins(left=MARGIN_SIDES, right=MARGIN_SIDES)
+    if freeze:
+        ws.freeze_panes(*freeze)
+    if title_rows:
+        ws.repeat_rows(title_rows[0] - 1, title_rows[1] - 1)
 
-    Excel and WPS show a cell without a style in the workbook's default format (cellXfs 0),
-    LibreOffice in its column's format, else in the Normal cell style: all three are made to
-    wrap. openpyxl writes the default format from the first entry of its style list and has
-    no public way to change it, so on a workbook without styled cells that entry is
-    replaced; the columns get the same format, so that they point at it (style 0)."""
-    from openpyxl.utils import get_column_letter
 
-    workbook = ws.parent
-    if not workbook._cell_styles[0].alignmentId:
-        if len(workbook._cell_styles) != 1:
-            raise ValueError("wrap_unstyled_cells: the workbook already has styled cells")
-        default = StyleArray()
-        default.alignmentId = workbook._alignments.add(WRAP)
-        workbook._cell_styles = IndexedList([default])
-        workbook._named_styles["Normal"].alignment = WRAP
-    for index in range(1, columns + 1):
-        ws.column_dimensions[get_column_letter(index)].alignment = WRAP
+class XlsxRows:
+    """Numbers the rows of an XlsxWriter sheet in constant-memory mode (written in order, each
+    flushed to the sheet's temporary file when the next one starts) and gives a row its
+    height, set any time before the next row's first cell.
+
+    XlsxWriter keeps a row's height (``row_info``, ``row_sizes``) after the row is written;
+    a row's entries are dropped once it is on disk, so a ledger of any length holds no
+    per-row state."""
+
+    __slots__ = ("_flushed", "_sized", "count", "ws")
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.count = 0  # rows started; the current one is ``count - 1`` (from 0)
+        self._sized: deque[int] = deque()
+        self._flushed = (ws.row_info, ws.row_sizes)
+
+    def next(self) -> int:
+        """Start a row: its number from 0."""
+        row = self.count
+        self.count = row + 1
+        sized = self._sized
+        if sized and sized[0] < row - 1:  # written when row − 1 started
+            info, sizes = self._flushed
+            while sized and sized[0] < row - 1:
+                done = sized.popleft()
+                info.pop(done, None)
+                sizes.pop(done, None)
+        return row
+
+    def height(self, row: int, height: float | None) -> None:
+        """The current row's height (points), before the next row starts."""
+        if height is not None:
+            self.ws.set_row(row, height)
+            self._sized.append(row)

@@ -24,31 +24,67 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from core.models import Region
 from planning.models import Plan
-from reports.excel.exporters import (
-    BODY_FONT,
-    CENTER,
-    HEADER_FILL,
-    HEADER_FONT,
-    LEFT,
-    RIGHT,
-    TITLE_FONT,
-    StyleCache,
-    escape_text,
-    excel_number,
-    number_format,
-)
+from reports.excel.exporters import FONT, escape_text, excel_number, number_format
 from reports.excel.layout import Rows, page_setup, wrapped_height
 from targets import bases
 from targets.choices import ReportStatus
 from targets.models import ProgressReport, ReportingPeriod, Target
 from targets.services import COUNT_UNITS, owed_targets
 from targets.status import load_status_inputs, value_in_force, year_end, year_plan
+
+# The template's openpyxl styles: the same look as the exports (reports.excel.exporters).
+TITLE_FONT = Font(name=FONT, size=16, bold=True)
+HEADER_FONT = Font(name="黑体", size=10, bold=True)
+BODY_FONT = Font(name=FONT, size=10)
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+
+
+class StyleCache:
+    """Styled write-only cells without restyling each one.
+
+    Setting a font, fill or border on a cell looks the style up in the workbook's style
+    lists (hashing it) every time; a sheet uses a handful of combinations, so each is
+    resolved once and its style ids are copied onto the next cells (openpyxl's StyleArray)."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.cache: dict[tuple, StyleArray] = {}
+
+    def cell(self, value, *, font=None, alignment=None, fill=None, fmt=None, border=False,
+             protection=None):  # fmt: skip
+        key = (id(font), id(alignment), id(fill), fmt, border, id(protection))
+        cell = WriteOnlyCell(self.ws, value=escape_text(value))
+        style = self.cache.get(key)
+        if style is None:
+            if font is not None:
+                cell.font = font
+            if alignment is not None:
+                cell.alignment = alignment
+            if fill is not None:
+                cell.fill = fill
+            if fmt is not None:
+                cell.number_format = fmt
+            if border:
+                cell.border = BORDER
+            if protection is not None:
+                cell.protection = protection
+            self.cache[key] = StyleArray(cell._style)
+        else:
+            cell._style = StyleArray(style)
+        return cell
+
 
 KIND = "fireplan-figures-template"
 VERSION = 1

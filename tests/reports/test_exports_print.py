@@ -391,7 +391,8 @@ def test_every_sheet_prints_on_a4_landscape_fitted_to_the_width(exported, name):
     for ws in visible_sheets(exported[name]):
         setup = ws.page_setup
         assert (setup.orientation, int(setup.paperSize)) == ("landscape", 9), ws.title
-        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title
+        # fitToWidth absent means 1, the OOXML default (XlsxWriter writes only other values).
+        assert (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0), ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True, ws.title
         if ws.title != HELP_SHEET:
             # The header repeated on each page, the panes frozen under it.
@@ -497,6 +498,30 @@ def test_rows_keep_no_state_after_they_are_written():
     ]
 
 
+def test_xlsx_rows_keep_no_state_after_they_are_written():
+    """XlsxWriter's constant-memory sheet: each row's height is dropped once the row is on
+    disk, and read back exactly (heights are on its pixel grid)."""
+    from reports.excel.exporters import Book, save_workbook
+
+    book = Book()
+    ws = book.add_sheet("x")
+    rows = layout.XlsxRows(ws)
+    for number in range(1000):
+        row = rows.next()
+        ws.write_number(row, 0, number)
+        ws.write_string(row, 1, "很长的文字" * 20)
+        rows.height(row, layout.height_for(1 + number % 3))
+    assert len(ws.row_info) <= 2 and len(ws.row_sizes) <= 2 and rows.count == 1000
+    sheet = openpyxl.load_workbook(save_workbook(book))["x"]
+    assert [sheet.row_dimensions[r].height for r in (1, 2, 3, 4, 1000)] == [
+        layout.height_for(1),
+        layout.height_for(2),
+        layout.height_for(3),
+        layout.height_for(1),
+        layout.height_for(1),
+    ]
+
+
 def test_line_count_counts_cjk_as_two_units_and_paragraphs_apart():
     assert layout.text_units("消防") == 4 and layout.text_units("ab") == pytest.approx(2.4)
     assert layout.line_count("消防站" * 3, 20) == 1  # 18 units in 19
@@ -510,13 +535,13 @@ def test_line_count_counts_cjk_as_two_units_and_paragraphs_apart():
 def test_ledger_rows_format_numbers_and_wrap_long_text_without_styling_it():
     """A ledger's plain row: numbers with their column's format, times formatted, text
     unstyled — it wraps through the default format, which Excel (cellXfs 0), LibreOffice
-    (the columns' and the Normal style) and openpyxl read back — and a height only for the
-    row whose text needs two lines."""
+    (the Normal style, which XlsxWriter writes from it) and openpyxl read back — and a height
+    only for the row whose text needs two lines."""
     from decimal import Decimal
 
-    from reports.excel.exporters import STATION_COLUMNS, SheetWriter, save_workbook
+    from reports.excel.exporters import STATION_COLUMNS, Book, SheetWriter, save_workbook
 
-    workbook = openpyxl.Workbook(write_only=True)
+    workbook = Book(wrap_default=True)
     sheet = SheetWriter(workbook, "台账", STATION_COLUMNS, heading="消防站台账", plain=True)
     values = [1, "站", "区", "地址", "一级站", "", "规划", "新建", 2025, None,
               datetime.date(2024, 5, 1), Decimal("1234.5"), Decimal(800), Decimal("12.25"),
@@ -541,6 +566,7 @@ def test_ledger_rows_format_numbers_and_wrap_long_text_without_styling_it():
     with zipfile.ZipFile(io.BytesIO(data)) as xlsx:
         rows = xlsx.read("xl/worksheets/sheet1.xml").decode()
         styles = xlsx.read("xl/styles.xml").decode()
-    assert re.search(r'<c r="B5" t="inlineStr">', rows)  # no style attribute
+    # The default format (s="0": the column's, which is the default), never one of its own.
+    assert re.search(r'<c r="B5" (s="0" )?t="inlineStr">', rows)
     assert re.search(r"<cellStyleXfs[^>]*><xf [^>]*><alignment wrapText=\"1\"", styles)
     assert re.search(r"<cellXfs[^>]*><xf [^>]*><alignment wrapText=\"1\"", styles)
