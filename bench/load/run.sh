@@ -66,7 +66,12 @@ ticks_of() {
     echo "$total"
 }
 server_ticks() { ticks_of "$server" $(pgrep -P "$server" || true); }
-postgres_ticks() { ticks_of $(pgrep -u postgres postgres || true); }
+postgres_ticks() {  # live processes, plus what the postmaster has reaped of those that ended
+    local postmaster fields
+    postmaster=$(pgrep -o -u postgres postgres || true)
+    [ -n "$postmaster" ] && read -r -a fields <"/proc/$postmaster/stat" || fields=()
+    echo $(($(ticks_of $(pgrep -u postgres postgres || true)) + ${fields[15]:-0} + ${fields[16]:-0}))
+}
 
 runs=()
 for endpoint in $ENDPOINTS; do
