@@ -167,6 +167,11 @@ def _nested(field, *, mapping: bool) -> tuple[Callable[[Any], Any] | None, bool]
         get = itemgetter(source) if mapping else attrgetter(source)
 
         def many(row):
+            # A prefetched relation straight from the prefetch cache: reading it through the
+            # related manager builds a manager and a queryset per row (issue 19).
+            prefetched = getattr(row, "_prefetched_objects_cache", None)
+            if prefetched is not None and source in prefetched:
+                return [child(item) for item in prefetched[source]]
             items = get(row)
             if items is None:
                 return None

@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 
 from core.regions import RegionTree
 
@@ -43,3 +44,38 @@ class ScopedFilterSet(django_filters.FilterSet):
         for field in self.form.fields.values():
             css = "form-select" if hasattr(field, "choices") else "form-control"
             field.widget.attrs["class"] = f"{css} {css}-sm"
+
+    @classmethod
+    def unfiltered(cls, queryset):
+        """What this FilterSet makes of ``queryset`` when no parameter names one of its
+        filters (every filter then leaves it alone): the API's shortcut below.
+        ``tests/core/test_filter_shortcut.py`` checks it against the FilterSet for every API
+        list. A FilterSet whose ``filter_queryset`` does more overrides this too."""
+        return queryset
+
+    @classmethod
+    def named_in(cls, params) -> bool:
+        """Whether a query parameter names one of the filters (``year``, or a range widget's
+        ``year_min`` …)."""
+        names = cls.base_filters.keys()
+        return any(
+            key in names or any(key.startswith(f"{name}_") for name in names) for key in params
+        )
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend (settings.REST_FRAMEWORK), with one shortcut (issue 19): a
+    list request none of whose parameters names a filter (``?page_size=100``, ``?page=3``)
+    skips building the FilterSet and its form — copying every filter, a scoped queryset per
+    model choice, the widgets — and gets the FilterSet's ``unfiltered`` queryset, the same
+    SQL. Any filter parameter, valid or not, goes through the FilterSet as before."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if (
+            filterset_class is not None
+            and issubclass(filterset_class, ScopedFilterSet)
+            and not filterset_class.named_in(request.query_params)
+        ):
+            return filterset_class.unfiltered(queryset)
+        return super().filter_queryset(request, queryset, view)

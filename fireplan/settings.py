@@ -435,7 +435,8 @@ REST_FRAMEWORK = {
         "core.api_auth.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, skipping the FilterSet when no parameter names a filter (issue 19)
+        "core.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",

@@ -110,6 +110,10 @@ class TaskFilterSet(ScopedFilterSet):
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset).distinct()
 
+    @classmethod
+    def unfiltered(cls, queryset):
+        return queryset.distinct()
+
     def filter_search(self, queryset, name, value):
         return queryset.filter(
             Q(title__icontains=value) | Q(description__icontains=value) | Q(code__iexact=value)

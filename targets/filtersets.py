@@ -71,6 +71,10 @@ class TargetFilterSet(ScopedFilterSet):
         # unit/role join through assignments; keep each target once.
         return super().filter_queryset(queryset).distinct()
 
+    @classmethod
+    def unfiltered(cls, queryset):
+        return queryset.distinct()
+
     def filter_search(self, queryset, name, value):
         return queryset.filter(
             Q(name__icontains=value) | Q(code__iexact=value) | Q(source_text__icontains=value)

@@ -28,6 +28,8 @@ while [ $# -gt 0 ]; do
 done
 
 PY=.venv/bin/python
+# locust from another virtualenv when the project's has no bench extra (LOCUST=/path/to/locust)
+LOCUST=${LOCUST:-.venv/bin/locust}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fireplan_scale_$SCALE}
 export SECRET_KEY=${SECRET_KEY:-load-run-only-secret-key-0123456789abcdef}
 # Production settings over plain HTTP on loopback; the API throttle (1200/min per token) is
@@ -52,15 +54,38 @@ for _ in $(seq 60); do
     sleep 1
 done
 
+# CPU time (clock ticks) of gunicorn and its workers, and of the PostgreSQL server's
+# processes: read around each run, so the summary gives the CPU spent per request.
+ticks_of() {
+    local total=0 pid fields
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        read -r -a fields <"/proc/$pid/stat" || continue
+        total=$((total + fields[13] + fields[14]))
+    done
+    echo "$total"
+}
+server_ticks() { ticks_of "$server" $(pgrep -P "$server" || true); }
+postgres_ticks() {  # live processes, plus what the postmaster has reaped of those that ended
+    local postmaster fields
+    postmaster=$(pgrep -o -u postgres postgres || true)
+    [ -n "$postmaster" ] && read -r -a fields <"/proc/$postmaster/stat" || fields=()
+    echo $(($(ticks_of $(pgrep -u postgres postgres || true)) + ${fields[15]:-0} + ${fields[16]:-0}))
+}
+
 runs=()
 for endpoint in $ENDPOINTS; do
     for users in $USERS; do
         prefix="$work/$endpoint-u$users"
         echo "== $endpoint, $users users, $RUN_TIME"
-        BENCH_ENDPOINT=$endpoint .venv/bin/locust -f bench/load/locustfile.py --headless \
+        read -r load_before _ </proc/loadavg
+        app_before=$(server_ticks) db_before=$(postgres_ticks)
+        BENCH_ENDPOINT=$endpoint "$LOCUST" -f bench/load/locustfile.py --headless \
             --host "http://127.0.0.1:$PORT" -u "$users" -r "$users" --run-time "$RUN_TIME" \
             --stop-timeout 10 --csv "$prefix" --only-summary --loglevel WARNING \
             >"$prefix.log" 2>&1 || true
+        echo "$load_before $(($(server_ticks) - app_before)) $(($(postgres_ticks) - db_before))" \
+            "$(getconf CLK_TCK)" >"$prefix.cpu"
         runs+=("$endpoint:$users:$prefix")
     done
 done

@@ -18,6 +18,23 @@ def row_of(prefix: str, name: str) -> dict | None:
     return None
 
 
+def cpu_of(prefix: str, requests: int) -> dict:
+    """The load average when the run began and the CPU time gunicorn (all its processes) and
+    the PostgreSQL server spent per request (run.sh reads /proc around each run; the
+    database's figure counts every PostgreSQL process, other users' too on a shared machine).
+    """
+    path = Path(f"{prefix}.cpu")
+    if not path.exists() or not requests:
+        return {}
+    load, app, db, tick = path.read_text().split()
+    per_request = 1000 / int(tick) / requests
+    return {
+        "load_average_1m_before": float(load),
+        "server_cpu_ms_per_request": round(int(app) * per_request, 2),
+        "postgres_cpu_ms_per_request": round(int(db) * per_request, 2),
+    }
+
+
 def main(out: str, scale: str, run_time: str, workers: str, *runs: str) -> None:
     result = {
         "scale": scale,
@@ -50,6 +67,7 @@ def main(out: str, scale: str, run_time: str, workers: str, *runs: str) -> None:
                 "p50_ms": float(row["50%"]),
                 "p95_ms": float(row["95%"]),
                 "p99_ms": float(row["99%"]),
+                **cpu_of(prefix, int(row["Request Count"])),
             }
         )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +79,9 @@ def main(out: str, scale: str, run_time: str, workers: str, *runs: str) -> None:
         print(
             f"{run['endpoint']:9} -u {run['users']:2}: {run['requests_per_s']:7.1f} req/s  "
             f"p50 {run['p50_ms']:.0f} ms  p95 {run['p95_ms']:.0f} ms  p99 {run['p99_ms']:.0f} ms  "
-            f"({run['requests']} requests, {run['failures']} failed)"
+            f"({run['requests']} requests, {run['failures']} failed)  "
+            f"CPU/request: gunicorn {run.get('server_cpu_ms_per_request')} ms, "
+            f"PostgreSQL {run.get('postgres_cpu_ms_per_request')} ms"
         )
     print(f"written {out}")
 
