@@ -210,3 +210,19 @@ def install_triggers(using: str = "default") -> None:
     with connections[using].cursor() as cursor:
         for statement in install_triggers_sql():
             cursor.execute(statement)
+
+
+_TICK_EVERYTHING = f"""
+    INSERT INTO {CLOCK} AS c (plan_id, region_id, version) VALUES ({WHOLE}, {WHOLE}, 1)
+    ON CONFLICT (plan_id, region_id) DO UPDATE SET version = c.version + 1"""
+
+
+def tick_everything(sender=None, *, using: str = "default", **kwargs) -> None:
+    """Tick (0, 0), which every page's key counts: every cached page is rendered afresh.
+    Received from ``targets.signals.derived_rebuilt`` — a rebuild of the roll-ups or tallies
+    changes what pages show without the reporting triggers firing — in the rebuild's
+    transaction."""
+    if not rollup_store.supported(using):
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(_TICK_EVERYTHING)

@@ -75,6 +75,7 @@ from contextlib import contextmanager
 from django.db import connections, transaction
 
 from core import bulkload
+from targets import signals
 
 TABLE = "targets_reportrollup"
 REPORTS = "targets_progressreport"
@@ -414,6 +415,7 @@ def rebuild_rollups(target_ids: Iterable[int] | None = None, using: str = "defau
             cursor.execute(f"DELETE FROM {TABLE} WHERE target_id = ANY(%s)", [ids])
         _build(cursor, TABLE, ids)
         bulkload.recreate(cursor, TABLE, dropped)
+        signals.derived_rebuilt.send(sender=rebuild_rollups, using=using)
         where, params = _target_filter(TABLE, ids)
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE true{where}", params)
         return cursor.fetchone()[0]

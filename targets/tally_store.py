@@ -46,6 +46,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connections, transaction
 
+from targets import signals
 from targets.rollup_store import DEFER_SETTING, supported
 
 TABLE = "targets_reportingtally"
@@ -368,6 +369,7 @@ def rebuild_tally(plan_ids: Iterable[int] | None = None, using: str = "default")
         if plan_ids is None:
             cursor.execute(f"DELETE FROM {TABLE}")  # rows of plans deleted meanwhile, if any
         cursor.execute(f"SELECT {REFRESH_FUNCTION}(%s::bigint[], NULL, NULL)", [ids])
+        signals.derived_rebuilt.send(sender=rebuild_tally, using=using)
         cursor.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE plan_id = ANY(%s)", [ids])
         return cursor.fetchone()[0]
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.models import Region, Unit
 from planning.models import Plan, Task, TaskAssignment
 from reports import page_cache, page_clock
-from targets import services, upkeep
+from targets import rollup_store, services, tally_store, upkeep
 from targets.models import Milestone, ProgressReport, Target
 from tests.conftest import make_user
 
@@ -180,6 +180,20 @@ def test_a_login_does_not_tick_the_clocks(staff_nanyang):
     staff_nanyang.last_login = timezone.now()
     staff_nanyang.save(update_fields=["last_login"])
     assert page_cache.clocks([]) == before
+
+
+@pytest.mark.parametrize("rebuild", ["rollups", "tallies"])
+def test_a_rebuild_of_what_pages_show_gives_every_page_a_new_key(rebuild, staff_nanyang):
+    """A rebuild repairs roll-ups or tallies without a reporting trigger firing: every cached
+    page's key must change, or a page rendered from the drifted rows would be shown on."""
+    plan = Plan.objects.get(code=NANYANG)
+    before = page_cache.clocks([plan.pk])
+    if rebuild == "rollups":
+        rollup_store.rebuild_rollups([new_stations().pk])
+    else:
+        tally_store.rebuild_tally([plan.pk])
+    assert page_cache.clocks([plan.pk]) != before
+    assert page_cache.clocks([]) != before
 
 
 def test_one_reporting_region_ticks_its_own_row(staff_nanyang, open_2024):
