@@ -2,7 +2,7 @@
 preview, then commit all rows in one transaction or none (STYLE §9).
 
 Refused as a whole, with a stable code, a message and nothing written (``ImportRefused``),
-before calamine reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
+before the sheet reader reads a byte (``upload_guard``): a file that is not an xlsx workbook (an old
 .xls or an encrypted one, HTML, CSV, an .xlsm renamed), is too large, truncated, a zip bomb
 (uncompressed size, entry count and compression ratio bounded), an XML bomb or external
 entity (no DTD or entity declarations), holds macros, has more rows than allowed. Then, read:
@@ -14,7 +14,7 @@ instead of values, text that is not a number (NaN, inf, a decimal comma “1,5�
 out-of-range values (more than 14 integer digits or 4 decimals: the database's numeric(18, 4)
 would silently round them; a number cell holding NaN, INF or text), a tampered or duplicated
 hidden id, a target outside the uploader's scope, a figure already submitted or approved. Any
-row error blocks the commit. What calamine cannot parse at all refuses the file.
+row error blocks the commit. What the sheet reader cannot parse at all refuses the file.
 
 Numbers are read as people type them by the one parser every door uses
 (``core.numbers.parse_number``, through ``targets.services.parse_value``): full-width digits
@@ -176,7 +176,7 @@ class SheetRow:
 
     row: int
     key: str | None  # the hidden row key (指标编号) as text; None when the cell is empty
-    value: object  # the figure cell's value as calamine read it
+    value: object  # the figure cell's value as the sheet reader gave it
     number_format: str | None
     problems: Sequence[tuple[int, str]]  # (column, message): formulas and error values
     note: str
@@ -325,7 +325,7 @@ def _load(data: bytes) -> sheet_reader.Workbook:
 
 
 def _unreadable(row: int | None = None) -> ImportRefused:
-    """What calamine cannot parse (broken XML inside a sheet, a part missing) refuses the
+    """What the sheet reader cannot parse (broken XML inside a sheet, a part missing) refuses the
     file instead of failing the request."""
     if row is None:
         return ImportRefused("unreadable", _("文件无法读取，可能已损坏；请重新下载模板填写"))
@@ -452,7 +452,7 @@ def _cell_problems(facts: sheet_reader.CellFacts, where: tuple[int, int], value)
 
 
 def _cell(value):
-    """A cell value as the rows keep it: whole floats as int (calamine reads 45 as 45.0)."""
+    """A cell value as the rows keep it: whole floats as int (the reader gives 45 as 45.0)."""
     if value.__class__ is float and value.is_integer() and abs(value) < 1e15:
         return int(value)
     return value
