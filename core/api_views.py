@@ -7,6 +7,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from core.api import ETagMixin
+from core.api_cache import cached_list
 from core.api_rows import row_writer
 from core.scope import VIEW
 
@@ -43,7 +44,11 @@ class LeanListMixin:
     ``lean_values``: read the page as ``values()`` rows (no model instances, no prefetches);
     every field must then be a column, a key of ``lean_lookups`` or an override.
     ``lean_overrides(rows)`` returns name → function of a row, built once for the page (one
-    query for what the page's rows have in common, never one per row)."""
+    query for what the page's rows have in common, never one per row).
+
+    The rendered response is kept in the shared cache (``core.api_cache.cached_list``) and
+    served while no table it was read from has changed; a viewset overriding ``list`` calls
+    ``super().list`` (cached) or overrides ``render_list`` (what a miss renders)."""
 
     lean_values = False
     lean_lookups: tuple[str, ...] = ()
@@ -59,6 +64,11 @@ class LeanListMixin:
         return queryset.prefetch_related(None).values(*names, *self.lean_lookups, "pk")
 
     def list(self, request, *args, **kwargs):
+        # The whole response from the shared cache while the tables it read are unchanged
+        # (core.api_cache; API_LIST_CACHE=False turns it off).
+        return cached_list(request, self, lambda: self.render_list(request, *args, **kwargs))
+
+    def render_list(self, request, *args, **kwargs):
         if not lean_lists():
             return super().list(request, *args, **kwargs)
         queryset = self.lean_queryset(self.filter_queryset(self.get_queryset()))

@@ -11,4 +11,11 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Connects the login-time receiver (session time-outs) before any login, also the
         # test client's force_login before the first request has loaded the middleware.
-        from core import checks, scope_rules, security  # noqa: F401
+        from django.db.models.signals import post_migrate
+
+        from core import checks, scope_rules, security, table_clock  # noqa: F401
+
+        # Table clocks' triggers on every model table, a table added later included.
+        post_migrate.connect(
+            table_clock.on_post_migrate, sender=self, dispatch_uid="core_table_clock"
+        )

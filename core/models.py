@@ -239,3 +239,26 @@ class Job(models.Model):
             and self.result
             and (self.expires_at is None or self.expires_at > timezone.now())
         )
+
+
+class TableClock(models.Model):
+    """One tick per writing transaction and table (``core.table_clock``): a table's version
+    is ``sum(n)`` of its rows. Written only by the PostgreSQL trigger and its compaction;
+    ``xid`` 0 is the table's base row, where compaction folds committed ticks."""
+
+    table_name = models.CharField(max_length=63)
+    xid = models.BigIntegerField()
+    n = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("表版本")
+        verbose_name_plural = _("表版本")
+        constraints = [
+            # The ticks' ON CONFLICT target; n included so the versions are an index-only read.
+            models.UniqueConstraint(
+                fields=["table_name", "xid"], include=["n"], name="core_tableclock_tick"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_name}@{self.xid}: {self.n}"

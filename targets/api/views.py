@@ -144,14 +144,14 @@ class TargetViewSet(LifecycleActions, mixins.DestroyModelMixin, ServiceWriteView
     def _with_progress(self, targets):
         return progress_by_target(self.request.user, targets, on=self._on())
 
-    def list(self, request, *args, **kwargs):
+    def render_list(self, request, *args, **kwargs):
         if not lean_lists():
             queryset = self.filter_queryset(self.get_queryset())
             page = self.paginate_queryset(queryset)
             context = self.get_serializer_context() | {"progress": self._with_progress(page)}
             data = TargetSerializer(page, many=True, context=context).data
             return self.get_paginated_response(data)
-        return super().list(request, *args, **kwargs)
+        return super().render_list(request, *args, **kwargs)
 
     def lean_overrides(self, rows):
         progress = self._with_progress(rows)

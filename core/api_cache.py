@@ -1,0 +1,158 @@
+"""API list responses kept whole in the shared cache, never served stale (issue 19).
+
+A list response is a function of the rows its SQL reads, the request and the code. So the
+cache records, while a list renders on a miss, every table its SQL reads
+(``core.table_clock.recording``), and stores with the body the versions those tables had
+**before** the render: ``{tables: versions, body, headers}`` under a key of everything else
+the body depends on (``list_key``). A request looks the entry up, reads the versions of its
+tables in one query on the database the view reads from (a replica for a GET, see
+``core.db_router``) and serves the stored bytes when they are all equal; otherwise it renders
+and stores again.
+
+Why the versions are read before the render, under READ COMMITTED: every statement sees the
+commits made before it started. A commit that lands between the version read and the data
+read makes the stored body newer than its versions say, never older; the next reader reads
+versions that include that commit, finds them different and renders again. Reading the
+versions after the render could store an older body under newer versions — a stale hit.
+A table's version only grows (``core.table_clock``), so equal versions mean that no commit
+wrote any table the body was read from.
+
+What is in the key: the view and path, the whole query string (sorted), the user, the user's
+scope (role, region, unit, the regions it covers, everything) and staff / superuser flags,
+the language, the renderer and media type asked for, the local date (a target's status
+depends on the day; no list serializer reads the time finer than that: the jobs list,
+whose ``downloadable`` does, is not a lean list and is not cached) and the code version.
+Authentication, permissions, throttling and the scope run on every request: only the
+queryset, the serialisation and the rendering are skipped by a hit.
+
+Never cached: anything but GET, a status other than 200, a response that sets a cookie, a
+request inside a transaction that has written (``wrote_in_transaction``: its own uncommitted
+rows would be visible to the render and a rollback takes their ticks back — under
+pytest-django's ``db`` fixture every request runs inside the test's transaction, which has
+usually written, so ``transaction=True`` tests exercise the cache), a render that wrote
+inside a transaction, ``API_LIST_CACHE=False``, and SQLite (no clocks). Lists do not answer ETags
+(``core.api.ETagMixin`` covers detail responses only), so there is no If-None-Match here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.http import HttpResponse
+from django.utils import timezone, translation
+
+from core import table_clock
+from core.models import TableClock
+from core.scope import scope_of
+
+SECONDS = 24 * 3600
+PREFIX = "apilist"
+# Set again on every response by the view (DRF's finalize_response): not stored.
+VIEW_HEADERS = {"vary", "allow"}
+RUNTIME_APPS = ("core", "accounts", "planning", "stations", "targets", "reports", "fireplan")
+
+
+def enabled(using: str) -> bool:
+    return getattr(settings, "API_LIST_CACHE", True) and table_clock.supported(using)
+
+
+@cache
+def code_version() -> str:
+    """The runtime apps' code as deployed (once per process): a release never serves a body
+    that the previous one wrote."""
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for app in RUNTIME_APPS:
+        for path in sorted((root / app).glob("**/*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def wrote_in_transaction(using: str) -> bool:
+    """Whether the request runs inside a transaction that has written (on ``using`` or the
+    primary). Its own uncommitted rows would be visible to the render and its own ticks to
+    the version read, and a rollback takes both back: never cached then. A transaction that
+    has not written (no transaction id yet) reads what autocommit reads."""
+    for alias in {using, DEFAULT_DB_ALIAS}:
+        connection = connections[alias]
+        if connection.in_atomic_block:
+            # On the driver's own cursor: bookkeeping of tests and the bench (a request is
+            # never inside a transaction in production), left out of query counts.
+            with connection.connection.cursor() as cursor:
+                cursor.execute("SELECT txid_current_if_assigned() IS NOT NULL")
+                if cursor.fetchone()[0]:
+                    return True
+    return False
+
+
+def list_key(request, view) -> str:
+    user = request.user
+    scope = scope_of(user)
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    text = "|".join(
+        map(
+            str,
+            [
+                f"{type(view).__module__}.{type(view).__qualname__}",
+                request.path,
+                query,
+                user.pk,
+                f"{scope.role}:{scope.region_id}:{scope.unit_id}:{scope.everything}",
+                # ints hash the same in every process: the regions the scope covers
+                hash((scope.region_ids, scope.above_ids)),
+                f"{user.is_staff}:{user.is_superuser}",
+                translation.get_language() or "",
+                getattr(request.accepted_renderer, "format", ""),
+                getattr(request, "accepted_media_type", ""),
+                timezone.localdate().isoformat(),
+                settings.TIME_ZONE,
+                code_version(),
+            ],
+        )
+    )
+    return f"{PREFIX}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _replay(entry: dict) -> HttpResponse:
+    response = HttpResponse(entry["body"], status=200)
+    for name, value in entry["headers"]:
+        response[name] = value
+    return response
+
+
+def _cacheable(response) -> bool:
+    return response.status_code == 200 and not response.cookies
+
+
+def cached_list(request, view, render: Callable[[], object]):
+    """The list response: the stored bytes while the tables it was read from are unchanged,
+    else ``render()`` (a DRF Response) rendered here and stored."""
+    using = router.db_for_read(TableClock)  # where the view's reads go
+    if request.method != "GET" or not enabled(using) or wrote_in_transaction(using):
+        return render()
+    key = list_key(request, view)
+    entry = caches["shared"].get(key)
+    if entry is not None and table_clock.versions(entry["tables"], using) == entry["tables"]:
+        return _replay(entry)
+    before = table_clock.versions(table_clock.clocked_tables(), using)  # first: see above
+    with table_clock.recording() as tables:
+        response = render()
+        response = view.finalize_response(request, response)
+        response.render()
+    if tables and _cacheable(response) and not wrote_in_transaction(using):
+        headers = [(k, v) for k, v in response.items() if k.lower() not in VIEW_HEADERS]
+        versions = {table: before.get(table, 0) for table in tables}
+        keep(key, {"tables": versions, "body": response.content, "headers": headers})
+    return response
+
+
+def keep(key: str, entry: dict) -> None:
+    caches["shared"].set(key, entry, SECONDS)
