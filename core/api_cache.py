@@ -17,7 +17,8 @@ versions after the render could store an older body under newer versions — a s
 A table's version only grows (``core.table_clock``), so equal versions mean that no commit
 wrote any table the body was read from.
 
-What is in the key: the view and path, the whole query string (sorted), the user, the user's
+What is in the key: the view, the scheme, host and path (the page links are absolute), the
+whole query string (sorted), the user, the user's
 scope (role, region, unit, the regions it covers, everything) and staff / superuser flags,
 the language, the renderer and media type asked for, the local date (a target's status
 depends on the day; no list serializer reads the time finer than that: the jobs list,
@@ -25,7 +26,8 @@ whose ``downloadable`` does, is not a lean list and is not cached) and the code 
 Authentication, permissions, throttling and the scope run on every request: only the
 queryset, the serialisation and the rendering are skipped by a hit.
 
-Never cached: anything but GET, a status other than 200, a response that sets a cookie, a
+Never cached: anything but GET, any format but JSON (the browsable API's page holds the
+session's CSRF token), a status other than 200, a response that sets a cookie, a
 request inside a transaction that has written (``wrote_in_transaction``: its own uncommitted
 rows would be visible to the render and a rollback takes their ticks back — under
 pytest-django's ``db`` fixture every request runs inside the test's transaction, which has
@@ -56,6 +58,8 @@ SECONDS = 24 * 3600
 PREFIX = "apilist"
 # Set again on every response by the view (DRF's finalize_response): not stored.
 VIEW_HEADERS = {"vary", "allow"}
+# JSON only: the browsable API's page holds the session's CSRF token and forms.
+CACHED_FORMATS = {"json"}
 RUNTIME_APPS = ("core", "accounts", "planning", "stations", "targets", "reports", "fireplan")
 
 
@@ -102,7 +106,8 @@ def list_key(request, view) -> str:
             str,
             [
                 f"{type(view).__module__}.{type(view).__qualname__}",
-                request.path,
+                # next / previous links are absolute: scheme and host are part of the body
+                f"{request.scheme}://{request.get_host()}{request.path}",
                 query,
                 user.pk,
                 f"{scope.role}:{scope.region_id}:{scope.unit_id}:{scope.everything}",
@@ -136,7 +141,12 @@ def cached_list(request, view, render: Callable[[], object]):
     """The list response: the stored bytes while the tables it was read from are unchanged,
     else ``render()`` (a DRF Response) rendered here and stored."""
     using = router.db_for_read(TableClock)  # where the view's reads go
-    if request.method != "GET" or not enabled(using) or wrote_in_transaction(using):
+    if (
+        request.method != "GET"
+        or getattr(request.accepted_renderer, "format", None) not in CACHED_FORMATS
+        or not enabled(using)
+        or wrote_in_transaction(using)
+    ):
         return render()
     key = list_key(request, view)
     entry = caches["shared"].get(key)

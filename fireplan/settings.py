@@ -513,6 +513,9 @@ if REDIS_URL:
         "LOCATION": REDIS_URL,
     }
     CACHES["shared"] = {**CACHES["default"], "KEY_PREFIX": "shared"}
+# API list responses kept whole in the shared cache while the tables they read are unchanged
+# (core.api_cache, issue 19); API_LIST_CACHE=0 renders every list (load runs compare both).
+API_LIST_CACHE = env_bool("API_LIST_CACHE", True)
 
 # ---- HTTPS, cookies, headers. Production defaults (DEBUG off) pass `check --deploy`; a
 # plain-HTTP intranet sets SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 SECURE_HSTS_SECONDS=0.

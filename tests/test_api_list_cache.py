@@ -228,10 +228,21 @@ def test_users_with_different_scopes_never_share_an_entry(
 
 
 def test_a_request_inside_a_transaction_is_not_cached(seeded, staff_nanyang):
+    """Inside a transaction that has written, nothing is stored nor served (its uncommitted
+    rows and ticks would be; a rollback takes them back). One that has not written reads
+    what autocommit reads."""
+    url = "/api/v1/regions/"
     with Spy() as spy, transaction.atomic():
-        get(staff_nanyang, "/api/v1/regions/")
-        get(staff_nanyang, "/api/v1/regions/")
+        Region.objects.filter(name="南召县").update(name="南召县（未提交）")
+        first = get(staff_nanyang, url)
+        assert "南召县（未提交）".encode() in first.content
+        get(staff_nanyang, url)
+        transaction.set_rollback(True)
     assert spy.hits == 0 and not spy.entries
+    get(staff_nanyang, url)  # stored outside any transaction
+    with Spy() as spy, transaction.atomic():
+        served = get(staff_nanyang, url)
+    assert spy.hits == 1 and "南召县（未提交）".encode() not in served.content
 
 
 def test_a_reader_racing_a_writer_never_gets_an_older_body(seeded, staff_nanyang):
@@ -331,3 +342,18 @@ def test_the_next_day_is_a_new_entry(seeded, staff_nanyang, on_day):
     with Spy() as spy:
         get(staff_nanyang, url)
     assert spy.hits == 0 and len(spy.entries) == 1
+
+
+def test_the_browsable_api_and_another_scheme_get_their_own_answers(seeded, staff_nanyang):
+    url = "/api/v1/regions/?page_size=2"
+    plain = get(staff_nanyang, url)
+    assert plain.json()["next"].startswith("http://")
+    client = client_for(User.objects.select_related("profile").get(pk=staff_nanyang.pk))
+    with Spy() as spy:
+        page = client.get(url, HTTP_ACCEPT="text/html")
+        secure = client.get(url, secure=True)
+        again = client.get(url)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert secure.json()["next"].startswith("https://")
+    assert again.content == plain.content
+    assert spy.hits == 1 and len(spy.entries) == 1  # the page is never stored
