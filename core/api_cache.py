@@ -18,11 +18,11 @@ A table's version only grows (``core.table_clock``), so equal versions mean that
 wrote any table the body was read from.
 
 What is in the key: the view, the scheme, host and path (the page links are absolute), the
-whole query string (sorted), the user, the user's
-scope (role, region, unit, the regions it covers, everything) and staff / superuser flags,
-the language, the renderer and media type asked for, the local date (a target's status
-depends on the day; no list serializer reads the time finer than that: the jobs list,
-whose ``downloadable`` does, is not a lean list and is not cached) and the code version.
+whole query string (sorted), the user, the user's scope (role, region, unit, the regions it
+covers, everything) and staff / superuser flags, the language, the renderer and media type
+asked for, the local date (a target's status depends on the day; no list serializer reads
+the time finer than that: the jobs list, whose ``downloadable`` does, is not a lean list and
+is not cached), the settings that shape a body (``KEYED_SETTINGS``) and the code version.
 Authentication, permissions, throttling and the scope run on every request: only the
 queryset, the serialisation and the rendering are skipped by a hit.
 
@@ -60,6 +60,9 @@ PREFIX = "apilist"
 VIEW_HEADERS = {"vary", "allow"}
 # JSON only: the browsable API's page holds the session's CSRF token and forms.
 CACHED_FORMATS = {"json"}
+# Settings that shape a list's body: the status engine's tolerances (a target's light), the
+# time zone of the times shown, DRF's defaults (page size, formats).
+KEYED_SETTINGS = ("STATUS_RULES", "TIME_ZONE", "USE_TZ", "REST_FRAMEWORK")
 RUNTIME_APPS = ("core", "accounts", "planning", "stations", "targets", "reports", "fireplan")
 
 
@@ -118,7 +121,7 @@ def list_key(request, view) -> str:
                 getattr(request.accepted_renderer, "format", ""),
                 getattr(request, "accepted_media_type", ""),
                 timezone.localdate().isoformat(),
-                settings.TIME_ZONE,
+                *(repr(getattr(settings, name, None)) for name in KEYED_SETTINGS),
                 code_version(),
             ],
         )

@@ -19,8 +19,10 @@ from tests.test_url_walk import lianzhou  # noqa: F401 (fixture)
 # Tables a request may write without changing anything the application keeps: the session
 # (login), django-axes' access records, and derived data a read may fill: the stored
 # judgement (targets.judgement: judged on the first read of a day or after a change, then
-# read) and the shared cache (cached page fragments and integrity findings).
+# read), the shared cache (cached page fragments, integrity findings, list responses) and the
+# table clocks those derived writes tick (core.table_clock).
 IGNORED_TABLES = {
+    "core_tableclock",
     "django_session",
     "axes_accessattempt",
     "axes_accesslog",
