@@ -53,6 +53,8 @@ of queries per chunk) — only one chunk's rows and model instances held at a ti
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -187,6 +189,7 @@ class SheetRow:
 class PreviewRow:
     row: int
     owed: Owed | None
+    cell: SheetRow | None = None  # as read: kept with the batch (``cells_text``)
     value: Decimal | None = None
     note: str = ""
     confirm_note: str = ""
@@ -651,7 +654,7 @@ def _owed_now(actor, plan: Plan, region: Region, period: str):
             last_approved=last.get(target.pk),
             report=reports.get(target.pk),
         )
-        for target in services.iter_owed_targets(actor, plan, region, period, shares)
+        for target in services.iter_owed_rows(actor, plan, region, period, shares)
     }  # fmt: skip
     return owed, last, shares
 
@@ -668,7 +671,7 @@ def _parse_rows(
 def _parse_row(cell: SheetRow, owed: dict[int, Owed], seen: dict[int, int], plan, region,
                period, mode) -> PreviewRow:  # fmt: skip
     excel_row = cell.row
-    row = PreviewRow(row=excel_row, owed=None)
+    row = PreviewRow(row=excel_row, owed=None, cell=cell)
     if cell.key is None:
         row.state = ERROR
         row.errors.append(
@@ -806,6 +809,7 @@ def create_batch(preview: Preview, data: bytes, name: str, *, actor) -> ImportBa
         }
         | {f"{BASE_VERSION}{token}": version for token, version in preview.base_versions.items()},
         summary={"mode": preview.mode, "counts": preview.counts},
+        cells=cells_text(preview),
     )
     batch.file.save(f"{preview.sha256[:16]}.xlsx", ContentFile(data), save=False)
     batch.save()
@@ -856,7 +860,8 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | Non
     mode = batch.summary.get("mode", SUBMIT)
     plan, region, period = batch.plan, batch.region, batch.period
     _check_scope(actor, region)
-    if Evidence.digest(data) != batch.sha256:
+    previewed = Evidence.digest(data) == batch.sha256
+    if not previewed:
         check_file(batch.original_name, data)  # not the file previewed: the guard again
     upload = SimpleUploadedFile(
         batch.original_name, data, content_type="application/vnd.openxmlformats-"
@@ -864,19 +869,21 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | Non
     )  # fmt: skip
     planned = batch.summary.get("counts") or {}
     reporter = Reporter(progress, planned.get(NEW, 0) + planned.get(CHANGED, 0))
-    workbook = _load(data)
-    try:
-        _refuse_identity(_identity(workbook), plan, region, period)
+    if previewed and batch.cells:
+        # The cells the preview read from these very bytes (the reader is a function of
+        # them): the same rows, checked against the database as it is now.
         check_period(plan, region, period)
         owed = _owed_now(actor, plan, region, period)[0]
-        rows = _parse_rows(_read_sheet(workbook), owed, plan, region, period, mode)
+        rows = _parse_rows(_kept_rows(batch.cells), owed, plan, region, period, mode)
         written, stored, counts, errors = _save_rows(
             batch, rows, mode, confirm_note, upload, actor, reporter
         )
         del owed, rows
-        base_cells = _read_bases_sheet(workbook)
-    finally:
-        workbook.close()
+        base_cells = list(_kept_base_cells(batch.cells))
+    else:
+        written, stored, counts, errors, base_cells = _commit_file(
+            batch, data, mode, confirm_note, upload, actor, reporter
+        )
     bases_checked, _versions = _check_base_rows(base_cells, actor, plan, region, period)
     errors += [error for row in bases_checked for error in row.errors]
     if errors:
@@ -897,8 +904,122 @@ def _commit(batch_id: int, *, actor, confirm_note: str, progress: Progress | Non
         "counts": counts,
         "bases_written": bases_written,
     }
-    batch.save(update_fields=["state", "committed_at", "evidence", "summary"])
+    batch.cells = ""
+    batch.save(update_fields=["state", "committed_at", "evidence", "summary", "cells"])
     return CommitResult(batch, written, counts[UNCHANGED], bases_written)
+
+
+def _commit_file(batch, data, mode, confirm_note, upload, actor, reporter):
+    """The commit's rows read from the file again: a batch without the preview's cells, or
+    whose file is no longer the one previewed."""
+    plan, region, period = batch.plan, batch.region, batch.period
+    workbook = _load(data)
+    try:
+        _refuse_identity(_identity(workbook), plan, region, period)
+        check_period(plan, region, period)
+        owed = _owed_now(actor, plan, region, period)[0]
+        rows = _parse_rows(_read_sheet(workbook), owed, plan, region, period, mode)
+        written, stored, counts, errors = _save_rows(
+            batch, rows, mode, confirm_note, upload, actor, reporter
+        )
+        del owed, rows
+        base_cells = _read_bases_sheet(workbook)
+    finally:
+        workbook.close()
+    return written, stored, counts, errors, base_cells
+
+
+# ------------------------------------------------------------------------------ kept cells
+
+# ``ImportBatch.cells``: the cells the preview read, one CSV line a row — the data sheet's
+# (DATA_LINE: row, key, value, number format, note, confirm note) then the 基础数据 sheet's
+# (BASE_LINE: row, key, value, number format). A value is written with its type (None, text,
+# whole or decimal number), so the commit gets back exactly what the reader gave.
+DATA_LINE, BASE_LINE = "d", "b"
+_NONE, _TEXT, _INT, _FLOAT = "", "s", "i", "f"
+
+
+class _Unkept(Exception):
+    """A cell the lines cannot carry (a date, a flag …): the commit reads the file."""
+
+
+def _kept_value(value) -> tuple[str, str]:
+    if value is None:
+        return _NONE, ""
+    if value.__class__ is str:
+        return _TEXT, value
+    if value.__class__ is int:
+        return _INT, str(value)
+    if value.__class__ is float:
+        return _FLOAT, repr(value)
+    raise _Unkept
+
+
+def _read_value(kind: str, text: str):
+    if kind == _NONE:
+        return None
+    if kind == _TEXT:
+        return text
+    return int(text) if kind == _INT else float(text)
+
+
+def cells_text(preview: Preview) -> str:
+    """The preview's cells as ``ImportBatch.cells`` keeps them; "" when one cannot be kept
+    (the commit then reads the file again)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    try:
+        for row in preview.rows:
+            cell = row.cell
+            if cell is None or cell.problems:
+                return ""
+            kind, value = _kept_value(cell.value)
+            writer.writerow(
+                (DATA_LINE, cell.row, "" if cell.key is None else cell.key, kind, value,
+                 cell.number_format or "", cell.note, cell.confirm_note)
+            )  # fmt: skip
+        for base in preview.base_cells:
+            if base.problems:
+                return ""
+            kind, value = _kept_value(base.value)
+            writer.writerow(
+                (BASE_LINE, base.row, "" if base.key is None else base.key, kind, value,
+                 base.number_format or "")
+            )  # fmt: skip
+    except _Unkept:
+        return ""
+    return out.getvalue()
+
+
+def _kept_lines(text: str, line: str) -> Iterator[list[str]]:
+    for fields in csv.reader(io.StringIO(text)):
+        if fields[0] == line:
+            yield fields
+
+
+def _kept_rows(text: str) -> Iterator[SheetRow]:
+    """The data sheet's rows as the preview read them, one at a time."""
+    for _line, row, key, kind, value, number_format, note, confirm in _kept_lines(text, DATA_LINE):
+        yield SheetRow(
+            row=int(row),
+            key=key or None,
+            value=_read_value(kind, value),
+            number_format=number_format or None,
+            problems=(),
+            note=note,
+            confirm_note=confirm,
+        )
+
+
+def _kept_base_cells(text: str) -> Iterator[BaseCell]:
+    for _line, row, key, kind, value, number_format in _kept_lines(text, BASE_LINE):
+        yield BaseCell(
+            row=int(row),
+            key=key or None,
+            value=_read_value(kind, value),
+            number_format=number_format or None,
+            problems=[],
+        )
 
 
 def _save_rows(
