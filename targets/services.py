@@ -494,6 +494,16 @@ def _changes(*, actor, number, note: str, confirm_note: str, submit: bool) -> di
     return changes
 
 
+# The target fields the checks of a figure read (``_checked_changes``: scope, who owes it,
+# its value, plausibility, the messages) — a caller loading thousands of targets for
+# ``save_reports`` may load only these (``Target.objects.only(*REPORTING_FIELDS)``).
+# ``tests/reports/test_import_scale.py`` counts the queries of such a call for n and 5n rows.
+REPORTING_FIELDS = (
+    "id", "plan_id", "name", "region_id", "retired_on", "feed", "measure_unit", "target_value",
+    "target_year",
+)  # fmt: skip
+
+
 @dataclass
 class ReportEntry:
     """One figure for ``save_reports``: what ``save_report`` takes for one target."""

@@ -1069,7 +1069,9 @@ def _save_rows(
 def _write_chunk(batch, chunk, mode, confirm_note, evidence, actor, reporter, written):
     """One chunk of rows to write through ``save_reports``; the ids written are added to
     ``written``; returns the evidence (stored once: later chunks link the record)."""
-    targets = Target.objects.in_bulk([row.owed.target.pk for row in chunk])
+    targets = Target.objects.only(*services.REPORTING_FIELDS).in_bulk(
+        [row.owed.target.pk for row in chunk]
+    )
     entries = []
     for row in chunk:
         target = targets.get(row.owed.target.pk)
