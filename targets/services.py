@@ -485,12 +485,16 @@ def _save_reason(submit: bool) -> str:
     return "提交" if submit else "保存草稿"
 
 
-def _changes(*, actor, number, note: str, confirm_note: str, submit: bool) -> dict[str, object]:
-    """What saving a figure writes (field → value), besides ``updated_at`` and the version."""
+def _changes(
+    *, actor, number, note: str, confirm_note: str, submit: bool, now: datetime.datetime
+) -> dict[str, object]:
+    """What saving a figure writes (field → value), besides ``updated_at`` and the version.
+    ``now``: the submission time, one per call of the service (the figures of one call are
+    submitted together; the set-wise insert sends a single value, not one per row)."""
     changes = {"value": number, "note": note, "confirm_note": confirm_note, "submitted_by": actor}
     if submit:
         changes["status"] = ReportStatus.SUBMITTED
-        changes["submitted_at"] = timezone.now()
+        changes["submitted_at"] = now
     return changes
 
 
@@ -703,6 +707,7 @@ def _checked_changes(
         return previous_figures(region, period, plans, target_ids=few)
 
     confirm_unusual = confirm_unusual.strip()
+    now = timezone.now()
     created: list[tuple[int, dict]] = []
     changed: list[tuple[ProgressReport, dict]] = []
     seen: set[int] = set()
@@ -731,8 +736,9 @@ def _checked_changes(
                 if warnings:
                     confirm_note = confirm_unusual
         changes = _changes(
-            actor=actor, number=number, note=entry.note, confirm_note=confirm_note, submit=submit
-        )
+            actor=actor, number=number, note=entry.note, confirm_note=confirm_note,
+            submit=submit, now=now,
+        )  # fmt: skip
         if report is None:
             created.append((target.pk, changes))
         else:

@@ -43,12 +43,15 @@ Scale (issue 19, "stream, don't hold"): the workbook is read one row at a time f
 formats from one more streaming pass), and each row is checked against the database as it
 comes, into compact rows (the targets owed and their figures as NamedTuples, never a model
 instance per row). The preview costs a fixed number of queries whatever the number of rows.
-The batch keeps the file and the versions the preview saw, not the rows: the commit reads
-the stored file again, checks each row against the database as it is then, and writes
-``CHUNK_ROWS`` rows at a time through ``save_reports`` in its one transaction (a fixed number
-of queries per chunk) — only one chunk's rows and model instances held at a time;
-``progress(done, total)`` follows. A row with errors stops the writes and refuses the file
-(the first five errors named; what earlier chunks wrote is rolled back).
+The batch keeps the file, the versions the preview saw and the cells it read (one CSV
+line a row, ``ImportBatch.cells``: a few bytes a row, not Python objects): the commit checks
+those cells against the database as it is then — the workbook is parsed again only when the
+stored file's digest is no longer the one previewed (the cells are a function of the bytes)
+or a batch has no cells — and writes ``CHUNK_ROWS`` rows at a time through ``save_reports``
+in its one transaction (a fixed number of queries per chunk) — only one chunk's rows and
+model instances held at a time; ``progress(done, total)`` follows. A row with errors stops
+the writes and refuses the file (the first five errors named; what earlier chunks wrote is
+rolled back).
 """
 
 from __future__ import annotations
