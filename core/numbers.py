@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -53,7 +54,7 @@ def parse_number(
     number_format: str | None = None,
     places: int = PLACES,
     integer_digits: int = INTEGER_DIGITS,
-    expected: str | None = None,
+    expected: str | Callable[[], str] | None = None,
 ) -> Decimal | None:
     """``value`` as a number, None for no figure, ``NumberError`` otherwise.
 
@@ -61,9 +62,10 @@ def parse_number(
     that, and the unit itself may follow the number. ``number_format`` is a spreadsheet cell's
     format, when the value is a cell's: a number in a cell formatted as a percentage holds a
     fraction (0.95 shows as 95 %). ``places`` and ``integer_digits`` are what the column holds;
-    ``expected`` says what to write, in the messages (default: a number, with examples).
+    ``expected`` says what to write, in the messages (default: a number, with examples); a
+    callable is called only when a message needs it (an import parses thousands of values
+    that are fine, and a translated text costs more than the parse).
     """
-    expected = expected or _("数字，如 12、1,200、3万、95%")
     measure_unit = measure_unit or ""
     if value is None:
         return None
@@ -112,7 +114,8 @@ def parse_number(
     if text.lower().lstrip("+-") in _NOT_FINITE:
         raise NumberError(
             "not_a_number",
-            _("“%(raw)s”不是有效数字，应填写%(expected)s") % {"raw": shown, "expected": expected},
+            _("“%(raw)s”不是有效数字，应填写%(expected)s")
+            % {"raw": shown, "expected": _expecting(expected)},
         )
     if _EXPONENT.match(text):
         raise NumberError(
@@ -122,20 +125,30 @@ def parse_number(
     if not _NUMBER.match(text):
         raise NumberError(
             "not_a_number",
-            _("“%(raw)s”不是数字，应填写%(expected)s") % {"raw": shown, "expected": expected},
+            _("“%(raw)s”不是数字，应填写%(expected)s")
+            % {"raw": shown, "expected": _expecting(expected)},
         )
     try:
         number = Decimal(text) * multiplier
     except InvalidOperation:  # pragma: no cover - the pattern above only lets numbers through
         raise NumberError(
             "not_a_number",
-            _("“%(raw)s”不是数字，应填写%(expected)s") % {"raw": shown, "expected": expected},
+            _("“%(raw)s”不是数字，应填写%(expected)s")
+            % {"raw": shown, "expected": _expecting(expected)},
         ) from None
     if percent:
         _check_unit(measure_unit, "%")
     if permille:
         _check_unit(measure_unit, "‰")
     return _in_range(number, shown, places, integer_digits)
+
+
+def _expecting(expected: str | Callable[[], str] | None) -> str:
+    """What to write, said in a message: ``parse_number``'s ``expected`` (called when given
+    as a callable), else a number with examples."""
+    if callable(expected):
+        expected = expected()
+    return expected or _("数字，如 12、1,200、3万、95%")
 
 
 def _typed(value, measure_unit, number_format, places, integer_digits, expected) -> Decimal:
@@ -145,7 +158,7 @@ def _typed(value, measure_unit, number_format, places, integer_digits, expected)
         raise NumberError(
             "not_a_number",
             _("“%(raw)s”不是有效数字（NaN 或无穷大），应填写%(expected)s")
-            % {"raw": value, "expected": expected},
+            % {"raw": value, "expected": _expecting(expected)},
         )
     if number_format and "%" in number_format:
         _check_unit(measure_unit, "%")

@@ -290,10 +290,11 @@ class ImportBatch(models.Model):
     """An uploaded figures workbook: parsed and previewed first, committed on confirmation.
 
     The file is kept here until the commit, which stores it as evidence linked to the reports
-    it wrote. The preview keeps the cells it read (``summary["cells"]``, with the file's
-    digest); the commit checks them again against the database as it is then, without parsing
-    the file a second time (parsing is most of an import's cost: issue 9), and reads the file
-    again only if the digest differs."""
+    it wrote. The preview keeps the cells it read (``cells``: one CSV line a row, a few bytes
+    each, not the rows as JSON objects); the commit checks them again against the database as
+    it is then, without parsing the workbook a second time (issue 19), and reads the file
+    again only when its digest is no longer ``sha256`` or there are no cells (a batch
+    previewed before they were kept)."""
 
     file = models.FileField(_("上传文件"), upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("原文件名"), max_length=255)
@@ -315,6 +316,12 @@ class ImportBatch(models.Model):
         help_text=_("目标编号 → 预览时该报送的版本（0 表示尚无报送），提交时据此发现并发修改"),
     )
     summary = models.JSONField(_("导入结果"), default=dict, blank=True)
+    cells = models.TextField(
+        _("预览读出的单元格"),
+        blank=True,
+        default="",
+        help_text=_("预览时从文件读出的各行（CSV），提交时据此重新核对，导入后清空"),
+    )
     evidence = models.ForeignKey(
         "core.Evidence",
         verbose_name=_("佐证材料"),
