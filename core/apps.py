@@ -11,4 +11,6 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Connects the login-time receiver (session time-outs) before any login, also the
         # test client's force_login before the first request has loaded the middleware.
-        from core import checks, scope_rules, security  # noqa: F401
+        from core import checks, lookups, scope_rules, security  # noqa: F401
+
+        lookups.register()

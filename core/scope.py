@@ -90,7 +90,7 @@ def _compute_scope(user) -> Scope:
     return Scope(
         role=profile.role,
         region_id=profile.region_id,
-        region_ids=frozenset(tree.subtree(profile.region_id)),
+        region_ids=tree.subtree_ids(profile.region_id),
         above_ids=frozenset(tree.ancestors(profile.region_id)),
         unit_id=profile.unit_id,
     )
@@ -137,7 +137,9 @@ def register(label: str, rule: Rule, *, distinct: bool = False) -> None:
 
 
 def in_regions(prefix: str, ids: frozenset[int]) -> Q:
-    return Q(**{f"{prefix}__in": ids})
+    """One array parameter, not one per region (``core.lookups``: thousands at national
+    scale)."""
+    return Q(**{f"{prefix}__in_ids": ids})
 
 
 def located(field: str) -> Rule:
