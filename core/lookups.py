@@ -21,12 +21,30 @@ def _array(ids: frozenset) -> str:
     return "{" + ",".join(str(int(pk)) for pk in sorted(pk for pk in ids if pk is not None)) + "}"
 
 
+class Ids:
+    """Ids handed to ``in_ids`` whole: Django checks every element of an iterable given to a
+    relation's lookup (≈ 0.7 ms for 3 000 ids), and deep-copies it with the query."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids):
+        self.ids = ids if isinstance(ids, frozenset) else frozenset(ids)
+
+    def __deepcopy__(self, memo):
+        return self  # immutable
+
+    def __repr__(self) -> str:
+        return f"Ids({len(self.ids)})"
+
+
 class InIds(Lookup):
     lookup_name = "in_ids"
     prepare_rhs = False
 
     def get_prep_lookup(self):
         ids = self.rhs
+        if isinstance(ids, Ids):
+            return ids.ids
         return ids if isinstance(ids, frozenset) else frozenset(ids)
 
     def as_sql(self, compiler, connection):

@@ -29,6 +29,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
 
 from core.choices import Role
+from core.lookups import Ids
 from core.regions import RegionTree
 
 VIEW, CHANGE, REPORT, APPROVE, EXPORT, MANAGE_USERS = (
@@ -139,7 +140,7 @@ def register(label: str, rule: Rule, *, distinct: bool = False) -> None:
 def in_regions(prefix: str, ids: frozenset[int]) -> Q:
     """One array parameter, not one per region (``core.lookups``: thousands at national
     scale)."""
-    return Q(**{f"{prefix}__in_ids": ids})
+    return Q(**{f"{prefix}__in_ids": Ids(ids)})
 
 
 def located(field: str) -> Rule:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -293,8 +294,10 @@ def plan_detail(request, pk: int):
                 "end_year": plan.end_year + 1 + plan.end_year - plan.start_year,
             }
         )
-        context = {"plan": plan, "successor_form": form}
-        return render_to_string("planning/successor_form.html", context, request)
+        # Without the request: its context processors (the header's menu and notices query)
+        # would run a second time for this one form; the CSRF token is all it needs of it.
+        context = {"plan": plan, "successor_form": form, "csrf_token": get_token(request)}
+        return render_to_string("planning/successor_form.html", context)
 
     content = page_cache.fill(html, request, {SUCCESSOR_SLOT: successor_form})
     return render(request, "planning/plan_detail.html", {"plan": plan, "content": content})
