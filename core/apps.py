@@ -13,9 +13,11 @@ class CoreConfig(AppConfig):
         # test client's force_login before the first request has loaded the middleware.
         from django.db.models.signals import post_migrate
 
-        from core import checks, scope_rules, security, table_clock  # noqa: F401
+        from core import checks, lookups, regions, scope_rules, security, table_clock  # noqa: F401
 
+        lookups.register()
         # Table clocks' triggers on every model table, a table added later included.
         post_migrate.connect(
             table_clock.on_post_migrate, sender=self, dispatch_uid="core_table_clock"
         )
+        post_migrate.connect(regions.forget, sender=self, dispatch_uid="core_region_tree")

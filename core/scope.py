@@ -29,6 +29,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.utils.translation import gettext as _
 
 from core.choices import Role
+from core.lookups import Ids
 from core.regions import RegionTree
 
 VIEW, CHANGE, REPORT, APPROVE, EXPORT, MANAGE_USERS = (
@@ -90,7 +91,7 @@ def _compute_scope(user) -> Scope:
     return Scope(
         role=profile.role,
         region_id=profile.region_id,
-        region_ids=frozenset(tree.subtree(profile.region_id)),
+        region_ids=tree.subtree_ids(profile.region_id),
         above_ids=frozenset(tree.ancestors(profile.region_id)),
         unit_id=profile.unit_id,
     )
@@ -137,7 +138,9 @@ def register(label: str, rule: Rule, *, distinct: bool = False) -> None:
 
 
 def in_regions(prefix: str, ids: frozenset[int]) -> Q:
-    return Q(**{f"{prefix}__in": ids})
+    """One array parameter, not one per region (``core.lookups``: thousands at national
+    scale)."""
+    return Q(**{f"{prefix}__in_ids": Ids(ids)})
 
 
 def located(field: str) -> Rule:

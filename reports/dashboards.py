@@ -55,6 +55,9 @@ OWED_NOW_LIMIT = 20
 TALLY_COUNTS = ("owed", "draft", "submitted", "approved", "returned", "on_time", "late")
 RECENT_CHANGES = 12
 TARGET_ROWS_PER_PAGE = 50  # the region and unit pages' target tables (``target_page``)
+# The region and unit pages' 「本期未报送」 table (``owed_page``): a unit leading a national
+# plan's targets, or a province's page, has a row per owing county — thousands.
+OWED_ROWS_PER_PAGE = 20
 # The five lights of the overview, in the order the office reads them.
 LIGHT_STATUSES = [
     ProgressStatus.MET,
@@ -552,8 +555,21 @@ def target_page(rows: list, page: str | int | None) -> Page:
     return Paginator(rows, TARGET_ROWS_PER_PAGE).get_page(page)
 
 
+def owed_page(reporting: Reporting, page: str | int | None) -> Page:
+    """One page of the regions still owing in the open periods (``OWED_ROWS_PER_PAGE``,
+    in ``reporting.owed_now``'s order, most behind first); the figures above the table count
+    them all."""
+    return Paginator(reporting.owed_now, OWED_ROWS_PER_PAGE).get_page(page)
+
+
 def region_page(
-    user, region, *, on: datetime.date | None = None, page=None, fragments: bool = True
+    user,
+    region,
+    *,
+    on: datetime.date | None = None,
+    page=None,
+    owed=None,
+    fragments: bool = True,
 ) -> dict:
     """A district: targets set for it or below or allocated to it, tasks its units take part
     in, what it owes and how complete and punctual its reporting is."""
@@ -588,6 +604,7 @@ def region_page(
     tasks = [t for t in board.tasks if t.pk in task_ids]
     summary = board.region_summary(region.pk)
     rows = target_rows(board, targets)
+    owing = reporting(user, plans, board, targets, regions=subtree, on=on)
     return {
         "region": region,
         "targets": rows,
@@ -595,7 +612,8 @@ def region_page(
         "tasks": [(t, board.task_progress[t.pk], board.plans[t.plan_id]) for t in tasks],
         "target_lights": lights(summary["targets"]),
         "allocation_lights": lights(summary["allocations"]),
-        "reporting": reporting(user, plans, board, targets, regions=subtree, on=on),
+        "reporting": owing,
+        "owed_page": owed_page(owing, owed),
         "on": on,
         "plans": plans,
         "board": board,  # the charts (reports.charts) read the same judgement
@@ -603,7 +621,7 @@ def region_page(
     }
 
 
-def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict:
+def unit_page(user, unit, *, on: datetime.date | None = None, page=None, owed=None) -> dict:
     """A responsible unit: the tasks it leads or supports, their targets, what is owed on them
     and the reporting completeness and punctuality."""
     on = on or timezone.localdate()
@@ -615,6 +633,8 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
     targets = [t for t in board.targets if t.task_id in roles]
     summary = board.unit_summary(unit.pk)
     rows = target_rows(board, targets)
+    # Counted from the reports: the tallies are per region, not per unit's targets.
+    owing = reporting_from_reports(user, board, targets, on=on)
     return {
         "unit": unit,
         "tasks": [
@@ -624,8 +644,8 @@ def unit_page(user, unit, *, on: datetime.date | None = None, page=None) -> dict
         "target_page": target_page(rows, page),
         "lead_lights": lights(summary["lead_tasks"]),
         "support_lights": lights(summary["support_tasks"]),
-        # Counted from the reports: the tallies are per region, not per unit's targets.
-        "reporting": reporting_from_reports(user, board, targets, on=on),
+        "reporting": owing,
+        "owed_page": owed_page(owing, owed),
         "on": on,
         "fragment_key": key,
     }

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -66,10 +67,10 @@ def region_detail(request, pk: int):
     region = visible_or_404(request, Region.objects.select_related("parent"), pk)
     on = timezone.localdate()
     plans = dashboards.plans_in_scope(request.user)
-    page = request.GET.get("page")
+    page, owed = request.GET.get("page"), request.GET.get("owed_page")
 
     def build() -> str:
-        context = dashboards.region_page(request.user, region, on=on, page=page)
+        context = dashboards.region_page(request.user, region, on=on, page=page, owed=owed)
         context["charts"] = charts.for_region(request.user, region, on=on, context=context)
         context["charts_url"] = reverse("region-charts", args=[region.pk])
         return page_cache.render_content(request, "planning/region_detail_content.html", context)
@@ -82,7 +83,8 @@ def region_detail(request, pk: int):
         build,
         region.pk,
         page,
-        cacheable=page_cache.plain_query(request, "page"),
+        owed,
+        cacheable=page_cache.plain_query(request, "page", "owed_page"),
     )
     context = {"region": region, "content": page_cache.fill(html, request)}
     return render(request, "planning/region_detail.html", context)
@@ -92,10 +94,10 @@ def unit_detail(request, pk: int):
     unit = visible_or_404(request, Unit.objects.select_related("region"), pk)
     on = timezone.localdate()
     plans = dashboards.plans_in_scope(request.user)
-    page = request.GET.get("page")
+    page, owed = request.GET.get("page"), request.GET.get("owed_page")
 
     def build() -> str:
-        context = dashboards.unit_page(request.user, unit, on=on, page=page)
+        context = dashboards.unit_page(request.user, unit, on=on, page=page, owed=owed)
         return page_cache.render_content(request, "planning/unit_detail_content.html", context)
 
     html = page_cache.content(
@@ -106,7 +108,8 @@ def unit_detail(request, pk: int):
         build,
         unit.pk,
         page,
-        cacheable=page_cache.plain_query(request, "page"),
+        owed,
+        cacheable=page_cache.plain_query(request, "page", "owed_page"),
     )
     context = {"unit": unit, "content": page_cache.fill(html, request)}
     return render(request, "planning/unit_detail.html", context)
@@ -291,8 +294,10 @@ def plan_detail(request, pk: int):
                 "end_year": plan.end_year + 1 + plan.end_year - plan.start_year,
             }
         )
-        context = {"plan": plan, "successor_form": form}
-        return render_to_string("planning/successor_form.html", context, request)
+        # Without the request: its context processors (the header's menu and notices query)
+        # would run a second time for this one form; the CSRF token is all it needs of it.
+        context = {"plan": plan, "successor_form": form, "csrf_token": get_token(request)}
+        return render_to_string("planning/successor_form.html", context)
 
     content = page_cache.fill(html, request, {SUCCESSOR_SLOT: successor_form})
     return render(request, "planning/plan_detail.html", {"plan": plan, "content": content})

@@ -20,11 +20,11 @@ from django.core.cache import caches
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
-from core.models import Region
+from core.regions import RegionTree
 from planning.models import Plan, Task
 from targets.allocations import cascade_tree
 from targets.choices import Measure
-from targets.models import BaseFigure, Milestone, Target
+from targets.models import Allocation, BaseFigure, Milestone, Target
 
 ERROR = "error"
 WARNING = "warning"
@@ -90,7 +90,7 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
             .select_related("region", "parent_target")
             .prefetch_related(
                 Prefetch("milestones", queryset=Milestone.objects.order_by("due_on", "order")),
-                "allocations__region",
+                # Not the targets' own allocations: ``_live_parts`` reads them as rows.
                 "parent_target__allocations",
             )
             .order_by("order", "pk"),
@@ -101,17 +101,45 @@ def plans_with_inputs(plans: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     )
 
 
-def _region_parents() -> Callable[[], dict[int, int | None]]:
-    """The region tree (region → parent), read once, when the first split is checked: plans
-    without allocations cost no query for it."""
-    return functools.cache(lambda: dict(Region.objects.values_list("pk", "parent_id")))
+def _region_tree() -> Callable[[], RegionTree]:
+    """The region tree (parents and names), read once, when the first split is checked:
+    plans without allocations cost no query for it."""
+    return functools.cache(RegionTree.load)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A live allocation as the check reads it: a row, not a model instance — a national
+    plan has hundreds of thousands (building them, with their regions, took most of a minute
+    for 560 000)."""
+
+    pk: int
+    region_id: int
+    value: Decimal | None
+    source_text: str
+    retired_on: None = None
+
+
+def _live_parts(targets: list[Target]) -> dict[int, list[_Part]]:
+    """The live allocations of ``targets`` by target (one query)."""
+    parts: dict[int, list[_Part]] = defaultdict(list)
+    rows = (
+        Allocation.objects.filter(target_id__in=[t.pk for t in targets], retired_on__isnull=True)
+        .order_by("target_id", "pk")
+        .values_list("target_id", "pk", "region_id", "value", "source_text")
+    )
+    for target_id, *row in rows.iterator(chunk_size=10_000):
+        parts[target_id].append(_Part(*row))
+    return parts
 
 
 def check_plan_integrity(plans: QuerySet[Plan] | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    parents = _region_parents()  # the levels of a split, shared by every plan
-    for plan in plans_with_inputs(plans):
-        findings.extend(check_one_plan(plan, parents))
+    tree = _region_tree()  # the levels of a split, shared by every plan
+    plans = list(plans_with_inputs(plans))
+    parts = _live_parts([t for plan in plans for t in plan.targets.all()])
+    for plan in plans:
+        findings.extend(check_one_plan(plan, tree, parts))
     return findings
 
 
@@ -165,14 +193,17 @@ def plan_findings(plan: Plan) -> list[Finding]:
 
 
 def check_one_plan(
-    plan: Plan, parents: Callable[[], dict[int, int | None]] | None = None
+    plan: Plan,
+    tree: Callable[[], RegionTree] | None = None,
+    parts: dict[int, list[_Part]] | None = None,
 ) -> list[Finding]:
-    parents = parents or _region_parents()
+    tree = tree or _region_tree()
     targets = list(plan.targets.all())
+    parts = _live_parts(targets) if parts is None else parts
     findings: list[Finding] = []
     for target in targets:
         findings.extend(_milestone_schedule(plan, target))
-        findings.extend(_allocation_total(plan, target, parents))
+        findings.extend(_allocation_total(plan, target, tree, parts.get(target.pk, [])))
         findings.extend(_parent_target_share(plan, target))
     findings.extend(_baseline_plus_increment(plan, targets))
     findings.extend(_conflicting_targets(plan, targets))
@@ -204,17 +235,20 @@ def _milestone_schedule(plan: Plan, target: Target) -> Iterable[Finding]:
 
 
 def _allocation_total(
-    plan: Plan, target: Target, parents: Callable[[], dict[int, int | None]]
+    plan: Plan,
+    target: Target,
+    tree: Callable[[], RegionTree],
+    allocations: list[_Part],
 ) -> Iterable[Finding]:
     """Each level of the split (issue 17: province → city → county → town) whose parts do not
-    add up to its whole: the target's value, or an allocation that is split further."""
-    allocations = [a for a in target.allocations.all() if a.retired_on is None]  # live parts
+    add up to its whole: the target's value, or an allocation that is split further
+    (``allocations``: the target's live parts)."""
     if not allocations:
         return
-    names = {a.region_id: a.region.name for a in allocations}
+    regions = tree()
+    names = {a.region_id: regions.names.get(a.region_id, "") for a in allocations}
     names[target.region_id] = target.region.name
-    tree = cascade_tree(target, allocations, parents(), names)
-    for node in tree.walk():
+    for node in cascade_tree(target, allocations, regions.parent, names).walk():
         if node.adds_up is not False:
             continue
         whole = "" if node.allocation is None else f"在{node.region_name}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.models import Region
 from planning.models import Plan, Task, TaskAssignment
+from reports import dashboards
 from targets.models import Allocation, Milestone, ProgressReport, ReportingPeriod, Target
 from targets.rollups import StatusBoard
 
@@ -518,3 +519,88 @@ def test_a_county_page_shows_its_targets_fifty_to_a_page_and_counts_them_all(cli
     assert 1 < rest.count("<tr>") <= 1 + 50
     shown = {name for name in (f"分页指标{n:02d}" for n in range(60)) if name in table + rest}
     assert len(shown) == 60  # every target is on one of the two pages
+
+
+# ------------------------------------------------------------------------------ national scale
+
+
+def add_towns(count: int, batch: str) -> None:
+    """``count`` towns under each of 南阳's counties: a bigger region tree and scope."""
+    counties = Region.objects.filter(parent__name="南阳市")
+    Region.objects.bulk_create(
+        Region(name=f"{county.name}{batch}镇{n}", level="town", parent=county)
+        for county in counties
+        for n in range(count)
+    )
+
+
+def the_four_pages() -> list[str]:
+    plan = Plan.objects.get(code=NANYANG)
+    unit_id = TaskAssignment.objects.filter(task__plan=plan).first().unit_id
+    return [
+        reverse("reports:home"),
+        reverse("reports:region_detail", args=[Region.objects.get(name="南召县").pk]),
+        reverse("reports:unit_detail", args=[unit_id]),
+        reverse("reports:plan_detail", args=[plan.pk]),
+    ]
+
+
+def queries_and_parameters(client, url: str) -> tuple[int, int]:
+    """A settled read's queries, and the parameters they sent (an id list in SQL sends one
+    per id)."""
+    settled_count(client, url)
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(len(params or ()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert client.get(url).status_code == 200
+    return len(sent), sum(sent)
+
+
+@pytest.mark.usefixtures("on_postgres")
+def test_the_pages_queries_do_not_grow_with_the_regions(client, staff_nanyang, open_2024):
+    """The scope's regions are one parameter (core.lookups) and the region tree one row while
+    it has not changed (core.regions): 3 or 30 towns a county, the same queries and
+    parameters."""
+    client.force_login(staff_nanyang)
+    urls = the_four_pages()
+    add_towns(3, "甲")
+    few = [queries_and_parameters(client, url) for url in urls]
+    add_towns(30, "乙")
+    assert [queries_and_parameters(client, url) for url in urls] == few
+
+
+def owed_rows(html: str) -> list[str]:
+    table = html[html.index('data-testid="owed-now"') :]
+    table = table[: table.index("</table>")]
+    return table.split("<tr>")[2:]  # after the header
+
+
+def test_the_owed_table_is_paged_and_the_figures_above_count_every_row(
+    client, staff_nanyang, open_2024, monkeypatch
+):
+    monkeypatch.setattr(dashboards, "OWED_ROWS_PER_PAGE", 2)
+    client.force_login(staff_nanyang)
+    url = reverse("reports:region_detail", args=[Region.objects.get(name="南阳市").pk])
+    with override_settings(PAGE_CACHE=False):
+        every = client.get(url).context["reporting"].owed_now
+    assert len(every) > 4
+    pages = -(-len(every) // 2)
+    first = client.get(url).content.decode()
+    summary = first[first.index('data-testid="reporting"') : first.index("</dl>")]
+    assert len(owed_rows(first)) == 2
+    assert f"1 / {pages}（共 {len(every)} 条）" in first
+    assert 'data-testid="owed-now-more"' in first
+    shown = []
+    for number in range(1, pages + 1):
+        html = client.get(url, {"page": 1, "owed_page": number}).content.decode()
+        assert html[html.index('data-testid="reporting"') : html.index("</dl>")] == summary
+        shown += owed_rows(html)
+        if number < pages:  # the next page's link keeps the targets' page
+            assert f"?page=1&owed_page={number + 1}" in html
+    assert len(shown) == len(every)
+    names = [row.region_name for row in every]
+    assert [next(n for n in names if f"<td>{n}</td>" in row) for row in shown] == names
