@@ -1,6 +1,9 @@
 """Shared fixtures: the database with the five seed plans, and a named cast of users."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -18,6 +21,16 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.SECURE_SSL_REDIRECT = False
+    # Uploads and job files go to a folder of this test process, not the checkout's var/:
+    # under pytest-xdist each worker has its own (tests that look at files set tmp_path).
+    settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="fireplan-test-media-"))
+
+
+def pytest_unconfigure(config):
+    from django.conf import settings
+
+    if settings.MEDIA_ROOT.name.startswith("fireplan-test-media-"):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(session, config, items):
