@@ -403,6 +403,21 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
+        # The port was free when probed; another process (a parallel test run's gunicorn) may
+        # bind it first. Then gunicorn exits with "Connection in use": try the next free port.
+        for attempt in range(3):
+            self._start()
+            try:
+                self.wait_ready()
+                return self
+            except RuntimeError:
+                if attempt == 2 or "Connection in use" not in self.log.read_text():
+                    raise
+            self.port = free_port(self.port + 1, 18999)
+            self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def _start(self) -> None:
         env = app_env(self.database_url, MEDIA_ROOT=self.media_root)
         self.process = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "fireplan.wsgi", "--bind", f"127.0.0.1:{self.port}",
@@ -410,8 +425,6 @@ class Gunicorn:
              "--log-level", "warning", *(["--preload"] if self.preload else [])],
             cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.wait_ready()
-        return self
 
     def wait_ready(self, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds

@@ -32,6 +32,8 @@ CONFIG = {
     # The generator reads bodies of JSON, text and octet-stream: the workbooks are bytes.
     "content_type_overrides": {XLSX: "application/octet-stream", DOCX: "application/octet-stream"},
 }
+# Under pytest-xdist the file runs in one worker: the client is generated once.
+pytestmark = pytest.mark.xdist_group("api_client")
 
 
 @pytest.fixture(scope="module")

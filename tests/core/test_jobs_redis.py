@@ -28,6 +28,10 @@ ROWS = 20_000
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# One Redis database for the file: under pytest-xdist its tests run in one worker, one after
+# another, so no test flushes database 13 under another's queue.
+pytestmark = pytest.mark.xdist_group("redis")
+
 
 def _skip_or_fail(reason: str):
     if os.environ.get("CI") == "true":

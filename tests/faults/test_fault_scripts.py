@@ -17,7 +17,14 @@ from faults.env import PG_BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("on_postgres")]
+# Under pytest-xdist these scripts and the replica drill run in one worker, one at a time: they
+# share the seeded template database and /tmp/fireplan-faults, and pick their gunicorn and
+# cluster ports by probing (faults.env.free_port), which two processes could race for.
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.usefixtures("on_postgres"),
+    pytest.mark.xdist_group("fault_servers"),
+]
 
 
 def run_script(module: str) -> str:

@@ -14,7 +14,12 @@ import pytest
 from faults.env import PG_BIN
 from tests.faults.test_fault_scripts import run_script
 
-pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("on_postgres")]
+# One worker with the fault scripts (tests/faults/test_fault_scripts.py says why).
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.usefixtures("on_postgres"),
+    pytest.mark.xdist_group("fault_servers"),
+]
 
 
 def test_reads_go_to_the_replica_writes_and_read_your_writes_to_the_primary():

@@ -33,6 +33,8 @@ FLOOR = {  # over the five plans: (recall, precision)
     "milestones": (0.69, 0.94),
 }
 LAYOUTS = ("plain", "official")
+# Under pytest-xdist the file runs in one worker: the seeds are printed to PDF once.
+pytestmark = pytest.mark.xdist_group("seed_documents")
 _WHITESPACE = re.compile(r"[\s\u3000\xa0]+")
 
 

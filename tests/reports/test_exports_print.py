@@ -45,6 +45,8 @@ from reports.excel.templates import HELP_SHEET
 SOFFICE = "soffice"
 POPPLER = ("pdftotext", "pdfinfo")
 CONVERT_TIMEOUT = 120  # seconds, for all the exports in one soffice run
+# Under pytest-xdist the file runs in one worker: its exports are generated and printed once.
+pytestmark = pytest.mark.xdist_group("exports_print")
 NANYANG = "nanyang-2021-2025"
 WORD = re.compile(
     r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
