@@ -168,6 +168,9 @@ def test_a_hundred_thousand_entries_are_refused_from_the_directory():
 
 
 def test_a_zip_bomb_is_refused_without_inflating_anything(monkeypatch):
+    # Built before the spy goes in: the bomb is made (through ZipFile.open) on first use in a
+    # process, and under xdist this test may be the first in its worker to need it.
+    bomb = hostile.zip_bomb()
     opened = []
     real_open = zipfile.ZipFile.open
     this_thread = threading.current_thread()
@@ -181,7 +184,7 @@ def test_a_zip_bomb_is_refused_without_inflating_anything(monkeypatch):
 
     monkeypatch.setattr(zipfile.ZipFile, "open", spy)
     with pytest.raises(importers.ImportRefused) as refused:
-        upload_guard.check_workbook_upload("a.xlsx", hostile.zip_bomb(), upload_guard.Limits())
+        upload_guard.check_workbook_upload("a.xlsx", bomb, upload_guard.Limits())
     assert refused.value.code == "zip_bomb"
     assert opened == []
     # The per-entry ratio refuses it even under a generous total.
