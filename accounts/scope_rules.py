@@ -1,8 +1,6 @@
 """Who may see and manage people: those of regions inside the scope (core.scope)."""
 
-from django.db.models import Q
-
-from core.scope import inside, register
+from core.scope import in_regions, inside, register
 
 register("accounts.profile", inside("region_id"))
-register("auth.user", lambda scope, action: Q(profile__region_id__in=scope.region_ids))
+register("auth.user", lambda scope, action: in_regions("profile__region_id", scope.region_ids))

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.models import Region, Unit
-from core.scope import CHANGE, require, scope_of
+from core.scope import CHANGE, in_regions, require, scope_of
 from core.services import NotAllowed, ServiceError, StaleEdit
 from plan_import.draft import Draft, UnitChoice, draft_from_json, drop_sections
 from plan_import.extract import clean, extract
@@ -96,13 +96,15 @@ def source_line(lines: list[str], source_text: str) -> int | None:
 def scope_regions(actor):
     scope = scope_of(actor)
     regions = Region.objects.order_by("level", "name")
-    return regions if scope.everything else regions.filter(pk__in=scope.region_ids)
+    return regions if scope.everything else regions.filter(in_regions("pk", scope.region_ids))
 
 
 def scope_units(actor):
     scope = scope_of(actor)
     units = Unit.objects.select_related("region").order_by("region__level", "name", "pk")
-    return units if scope.everything else units.filter(region_id__in=scope.visible_region_ids)
+    if scope.everything:
+        return units
+    return units.filter(in_regions("region_id", scope.visible_region_ids))
 
 
 def default_region(draft: Draft, regions: list[Region]) -> Region | None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from core.choices import Attribute
 from core.regions import RegionTree
-from core.scope import scope_of
+from core.scope import in_regions, scope_of
 from planning.models import Plan
 from reports.dashboards import LIGHT_STATUSES, plans_in_scope, region_page
 from targets import rollup_store
@@ -236,7 +236,7 @@ def reporting_by_region(
         plan_id__in={plan for plan, _ in periods}, period__in={code for _, code in periods}
     )
     if not scope.everything:
-        rows = rows.filter(region_id__in=scope.region_ids)
+        rows = rows.filter(in_regions("region_id", scope.region_ids))
     owner: dict[int, int] = {}
     if parent is not None:
         for child in tree.children.get(parent) or [parent]:
@@ -308,8 +308,8 @@ def changes_since(
         target__plan_id__in=plan_ids, adopted_on__gte=since, adopted_on__lte=on
     )
     if not scope.everything:
-        records = records.filter(region_id__in=scope.region_ids)
-        adjustments = adjustments.filter(target__region_id__in=scope.visible_region_ids)
+        records = records.filter(in_regions("region_id", scope.region_ids))
+        adjustments = adjustments.filter(in_regions("target__region_id", scope.visible_region_ids))
     if regions is not None:
         records = records.filter(region_id__in=regions)
         adjustments = adjustments.filter(

@@ -30,7 +30,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from core.regions import RegionTree
-from core.scope import VIEW, scope_of
+from core.scope import VIEW, in_regions, scope_of
 from planning.choices import AssignmentRole
 from planning.models import Plan, TaskAssignment
 from targets.choices import Feed, ReportStatus
@@ -174,7 +174,7 @@ def completeness(
         target__plan=plan, period__in=[p.period for p in periods]
     )
     if not scope.everything:
-        reports = reports.filter(region_id__in=scope.region_ids)
+        reports = reports.filter(in_regions("region_id", scope.region_ids))
     found = {
         (target_id, region_id, period): (status, submitted_at)
         for target_id, region_id, period, status, submitted_at in reports.values_list(

@@ -37,7 +37,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from core.regions import RegionTree
-from core.scope import VIEW, scope_of
+from core.scope import VIEW, in_regions, scope_of
 from planning.models import Plan, Task
 from reports.completeness import REPORTED, Cell, deadline
 from reports.fragments import fragment_key
@@ -204,7 +204,7 @@ def reporting_from_tally(
         period__in={code for _, code in periods},
     )
     if not scope.everything:
-        rows = rows.filter(region_id__in=scope.region_ids)
+        rows = rows.filter(in_regions("region_id", scope.region_ids))
     if regions is not None:
         rows = rows.filter(region_id__in=regions)
     if with_cell:

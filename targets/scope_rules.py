@@ -8,7 +8,7 @@ updates it proves (registered here, the lowest app that knows both)."""
 
 from django.db.models import Q
 
-from core.scope import REPORT, Scope, inside, located, register, scope_of
+from core.scope import REPORT, Scope, in_regions, inside, located, register, scope_of
 from targets.owed import owing_q
 
 
@@ -25,7 +25,9 @@ def with_visible_figures(targets, user):
     """``sees_figures`` for a queryset of targets: those whose own figures the user sees (a
     target set for a sibling region is left out of the exports that show its figures)."""
     scope = scope_of(user)
-    return targets if scope.everything else targets.filter(region_id__in=scope.visible_region_ids)
+    if scope.everything:
+        return targets
+    return targets.filter(in_regions("region_id", scope.visible_region_ids))
 
 
 def _reportable_targets(scope: Scope) -> Q:
@@ -44,15 +46,15 @@ def _target_rule(scope: Scope, action: str) -> Q:
 
 
 def _report_rule(scope: Scope, action: str) -> Q:
-    rule = Q(region_id__in=scope.region_ids)
+    rule = in_regions("region_id", scope.region_ids)
     if action == REPORT and scope.unit_id:
         rule &= Q(target__task__assignments__unit_id=scope.unit_id)
     return rule
 
 
 def _evidence_rule(scope: Scope, action: str) -> Q:
-    return Q(reports__region_id__in=scope.region_ids) | Q(
-        task_updates__task__plan__region_id__in=scope.visible_region_ids
+    return in_regions("reports__region_id", scope.region_ids) | in_regions(
+        "task_updates__task__plan__region_id", scope.visible_region_ids
     )
 
 

@@ -972,6 +972,12 @@ def _attach(report, files: Iterable, actor) -> None:
 
 def _transition(report: ProgressReport, *, actor, version, allowed: set[str], to: str, reason: str):
     report = lock_for_edit(ProgressReport, report.pk, version)
+    _move(report, allowed, to)
+    return report
+
+
+def _move(report: ProgressReport, allowed: set[str], to: str) -> None:
+    """The status change of a locked report, refused from any status but ``allowed``."""
     if report.status not in allowed:
         labels = "、".join(str(ReportStatus(s).label) for s in allowed)
         raise ServiceError(
@@ -980,7 +986,6 @@ def _transition(report: ProgressReport, *, actor, version, allowed: set[str], to
             % {"get_status_display": report.get_status_display(), "labels": labels},
         )
     report.status = to
-    return report
 
 
 @transaction.atomic
@@ -1075,9 +1080,7 @@ def _review(report: ProgressReport, *, actor, version: int | None, to: str) -> P
     awaits review and that the reviewer did not submit it (four eyes)."""
     locked = lock_for_edit(ProgressReport, report.pk, None)
     _check_seen(locked, version)
-    locked = _transition(
-        locked, actor=actor, version=None, allowed={ReportStatus.SUBMITTED}, to=to, reason=""
-    )
+    _move(locked, {ReportStatus.SUBMITTED}, to)  # locked once: not through ``_transition``
     _check_four_eyes(locked, actor)
     return locked
 
