@@ -63,6 +63,11 @@ CACHED_FORMATS = {"json"}
 # Settings that shape a list's body: the status engine's tolerances (a target's light), the
 # time zone of the times shown, DRF's defaults (page size, formats).
 KEYED_SETTINGS = ("STATUS_RULES", "TIME_ZONE", "USE_TZ", "REST_FRAMEWORK")
+# A copy of recent entries in each process (``_current``): bodies up to LOCAL_LIMIT bytes,
+# at most the alias's MAX_ENTRIES of them (settings.CACHES: 200 × 256 KiB bounds a worker's
+# copies at 50 MiB; a 100-row page is 10–40 KiB).
+LOCAL = "api_lists"
+LOCAL_LIMIT = 256 * 1024
 RUNTIME_APPS = ("core", "accounts", "planning", "stations", "targets", "reports", "fireplan")
 
 
@@ -152,8 +157,8 @@ def cached_list(request, view, render: Callable[[], object]):
     ):
         return render()
     key = list_key(request, view)
-    entry = caches["shared"].get(key)
-    if entry is not None and table_clock.versions(entry["tables"], using) == entry["tables"]:
+    entry = _current(key, using)
+    if entry is not None:
         return _replay(entry)
     before = table_clock.versions(table_clock.clocked_tables(), using)  # first: see above
     with table_clock.recording() as tables:
@@ -167,5 +172,36 @@ def cached_list(request, view, render: Callable[[], object]):
     return response
 
 
+def _current(key: str, using: str) -> dict | None:
+    """The stored entry whose tables are unchanged: this process's copy, else the shared one
+    (then copied here). A copy is checked exactly as the shared entry is — served only while
+    its tables' versions are the ones read now — so it is never staler than the shared
+    cache; what it saves is the shared cache's round trip on a warm hit."""
+    local = caches[LOCAL].get(key)
+    if local is not None and table_clock.versions(local["tables"], using) == local["tables"]:
+        return local
+    entry = caches["shared"].get(key)
+    if entry is None or (local is not None and entry["tables"] == local["tables"]):
+        return None  # none, or the same outdated entry
+    if table_clock.versions(entry["tables"], using) != entry["tables"]:
+        return None
+    _keep_local(key, entry)
+    return entry
+
+
 def keep(key: str, entry: dict) -> None:
     caches["shared"].set(key, entry, SECONDS)
+    _keep_local(key, entry)
+
+
+def _keep_local(key: str, entry: dict) -> None:
+    if len(entry["body"]) <= LOCAL_LIMIT:
+        caches[LOCAL].set(key, entry, SECONDS)
+
+
+def forget(*args, **kwargs) -> None:
+    """Drop this process's copies. Connected to ``post_migrate``: a ``flush`` (the tests
+    between transactional tests) empties the clocks, whose sums then start again from 0, so
+    an old copy could meet its versions again. (The database cache is flushed with the
+    database; a Redis one is emptied by hand after a restore: README「备份与恢复」.)"""
+    caches[LOCAL].clear()

@@ -13,7 +13,15 @@ class CoreConfig(AppConfig):
         # test client's force_login before the first request has loaded the middleware.
         from django.db.models.signals import post_migrate
 
-        from core import checks, lookups, regions, scope_rules, security, table_clock  # noqa: F401
+        from core import (  # noqa: F401
+            api_cache,
+            checks,
+            lookups,
+            regions,
+            scope_rules,
+            security,
+            table_clock,
+        )
 
         lookups.register()
         # Table clocks' triggers on every model table, a table added later included.
@@ -21,3 +29,4 @@ class CoreConfig(AppConfig):
             table_clock.on_post_migrate, sender=self, dispatch_uid="core_table_clock"
         )
         post_migrate.connect(regions.forget, sender=self, dispatch_uid="core_region_tree")
+        post_migrate.connect(api_cache.forget, sender=self, dispatch_uid="core_api_list_copies")

@@ -518,6 +518,12 @@ if REDIS_URL:
     CACHES["shared"] = {**CACHES["default"], "KEY_PREFIX": "shared"}
 # API list responses kept whole in the shared cache while the tables they read are unchanged
 # (core.api_cache, issue 19); API_LIST_CACHE=0 renders every list (load runs compare both).
+# Each process keeps a copy of the most recent ones, checked the same way (core.api_cache).
+CACHES["api_lists"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "api-lists",
+    "OPTIONS": {"MAX_ENTRIES": 200},
+}
 API_LIST_CACHE = env_bool("API_LIST_CACHE", True)
 
 # ---- HTTPS, cookies, headers. Production defaults (DEBUG off) pass `check --deploy`; a

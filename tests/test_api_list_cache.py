@@ -17,6 +17,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -202,8 +203,49 @@ def test_a_hit_runs_a_constant_small_number_of_queries(lists_world):
             response = client.get(f"{url}?{QUERY}")
         assert response.status_code == 200
         counts[name] = len(queries)
-    # the scope's region tree, the entry, the versions of its tables
-    assert set(counts.values()) == {3}, counts
+    # the scope's region tree and the versions of the entry's tables (the entry is this
+    # process's copy: no read of the shared cache)
+    assert set(counts.values()) == {2}, counts
+
+
+def test_a_process_copy_is_checked_like_the_shared_entry(settings, seeded, staff_nanyang):
+    """The copy kept in the process is served only while its tables are unchanged; after a
+    write another process rendered (the shared entry is newer), that entry is served, not
+    the copy; with neither current, the list renders."""
+    url = "/api/v1/regions/?page_size=500"
+    get(staff_nanyang, url)
+    client = client_for(User.objects.select_related("profile").get(pk=staff_nanyang.pk))
+    with Spy() as spy, CaptureQueriesContext(connection) as queries:
+        copy = client.get(url)
+    assert spy.hits == 1 and len(queries) == 2
+    [key] = [k for k in api_cache.caches[api_cache.LOCAL]._cache if api_cache.PREFIX in k]
+    kept = api_cache.caches[api_cache.LOCAL].get(key.split(":", 2)[2])
+    assert kept["body"] == copy.content
+
+    # Another process renders after a rename: its entry goes to the shared cache only.
+    Region.objects.filter(name="南召县").update(name="南召县（改）")
+    api_cache.caches[api_cache.LOCAL].clear()
+    renamed = get(staff_nanyang, url).content
+    api_cache.caches[api_cache.LOCAL].set(key.split(":", 2)[2], kept)  # this process: old copy
+    with Spy() as spy:
+        served = client.get(url).content
+    assert spy.hits == 1 and served == renamed != copy.content
+    assert "南召县（改）".encode() in served
+
+    # Neither current: rendered, never the old copy.
+    Region.objects.filter(name="南召县（改）").update(name="南召县")
+    with Spy() as spy:
+        again = client.get(url).content
+    assert spy.hits == 0 and again == uncached(settings, staff_nanyang, url)
+
+
+def test_a_flush_drops_the_process_copies(seeded, staff_nanyang):
+    """A flush empties the clocks (their sums start again): the copies go with it."""
+    url = "/api/v1/regions/?page_size=500"
+    get(staff_nanyang, url)
+    assert any(api_cache.PREFIX in k for k in api_cache.caches[api_cache.LOCAL]._cache)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")  # as flush does
+    assert not any(api_cache.PREFIX in k for k in api_cache.caches[api_cache.LOCAL]._cache)
 
 
 def test_users_with_different_scopes_never_share_an_entry(
