@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.db import connection
+from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
 from planning.models import Plan
 
@@ -69,6 +70,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Load the seed plans once per test session; each test then runs in a rolled-back
     transaction on top of them."""
     with django_db_blocker.unblock():
+        # pytest-django sets up the test database only when a collected test asks for it
+        # (a django_db mark); without one the seeds would go into DATABASE_URL's database.
+        name = str(connection.settings_dict["NAME"])
+        if not (name.startswith(TEST_DATABASE_PREFIX) or "memorydb" in name):
+            raise pytest.UsageError(
+                f"no test database was set up (connected to {name!r}): mark the tests that use"
+                " the seeds with django_db"
+            )
         call_command("load_seed_plans", verbosity=0)
 
 

@@ -46,7 +46,9 @@ SOFFICE = "soffice"
 POPPLER = ("pdftotext", "pdfinfo")
 CONVERT_TIMEOUT = 120  # seconds, for all the exports in one soffice run
 # Under pytest-xdist the file runs in one worker: its exports are generated and printed once.
-pytestmark = pytest.mark.xdist_group("exports_print")
+# django_db: pytest-django creates the test database only for a session whose tests ask for
+# it; run alone, nothing else in this file would (tests/conftest.py refuses to go on then).
+pytestmark = [pytest.mark.xdist_group("exports_print"), pytest.mark.django_db]
 NANYANG = "nanyang-2021-2025"
 WORD = re.compile(
     r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
