@@ -33,11 +33,6 @@ from tests.reports.test_import_scale import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "uploads"
-
-
 def no_workbook(monkeypatch) -> None:
     """Any parse of the workbook fails the test."""
 
